@@ -1,0 +1,43 @@
+#!/bin/sh
+# Run each guest image on QEMU (TCG) and compare with expected/:
+#   expected/NAME.txt     serial output without the '#' comment lines
+#   expected/NAME.status  QEMU's exit status (isa-debug-exit: value*2+1)
+#   expected/NAME.cmd     extra QEMU arguments for this image (optional)
+# Usage: ./verify-qemu.sh [--record] [NAME...]   (default: every NAME.elf here)
+# --record writes the expected files from this run instead of comparing.
+cd "$(dirname "$0")" || exit 2
+QEMU=${QEMU:-qemu-system-i386}
+record=0
+if [ "$1" = "--record" ]; then record=1; shift; fi
+names="$*"
+[ -n "$names" ] || names=$(ls *.elf | sed 's/\.elf$//')
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+for name in $names; do
+    extra=""
+    [ -f "expected/$name.cmd" ] && extra=$(cat "expected/$name.cmd")
+    # shellcheck disable=SC2086
+    timeout 20 "$QEMU" -accel tcg -cpu pentium3 -m 32 -kernel "$name.elf" \
+        -display none -serial stdio -monitor none -no-reboot \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 $extra \
+        </dev/null >"$tmp/$name.raw" 2>"$tmp/$name.err"
+    status=$?
+    grep -v '^#' "$tmp/$name.raw" >"$tmp/$name.txt"
+    if [ $record = 1 ]; then
+        cp "$tmp/$name.txt" "expected/$name.txt"
+        echo "$status" >"expected/$name.status"
+        echo "recorded $name: status $status, $(wc -l <"expected/$name.txt") lines"
+        continue
+    fi
+    want=$(cat "expected/$name.status" 2>/dev/null)
+    if [ "$status" != "$want" ]; then
+        echo "FAIL $name: status $status, expected $want"; failed=1
+        cat "$tmp/$name.err"
+    elif ! diff -u "expected/$name.txt" "$tmp/$name.txt"; then
+        echo "FAIL $name: output differs"; failed=1
+    else
+        echo "ok   $name (status $status)"
+    fi
+done
+exit $failed
