@@ -15,6 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 for name in $names; do
+    if [ ! -f "$name.elf" ]; then echo "FAIL $name: no $name.elf"; failed=1; continue; fi
     extra=""
     [ -f "expected/$name.cmd" ] && extra=$(cat "expected/$name.cmd")
     # shellcheck disable=SC2086
