@@ -234,39 +234,18 @@ gp_cases:
         int VEC_INVALID
         CATCH
         call report_fault
-        CASE "GP ring 3 int to DPL 0 gate"
-        mov eax, user_int_absent
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_fault
-        CASE "GP ring 3 cli"
-        mov eax, user_cli
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_fault
-        CASE "GP ring 3 mov ds, DPL 0"
-        mov eax, user_load_ds0
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_fault
+        USER_CASE "GP ring 3 int to DPL 0 gate", user_int_absent, EFLAGS_BASE
+        USER_CASE "GP ring 3 cli", user_cli, EFLAGS_BASE
+        USER_CASE "GP ring 3 mov ds, DPL 0", user_load_ds0, EFLAGS_BASE
         ret
 
 user_int_absent:
-        TRY
-        int VEC_ABSENT
-        CATCH
-        USER_EXIT
+        USER_TRY int VEC_ABSENT
 user_cli:
-        TRY
-        cli
-        CATCH
-        USER_EXIT
+        USER_TRY cli
 user_load_ds0:
         mov ax, SEL_DATA0
-        TRY
-        mov ds, ax
-        CATCH
-        USER_EXIT
+        USER_TRY mov ds, ax
 
 ; Double faults. The EIP saved for #DF is undefined: only vector and error
 ; are printed. (1) #GP whose gate is absent: delivering it raises #NP;
@@ -344,21 +323,12 @@ page_fault_cases:
 .fetched:
         add esp, 4                              ; the return address of the call
         call report_pf
-        CASE "PF ring 3 read supervisor page"
-        mov eax, user_read_super
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_pf
-        CASE "PF ring 3 write read-only page"
-        mov eax, user_write_ro
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_pf
-        CASE "PF ring 3 write at page boundary"
-        mov eax, user_write_straddle
-        mov ebx, EFLAGS_BASE
-        call run_user
-        call report_pf
+        USER_CASE "PF ring 3 read supervisor page", user_read_super, EFLAGS_BASE
+        call report_cr2
+        USER_CASE "PF ring 3 write read-only page", user_write_ro, EFLAGS_BASE
+        call report_cr2
+        USER_CASE "PF ring 3 write at page boundary", user_write_straddle, EFLAGS_BASE
+        call report_cr2
         call paging_off
         mov eax, cr0
         and eax, ~CR0_WP
@@ -366,24 +336,16 @@ page_fault_cases:
         ret
 
 user_read_super:
-        TRY
-        mov eax, [pf_area + 2 * 4096 + 0x40]
-        CATCH
-        USER_EXIT
+        USER_TRY mov eax, [pf_area + 2 * 4096 + 0x40]
 user_write_ro:
-        TRY
-        mov [pf_area + 4096 + 0x80], eax
-        CATCH
-        USER_EXIT
+        USER_TRY mov [pf_area + 4096 + 0x80], eax
 user_write_straddle:                            ; last 2 bytes of the RO page + 2 of the next
-        TRY
-        mov dword [pf_area + 2 * 4096 - 2], 0
-        CATCH
-        USER_EXIT
+        USER_TRY mov dword [pf_area + 2 * 4096 - 2], 0
 
 ; report_pf: report_fault plus CR2
 report_pf:
         call report_fault
+report_cr2:
         cmp dword [fault_vector], 14
         jne .done
         PUTS "  cr2=pf_area+"
