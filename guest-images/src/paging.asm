@@ -20,9 +20,7 @@ POOL_END        equ 0x02000000
 
 [section .bss]
 alignb 4
-pool_next:      resd 1
 demand_faults:  resd 1
-demand_tables:  resd 1
 demand_log:     resd 2 * 4              ; CR2, error code of the first faults
 frame_a:        resd 1
 frame_b:        resd 1
@@ -30,6 +28,7 @@ frame_b:        resd 1
 [section .text]
 main:
         mov dword [pool_next], POOL_BASE
+        mov dword [pool_end], POOL_END
         call paging_identity
         call paging_on
         call test_demand
@@ -39,59 +38,6 @@ main:
         call test_invlpg
         call test_big_pages
         call test_global
-        ret
-
-; alloc_frame: EAX = a zeroed physical frame (identity-mapped, so writable here)
-alloc_frame:
-        push edi
-        push ecx
-        mov eax, [pool_next]
-        cmp eax, POOL_END
-        jae .out
-        add dword [pool_next], 4096
-        push eax
-        mov edi, eax
-        xor eax, eax
-        mov ecx, 1024
-        rep stosd
-        pop eax
-        pop ecx
-        pop edi
-        ret
-.out:   FAIL "out of frames"
-
-; map_page: EAX = linear, EBX = PTE value; makes the page table if needed
-map_page:
-        pushad
-        mov edx, eax
-        shr edx, 22
-        test dword [page_dir + edx * 4], PTE_P
-        jnz .have
-        push eax
-        call alloc_frame
-        or eax, PTE_URW
-        mov [page_dir + edx * 4], eax
-        pop eax
-        inc dword [demand_tables]
-.have:  mov ecx, [page_dir + edx * 4]
-        and ecx, ~0xFFF
-        shr eax, 12
-        and eax, 0x3FF
-        mov [ecx + eax * 4], ebx
-        popad
-        ret
-
-; pte_addr: EAX = linear (mapped through a page table) -> EAX = address of its PTE
-pte_addr:
-        push edx
-        mov edx, eax
-        shr edx, 22
-        mov edx, [page_dir + edx * 4]
-        and edx, ~0xFFF
-        shr eax, 12
-        and eax, 0x3FF
-        lea eax, [edx + eax * 4]
-        pop edx
         ret
 
 ; --- demand paging ---------------------------------------------------------------
@@ -108,8 +54,9 @@ demand_hook:                            ; #PF hook: EBP = frame
         mov edx, [ebp + FR_ERROR]
         mov [demand_log + ecx * 8 + 4], edx
 .count: inc dword [demand_faults]
+        mov edi, page_dir
         mov edx, eax
-        call alloc_frame
+        call frame_alloc
         lea ebx, [eax + PTE_P + PTE_RW]
         mov eax, edx
         and eax, ~0xFFF
@@ -153,7 +100,7 @@ test_demand:
         PUTS "demand paging: "
         PDEC ebx
         PUTS " faults, "
-        PDEC [demand_tables]
+        PDEC [tables_made]
         PUTS " page tables, checksum="
         PHEX edx
         NL
@@ -177,6 +124,7 @@ test_demand:
 %endmacro
 
 test_accessed_dirty:
+        mov edi, page_dir               ; for map_page / pte_addr
         mov eax, DEMAND_BASE
         call pte_addr
         mov esi, eax                                    ; ESI = PTE
@@ -205,6 +153,7 @@ test_accessed_dirty:
 
 ; --- CR0.WP -----------------------------------------------------------------------
 test_write_protect:
+        mov edi, page_dir               ; for map_page / pte_addr
         mov eax, DEMAND_BASE + 4096
         call pte_addr
         and dword [eax], ~PTE_RW
@@ -229,12 +178,13 @@ test_write_protect:
 
 ; --- U/S and R/W combined across the two levels -----------------------------------
 test_user_supervisor:
-        call alloc_frame
+        mov edi, page_dir               ; for map_page / pte_addr
+        call frame_alloc
         lea ebx, [eax + PTE_URW]
         mov eax, US_BASE
         call map_page
         and dword [page_dir + (US_BASE >> 22) * 4], ~PTE_US     ; PDE supervisor
-        call alloc_frame
+        call frame_alloc
         lea ebx, [eax + PTE_URW]
         mov eax, RO_BASE
         call map_page
@@ -260,10 +210,11 @@ user_write_ro:
 
 ; --- INVLPG and CR3 reload after a PTE change ---------------------------------------
 test_invlpg:
-        call alloc_frame
+        mov edi, page_dir               ; for map_page / pte_addr
+        call frame_alloc
         mov [frame_a], eax
         mov dword [eax], 0xAAAA0001
-        call alloc_frame
+        call frame_alloc
         mov [frame_b], eax
         mov dword [eax], 0xBBBB0002
         mov ebx, [frame_a]
@@ -336,6 +287,7 @@ test_big_pages:
 ; TLB may drop it any time): that line is a '#' comment. INVLPG and clearing
 ; CR4.PGE must drop it.
 test_global:
+        mov edi, page_dir               ; for map_page / pte_addr
         mov eax, cr4
         or eax, CR4_PGE
         mov cr4, eax
