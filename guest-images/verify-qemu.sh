@@ -18,12 +18,14 @@ for name in $names; do
     if [ ! -f "$name.elf" ]; then echo "FAIL $name: no $name.elf"; failed=1; continue; fi
     extra=""
     [ -f "expected/$name.cmd" ] && extra=$(cat "expected/$name.cmd")
-    # shellcheck disable=SC2086
+    # expected/NAME.cmd is shell-quoted (e.g. -append "a b"): eval splits it
+    eval "set -- $extra"
     timeout 20 "$QEMU" -accel tcg -cpu pentium3 -m 32 -kernel "$name.elf" \
         -display none -serial stdio -monitor none -no-reboot \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 $extra \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" \
         </dev/null >"$tmp/$name.raw" 2>"$tmp/$name.err"
     status=$?
+    if [ -s "$tmp/$name.err" ]; then cat "$tmp/$name.err" >&2; fi
     grep -v '^#' "$tmp/$name.raw" >"$tmp/$name.txt"
     if [ $record = 1 ]; then
         cp "$tmp/$name.txt" "expected/$name.txt"
