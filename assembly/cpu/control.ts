@@ -1,0 +1,247 @@
+// Far control transfers: JMP/CALL far, RETF, IRET, in real, V86 and protected
+// mode, with the privilege rules of direct code-segment transfers.
+import { ACTIVE, S_CPL, SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS } from "../layout";
+import {
+  setEip, segSelector, segLimit, loadSegReal, protectedMode, v86Mode, setSegCache, reg32, setReg32, ESP,
+  IF, IOPL, NT, RF, VM, VIF, VIP, AC, ID, TF,
+} from "./state";
+import { getFlags, setFlagsRaw } from "./flags";
+import { raise, GP, NP, SS, aborted, endBlock } from "./fault";
+import {
+  fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrIsSegment, attrConforming,
+  loadCodeSegment, descBase, descLimit, markAccessed, nullifyForOuterLevel, setDescriptor,
+} from "./descriptor";
+import { push, peek, getSP, setSP, spMask, writeStack } from "./operand";
+import { updateAccessMode } from "./memory";
+import { unsupported, Unsupported } from "./unsupported";
+import { stack32 } from "./state";
+
+@inline function cplNow(): u32 { return load<u32>(ACTIVE + S_CPL); }
+
+// Check a direct far JMP/CALL target (selector already fetched into descLo/descHi).
+// Returns false after raising the fault.
+function checkDirectCode(sel: u32, offset: u32): bool {
+  const attr = descAttr(descHi);
+  const cpl = cplNow();
+  if (!attrIsCode(attr)) { raise(GP, sel & 0xFFFC, true); return false; }
+  if (attrConforming(attr)) {
+    if (attrDpl(attr) > cpl) { raise(GP, sel & 0xFFFC, true); return false; }
+  } else if ((sel & 3) > cpl || attrDpl(attr) != cpl) { raise(GP, sel & 0xFFFC, true); return false; }
+  if (!attrPresent(attr)) { raise(NP, sel & 0xFFFC, true); return false; }
+  if (offset > descLimit(descLo, descHi)) { raise(GP, 0, true); return false; }
+  return true;
+}
+
+// Fetch the target descriptor of a protected-mode far transfer; false on a fault.
+function fetchTarget(sel: u32): bool {
+  if ((sel & 0xFFFC) == 0) { raise(GP, 0, true); return false; }
+  if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, sel & 0xFFFC, true); return false; }
+  const attr = descAttr(descHi);
+  if (!attrIsSegment(attr)) {
+    // call gates, task gates and TSS descriptors
+    const t = attr & 0x1F;
+    unsupported(t == 0x04 || t == 0x0C ? Unsupported.CallGate : Unsupported.TaskSwitch);
+    return false;
+  }
+  return true;
+}
+
+export function jmpFar(sel: u32, offset: u32): void {
+  endBlock();
+  if (!protectedMode() || v86Mode()) {
+    loadSegReal(SEG_CS, sel);
+    setEip(offset);
+    return;
+  }
+  if (!fetchTarget(sel) || !checkDirectCode(sel, offset)) return;
+  loadCodeSegment(sel, cplNow());
+  setEip(offset);
+}
+
+// CALL far: push CS and the return EIP at operand size sz (1 = word, 2 = dword).
+export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
+  endBlock();
+  const bytes: u32 = sz == 2 ? 4 : 2;
+  const sp = getSP();
+  if (!protectedMode() || v86Mode()) {
+    writeStack(sp - bytes, sz, segSelector(SEG_CS));
+    writeStack(sp - 2 * bytes, sz, returnEip);
+    if (aborted()) return;
+    setSP(sp - 2 * bytes);
+    loadSegReal(SEG_CS, sel);
+    setEip(offset);
+    return;
+  }
+  if (!fetchTarget(sel) || !checkDirectCode(sel, offset)) return;
+  const lo = descLo, hi = descHi;
+  writeStack(sp - bytes, sz, segSelector(SEG_CS));
+  writeStack(sp - 2 * bytes, sz, returnEip);
+  if (aborted()) return;
+  setSP(sp - 2 * bytes);
+  setDescriptor(lo, hi);
+  loadCodeSegment(sel, cplNow());
+  setEip(offset);
+}
+
+// Validate the CS a RETF/IRET returns to (protected mode). False after a fault.
+function checkReturnCode(sel: u32): bool {
+  const cpl = cplNow();
+  if ((sel & 0xFFFC) == 0) { raise(GP, 0, true); return false; }
+  if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, sel & 0xFFFC, true); return false; }
+  const attr = descAttr(descHi);
+  const rpl = sel & 3;
+  if (rpl < cpl || !attrIsCode(attr)) { raise(GP, sel & 0xFFFC, true); return false; }
+  if (attrConforming(attr) ? attrDpl(attr) > rpl : attrDpl(attr) != rpl) { raise(GP, sel & 0xFFFC, true); return false; }
+  if (!attrPresent(attr)) { raise(NP, sel & 0xFFFC, true); return false; }
+  return true;
+}
+
+// Load SS:ESP for a return to the outer level `rpl`. False after a fault.
+function checkOuterStack(ssSel: u32, rpl: u32): bool {
+  if ((ssSel & 0xFFFC) == 0) { raise(GP, 0, true); return false; }
+  if ((ssSel & 3) != rpl) { raise(GP, ssSel & 0xFFFC, true); return false; }
+  if (!fetchDescriptor(ssSel)) { if (!aborted()) raise(GP, ssSel & 0xFFFC, true); return false; }
+  const attr = descAttr(descHi);
+  if ((attr & 0x1A) != 0x12 || attrDpl(attr) != rpl) { raise(GP, ssSel & 0xFFFC, true); return false; }
+  if (!attrPresent(attr)) { raise(SS, ssSel & 0xFFFC, true); return false; }
+  return true;
+}
+
+// RETF imm: pop EIP and CS, release `imm` bytes of parameters.
+export function retFar(sz: u32, imm: u32): void {
+  endBlock();
+  const bytes: u32 = sz == 2 ? 4 : 2;
+  const ip = peek(sz, 0);
+  const cs = peek(sz, bytes) & 0xFFFF;
+  if (aborted()) return;
+  const sp = getSP();
+  if (!protectedMode() || v86Mode()) {
+    if (ip > segLimit(SEG_CS) && !protectedMode()) { raise(GP, 0, true); return; }
+    setSP(sp + 2 * bytes + imm);
+    loadSegReal(SEG_CS, cs);
+    setEip(ip);
+    return;
+  }
+  if (!checkReturnCode(cs)) return;
+  const rpl = cs & 3;
+  if (ip > descLimit(descLo, descHi)) { raise(GP, 0, true); return; }
+  const csLo = descLo, csHi = descHi;
+  if (rpl == cplNow()) {
+    setSP(sp + 2 * bytes + imm);
+    loadCodeSegment(cs, rpl);
+    setEip(ip);
+    return;
+  }
+  // return to an outer level: the caller's SS:ESP follows the parameters
+  const newEsp = peek(sz, 2 * bytes + imm);
+  const newSs = peek(sz, 3 * bytes + imm) & 0xFFFF;
+  if (aborted()) return;
+  if (!checkOuterStack(newSs, rpl)) return;
+  markAccessed();
+  const ssAttr = descAttr(descHi);
+  setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
+  setDescriptor(csLo, csHi);
+  loadCodeSegment(cs, rpl);
+  const big = (ssAttr & 0x4000) != 0;
+  setReg32(ESP, big ? newEsp + imm : (reg32(ESP) & 0xFFFF0000) | ((newEsp + imm) & 0xFFFF));
+  nullifyForOuterLevel();
+  updateAccessMode();
+  setEip(ip);
+}
+
+// IRET / IRETD.
+export function iret(sz: u32): void {
+  endBlock();
+  const bytes: u32 = sz == 2 ? 4 : 2;
+  const cur = getFlags();
+  if (v86Mode() && ((cur & IOPL) >> 12) != 3) { raise(GP, 0, true); return; }
+  const ip = peek(sz, 0);
+  const cs = peek(sz, bytes) & 0xFFFF;
+  const fl = peek(sz, 2 * bytes);
+  if (aborted()) return;
+  const sp = getSP();
+  if (!protectedMode() || v86Mode()) {
+    // real mode loads every flag but VM/VIF/VIP; V86 (IOPL 3) keeps IOPL too
+    let keep: u32 = VM | VIF | VIP;
+    if (v86Mode()) keep |= IOPL;
+    let nf: u32 = sz == 2 ? fl : (cur & 0xFFFF0000) | (fl & 0xFFFF);
+    nf = (nf & ~keep & ~RF) | (cur & keep);
+    setSP(sp + 3 * bytes);
+    setFlagsRaw(nf);
+    loadSegReal(SEG_CS, cs);
+    setEip(ip);
+    return;
+  }
+  if (cur & NT) { unsupported(Unsupported.TaskSwitch); return; }
+  const cpl = cplNow();
+  if (sz == 2 && (fl & VM) && cpl == 0) { iretToV86(ip, cs, fl); return; }
+  if (!checkReturnCode(cs)) return;
+  if (ip > descLimit(descLo, descHi)) { raise(GP, 0, true); return; }
+  const rpl = cs & 3;
+  const csLo = descLo, csHi = descHi;
+  // which flags the return may change depends on the privilege it runs at
+  let mask: u32 = 0x3F7FD5 & ~(VM | VIF | VIP); // CF PF AF ZF SF TF IF DF OF IOPL NT RF AC ID
+  if (sz != 2) mask &= 0xFFFF;
+  if (cpl > 0) mask &= ~IOPL;
+  if (cpl > ((cur & IOPL) >> 12)) mask &= ~IF;
+  const nf = (cur & ~mask) | (fl & mask);
+  if (rpl == cpl) {
+    setSP(sp + 3 * bytes);
+    setDescriptor(csLo, csHi);
+    loadCodeSegment(cs, rpl);
+    setFlagsRaw(nf);
+    setEip(ip);
+    return;
+  }
+  const newEsp = peek(sz, 3 * bytes);
+  const newSs = peek(sz, 4 * bytes) & 0xFFFF;
+  if (aborted()) return;
+  if (!checkOuterStack(newSs, rpl)) return;
+  markAccessed();
+  const ssAttr = descAttr(descHi);
+  setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
+  setDescriptor(csLo, csHi);
+  loadCodeSegment(cs, rpl);
+  setReg32(ESP, (ssAttr & 0x4000) ? newEsp : (reg32(ESP) & 0xFFFF0000) | (newEsp & 0xFFFF));
+  setFlagsRaw(nf);
+  nullifyForOuterLevel();
+  updateAccessMode();
+  setEip(ip);
+}
+
+// IRETD from CPL 0 with VM set in the popped EFLAGS: enter virtual-8086 mode.
+function iretToV86(ip: u32, cs: u32, fl: u32): void {
+  const esp = peek(2, 12), ss = peek(2, 16), es = peek(2, 20), ds = peek(2, 24), fs = peek(2, 28), gs = peek(2, 32);
+  if (aborted()) return;
+  setFlagsRaw((fl & (0x3F7FD5 | VM | VIF | VIP)) & ~RF);
+  store<u32>(ACTIVE + S_CPL, 3);
+  loadSegReal(SEG_CS, cs);
+  loadSegReal(SEG_SS, ss);
+  loadSegReal(SEG_ES, es);
+  loadSegReal(SEG_DS, ds);
+  loadSegReal(SEG_FS, fs);
+  loadSegReal(SEG_GS, gs);
+  setReg32(ESP, esp);
+  updateAccessMode();
+  setEip(ip & 0xFFFF);
+}
+
+// POPF/POPFD with the IOPL and IF rules; V86 with IOPL < 3 faults.
+export function popFlagsValue(v: u32, sz: u32): bool {
+  const cur = getFlags();
+  const iopl = (cur & IOPL) >> 12;
+  let mask: u32 = 0x3F7FD5 & ~(VM | VIF | VIP | RF);
+  if (sz != 2) mask &= 0xFFFF;
+  if (protectedMode()) {
+    if (v86Mode()) {
+      if (iopl != 3) { raise(GP, 0, true); return false; }
+      mask &= ~IOPL;
+    } else {
+      const cpl = cplNow();
+      if (cpl > 0) mask &= ~IOPL;
+      if (cpl > iopl) mask &= ~IF;
+    }
+  }
+  setFlagsRaw((cur & ~mask) | (v & mask));
+  return true;
+}

@@ -1,0 +1,66 @@
+// How an instruction stops half-way. A fault (or an MMIO read that needs the
+// host) sets `abort`; every handler checks it before committing a register,
+// and the run loop rolls EIP back to the instruction's start.
+import { EXIT_REASON, ExitReason } from "../layout";
+
+export const enum Abort { None = 0, Fault = 1, MmioRead = 2 }
+
+export let abort: u32 = Abort.None;
+export let faultVector: u32 = 0;
+export let faultCode: u32 = 0;
+export let faultHasCode: bool = false;
+// Set when the current block must end after this instruction: a taken branch,
+// an exit, a mode change, or a write into a page holding decoded code.
+export let stopBlock: bool = false;
+// Set when `enter` must return to the host after this instruction.
+export let exitReason: u32 = ExitReason.None;
+
+export const DE: u32 = 0;
+export const DB: u32 = 1;
+export const NMI: u32 = 2;
+export const BP: u32 = 3;
+export const OFV: u32 = 4;
+export const BR: u32 = 5;
+export const UD: u32 = 6;
+export const NM: u32 = 7;
+export const DF: u32 = 8;
+export const TS: u32 = 10;
+export const NP: u32 = 11;
+export const SS: u32 = 12;
+export const GP: u32 = 13;
+export const PF: u32 = 14;
+export const MF: u32 = 16;
+export const AC: u32 = 17;
+
+// Raise exception `v` for the current instruction; the first one wins.
+export function raise(v: u32, code: u32, hasCode: bool): void {
+  if (abort != Abort.None) return;
+  abort = Abort.Fault;
+  faultVector = v;
+  faultCode = code;
+  faultHasCode = hasCode;
+}
+export function raiseGP(code: u32): void { raise(GP, code, true); }
+export function raiseSS(code: u32): void { raise(SS, code, true); }
+export function raiseUD(): void { raise(UD, 0, false); }
+
+export function abortForMmioRead(): void {
+  if (abort != Abort.None) return;
+  abort = Abort.MmioRead;
+}
+
+@inline export function aborted(): bool { return abort != Abort.None; }
+export function clearAbort(): void { abort = Abort.None; }
+
+@inline export function endBlock(): void { stopBlock = true; }
+export function clearStop(): void { stopBlock = false; }
+
+export function requestExit(reason: u32): void {
+  exitReason = reason;
+  store<u32>(EXIT_REASON, reason);
+  stopBlock = true;
+}
+export function clearExit(): void {
+  exitReason = ExitReason.None;
+  store<u32>(EXIT_REASON, ExitReason.None);
+}

@@ -1,0 +1,149 @@
+// Lazy arithmetic flags: a flag-setting instruction records its operands and
+// result; CF/PF/AF/ZF/SF/OF are computed only when something reads them.
+import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
+import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
+
+export const enum LazyOp {
+  None = 0,  // arithmetic flags are in S_EFLAGS
+  Add = 1,   // also ADC with carry-in 0
+  Adc = 2,   // ADC with carry-in 1
+  Sub = 3,   // also SBB with borrow-in 0, CMP, NEG (a = 0)
+  Sbb = 4,   // SBB with borrow-in 1
+  Logic = 5, // AND OR XOR TEST: CF = OF = 0
+  Inc = 6,   // CF kept in S_EFLAGS
+  Dec = 7,   // CF kept in S_EFLAGS
+}
+
+@inline export function sizeMask(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
+@inline export function signBit(sz: u32): u32 { return sz == 2 ? 0x80000000 : (sz == 1 ? 0x8000 : 0x80); }
+
+@inline export function setLazy(op: u32, sz: u32, a: u32, b: u32, r: u32): void {
+  store<u32>(ACTIVE + S_LAZY_OP, op);
+  store<u32>(ACTIVE + S_LAZY_SIZE, sz);
+  store<u32>(ACTIVE + S_LAZY_A, a);
+  store<u32>(ACTIVE + S_LAZY_B, b);
+  store<u32>(ACTIVE + S_LAZY_R, r);
+}
+
+// INC/DEC leave CF alone: fold the current CF into EFLAGS before going lazy.
+export function setLazyIncDec(op: u32, sz: u32, a: u32, r: u32): void {
+  const cf = carry();
+  store<u32>(ACTIVE + S_EFLAGS, (load<u32>(ACTIVE + S_EFLAGS) & ~CF) | cf);
+  setLazy(op, sz, a, 1, r);
+}
+
+// Parity of the low byte: 1 when it has an even number of set bits.
+@inline export function parity(v: u32): u32 {
+  const x = (v ^ (v >> 4)) & 0xF;
+  return (0x9669 >> x) & 1;
+}
+
+export function carry(): u32 {
+  const op = load<u32>(ACTIVE + S_LAZY_OP);
+  if (op == LazyOp.None || op == LazyOp.Inc || op == LazyOp.Dec) return load<u32>(ACTIVE + S_EFLAGS) & CF;
+  const m = sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
+  const a = load<u32>(ACTIVE + S_LAZY_A) & m;
+  const b = load<u32>(ACTIVE + S_LAZY_B) & m;
+  const r = load<u32>(ACTIVE + S_LAZY_R) & m;
+  switch (op) {
+    case LazyOp.Add: return u32(r < a);
+    case LazyOp.Adc: return u32(r <= a);
+    case LazyOp.Sub: return u32(a < b);
+    case LazyOp.Sbb: return u32(a <= b);
+    default: return 0;
+  }
+}
+
+@inline function resultMasked(): u32 {
+  return load<u32>(ACTIVE + S_LAZY_R) & sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
+}
+
+export function zero(): bool {
+  if (load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & ZF) != 0;
+  return resultMasked() == 0;
+}
+
+export function sign(): bool {
+  if (load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & SF) != 0;
+  return (load<u32>(ACTIVE + S_LAZY_R) & signBit(load<u32>(ACTIVE + S_LAZY_SIZE))) != 0;
+}
+
+export function overflow(): bool {
+  const op = load<u32>(ACTIVE + S_LAZY_OP);
+  if (op == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & OF) != 0;
+  const s = signBit(load<u32>(ACTIVE + S_LAZY_SIZE));
+  const a = load<u32>(ACTIVE + S_LAZY_A);
+  const b = load<u32>(ACTIVE + S_LAZY_B);
+  const r = load<u32>(ACTIVE + S_LAZY_R);
+  switch (op) {
+    case LazyOp.Add: case LazyOp.Adc: case LazyOp.Inc: return ((~(a ^ b)) & (a ^ r) & s) != 0;
+    case LazyOp.Sub: case LazyOp.Sbb: case LazyOp.Dec: return ((a ^ b) & (a ^ r) & s) != 0;
+    default: return false;
+  }
+}
+
+export function parityFlag(): bool {
+  if (load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & PF) != 0;
+  return parity(load<u32>(ACTIVE + S_LAZY_R)) != 0;
+}
+
+function auxCarry(): u32 {
+  const op = load<u32>(ACTIVE + S_LAZY_OP);
+  if (op == LazyOp.None) return load<u32>(ACTIVE + S_EFLAGS) & AF;
+  if (op == LazyOp.Logic) return 0;
+  return (load<u32>(ACTIVE + S_LAZY_A) ^ load<u32>(ACTIVE + S_LAZY_B) ^ load<u32>(ACTIVE + S_LAZY_R)) & AF;
+}
+
+// The full EFLAGS value, with the lazy flags computed.
+export function getFlags(): u32 {
+  const f = load<u32>(ACTIVE + S_EFLAGS);
+  if (load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.None) return f;
+  let v = f & ~ARITH_FLAGS;
+  v |= carry();
+  if (parityFlag()) v |= PF;
+  v |= auxCarry();
+  if (zero()) v |= ZF;
+  if (sign()) v |= SF;
+  if (overflow()) v |= OF;
+  return v;
+}
+
+// Store EFLAGS as a whole (bit 1 always reads as 1); the lazy record is dropped.
+@inline export function setFlagsRaw(v: u32): void {
+  store<u32>(ACTIVE + S_EFLAGS, v | 2);
+  store<u32>(ACTIVE + S_LAZY_OP, LazyOp.None);
+}
+
+// Replace only the arithmetic flags with `bits` (other bits kept).
+export function setArith(bits: u32): void {
+  const f = getFlags();
+  setFlagsRaw((f & ~ARITH_FLAGS) | (bits & ARITH_FLAGS));
+}
+
+// Arithmetic flags for a result of size sz, from explicit CF/OF/AF (SZP from the result).
+export function arithFlagsFor(r: u32, sz: u32, cf: bool, ovf: bool, af: bool): u32 {
+  let v: u32 = 0;
+  if (cf) v |= CF;
+  if (ovf) v |= OF;
+  if (af) v |= AF;
+  if ((r & sizeMask(sz)) == 0) v |= ZF;
+  if (r & signBit(sz)) v |= SF;
+  if (parity(r)) v |= PF;
+  return v;
+}
+
+// Condition code tt of Jcc/SETcc/CMOVcc.
+export function condition(cc: u32): bool {
+  let r: bool;
+  switch (cc >> 1) {
+    case 0: r = overflow(); break;
+    case 1: r = carry() != 0; break;
+    case 2: r = zero(); break;
+    case 3: r = carry() != 0 || zero(); break;
+    case 4: r = sign(); break;
+    case 5: r = parityFlag(); break;
+    case 6: r = sign() != overflow(); break;
+    default: r = zero() || (sign() != overflow()); break;
+  }
+  return (cc & 1) ? !r : r;
+}

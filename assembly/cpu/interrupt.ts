@@ -1,0 +1,200 @@
+// Exception and interrupt delivery: the real-mode IVT, protected-mode IDT gates
+// with privilege changes through the TSS, and the double/triple-fault rules.
+import {
+  ACTIVE, S_IDTR_BASE, S_IDTR_LIMIT, S_CPL, S_EFLAGS, S_HALTED, SEG_CS, SEG_SS, SEG_TR,
+  SEG_DS, SEG_ES, SEG_FS, SEG_GS, ExitReason, S_LAST_VECTOR, S_LAST_ERROR,
+} from "../layout";
+import {
+  eip, setEip, reg32, setReg32, ESP, segSelector, segBase, segLimit, segBig, loadSegReal,
+  setSegCache, protectedMode, TF, IF, NT, RF, VM, AC, segAttr,
+} from "./state";
+import { getFlags, setFlagsRaw } from "./flags";
+import { readSys, writeSys, segLinear, updateAccessMode, read16, write16 } from "./memory";
+import {
+  raise, aborted, clearAbort, abort, exitReason, faultVector, faultCode, faultHasCode, requestExit, endBlock,
+  GP, NP, SS, TS, DF, DE, PF,
+} from "./fault";
+import {
+  fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrConforming,
+  loadCodeSegment, descBase, descLimit, markAccessed, setDescriptor,
+} from "./descriptor";
+import { spMask, getSP, setSP } from "./operand";
+import { unsupported, Unsupported } from "./unsupported";
+
+// Where an event comes from: it decides the EXT bit and the gate-DPL check.
+export const enum Source { Exception = 0, Software = 1, External = 2 }
+
+function contributory(v: u32): bool { return v == DE || (v >= 10 && v <= 13); }
+
+// Deliver exception `vector` (raised by the instruction that started at EIP),
+// escalating to #DF and to a triple fault (shutdown exit) as the manuals say.
+export function exception(vector: u32, hasCode: bool, code: u32): void {
+  store<u32>(ACTIVE + S_LAST_VECTOR, vector);
+  store<u32>(ACTIVE + S_LAST_ERROR, code);
+  let v = vector, c = code, h = hasCode;
+  for (let tries = 0; tries < 3; tries++) {
+    clearAbort();
+    deliver(v, Source.Exception, h, c, eip());
+    if (!aborted()) return;
+    if (exitReason == ExitReason.Error) { clearAbort(); return; } // an unsupported path stopped the VM
+    const nv = faultVector;
+    if (v == DF) break; // a fault while delivering #DF: triple fault
+    if ((contributory(v) && contributory(nv)) || (v == PF && (nv == PF || contributory(nv)))) {
+      v = DF; c = 0; h = true;
+    } else {
+      v = nv; c = faultCode; h = faultHasCode;
+    }
+  }
+  clearAbort();
+  requestExit(ExitReason.Shutdown);
+}
+
+// INT n / INT3 / INTO / external interrupts; `next` is the EIP to return to.
+export function interrupt(vector: u32, source: Source, next: u32): void {
+  deliver(vector, source, false, 0, next);
+  if (aborted()) {
+    const v = faultVector, c = faultCode, h = faultHasCode;
+    if (source == Source.Software) return; // the run loop delivers the fault for INT n
+    exception(v, h, c);
+  }
+}
+
+// One delivery attempt. On failure abort is set with the new fault.
+function deliver(vector: u32, source: Source, hasCode: bool, code: u32, returnEip: u32): void {
+  store<u32>(ACTIVE + S_HALTED, 0);
+  endBlock();
+  if (!protectedMode()) { deliverReal(vector, returnEip); return; }
+  deliverProtected(vector, source, hasCode, code, returnEip);
+}
+
+function deliverReal(vector: u32, returnEip: u32): void {
+  const entry = vector << 2;
+  if (entry + 3 > load<u32>(ACTIVE + S_IDTR_LIMIT)) { raise(GP, 0, true); return; }
+  const ivt = load<u32>(ACTIVE + S_IDTR_BASE) + entry;
+  const ip = readSys(ivt, 2);
+  const cs = readSys(ivt + 2, 2);
+  if (aborted()) return;
+  const flags = getFlags();
+  const sp = getSP();
+  // three words below SP; the whole frame is checked before anything is written
+  const l0 = segLinear(SEG_SS, (sp - 2) & 0xFFFF, 2, true);
+  const l1 = segLinear(SEG_SS, (sp - 4) & 0xFFFF, 2, true);
+  const l2 = segLinear(SEG_SS, (sp - 6) & 0xFFFF, 2, true);
+  if (aborted()) return;
+  write16(l0, flags);
+  write16(l1, segSelector(SEG_CS));
+  write16(l2, returnEip);
+  if (aborted()) return;
+  setSP(sp - 6);
+  setFlagsRaw(flags & ~(IF | TF | AC));
+  loadSegReal(SEG_CS, cs);
+  setEip(ip);
+}
+
+function idtError(vector: u32, source: Source): u32 { return (vector << 3) | 2 | (source == Source.Software ? 0 : 1); }
+
+function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32, returnEip: u32): void {
+  const ext: u32 = source == Source.Software ? 0 : 1;
+  const cpl = load<u32>(ACTIVE + S_CPL);
+  if ((vector << 3) + 7 > load<u32>(ACTIVE + S_IDTR_LIMIT)) { raise(GP, idtError(vector, source), true); return; }
+  const gateAddr = load<u32>(ACTIVE + S_IDTR_BASE) + (vector << 3);
+  const lo = readSys(gateAddr, 4);
+  const hi = readSys(gateAddr + 4, 4);
+  if (aborted()) return;
+  const type = (hi >> 8) & 0x1F;
+  const gateDpl = (hi >> 13) & 3;
+  if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0E && type != 0x0F) { raise(GP, idtError(vector, source), true); return; }
+  if (source == Source.Software && gateDpl < cpl) { raise(GP, idtError(vector, source), true); return; }
+  if (!(hi & 0x8000)) { raise(NP, idtError(vector, source), true); return; }
+  if (type == 0x05) { unsupported(Unsupported.TaskSwitch); return; }
+  const gate32 = (type & 8) != 0;
+  const trapGate = (type & 1) != 0;
+  const sel = lo >>> 16;
+  const offset = gate32 ? ((lo & 0xFFFF) | (hi & 0xFFFF0000)) : (lo & 0xFFFF);
+  if ((sel & 0xFFFC) == 0) { raise(GP, ext, true); return; }
+  if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, (sel & 0xFFFC) | ext, true); return; }
+  const attr = descAttr(descHi);
+  const dpl = attrDpl(attr);
+  if (!attrIsCode(attr) || dpl > cpl) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
+  if (!attrPresent(attr)) { raise(NP, (sel & 0xFFFC) | ext, true); return; }
+  const csLo = descLo, csHi = descHi;
+  const flags = getFlags();
+  const fromV86 = (flags & VM) != 0;
+  const bytes: u32 = gate32 ? 4 : 2;
+
+  if (!attrConforming(attr) && dpl < cpl) {
+    if (fromV86 && dpl != 0) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
+    // inner privilege: the new stack comes from the TSS
+    const trBase = segBase(SEG_TR), trLimit = segLimit(SEG_TR);
+    const tss32 = (segAttr(SEG_TR) & 8) != 0;
+    const slot: u32 = tss32 ? 4 + (dpl << 3) : 2 + (dpl << 2);
+    if (slot + (tss32 ? 7 : 3) > trLimit) { raise(TS, segSelector(SEG_TR) & 0xFFFC, true); return; }
+    const newEsp = tss32 ? readSys(trBase + slot, 4) : readSys(trBase + slot, 2);
+    const newSs = readSys(trBase + slot + (tss32 ? 4 : 2), 2);
+    if (aborted()) return;
+    if ((newSs & 0xFFFC) == 0) { raise(TS, ext, true); return; }
+    if ((newSs & 3) != dpl) { raise(TS, (newSs & 0xFFFC) | ext, true); return; }
+    if (!fetchDescriptor(newSs)) { if (!aborted()) raise(TS, (newSs & 0xFFFC) | ext, true); return; }
+    const ssAttr = descAttr(descHi);
+    if (attrDpl(ssAttr) != dpl || (ssAttr & 0x1A) != 0x12) { raise(TS, (newSs & 0xFFFC) | ext, true); return; }
+    if (!attrPresent(ssAttr)) { raise(SS, (newSs & 0xFFFC) | ext, true); return; }
+    const ssBase = descBase(descLo, descHi), ssLimit = descLimit(descLo, descHi);
+    const ssBig = (ssAttr & 0x4000) != 0;
+    const frameWords: u32 = (fromV86 ? 9 : 5) + (hasCode ? 1 : 0);
+    const mask: u32 = ssBig ? 0xFFFFFFFF : 0xFFFF;
+    const top = newEsp & mask;
+    const bottom = (top - frameWords * bytes) & mask;
+    if (bottom > top || top - 1 > ssLimit || bottom > ssLimit) { raise(SS, (newSs & 0xFFFC) | ext, true); return; }
+    let p = top;
+    if (fromV86) {
+      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_GS));
+      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_FS));
+      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_DS));
+      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_ES));
+    }
+    p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_SS));
+    p -= bytes; writeSys(ssBase + (p & mask), bytes, reg32(ESP));
+    p -= bytes; writeSys(ssBase + (p & mask), bytes, flags);
+    p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_CS));
+    p -= bytes; writeSys(ssBase + (p & mask), bytes, returnEip);
+    if (hasCode) { p -= bytes; writeSys(ssBase + (p & mask), bytes, code); }
+    if (aborted()) return;
+    // commit: new stack, new CS, flags
+    markAccessed(); // SS descriptor
+    setSegCache(SEG_SS, newSs, ssBase, ssLimit, ssAttr);
+    setReg32(ESP, ssBig ? p : (reg32(ESP) & 0xFFFF0000) | (p & 0xFFFF));
+    if (fromV86) {
+      setSegCache(SEG_DS, 0, 0, 0, 0); setSegCache(SEG_ES, 0, 0, 0, 0);
+      setSegCache(SEG_FS, 0, 0, 0, 0); setSegCache(SEG_GS, 0, 0, 0, 0);
+    }
+    restoreDescriptor(csLo, csHi);
+    loadCodeSegment(sel, dpl);
+  } else {
+    if (fromV86) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
+    // same privilege: push on the current stack
+    const m = spMask();
+    const sp = getSP();
+    const frame: u32 = (3 + (hasCode ? 1 : 0)) * bytes;
+    // check both ends of the frame before writing any of it
+    segLinear(SEG_SS, (sp - frame) & m, bytes, true);
+    segLinear(SEG_SS, (sp - bytes) & m, bytes, true);
+    if (aborted()) return;
+    let p = sp;
+    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, flags);
+    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, segSelector(SEG_CS));
+    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, returnEip);
+    if (hasCode) { p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, code); }
+    if (aborted()) return;
+    setSP(p);
+    restoreDescriptor(csLo, csHi);
+    loadCodeSegment(sel, cpl);
+  }
+  let nf = flags & ~(TF | NT | RF | VM);
+  if (!trapGate) nf &= ~IF;
+  setFlagsRaw(nf);
+  updateAccessMode();
+  setEip(offset);
+}
+
+// fetchDescriptor overwrote descLo/descHi with the SS descriptor; put CS's back.
+function restoreDescriptor(lo: u32, hi: u32): void { setDescriptor(lo, hi); }

@@ -1,0 +1,222 @@
+// The trap-and-emulate loop: find (or decode) the block at CS:EIP, run its
+// records, deliver exceptions and injected interrupts at instruction
+// boundaries, and leave to the host on an exit or when the budget is spent.
+import {
+  ACTIVE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, BLOCK_HEADER, BLOCK_MAX_INSNS, RECORD_SIZE, SCRATCH_RECORD,
+  RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
+  S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
+  EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS, S_MMIO_REPLAY,
+  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR,
+} from "../layout";
+import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
+import { decode, setFetch, crossedPage, R_OP, R_LEN, R_BYTES, R_PREFIX, Op } from "./decode";
+import { execute } from "./execute";
+import {
+  abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, clearStop, exitReason,
+  clearExit, requestExit, raise, GP, DB,
+} from "./fault";
+import { exception, interrupt, Source } from "./interrupt";
+import { translate, ramSize, markCodePage, pageGeneration, tlbAccess, segLinear } from "./memory";
+import { TlbBit } from "../layout";
+import { setInsnStart, setRetired, insnStart } from "./context";
+import { completePendingIo } from "./io";
+import { bump } from "../mmu/counters";
+import { Unsupported } from "./unsupported";
+
+// Block header fields
+const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
+const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = empty slot
+const B_GEN: u32 = 8;    // generation of the code page when decoded
+const B_COUNT: u32 = 12; // records in the block
+const B_KEEP: u32 = 16;  // 0: decode again next time (an instruction crossing a page)
+
+let retiredNow: u32 = 0;
+
+@inline function blockSlot(phys: u32, key: u32): u32 {
+  const h = ((phys ^ (key << 31)) * 0x9E3779B1) >>> (32 - 12);
+  return BLOCKS + (h & (BLOCK_COUNT - 1)) * BLOCK_SIZE;
+}
+
+// The block at CS:EIP, decoding it on a miss; 0 when fetching faulted.
+function currentBlock(): u32 {
+  const ip = eip();
+  const limit = segLimit(SEG_CS);
+  if (ip > limit) { raise(GP, 0, true); return 0; }
+  const lin = segBase(SEG_CS) + ip;
+  let e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
+  if (!(e & tlbAccess)) {
+    const p = translate(lin, false, tlbAccess == TlbBit.User);
+    if (aborted()) return 0;
+    if (p >= ramSize) {
+      store<u32>(DETAIL_ERR, Unsupported.CodeFromMmio);
+      requestExit(ExitReason.Error);
+      return 0;
+    }
+    e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
+  }
+  const pageHost = e & 0xFFFFF000;
+  const phys = pageHost - RAM_BASE + (lin & 0xFFF);
+  const key: u32 = 0x80000000 | (code32() ? 1 : 0);
+  const blk = blockSlot(phys, key);
+  const gen = pageGeneration(phys);
+  if (load<u32>(blk + B_KEY) == key && load<u32>(blk + B_PHYS) == phys && load<u32>(blk + B_GEN) == gen) return blk;
+  return buildBlock(blk, phys, key, gen, lin, pageHost, ip, limit);
+}
+
+function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost: u32, ip: u32, limit: u32): u32 {
+  bump(Counter.BlocksDecoded);
+  markCodePage(phys);
+  const big = code32();
+  let off = lin & 0xFFF;
+  let count: u32 = 0;
+  let keep: u32 = 1;
+  // the next page is only read for an instruction that crosses into it
+  const nextLin = (lin & 0xFFFFF000) + 0x1000;
+  let nextHost: u32 = 0;
+  const ne = load<u32>(TLB_READ + ((nextLin >>> 12) << 2));
+  if (ne & tlbAccess) nextHost = ne & 0xFFFFF000;
+  while (count < BLOCK_MAX_INSNS) {
+    const rec = blk + BLOCK_HEADER + count * RECORD_SIZE;
+    // bytes the CS limit allows, at most the 15 an instruction may have
+    const offInSeg = ip + (off - (lin & 0xFFF));
+    const room = limit - offInSeg;
+    const avail: u32 = offInSeg > limit ? 0 : (room >= 14 ? 15 : room + 1);
+    setFetch(pageHost, nextHost, off, avail);
+    const ok = decode(rec, big);
+    if (!ok || crossedPage) {
+      if (count > 0) break; // end the block before it; it starts the next one
+      if (!ok) { fetchFault(lin, avail); return 0; }
+      keep = 0; // crossing a page: run it once, never cache it
+      count = 1;
+      break;
+    }
+    count++;
+    off += load<u8>(rec + R_LEN);
+    if (off >= 0x1000 || endsBlock(<u32>load<u16>(rec + R_OP), load<u8>(rec + 4))) break;
+  }
+  store<u32>(blk + B_PHYS, phys);
+  store<u32>(blk + B_KEY, keep ? key : 0);
+  store<u32>(blk + B_GEN, gen);
+  store<u32>(blk + B_COUNT, count);
+  store<u32>(blk + B_KEEP, keep);
+  return blk;
+}
+
+// The first instruction could not be fetched whole: it runs into the next
+// page (not in the TLB yet, or not mapped: #PF) or past the CS limit (#GP).
+// Returns with nothing raised when the next page is now in the TLB: try again.
+function fetchFault(lin: u32, avail: u32): void {
+  const next = (lin & 0xFFFFF000) + 0x1000;
+  const crosses = (lin & 0xFFF) + avail > 0x1000;
+  if (crosses && !(load<u32>(TLB_READ + ((next >>> 12) << 2)) & tlbAccess)) {
+    const p = translate(next, false, tlbAccess == TlbBit.User); // raises #PF if unmapped
+    if (aborted()) return;
+    if (p >= ramSize) { store<u32>(DETAIL_ERR, Unsupported.CodeFromMmio); requestExit(ExitReason.Error); }
+    return;
+  }
+  raise(GP, 0, true);
+}
+
+// Unconditional transfers end a block at decode time; everything else that
+// must end one (a taken branch, a mode change) does so when it runs.
+function endsBlock(op: u32, reg: u32): bool {
+  switch (op) {
+    case 0xC2: case 0xC3: case 0xCA: case 0xCB: case 0xCC: case 0xCD: case 0xCF:
+    case 0xE8: case 0xE9: case 0xEA: case 0xEB: case 0x9A: case 0xF4:
+    case Op.Invalid: case Op.Unimplemented: case Op.TooLong: case 0x10B:
+      return true;
+    case 0xFF: return reg >= 2 && reg <= 5;
+    default: return false;
+  }
+}
+
+// Deliver the fault the current instruction raised (EIP is back at its start).
+function deliverFault(rec: u32): void {
+  const v = faultVector, c = faultCode, h = faultHasCode;
+  clearAbort();
+  const lin = segBase(SEG_CS) + eip();
+  store<u32>(ACTIVE + S_LAST_EIP, lin);
+  store<u32>(ACTIVE + S_LAST_OPCODE, rec ? load<u32>(rec + R_BYTES) : 0);
+  store<u32>(ACTIVE + S_LAST_FLAGS, (rec ? DetailFlag.HasOpcode : 0) | load<u32>(EXIT_DETAIL_FLAGS));
+  store<u32>(EXIT_DETAIL_FLAGS, 0);
+  bump(Counter.Exceptions);
+  exception(v, h, c);
+}
+
+// Copy the last exception into the exit record, for crash reports.
+function reportDetail(): void {
+  store<u32>(EXIT_DETAIL_VECTOR, load<u32>(ACTIVE + S_LAST_VECTOR));
+  if (exitReason == ExitReason.Shutdown) store<u32>(EXIT_DETAIL_ERROR, load<u32>(ACTIVE + S_LAST_ERROR));
+  store<u32>(EXIT_DETAIL_EIP, load<u32>(ACTIVE + S_LAST_EIP));
+  store<u32>(EXIT_DETAIL_OPCODE, load<u32>(ACTIVE + S_LAST_OPCODE));
+  store<u32>(EXIT_DETAIL_FLAGS, load<u32>(ACTIVE + S_LAST_FLAGS));
+}
+
+// Run the active vCPU for at most `budget` instructions.
+export function run(budget: u32): void {
+  clearExit();
+  clearAbort();
+  clearStop();
+  retiredNow = 0;
+  setRetired(0);
+  completePendingIo();
+  while (exitReason == ExitReason.None) {
+    if (retiredNow >= budget) { requestExit(ExitReason.Budget); break; }
+    const flags = load<u32>(ACTIVE + S_EFLAGS);
+    let shadow = load<u32>(ACTIVE + S_SHADOW) != 0;
+    // an injected interrupt is taken at this boundary when IF allows
+    const irq = load<i32>(ACTIVE + S_IRQ);
+    if (irq >= 0 && (flags & IF) && !shadow) {
+      store<i32>(ACTIVE + S_IRQ, -1);
+      bump(Counter.Interrupts);
+      interrupt(<u32>irq, Source.External, eip());
+      if (exitReason != ExitReason.None) break;
+      continue;
+    }
+    if (load<u32>(ACTIVE + S_HALTED)) { requestExit(ExitReason.Hlt); break; }
+    const start = eip();
+    const blk = currentBlock();
+    if (blk == 0) {
+      if (exitReason != ExitReason.None) { clearAbort(); break; }
+      if (!aborted()) continue; // the next code page was just mapped: decode again
+      setEip(start);
+      deliverFault(0);
+      continue;
+    }
+    const count = load<u32>(blk + B_COUNT);
+    let n = count;
+    const single = shadow || (flags & TF) != 0;
+    if (single) n = 1;
+    if (n > budget - retiredNow) n = budget - retiredNow;
+    clearStop();
+    for (let i: u32 = 0; i < n; i++) {
+      const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
+      const ip = eip();
+      setInsnStart(ip);
+      let next = ip + load<u8>(rec + R_LEN);
+      if (!code32()) next &= 0xFFFF;
+      setEip(next);
+      execute(rec);
+      if (abort != Abort.None) {
+        setEip(ip);
+        if (exitReason == ExitReason.Error) { clearAbort(); break; }
+        if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); break; }
+        if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
+        deliverFault(rec);
+        break;
+      }
+      retiredNow++;
+      setRetired(retiredNow);
+      if (stopBlock) break;
+    }
+    if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
+    if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {
+      // single-step trap after the instruction
+      interrupt(DB, Source.External, eip());
+    }
+  }
+  store<u32>(EXIT_RETIRED, retiredNow);
+  store<u64>(ACTIVE + S_INSTRET, load<u64>(ACTIVE + S_INSTRET) + <u64>retiredNow);
+  store<u32>(EXIT_INSN_EIP, insnStart);
+  if (exitReason == ExitReason.Shutdown || exitReason == ExitReason.Error) reportDetail();
+}

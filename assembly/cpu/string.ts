@@ -1,0 +1,140 @@
+// String instructions: MOVS CMPS STOS LODS SCAS with REP/REPE/REPNE. Each
+// iteration commits its registers, so a fault restarts where it stopped. Long
+// REP runs yield every CHUNK items so interrupts and the budget are honoured.
+// REP MOVS/STOS forward over RAM pages run as bulk copies.
+import { R_ATTR, R_SEG, Attr } from "./decode";
+import { reg32, setReg32, setRegSz, regSz, EAX, ECX, ESI, EDI, setEip, DF } from "./state";
+import { getFlags } from "./flags";
+import { segLinear, readSz, writeSz, tlbAccess } from "./memory";
+import { aborted, endBlock } from "./fault";
+import { alu, ALU_CMP } from "./alu";
+import { zero } from "./flags";
+import { insnStart } from "./context";
+import { SEG_ES, TLB_READ, TLB_WRITE } from "../layout";
+
+const CHUNK: u32 = 4096;
+
+export const enum StrOp { Movs = 0, Cmps = 1, Stos = 2, Lods = 3, Scas = 4 }
+
+@inline function idx(a32: bool, r: u32): u32 { return a32 ? reg32(r) : reg32(r) & 0xFFFF; }
+@inline function setIdx(a32: bool, r: u32, v: u32): void { if (a32) setReg32(r, v); else setRegSz(r, 1, v); }
+
+export function stringOp(rec: u32, op: u32, sz: u32): void {
+  const attr = load<u8>(rec + R_ATTR);
+  const a32 = (attr & Attr.A32) != 0;
+  const rep = (attr & (Attr.Rep | Attr.Repne)) != 0;
+  const seg = load<u8>(rec + R_SEG);
+  const bytes: u32 = 1 << sz;
+  const step: u32 = (getFlags() & DF) ? <u32>(-<i32>bytes) : bytes;
+  const compares = op == StrOp.Cmps || op == StrOp.Scas;
+  let left: u32 = rep ? idx(a32, ECX) : 1;
+  if (left == 0) return;
+  let budget = CHUNK;
+  if (rep && step == bytes && (op == StrOp.Movs || op == StrOp.Stos)) {
+    const done = bulk(op, sz, seg, a32, left);
+    if (aborted()) return;
+    left -= done;
+    if (left == 0) return;
+  }
+  while (true) {
+    const si = idx(a32, ESI), di = idx(a32, EDI);
+    let a: u32 = 0, b: u32 = 0;
+    switch (op) {
+      case StrOp.Movs: {
+        const v = readSz(segLinear(seg, si, bytes, false), sz);
+        const dst = segLinear(SEG_ES, di, bytes, true);
+        if (aborted()) return; // checked before any write: a failed check returns address 0
+        writeSz(dst, sz, v);
+        if (aborted()) return;
+        setIdx(a32, ESI, si + step); setIdx(a32, EDI, di + step);
+        break;
+      }
+      case StrOp.Cmps: {
+        a = readSz(segLinear(seg, si, bytes, false), sz);
+        b = readSz(segLinear(SEG_ES, di, bytes, false), sz);
+        if (aborted()) return;
+        alu(ALU_CMP, sz, a, b);
+        setIdx(a32, ESI, si + step); setIdx(a32, EDI, di + step);
+        break;
+      }
+      case StrOp.Stos: {
+        const dst = segLinear(SEG_ES, di, bytes, true);
+        if (aborted()) return;
+        writeSz(dst, sz, regSz(EAX, sz));
+        if (aborted()) return;
+        setIdx(a32, EDI, di + step);
+        break;
+      }
+      case StrOp.Lods: {
+        const v = readSz(segLinear(seg, si, bytes, false), sz);
+        if (aborted()) return;
+        setRegSz(EAX, sz, v);
+        setIdx(a32, ESI, si + step);
+        break;
+      }
+      default: { // Scas
+        b = readSz(segLinear(SEG_ES, di, bytes, false), sz);
+        if (aborted()) return;
+        alu(ALU_CMP, sz, regSz(EAX, sz), b);
+        setIdx(a32, EDI, di + step);
+        break;
+      }
+    }
+    if (!rep) return;
+    left--;
+    setIdx(a32, ECX, left);
+    if (left == 0) return;
+    if (compares) {
+      const z = zero();
+      if ((attr & Attr.Rep) && !z) return;   // REPE stops on a difference
+      if ((attr & Attr.Repne) && z) return;  // REPNE stops on a match
+    }
+    if (--budget == 0) { setEip(insnStart); endBlock(); return; } // resume later
+  }
+}
+
+// Bulk REP MOVS/STOS: as many whole items as fit in the current source and
+// destination pages, when both have TLB entries and the segments allow it.
+// Returns the items done (0 = take the careful path).
+function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32): u32 {
+  const bytes: u32 = 1 << sz;
+  const di = idx(a32, EDI);
+  const dlin = segLinear(SEG_ES, di, bytes, true);
+  if (aborted()) return 0;
+  const dEntry = load<u32>(TLB_WRITE + ((dlin >>> 12) << 2));
+  if (!(dEntry & tlbAccess)) return 0;
+  let n: u32 = (0x1000 - (dlin & 0xFFF)) / bytes;
+  if (!a32) { const r: u32 = (<u32>0x10000 - di) / bytes; if (r < n) n = r; }
+  if (n > count) n = count;
+  if (n == 0) return 0;
+  // the whole run must pass the segment check
+  segLinear(SEG_ES, di + (n - 1) * bytes, bytes, true);
+  if (aborted()) return 0;
+  const dhost = (dEntry & 0xFFFFF000) + (dlin & 0xFFF);
+  if (op == StrOp.Stos) {
+    const v = regSz(EAX, sz);
+    if (sz == 0) memory.fill(dhost, <u8>v, n);
+    else for (let i: u32 = 0; i < n; i++) { if (sz == 2) store<u32>(dhost + i * 4, v); else store<u16>(dhost + i * 2, v); }
+  } else {
+    const si = idx(a32, ESI);
+    const slin = segLinear(seg, si, bytes, false);
+    if (aborted()) return 0;
+    const sEntry = load<u32>(TLB_READ + ((slin >>> 12) << 2));
+    if (!(sEntry & tlbAccess)) return 0;
+    const sn: u32 = (<u32>0x1000 - (slin & 0xFFF)) / bytes;
+    if (sn < n) n = sn;
+    if (!a32) { const r: u32 = (<u32>0x10000 - si) / bytes; if (r < n) n = r; }
+    if (n == 0) return 0;
+    segLinear(seg, si + (n - 1) * bytes, bytes, false);
+    if (aborted()) return 0;
+    const shost = (sEntry & 0xFFFFF000) + (slin & 0xFFF);
+    const len = n * bytes;
+    // a forward copy onto itself replicates a pattern; memory.copy would not
+    if (dhost > shost && dhost < shost + len) return 0;
+    memory.copy(dhost, shost, len);
+    setIdx(a32, ESI, si + len);
+  }
+  setIdx(a32, EDI, di + n * bytes);
+  setIdx(a32, ECX, count - n);
+  return n;
+}

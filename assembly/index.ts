@@ -1,0 +1,119 @@
+// The core's exports: what the host calls. One instance per VM; its memory
+// (imported from the host) holds the tables in layout.ts and the guest's RAM.
+import {
+  ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, EXIT_SIZE, S_EFLAGS, S_CR0, S_A20_MASK,
+  S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_GPR, S_EIP, S_CPL,
+  SEG_CS, SEG_SS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT,
+} from "./layout";
+import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
+import { getFlags, setFlagsRaw } from "./cpu/flags";
+import { run } from "./cpu/run";
+import { setRamSize, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
+import { exception } from "./cpu/interrupt";
+import { clearAbort, clearExit } from "./cpu/fault";
+import { layoutProbe } from "./probe";
+
+export { layoutProbe };
+
+let vcpus: u32 = 1;
+let active: u32 = 0;
+
+export function ramBase(): u32 { return RAM_BASE; }
+export function maxVcpus(): u32 { return MAX_VCPUS; }
+
+// Prepare the machine: RAM size in bytes (the host sized the memory for it).
+export function init(ramBytes: u32, vcpuCount: u32): void {
+  setRamSize(ramBytes);
+  vcpus = vcpuCount;
+  active = 0;
+  for (let v: u32 = 0; v < vcpuCount; v++) {
+    activate(v);
+    reset();
+  }
+  activate(0);
+}
+
+@inline function slot(v: u32): u32 { return VCPU_SLOTS + v * VCPU_STATE_SIZE; }
+
+// Where vCPU v's state block is right now.
+export function stateOffset(v: u32): u32 { return v == active ? ACTIVE : slot(v); }
+
+// Make vCPU v the one in the ACTIVE block.
+function activate(v: u32): void {
+  if (v == active) return;
+  memory.copy(slot(active), ACTIVE, VCPU_STATE_SIZE);
+  memory.copy(ACTIVE, slot(v), VCPU_STATE_SIZE);
+  active = v;
+  tlbFlushAll(); // the soft TLB belongs to the active vCPU
+  updateAccessMode();
+}
+
+// The architectural reset state (as after RESET/INIT): real mode at F000:FFF0.
+function reset(): void {
+  memory.fill(ACTIVE, 0, VCPU_STATE_SIZE);
+  setFlagsRaw(2);
+  store<u32>(ACTIVE + S_CR0, 0x60000010);
+  store<u32>(ACTIVE + S_A20_MASK, 0xFFFFFFFF);
+  store<i32>(ACTIVE + S_IRQ, -1);
+  store<u32>(ACTIVE + S_IDTR_LIMIT, 0x3FF);
+  store<u32>(ACTIVE + S_GDTR_LIMIT, 0xFFFF);
+  store<u32>(ACTIVE + S_APIC_BASE, 0xFEE00900);
+  for (let s: u32 = 0; s < 6; s++) setSegCache(s, 0, 0, 0xFFFF, 0x93);
+  setSegCache(SEG_CS, 0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
+  setSegCache(6, 0, 0, 0xFFFF, 0x82);
+  setSegCache(7, 0, 0, 0xFFFF, 0x8B);
+  setEip(0xFFF0);
+  setReg32(EDX, 0x0633); // family 6, model 3 (Pentium Pro class)
+  updateAccessMode();
+}
+
+export function resetVcpu(v: u32): void { activate(v); reset(); }
+
+// Run vCPU v for at most `budget` instructions; returns the exit reason.
+export function enter(v: u32, budget: u32): u32 {
+  activate(v);
+  updateAccessMode();
+  run(budget);
+  return load<u32>(EXIT);
+}
+
+// Load a segment cache (selector, base, limit, attributes) of vCPU v, as a
+// loader does when it starts a guest in protected mode.
+export function setSegment(v: u32, s: u32, selector: u32, base: u32, limit: u32, attr: u32): void {
+  activate(v);
+  setSegCache(s, selector, base, limit, attr);
+  if (s == SEG_CS) store<u32>(ACTIVE + S_CPL, (load<u32>(ACTIVE + S_CR0) & 1) ? (attr >> 5) & 3 : 0);
+  updateAccessMode();
+}
+
+// Recompute what the core derives from the state block, after the host wrote
+// it wholesale (snapshot restore).
+export function stateChanged(v: u32): void {
+  activate(v);
+  for (let s: u32 = 0; s < 8; s++) {
+    const a = ACTIVE + S_SEG + s * SEG_SIZE;
+    setSegCache(s, load<u32>(a + SEG_SELECTOR), load<u32>(a + SEG_BASE), load<u32>(a + SEG_LIMIT), load<u32>(a + SEG_ATTR));
+  }
+  tlbFlushAll();
+  updateAccessMode();
+}
+
+// EFLAGS with the lazy arithmetic flags folded in.
+export function getEflags(v: u32): u32 { activate(v); return getFlags(); }
+export function setEflags(v: u32, value: u32): void { activate(v); setFlagsRaw(value); }
+
+// Deliver an exception to vCPU v now (the host's policy decided, e.g. #GP for
+// a forbidden port). EIP must point at the instruction that caused it.
+export function injectException(v: u32, vector: u32, hasCode: u32, code: u32): void {
+  activate(v);
+  clearAbort();
+  clearExit();
+  exception(vector, hasCode != 0, code);
+}
+
+// The host wrote guest RAM (loader, DMA): drop decoded code and TLB entries there.
+export function invalidatePhys(phys: u32, len: u32): void { invalidatePhysRange(phys, len); }
+export function flushTlb(): void { tlbFlushAll(); }
+export function ramBytes(): u32 { return ramSize; }
+export function counterOffset(c: u32): u32 { return S_COUNTERS + (c << 3); }
+export function counterCount(): u32 { return Counter.Count; }

@@ -1,0 +1,81 @@
+// Loads core.wasm once and makes one instance per VM. The VM's RAM is part of
+// the instance's memory, so two VMs never share a byte.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RAM_BASE, MAX_VCPUS } from './layout.js';
+import { TrapezeError } from '../errors.js';
+
+/** The functions core.wasm exports (see assembly/index.ts). */
+export interface CoreExports {
+  init(ramBytes: number, vcpus: number): void;
+  enter(vcpu: number, budget: number): number;
+  stateOffset(vcpu: number): number;
+  resetVcpu(vcpu: number): void;
+  setSegment(vcpu: number, seg: number, selector: number, base: number, limit: number, attr: number): void;
+  stateChanged(vcpu: number): void;
+  getEflags(vcpu: number): number;
+  setEflags(vcpu: number, value: number): void;
+  injectException(vcpu: number, vector: number, hasCode: number, code: number): void;
+  invalidatePhys(phys: number, len: number): void;
+  flushTlb(): void;
+  layoutProbe(): number;
+  ramBase(): number;
+  maxVcpus(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function wasmPath(): string {
+  return fileURLToPath(new URL('../../build/core.wasm', import.meta.url));
+}
+
+/** The compiled core, compiled once per process. */
+export function coreModule(): WebAssembly.Module {
+  if (!compiled) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPath());
+    } catch {
+      throw new TrapezeError(`core not built: ${wasmPath()} is missing (run \`npm run build\`)`);
+    }
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+  }
+  return compiled;
+}
+
+export const PAGE = 65536;
+export const MIN_RAM = 1 << 20;
+/** Largest guest RAM: the core's page tables track up to 2 GiB. */
+export const MAX_RAM = 2048 * (1 << 20);
+
+export interface CoreInstance {
+  exports: CoreExports;
+  memory: WebAssembly.Memory;
+  /** View over the whole memory; never detached, since the memory never grows. */
+  view: DataView;
+  bytes: Uint8Array;
+  ramBytes: number;
+}
+
+/** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs. */
+export function createCore(ramBytes: number, vcpus: number): CoreInstance {
+  if (!Number.isInteger(ramBytes) || ramBytes < MIN_RAM || ramBytes > MAX_RAM || ramBytes % 4096 !== 0) {
+    throw new TrapezeError(`guest RAM must be a whole number of 4 KiB pages between 1 MiB and 2048 MiB (got ${ramBytes} bytes)`);
+  }
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
+    throw new TrapezeError(`vcpus must be between 1 and ${MAX_VCPUS} (got ${vcpus})`);
+  }
+  // sized once, at creation: the maximum is the VM's memory quota
+  const pages = Math.ceil((RAM_BASE + ramBytes) / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const instance = new WebAssembly.Instance(coreModule(), { env: { memory } });
+  const exports = instance.exports as unknown as CoreExports;
+  exports.init(ramBytes, vcpus);
+  return {
+    exports,
+    memory,
+    view: new DataView(memory.buffer),
+    bytes: new Uint8Array(memory.buffer),
+    ramBytes,
+  };
+}

@@ -1,0 +1,129 @@
+// The host's mirror of assembly/layout.ts: where the core keeps the exit record
+// and the vCPU state. test/layout.test.ts checks every field against the core.
+
+/** Exit record fields: absolute offsets in the core's memory. */
+export const Exit = {
+  reason: 0x1000,
+  retired: 0x1004,
+  ioDir: 0x1008,
+  ioSize: 0x100c,
+  ioPort: 0x1010,
+  ioCount: 0x1014,
+  ioData: 0x1018,
+  mmioAddr: 0x101c,
+  mmioSize: 0x1020,
+  mmioDir: 0x1024,
+  mmioData: 0x1028,
+  cpuidLeaf: 0x102c,
+  cpuidSubleaf: 0x1030,
+  msrIndex: 0x1034,
+  msrDir: 0x1038,
+  msrLo: 0x103c,
+  msrHi: 0x1040,
+  detailVector: 0x1044,
+  detailError: 0x1048,
+  detailEip: 0x104c,
+  detailOpcode: 0x1050,
+  detailFlags: 0x1054,
+  insnEip: 0x1058,
+} as const;
+
+/** String I/O data travels through this buffer. */
+export const IO_BUFFER = 0x2000;
+export const IO_BUFFER_SIZE = 0x1000;
+
+/** vCPU state fields: offsets inside a vCPU state block (see core.stateOffset). */
+export const State = {
+  gpr: 0,
+  eip: 32,
+  eflags: 36,
+  lazyOp: 40,
+  lazySize: 44,
+  lazyA: 48,
+  lazyB: 52,
+  lazyR: 56,
+  seg: 64,
+  gdtrBase: 320,
+  gdtrLimit: 324,
+  idtrBase: 328,
+  idtrLimit: 332,
+  cr0: 336,
+  cr2: 340,
+  cr3: 344,
+  cr4: 348,
+  dr: 352,
+  tsc: 384,
+  instret: 392,
+  halted: 400,
+  shadow: 404,
+  irq: 408,
+  cpl: 412,
+  pendingIo: 416,
+  pendingDest: 420,
+  mmioReplay: 424,
+  a20Mask: 428,
+  lastVector: 432,
+  lastError: 436,
+  lastEip: 440,
+  lastOpcode: 444,
+  lastFlags: 448,
+  sysenterCs: 452,
+  sysenterEsp: 456,
+  sysenterEip: 460,
+  apicBase: 464,
+  pendingAttr: 472,
+  counters: 512,
+} as const;
+export const VCPU_STATE_SIZE = 0x400;
+
+/** Fields of one segment cache (8 of them from State.seg, SEG_SIZE apart). */
+export const Seg = {
+  selector: 0,
+  base: 4,
+  limit: 8,
+  attr: 12,
+  lo: 16,
+  hi: 20,
+  rights: 24,
+} as const;
+export const SEG_SIZE = 32;
+export const SegReg = { es: 0, cs: 1, ss: 2, ds: 3, fs: 4, gs: 5, ldtr: 6, tr: 7 } as const;
+
+export const enum ExitReason {
+  None = 0,
+  Io = 1,
+  Mmio = 2,
+  Hlt = 3,
+  Shutdown = 4,
+  Budget = 5,
+  Cpuid = 6,
+  Msr = 7,
+  Breakpoint = 8,
+  Error = 9,
+}
+export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error'] as const;
+export type ExitReasonName = (typeof EXIT_REASON_NAMES)[number];
+
+/** EXIT_DETAIL_FLAGS bits. */
+export const DetailFlag = { unimplemented: 1, hasOpcode: 2 } as const;
+
+/** Codes in Exit.detailError for ExitReason.Error. */
+export const ERROR_MESSAGES: Record<number, string> = {
+  1: 'one instruction made two MMIO writes (not supported)',
+  2: 'paging mode not supported',
+  100: 'hardware task switching is not implemented yet',
+  101: 'call gates are not implemented yet',
+  102: 'executing code from MMIO (outside RAM) is not supported',
+  103: 'virtual-8086 monitor path not implemented yet',
+};
+
+/** Per-vCPU counters (u64 each) from State.counters, in this order. */
+export const COUNTER_NAMES = [
+  'shadowFills', 'guestWalks', 'guestPageFaults', 'ptWriteTraps', 'flushCr3', 'flushInvlpg',
+  'flushCr0Cr4', 'flushFull', 'codeInvalidations', 'blocksDecoded', 'exceptions', 'interrupts',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Guest RAM starts at this offset of the core's memory. */
+export const RAM_BASE = 0x1000000;
+export const MAX_VCPUS = 16;

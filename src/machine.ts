@@ -1,0 +1,43 @@
+// A ready-to-run machine: a VM with its standard devices, and a kernel loaded.
+import { readFileSync } from 'node:fs';
+import { Vm, type VmOptions } from './vm/vm.js';
+import { Uart16550, COM1 } from './devices/uart16550.js';
+import { DebugExit, DEBUG_EXIT_PORT } from './devices/debug-exit.js';
+import { loadMultiboot, type LoadedKernel } from './loader/multiboot.js';
+import { TrapezeError } from './errors.js';
+
+export interface MachineOptions extends VmOptions {
+  /** Receives every byte the guest sends to COM1. */
+  serial?: (byte: number) => void;
+}
+
+export interface Machine {
+  vm: Vm;
+  uart: Uart16550;
+}
+
+export function createMachine(options: MachineOptions = {}): Machine {
+  const vm = new Vm(options);
+  const uart = new Uart16550(COM1, options.serial ?? (() => {}), undefined, 'com1');
+  vm.ports.register(uart, COM1, COM1 + 7);
+  vm.ports.register(new DebugExit((status, value) => {
+    vm.requestStop({ kind: 'debug-exit', status, message: `guest wrote 0x${value.toString(16)} to the debug-exit port` });
+  }), DEBUG_EXIT_PORT);
+  return { vm, uart };
+}
+
+/** Read a kernel image, with a clear error when it cannot be read. */
+export function readImage(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TrapezeError(`${path}: no such file`);
+    if (code === 'EISDIR') throw new TrapezeError(`${path}: is a directory, not a kernel image`);
+    throw new TrapezeError(`${path}: cannot read (${code ?? String(e)})`);
+  }
+}
+
+export function bootMultiboot(machine: Machine, path: string, cmdline = ''): LoadedKernel {
+  return loadMultiboot(machine.vm, readImage(path), path, cmdline);
+}

@@ -1,0 +1,42 @@
+// The I/O port space: 65,536 ports, each owned by at most one device. A port
+// no device owns reads as all ones (open bus) and ignores writes.
+import { TrapezeError } from '../errors.js';
+
+export type IoSize = 1 | 2 | 4;
+
+export interface PortDevice {
+  readonly name: string;
+  read(port: number, size: IoSize): number;
+  write(port: number, size: IoSize, value: number): void;
+}
+
+const OPEN_BUS = [0, 0xff, 0xffff, 0, 0xffffffff];
+
+export class PortBus {
+  private readonly owners: (PortDevice | undefined)[] = new Array(65536).fill(undefined);
+  /** Accesses to ports nobody owns, for --stats. */
+  unclaimed = 0;
+
+  register(device: PortDevice, first: number, last = first): void {
+    for (let p = first; p <= last; p++) {
+      const cur = this.owners[p];
+      if (cur) throw new TrapezeError(`port 0x${p.toString(16)} is claimed by both ${cur.name} and ${device.name}`);
+    }
+    for (let p = first; p <= last; p++) this.owners[p] = device;
+  }
+
+  owner(port: number): PortDevice | undefined { return this.owners[port & 0xffff]; }
+
+  read(port: number, size: IoSize): number {
+    const d = this.owners[port];
+    if (d) return d.read(port, size);
+    this.unclaimed++;
+    return OPEN_BUS[size];
+  }
+
+  write(port: number, size: IoSize, value: number): void {
+    const d = this.owners[port];
+    if (d) d.write(port, size, value);
+    else this.unclaimed++;
+  }
+}

@@ -1,0 +1,269 @@
+// A virtual machine: one core instance (its RAM), vCPUs, the port and MMIO
+// buses with their devices, and the loop that runs the core and handles each
+// exit it returns — the VMM's side of KVM_RUN.
+import { createCore, type CoreInstance } from '../core/core.js';
+import {
+  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE,
+} from '../core/layout.js';
+import { Vcpu } from './vcpu.js';
+import { PortBus, type IoSize } from './portbus.js';
+import { MmioBus } from './mmiobus.js';
+import { TrapezeError } from '../errors.js';
+import { CpuidPolicy } from './cpuid.js';
+
+export type VmState = 'created' | 'running' | 'paused' | 'stopped';
+
+/** Why a run ended. */
+export type StopKind =
+  | 'debug-exit'        // the guest wrote port 0xF4
+  | 'halted'            // HLT with nothing that could wake the vCPU
+  | 'shutdown'          // triple fault
+  | 'error'             // the core met something it does not support
+  | 'instruction-limit' // --max-instructions reached
+  | 'timeout'           // wall-clock limit reached
+  | 'stopped';          // the host stopped it
+
+export interface StopInfo {
+  kind: StopKind;
+  /** Process exit status the CLI uses (see README, "Exit status"). */
+  status: number;
+  message: string;
+}
+
+/** Exit statuses for the ways a run can end other than the debug-exit port. */
+export const ExitStatus = {
+  halted: 0,
+  badInput: 2,
+  crash: 4,
+  instructionLimit: 6,
+  timeout: 8,
+} as const;
+
+export interface VmOptions {
+  name?: string;
+  memoryMiB?: number;
+  /** Exact RAM size in bytes (overrides memoryMiB). */
+  memoryBytes?: number;
+  vcpus?: number;
+  /** Instructions a vCPU runs before the host gets control back (preemption). */
+  sliceInstructions?: number;
+}
+
+export interface RunOptions {
+  maxInstructions?: number;
+  timeoutMs?: number;
+}
+
+export interface ExitStats {
+  counts: Record<string, number>;
+  ioPorts: Map<number, number>;
+}
+
+const EXIT_COUNT = EXIT_REASON_NAMES.length;
+
+export class Vm {
+  readonly name: string;
+  readonly core: CoreInstance;
+  readonly vcpus: Vcpu[];
+  readonly ports = new PortBus();
+  readonly mmio = new MmioBus();
+  readonly cpuid = new CpuidPolicy();
+  readonly ramBytes: number;
+  state: VmState = 'created';
+  /** Exits by reason (index = ExitReason). */
+  readonly exitCounts = new Float64Array(EXIT_COUNT);
+  private stopInfo: StopInfo | undefined;
+  private readonly slice: number;
+  private readonly view: DataView;
+
+  constructor(options: VmOptions = {}) {
+    this.name = options.name ?? 'vm';
+    const bytes = options.memoryBytes ?? (options.memoryMiB ?? 32) * 1024 * 1024;
+    this.core = createCore(bytes, options.vcpus ?? 1);
+    this.ramBytes = bytes;
+    this.view = this.core.view;
+    this.vcpus = Array.from({ length: options.vcpus ?? 1 }, (_, i) => new Vcpu(this.core, i));
+    this.slice = options.sliceInstructions ?? 1_000_000;
+  }
+
+  // ---- guest memory ----
+  /** Copy bytes into guest-physical memory (must lie inside RAM). */
+  writePhys(addr: number, data: Uint8Array): void {
+    this.checkRam(addr, data.length);
+    this.core.bytes.set(data, RAM_BASE + addr);
+    this.core.exports.invalidatePhys(addr, data.length);
+  }
+  readPhys(addr: number, length: number): Uint8Array {
+    this.checkRam(addr, length);
+    return this.core.bytes.slice(RAM_BASE + addr, RAM_BASE + addr + length);
+  }
+  fillPhys(addr: number, length: number, value = 0): void {
+    this.checkRam(addr, length);
+    this.core.bytes.fill(value, RAM_BASE + addr, RAM_BASE + addr + length);
+    this.core.exports.invalidatePhys(addr, length);
+  }
+  writePhys32(addr: number, v: number): void {
+    this.checkRam(addr, 4);
+    this.view.setUint32(RAM_BASE + addr, v >>> 0, true);
+    this.core.exports.invalidatePhys(addr, 4);
+  }
+  readPhys32(addr: number): number { this.checkRam(addr, 4); return this.view.getUint32(RAM_BASE + addr, true); }
+  private checkRam(addr: number, length: number): void {
+    if (addr < 0 || length < 0 || addr + length > this.ramBytes) {
+      throw new TrapezeError(`guest-physical range 0x${addr.toString(16)}+0x${length.toString(16)} is outside RAM (${this.ramBytes} bytes)`);
+    }
+  }
+
+  // ---- stopping ----
+  /** Called by devices (debug exit) and by the host to end the current run. */
+  requestStop(info: StopInfo): void {
+    if (!this.stopInfo) this.stopInfo = info;
+  }
+
+  get stopped(): StopInfo | undefined { return this.stopInfo; }
+
+  // ---- the run loop ----
+  /** Run vCPU 0 until the guest stops, or a limit is reached. */
+  run(options: RunOptions = {}): StopInfo {
+    if (this.state === 'stopped') throw new TrapezeError(`VM ${this.name} is stopped`);
+    this.state = 'running';
+    const maxInsns = options.maxInstructions ?? Infinity;
+    const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
+    const vcpu = this.vcpus[0];
+    const start = vcpu.instructionsRetired;
+    const exports = this.core.exports;
+    while (!this.stopInfo) {
+      const done = vcpu.instructionsRetired - start;
+      if (done >= maxInsns) {
+        this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
+        break;
+      }
+      if (Date.now() > deadline) {
+        this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${options.timeoutMs} ms` });
+        break;
+      }
+      const budget = Math.min(this.slice, maxInsns - done);
+      const reason = exports.enter(0, budget);
+      this.exitCounts[reason]++;
+      this.handleExit(vcpu, reason);
+    }
+    this.state = 'stopped';
+    return this.stopInfo!;
+  }
+
+  /** Handle one exit of `vcpu`. Public so schedulers can drive vCPUs themselves. */
+  handleExit(vcpu: Vcpu, reason: number): void {
+    const v = this.view;
+    switch (reason) {
+      case ExitReason.Io: this.handleIo(); return;
+      case ExitReason.Mmio: {
+        const addr = v.getUint32(Exit.mmioAddr, true);
+        const size = v.getUint32(Exit.mmioSize, true) as IoSize;
+        if (v.getUint32(Exit.mmioDir, true) === 1) {
+          v.setUint32(Exit.mmioData, this.mmio.read(addr, size) >>> 0, true);
+          vcpu.set('mmioReplay', 1); // the instruction runs again and takes this value
+        } else {
+          this.mmio.write(addr, size, v.getUint32(Exit.mmioData, true));
+        }
+        return;
+      }
+      case ExitReason.Hlt: this.handleHalt(vcpu); return;
+      case ExitReason.Budget: return;
+      case ExitReason.Cpuid: {
+        const [a, b, c, d] = this.cpuid.leaf(v.getUint32(Exit.cpuidLeaf, true), v.getUint32(Exit.cpuidSubleaf, true));
+        vcpu.setGpr(0, a); vcpu.setGpr(3, b); vcpu.setGpr(1, c); vcpu.setGpr(2, d);
+        return;
+      }
+      case ExitReason.Msr: {
+        // MSRs the core does not know: #GP, as a CPU without them would raise
+        vcpu.eip = v.getUint32(Exit.insnEip, true);
+        this.core.exports.injectException(vcpu.index, 13, 1, 0);
+        if (v.getUint32(Exit.reason, true) === ExitReason.Shutdown) this.crash(vcpu, 'shutdown');
+        return;
+      }
+      case ExitReason.Shutdown: this.crash(vcpu, 'shutdown'); return;
+      case ExitReason.Error: this.crash(vcpu, 'error'); return;
+      default:
+        throw new Error(`core returned unknown exit reason ${reason}`);
+    }
+  }
+
+  private handleIo(): void {
+    const v = this.view;
+    const port = v.getUint32(Exit.ioPort, true);
+    const size = v.getUint32(Exit.ioSize, true) as IoSize;
+    const count = v.getUint32(Exit.ioCount, true);
+    const input = v.getUint32(Exit.ioDir, true) === 1;
+    if (count === 1 && !input) { this.ports.write(port, size, v.getUint32(Exit.ioData, true)); return; }
+    if (count === 1) { v.setUint32(Exit.ioData, this.ports.read(port, size) >>> 0, true); v.setUint32(IO_BUFFER, v.getUint32(Exit.ioData, true), true); return; }
+    for (let i = 0; i < count; i++) {
+      const at = IO_BUFFER + i * size;
+      if (input) {
+        const x = this.ports.read(port, size);
+        if (size === 1) v.setUint8(at, x); else if (size === 2) v.setUint16(at, x, true); else v.setUint32(at, x >>> 0, true);
+      } else {
+        const x = size === 1 ? v.getUint8(at) : size === 2 ? v.getUint16(at, true) : v.getUint32(at, true);
+        this.ports.write(port, size, x);
+      }
+    }
+  }
+
+  /** A vCPU halted. Without an interrupt source that could wake it, the run ends. */
+  protected handleHalt(vcpu: Vcpu): void {
+    if (vcpu.pendingInterrupt >= 0 && (vcpu.eflags & 0x200)) { vcpu.halted = false; return; }
+    const ifOn = (vcpu.eflags & 0x200) !== 0;
+    this.requestStop({
+      kind: 'halted',
+      status: ExitStatus.halted,
+      message: ifOn
+        ? `guest halted at 0x${vcpu.eip.toString(16)} with interrupts enabled, and no device can raise one`
+        : `guest halted at 0x${vcpu.eip.toString(16)} with interrupts disabled`,
+    });
+  }
+
+  private crash(vcpu: Vcpu, kind: 'shutdown' | 'error'): void {
+    const v = this.view;
+    const vector = v.getUint32(Exit.detailVector, true);
+    const eip = v.getUint32(Exit.detailEip, true);
+    const flags = v.getUint32(Exit.detailFlags, true);
+    const opcode = v.getUint32(Exit.detailOpcode, true);
+    let message: string;
+    if (kind === 'error') {
+      const code = v.getUint32(Exit.detailError, true);
+      message = `the core stopped the VM at 0x${vcpu.eip.toString(16)}: ${ERROR_MESSAGES[code] ?? `internal error ${code}`}`;
+    } else {
+      message = `guest crashed: triple fault (shutdown) after ${EXCEPTION_NAMES[vector] ?? `vector ${vector}`}`;
+      if (vector === 8 || vector === 10 || vector === 11 || vector === 12 || vector === 13 || vector === 14 || vector === 17) {
+        message += ` (error code 0x${v.getUint32(Exit.detailError, true).toString(16)})`;
+      }
+      message += ` at 0x${eip.toString(16).padStart(8, '0')}`;
+      if (flags & DetailFlag.hasOpcode) message += `, opcode ${formatOpcode(opcode)}`;
+      if (flags & DetailFlag.unimplemented) message += ' — this instruction is not implemented by Trapeze yet';
+    }
+    this.requestStop({ kind, status: ExitStatus.crash, message });
+  }
+
+  /** Exits by reason name (for --stats). */
+  exitStats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    EXIT_REASON_NAMES.forEach((n, i) => { if (this.exitCounts[i]) out[n] = this.exitCounts[i]; });
+    return out;
+  }
+}
+
+export const EXCEPTION_NAMES: Record<number, string> = {
+  0: '#DE (divide error)', 1: '#DB (debug)', 2: 'NMI', 3: '#BP (breakpoint)', 4: '#OF (overflow)',
+  5: '#BR (bound range)', 6: '#UD (invalid opcode)', 7: '#NM (device not available)', 8: '#DF (double fault)',
+  10: '#TS (invalid TSS)', 11: '#NP (segment not present)', 12: '#SS (stack fault)',
+  13: '#GP (general protection)', 14: '#PF (page fault)', 16: '#MF (x87 error)', 17: '#AC (alignment check)',
+};
+
+/** The opcode bytes the core recorded (first byte lowest), e.g. "0F 0B". */
+function formatOpcode(v: number): string {
+  const bytes: string[] = [];
+  const n = Math.min(3, v >>> 24);
+  for (let i = 0; i < n; i++) bytes.push(((v >>> (8 * i)) & 0xff).toString(16).toUpperCase().padStart(2, '0'));
+  return bytes.join(' ');
+}
+
+export { State };
