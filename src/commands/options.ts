@@ -1,0 +1,22 @@
+// Parsers for command-line option values: each rejects bad input with a clear message.
+import { InvalidArgumentError } from 'commander';
+
+export function parseMemory(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`memory size must be a whole number of MiB (got "${v}")`);
+  const n = Number(v);
+  if (n < 2) throw new InvalidArgumentError(`memory size must be at least 2 MiB (got ${n})`);
+  if (n > 2048) throw new InvalidArgumentError(`memory size must be at most 2048 MiB (got ${n})`);
+  return n;
+}
+
+export function parseCount(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`expected a positive whole number (got "${v}")`);
+  return Number(v);
+}
+
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds (got "${v}")`);
+  return n;
+}
+

@@ -1,0 +1,45 @@
+// `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
+import type { Command } from 'commander';
+import { createMachine, bootMultiboot } from '../machine.js';
+import type { Vm } from '../vm/vm.js';
+import { parseMemory, parseCount, parseSeconds } from './options.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('boot a multiboot kernel and run it until it stops')
+    .argument('<image>', 'multiboot ELF32 kernel (or a.out-kludge image)')
+    .option('-m, --memory <MiB>', 'guest RAM in MiB', parseMemory, 32)
+    .option('--cmdline <text>', 'kernel command line passed in the multiboot information', '')
+    .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
+    .option('--timeout <seconds>', 'stop after this much wall-clock time', parseSeconds)
+    .option('--stats', 'print exit counts and counters when the guest stops')
+    .action((image: string, opts) => {
+      const out = process.stdout;
+      const machine = createMachine({
+        memoryMiB: opts.memory,
+        serial: (b) => out.write(Buffer.of(b)),
+      });
+      bootMultiboot(machine, image, opts.cmdline);
+      const started = process.hrtime.bigint();
+      const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
+      if (opts.stats) printStats(machine.vm, seconds);
+      process.exitCode = stop.status;
+    });
+
+}
+
+export function printStats(vm: Vm, seconds: number): void {
+  const cpu = vm.vcpus[0];
+  const insns = cpu.instructionsRetired;
+  const lines = [
+    `instructions retired: ${insns}`,
+    `run time: ${(seconds * 1000).toFixed(1)} ms (${(insns / seconds / 1e6).toFixed(1)} MIPS)`,
+    `exits: ${Object.entries(vm.exitStats()).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
+    `counters: ${Object.entries(cpu.counters()).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
