@@ -60,6 +60,8 @@ export function findMultibootHeader(file: Uint8Array): MultibootHeader | undefin
 
 /** Load `file` (named `what` in errors) into `vm` and set up vCPU 0 to enter it. */
 export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = ''): LoadedKernel {
+  // an ELF file must be well-formed whichever addresses end up being used
+  const elf = isElf(file) ? parseElf32(file, what) : undefined;
   const header = findMultibootHeader(file);
   if (!header) throw new TrapezeError(`${what}: no multiboot header in the first 8 KiB (magic 0x1BADB002 with a valid checksum)`);
   const unknown = header.flags & 0xffff & ~KNOWN_REQUIRED;
@@ -95,8 +97,7 @@ export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = 
     place(loadAddr, file.subarray(fileStart, fileStart + size), memEnd - loadAddr, 'image');
     entry = entryAddr;
   } else {
-    if (!isElf(file)) throw new TrapezeError(`${what}: not an ELF file, and its multiboot header has no load addresses (flag 16)`);
-    const elf = parseElf32(file, what);
+    if (!elf) throw new TrapezeError(`${what}: not an ELF file, and its multiboot header has no load addresses (flag 16)`);
     elf.segments.forEach((s, i) => place(s.paddr, file.subarray(s.offset, s.offset + s.fileSize), s.memSize, `segment ${i}`));
     entry = elf.entry;
   }
