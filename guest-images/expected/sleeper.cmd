@@ -1,0 +1,1 @@
+-append "work=1000 rounds=3"

@@ -1,0 +1,1 @@
+-append "report=100000 reports=3"
