@@ -9,7 +9,7 @@ import { getFlags, setFlagsRaw } from "./flags";
 import { raise, GP, NP, SS, aborted, endBlock } from "./fault";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrIsSegment, attrConforming,
-  loadCodeSegment, descBase, descLimit, markAccessed, nullifyForOuterLevel, setDescriptor,
+  loadCodeSegment, descBase, descLimit, markAccessed, nullifyForOuterLevel, setDescriptor, descAddr,
 } from "./descriptor";
 import { push, peek, getSP, setSP, spMask, writeStack } from "./operand";
 import { updateAccessMode } from "./memory";
@@ -73,12 +73,12 @@ export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
     return;
   }
   if (!fetchTarget(sel) || !checkDirectCode(sel, offset)) return;
-  const lo = descLo, hi = descHi;
+  const lo = descLo, hi = descHi, at = descAddr;
   writeStack(sp - bytes, sz, segSelector(SEG_CS));
   writeStack(sp - 2 * bytes, sz, returnEip);
   if (aborted()) return;
   setSP(sp - 2 * bytes);
-  setDescriptor(lo, hi);
+  setDescriptor(lo, hi, at);
   loadCodeSegment(sel, cplNow());
   setEip(offset);
 }
@@ -125,7 +125,7 @@ export function retFar(sz: u32, imm: u32): void {
   if (!checkReturnCode(cs)) return;
   const rpl = cs & 3;
   if (ip > descLimit(descLo, descHi)) { raise(GP, 0, true); return; }
-  const csLo = descLo, csHi = descHi;
+  const csLo = descLo, csHi = descHi, csAt = descAddr;
   if (rpl == cplNow()) {
     setSP(sp + 2 * bytes + imm);
     loadCodeSegment(cs, rpl);
@@ -140,7 +140,7 @@ export function retFar(sz: u32, imm: u32): void {
   markAccessed();
   const ssAttr = descAttr(descHi);
   setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
-  setDescriptor(csLo, csHi);
+  setDescriptor(csLo, csHi, csAt);
   loadCodeSegment(cs, rpl);
   const big = (ssAttr & 0x4000) != 0;
   setReg32(ESP, big ? newEsp + imm : (reg32(ESP) & 0xFFFF0000) | ((newEsp + imm) & 0xFFFF));
@@ -178,7 +178,7 @@ export function iret(sz: u32): void {
   if (!checkReturnCode(cs)) return;
   if (ip > descLimit(descLo, descHi)) { raise(GP, 0, true); return; }
   const rpl = cs & 3;
-  const csLo = descLo, csHi = descHi;
+  const csLo = descLo, csHi = descHi, csAt = descAddr;
   // which flags the return may change depends on the privilege it runs at
   let mask: u32 = 0x3F7FD5 & ~(VM | VIF | VIP); // CF PF AF ZF SF TF IF DF OF IOPL NT RF AC ID
   if (sz != 2) mask &= 0xFFFF;
@@ -187,7 +187,7 @@ export function iret(sz: u32): void {
   const nf = (cur & ~mask) | (fl & mask);
   if (rpl == cpl) {
     setSP(sp + 3 * bytes);
-    setDescriptor(csLo, csHi);
+    setDescriptor(csLo, csHi, csAt);
     loadCodeSegment(cs, rpl);
     setFlagsRaw(nf);
     setEip(ip);
@@ -200,7 +200,7 @@ export function iret(sz: u32): void {
   markAccessed();
   const ssAttr = descAttr(descHi);
   setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
-  setDescriptor(csLo, csHi);
+  setDescriptor(csLo, csHi, csAt);
   loadCodeSegment(cs, rpl);
   setReg32(ESP, (ssAttr & 0x4000) ? newEsp : (reg32(ESP) & 0xFFFF0000) | (newEsp & 0xFFFF));
   setFlagsRaw(nf);

@@ -12,7 +12,8 @@ import { SEG_RIGHTS } from "../layout";
 export let descLo: u32 = 0;
 export let descHi: u32 = 0;
 export let descAddr: u32 = 0;
-export function setDescriptor(lo: u32, hi: u32): void { descLo = lo; descHi = hi; }
+// Put back a descriptor read earlier (its address too: markAccessed writes there).
+export function setDescriptor(lo: u32, hi: u32, addr: u32): void { descLo = lo; descHi = hi; descAddr = addr; }
 
 @inline export function descBase(lo: u32, hi: u32): u32 { return (lo >>> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000); }
 export function descLimit(lo: u32, hi: u32): u32 {

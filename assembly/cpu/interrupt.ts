@@ -16,7 +16,7 @@ import {
 } from "./fault";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrConforming,
-  loadCodeSegment, descBase, descLimit, markAccessed, setDescriptor,
+  loadCodeSegment, descBase, descLimit, markAccessed, setDescriptor, descAddr,
 } from "./descriptor";
 import { spMask, getSP, setSP } from "./operand";
 import { unsupported, Unsupported } from "./unsupported";
@@ -117,7 +117,7 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
   const dpl = attrDpl(attr);
   if (!attrIsCode(attr) || dpl > cpl) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
   if (!attrPresent(attr)) { raise(NP, (sel & 0xFFFC) | ext, true); return; }
-  const csLo = descLo, csHi = descHi;
+  const csLo = descLo, csHi = descHi, csAt = descAddr;
   const flags = getFlags();
   const fromV86 = (flags & VM) != 0;
   const bytes: u32 = gate32 ? 4 : 2;
@@ -167,7 +167,7 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
       setSegCache(SEG_DS, 0, 0, 0, 0); setSegCache(SEG_ES, 0, 0, 0, 0);
       setSegCache(SEG_FS, 0, 0, 0, 0); setSegCache(SEG_GS, 0, 0, 0, 0);
     }
-    restoreDescriptor(csLo, csHi);
+    setDescriptor(csLo, csHi, csAt);
     loadCodeSegment(sel, dpl);
   } else {
     if (fromV86) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
@@ -186,7 +186,7 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
     if (hasCode) { p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, code); }
     if (aborted()) return;
     setSP(p);
-    restoreDescriptor(csLo, csHi);
+    setDescriptor(csLo, csHi, csAt);
     loadCodeSegment(sel, cpl);
   }
   let nf = flags & ~(TF | NT | RF | VM);
@@ -196,5 +196,3 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
   setEip(offset);
 }
 
-// fetchDescriptor overwrote descLo/descHi with the SS descriptor; put CS's back.
-function restoreDescriptor(lo: u32, hi: u32): void { setDescriptor(lo, hi); }
