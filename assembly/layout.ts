@@ -22,9 +22,12 @@ export const EXIT_MMIO_DATA: u32 = EXIT + 40;
 export const EXIT_CPUID_LEAF: u32 = EXIT + 44;
 export const EXIT_CPUID_SUBLEAF: u32 = EXIT + 48;
 export const EXIT_MSR_INDEX: u32 = EXIT + 52;
-export const EXIT_MSR_DIR: u32 = EXIT + 56;   // 0 = wrmsr, 1 = rdmsr
+export const EXIT_MSR_DIR: u32 = EXIT + 56;   // 0 = wrmsr, 1 = rdmsr; | MSR_ASK: a filter asks permission
 export const EXIT_MSR_LO: u32 = EXIT + 60;
 export const EXIT_MSR_HI: u32 = EXIT + 64;
+// EXIT_MSR_DIR bit: the exit asks whether the guest may use this MSR; the host
+// sets S_MSR_GRANT and runs the instruction again, or applies its policy.
+export const MSR_ASK: u32 = 2;
 // why the guest stopped (shutdown / internal error): the last exception taken
 export const EXIT_DETAIL_VECTOR: u32 = EXIT + 68;
 export const EXIT_DETAIL_ERROR: u32 = EXIT + 72;
@@ -119,6 +122,8 @@ export const S_SYSENTER_ESP: u32 = 456;
 export const S_SYSENTER_EIP: u32 = 460;
 export const S_APIC_BASE: u32 = 464;
 export const S_PENDING_ATTR: u32 = 472;   // for INS: the decoded attributes (address size, REP)
+export const S_MSR_FILTER: u32 = 476;     // 1: each RDMSR/WRMSR first asks the host (a policy's MSR filter)
+export const S_MSR_GRANT: u32 = 480;      // 1: the host allowed the next RDMSR/WRMSR (one use)
 
 // Per-vCPU counters (u64 each), indexed by Counter.
 export const S_COUNTERS: u32 = 512;

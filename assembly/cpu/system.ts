@@ -4,6 +4,7 @@ import {
   ACTIVE, S_CPL, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE, S_IDTR_LIMIT, S_CR0, S_CR2, S_CR3, S_CR4, S_DR,
   S_INSTRET, S_TSC, S_SYSENTER_CS, S_SYSENTER_ESP, S_SYSENTER_EIP, S_APIC_BASE, SEG_LDTR, SEG_TR,
   EXIT_CPUID_LEAF, EXIT_CPUID_SUBLEAF, EXIT_MSR_INDEX, EXIT_MSR_DIR, EXIT_MSR_LO, EXIT_MSR_HI, ExitReason,
+  S_MSR_FILTER, S_MSR_GRANT, MSR_ASK,
 } from "../layout";
 import {
   protectedMode, v86Mode, reg32, setReg32, segSelector, setSegCache, EAX, ECX, EDX, EBX,
@@ -245,10 +246,24 @@ export function cpuid(): void {
   requestExit(ExitReason.Cpuid);
 }
 
+// With a policy's MSR filter on, an access first exits for permission; the
+// host grants it (S_MSR_GRANT) and runs the instruction again, or refuses it.
+function msrPermitted(idx: u32, dir: u32): bool {
+  if (!load<u32>(ACTIVE + S_MSR_FILTER)) return true;
+  if (load<u32>(ACTIVE + S_MSR_GRANT)) { store<u32>(ACTIVE + S_MSR_GRANT, 0); return true; }
+  store<u32>(EXIT_MSR_INDEX, idx);
+  store<u32>(EXIT_MSR_DIR, dir | MSR_ASK);
+  store<u32>(EXIT_MSR_LO, reg32(EAX));
+  store<u32>(EXIT_MSR_HI, reg32(EDX));
+  requestExit(ExitReason.Msr);
+  return false;
+}
+
 export function rdmsr(): void {
   const retiredNow = retired;
   if (!requirePrivilege()) return;
   const idx = reg32(ECX);
+  if (!msrPermitted(idx, 1)) return;
   let v: u64 = 0;
   switch (idx) {
     case 0x10: v = tsc() + <u64>retiredNow; break;
@@ -270,6 +285,7 @@ export function wrmsr(): void {
   if (!requirePrivilege()) return;
   const idx = reg32(ECX);
   const lo = reg32(EAX), hi = reg32(EDX);
+  if (!msrPermitted(idx, 0)) return;
   switch (idx) {
     case 0x10: store<u64>(ACTIVE + S_TSC, ((<u64>hi << 32) | <u64>lo) - load<u64>(ACTIVE + S_INSTRET)); return;
     case 0x1B: store<u32>(ACTIVE + S_APIC_BASE, lo); return;

@@ -30,6 +30,8 @@ export const Exit = {
 
 /** String I/O data travels through this buffer. */
 export const IO_BUFFER = 0x2000;
+/** Exit.msrDir bit: a policy's MSR filter asks whether the guest may use the MSR. */
+export const MSR_ASK = 2;
 export const IO_BUFFER_SIZE = 0x1000;
 
 /** vCPU state fields: offsets inside a vCPU state block (see core.stateOffset). */
@@ -72,6 +74,8 @@ export const State = {
   sysenterEip: 460,
   apicBase: 464,
   pendingAttr: 472,
+  msrFilter: 476,
+  msrGrant: 480,
   counters: 512,
 } as const;
 export const VCPU_STATE_SIZE = 0x400;
