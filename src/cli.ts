@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { TrapezeError } from './errors.js';
 import { ExitStatus } from './vm/vm.js';
 import { registerRun } from './commands/run.js';
+import { registerConformance } from './commands/conformance.js';
 
 export function buildCli(): Command {
   const program = new Command();
@@ -12,6 +13,7 @@ export function buildCli(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`trapeze: ${str.replace(/^error: /, '')}`) });
   registerRun(program);
+  registerConformance(program);
   return program;
 }
 

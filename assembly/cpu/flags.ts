@@ -108,9 +108,13 @@ export function getFlags(): u32 {
   return v;
 }
 
-// Store EFLAGS as a whole (bit 1 always reads as 1); the lazy record is dropped.
+// Bits a Pentium Pro-class EFLAGS can hold: CF PF AF ZF SF TF IF DF OF IOPL NT RF VM AC VIF VIP ID.
+const DEFINED_FLAGS: u32 = 0x3F7FD5;
+
+// Store EFLAGS as a whole (reserved bits 3, 5, 15 and 22-31 read as 0, bit 1
+// as 1, whatever IRET or the host wrote); the lazy record is dropped.
 @inline export function setFlagsRaw(v: u32): void {
-  store<u32>(ACTIVE + S_EFLAGS, v | 2);
+  store<u32>(ACTIVE + S_EFLAGS, (v & DEFINED_FLAGS) | 2);
   store<u32>(ACTIVE + S_LAZY_OP, LazyOp.None);
 }
 

@@ -66,15 +66,23 @@ export function inp(port: u32, sz: u32): void {
   ioExit(1, bytes, port, 1);
 }
 
+// F2 (REPNE) repeats INS and OUTS just as F3 does
+const REP: u32 = Attr.Rep | Attr.Repne;
+
 // Items a string I/O instruction moves in this exit: all of (E)CX under REP,
-// at most a buffer's worth, and never past the end of the memory page.
-function stringCount(rec: u32, lin: u32, bytes: u32): u32 {
+// at most a buffer's worth, never past the end of the memory page, and never
+// past a 16-bit offset's wrap (the buffer is stored to consecutive addresses).
+function stringCount(rec: u32, lin: u32, off: u32, bytes: u32): u32 {
   const attr = load<u8>(rec + R_ATTR);
-  if (!(attr & Attr.Rep)) return 1;
+  if (!(attr & REP)) return 1;
   let n = (attr & Attr.A32) ? reg32(ECX) : reg32(ECX) & 0xFFFF;
   const down = (getFlags() & DF) != 0;
   const room = down ? ((lin & 0xFFF) / bytes) + 1 : (0x1000 - (lin & 0xFFF)) / bytes;
   if (room > 0 && n > room) n = room;
+  if (!(attr & Attr.A32)) {
+    const room16 = down ? off / bytes + 1 : (0x10000 - off) / bytes;
+    if (room16 > 0 && n > room16) n = room16;
+  }
   if (n > IO_BUFFER_SIZE / bytes) n = IO_BUFFER_SIZE / bytes;
   return n;
 }
@@ -84,7 +92,7 @@ function advance(attr: u32, r: u32, n: u32, bytes: u32): u32 {
   const step = (getFlags() & DF) ? <u32>(-<i32>(n * bytes)) : n * bytes;
   if (attr & Attr.A32) setReg32(r, reg32(r) + step);
   else setRegSz(r, 1, reg32(r) + step);
-  if (attr & Attr.Rep) {
+  if (attr & REP) {
     const cx = ((attr & Attr.A32) ? reg32(ECX) : reg32(ECX) & 0xFFFF) - n;
     if (attr & Attr.A32) setReg32(ECX, cx); else setRegSz(ECX, 1, cx);
     return cx;
@@ -100,12 +108,12 @@ export function outs(rec: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   const port = reg32(EDX) & 0xFFFF;
   const attr = load<u8>(rec + R_ATTR);
-  if ((attr & Attr.Rep) && index(rec, ECX) == 0) return;
+  if ((attr & REP) && index(rec, ECX) == 0) return;
   if (!checkPorts(port, bytes)) return;
   const seg = load<u8>(rec + R_SEG);
   const first = segLinear(seg, index(rec, ESI), bytes, false);
   if (aborted()) return;
-  const n = stringCount(rec, first, bytes);
+  const n = stringCount(rec, first, index(rec, ESI), bytes);
   const down = (getFlags() & DF) != 0;
   let off = index(rec, ESI);
   for (let i: u32 = 0; i < n; i++) {
@@ -127,11 +135,11 @@ export function ins(rec: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   const port = reg32(EDX) & 0xFFFF;
   const attr = load<u8>(rec + R_ATTR);
-  if ((attr & Attr.Rep) && index(rec, ECX) == 0) return;
+  if ((attr & REP) && index(rec, ECX) == 0) return;
   if (!checkPorts(port, bytes)) return;
   const first = segLinear(SEG_ES, index(rec, EDI), bytes, true);
   if (aborted()) return;
-  const n = stringCount(rec, first, bytes);
+  const n = stringCount(rec, first, index(rec, EDI), bytes);
   const down = (getFlags() & DF) != 0;
   const lastOff = down ? index(rec, EDI) - (n - 1) * bytes : index(rec, EDI) + (n - 1) * bytes;
   segLinear(SEG_ES, (attr & Attr.A32) ? lastOff : lastOff & 0xFFFF, bytes, true);
@@ -144,7 +152,7 @@ export function ins(rec: u32, sz: u32): void {
   // registers move on re-entry, when the data is stored (completeIns)
   store<u32>(EXIT_IO_DATA, 0);
   store<u32>(ACTIVE + S_PENDING_ATTR, attr);
-  if ((attr & Attr.Rep) && index(rec, ECX) != n) setEip(insnStart);
+  if ((attr & REP) && index(rec, ECX) != n) setEip(insnStart);
 }
 
 // Called by enter() before running: finish an IN/INS with the host's data.

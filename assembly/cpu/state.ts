@@ -101,9 +101,11 @@ export function setSegCache(s: u32, selector: u32, base: u32, limit: u32, attr: 
   if (present && !isSystem) {
     rights = SegRight.Usable;
     if (attr & 8) {
-      // code: always executable, readable if R, never writable
+      // code: always executable, readable if R, writable only in real mode
+      // (which checks limits, not types: a write through CS is allowed)
       rights |= SegRight.Code;
       if (attr & 2) rights |= SegRight.Read;
+      if (!protectedMode()) rights |= SegRight.Read | SegRight.Write;
     } else {
       rights |= SegRight.Read;
       if (attr & 2) rights |= SegRight.Write;

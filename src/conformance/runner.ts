@@ -1,0 +1,55 @@
+// Runs a conformance folder file by file on one reused VM.
+import { Suite, type SuiteFile, type ConformanceTest } from './suite.js';
+import { Harness } from './harness.js';
+import { compare } from './compare.js';
+
+export interface Failure {
+  test: ConformanceTest;
+  problems: string[];
+}
+
+export interface FileResult {
+  file: SuiteFile;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** The first failures, up to the limit asked for. */
+  failures: Failure[];
+}
+
+export interface RunOptions {
+  /** Only these file keys (all when absent). */
+  only?: Set<string>;
+  /** Failures kept per file for reporting. */
+  keepFailures?: number;
+}
+
+export function runFile(h: Harness, file: SuiteFile, keep: number): FileResult {
+  const result: FileResult = { file, passed: 0, failed: 0, skipped: 0, failures: [] };
+  const tests = file.load();
+  if (file.skipReason) { result.skipped = tests.length; return result; }
+  for (const t of tests) {
+    if (file.skips.has(t.idx)) { result.skipped++; continue; }
+    const outcome = h.run(t);
+    const problems = outcome.halted ? compare(t, h, file.flagsMask) : [outcome.why];
+    h.clear(t);
+    if (problems.length === 0) { result.passed++; continue; }
+    result.failed++;
+    if (result.failures.length < keep) result.failures.push({ test: t, problems });
+  }
+  return result;
+}
+
+/** Run every (selected) file of `dir`, calling `onFile` as each finishes. */
+export function runSuite(dir: string, options: RunOptions, onFile: (r: FileResult) => void): FileResult[] {
+  const suite = new Suite(dir);
+  const harness = new Harness();
+  const results: FileResult[] = [];
+  for (const file of suite.files) {
+    if (options.only && !options.only.has(file.key)) continue;
+    const r = runFile(harness, file, options.keepFailures ?? 0);
+    results.push(r);
+    onFile(r);
+  }
+  return results;
+}

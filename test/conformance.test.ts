@@ -1,0 +1,105 @@
+// Real-silicon conformance: every applicable 80286 real-mode single-instruction
+// test (../shared/conformance/80286-real) passes on the core, and the checker
+// itself notices a wrong register, a wrong byte and a stray write.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { runSuite } from '../src/conformance/runner.js';
+import { Suite, type ConformanceTest } from '../src/conformance/suite.js';
+import { Harness } from '../src/conformance/harness.js';
+import { compare } from '../src/conformance/compare.js';
+
+const DATA = fileURLToPath(new URL('../../shared/conformance/80286-real', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
+const haveData = existsSync(join(DATA, 'metadata.json'));
+
+function trapeze(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One test of `file`, by idx. */
+function testOf(file: string, idx: number): { t: ConformanceTest; mask: number } {
+  const f = new Suite(DATA).files.find((x) => x.key === file)!;
+  return { t: f.load().find((x) => x.idx === idx)!, mask: f.flagsMask };
+}
+
+describe.skipIf(!haveData)('80286 real-mode conformance', () => {
+  it('passes every applicable test of every file', () => {
+    const results = runSuite(DATA, { keepFailures: 2 }, () => {});
+    const failures = results.filter((r) => r.failed > 0)
+      .map((r) => `${r.file.key}: ${r.failed} failed, first #${r.failures[0].test.idx} ${r.failures[0].test.name}: ${r.failures[0].problems.join('; ')}`);
+    expect(failures).toEqual([]);
+    const sum = (k: 'passed' | 'skipped') => results.reduce((a, r) => a + r[k], 0);
+    expect(results.length).toBe(325);
+    // 73,650 tests less the 1,981 that metadata.json marks for a 386+ (D8 included)
+    expect(sum('skipped')).toBe(1981);
+    expect(sum('passed')).toBe(73650 - 1981);
+  });
+
+  it('reports a wrong register, a wrong final byte and a byte that should not have changed', () => {
+    const h = new Harness();
+    const { t, mask } = testOf('00', 0); // add [bx+0Eh],bl: writes one byte
+    expect(h.run(t)).toEqual({ halted: true });
+    expect(compare(t, h, mask)).toEqual([]);
+    const wrongAx = { ...t, final: { ...t.final, regs: { ...t.final.regs, ax: t.initial.regs.ax ^ 1 } } };
+    expect(compare(wrongAx, h, mask)).toEqual([expect.stringMatching(/^ax: got/)]);
+    const [addr, b] = t.final.ram[0];
+    const wrongByte = { ...t, final: { ...t.final, ram: [[addr, b ^ 0x80]] as [number, number][] } };
+    expect(compare(wrongByte, h, mask)).toEqual([expect.stringMatching(/^ram\[.*want/)]);
+    const unlisted = { ...t, final: { ...t.final, ram: [] } };
+    expect(compare(unlisted, h, mask)).toEqual([expect.stringMatching(/want it unchanged/)]);
+    h.clear(t);
+  });
+
+  it('masks only the flags the file leaves undefined, also in the FLAGS an exception pushed', () => {
+    const h = new Harness();
+    const div = new Suite(DATA).files.find((x) => x.key === 'F6.6')!;
+    const t = div.load().find((x) => x.exception?.vector === 0)!; // #DE pushes undefined flags
+    h.run(t);
+    expect(compare(t, h, div.flagsMask)).toEqual([]);
+    const at = t.exception!.flagsAddress;
+    // flip CF in the expected pushed FLAGS: undefined after DIV, so still a pass
+    const cfFlipped = t.final.ram.map(([a, v]) => [a, a === at ? v ^ 1 : v] as [number, number]);
+    expect(compare({ ...t, final: { ...t.final, ram: cfFlipped } }, h, div.flagsMask)).toEqual([]);
+    // flip DF: defined, so a failure
+    const dfFlipped = t.final.ram.map(([a, v]) => [a, a === at + 1 ? v ^ 4 : v] as [number, number]);
+    expect(compare({ ...t, final: { ...t.final, ram: dfFlipped } }, h, div.flagsMask)).toEqual([expect.stringContaining('pushed FLAGS')]);
+    h.clear(t);
+  });
+});
+
+describe.skipIf(!haveData)('trapeze conformance', () => {
+  it('prints pass/fail per file and a total, and exits 0 when all pass', () => {
+    const r = trapeze('conformance', DATA, '--only', '27,F6.7,D8');
+    expect(r.stdout).toMatch(/^27 +daa +pass +250 passed, 0 failed/m);
+    expect(r.stdout).toMatch(/^D8 +fdivr +skipped \(250 tests\): skip386/m);
+    expect(r.stdout).toMatch(/^total: \d+ applicable, \d+ passed, 0 failed, \d+ skipped; 3 files/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('exits non-zero and shows the differences with --verbose when a test fails', () => {
+    const { t } = testOf('00', 0);
+    const bad = { ...t, final: { ...t.final, regs: { ...t.final.regs, bx: t.initial.regs.bx ^ 0x100 } } };
+    const dir = mkdtempSync(join(tmpdir(), 'trapeze-conf-'));
+    writeFileSync(join(dir, '00.jsonl.gz'), gzipSync(JSON.stringify(bad) + '\n'));
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({
+      revokedHashes: [], divergence386: {},
+      files: { '00': { file: '00.jsonl.gz', mnemonic: 'add', flagsMask386: 4095, skip386: null, divergent386: {} } },
+    }));
+    const r = trapeze('conformance', dir, '--verbose');
+    expect(r.stdout).toMatch(/^00 +add +FAIL +0 passed, 1 failed/m);
+    expect(r.stdout).toContain(`bx: got ${t.initial.regs.bx.toString(16).toUpperCase().padStart(4, '0')}`);
+    expect(r.status).toBe(1);
+  });
+
+  it('rejects a folder without metadata.json with a clear error', () => {
+    const r = trapeze('conformance', tmpdir());
+    expect(r.stderr).toMatch(/not a conformance folder/);
+    expect(r.status).toBe(2);
+  });
+});
