@@ -4,6 +4,7 @@ import { Vm, type VmOptions } from './vm/vm.js';
 import { Uart16550, COM1 } from './devices/uart16550.js';
 import { DebugExit, DEBUG_EXIT_PORT } from './devices/debug-exit.js';
 import { loadMultiboot, type LoadedKernel } from './loader/multiboot.js';
+import { loadLinux, type LoadedLinux } from './loader/linux.js';
 import { TrapezeError } from './errors.js';
 
 export interface MachineOptions extends VmOptions {
@@ -40,4 +41,10 @@ export function readImage(path: string): Uint8Array {
 
 export function bootMultiboot(machine: Machine, path: string, cmdline = ''): LoadedKernel {
   return loadMultiboot(machine.vm, readImage(path), path, cmdline);
+}
+
+/** Boot a bzImage by the Linux boot protocol, with an optional initrd. */
+export function bootLinux(machine: Machine, kernelPath: string, initrdPath: string | undefined, cmdline = ''): LoadedLinux {
+  const initrd = initrdPath === undefined ? undefined : { data: readImage(initrdPath), what: initrdPath };
+  return loadLinux(machine.vm, readImage(kernelPath), kernelPath, cmdline, initrd);
 }

@@ -1,26 +1,34 @@
 // `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
 import type { Command } from 'commander';
-import { createMachine, bootMultiboot } from '../machine.js';
+import { createMachine, bootMultiboot, bootLinux } from '../machine.js';
+import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('boot a multiboot kernel and run it until it stops')
-    .argument('<image>', 'multiboot ELF32 kernel (or a.out-kludge image)')
+    .description('boot a multiboot kernel (or a Linux bzImage with --kernel) and run it until it stops')
+    .argument('[image]', 'multiboot ELF32 kernel (or a.out-kludge image)')
+    .option('--kernel <bzImage>', 'boot a Linux bzImage by the Linux boot protocol')
+    .option('--initrd <file>', 'initial ramdisk for --kernel')
+    .option('--append <cmdline>', 'kernel command line for --kernel', '')
     .option('-m, --memory <MiB>', 'guest RAM in MiB', parseMemory, 32)
     .option('--cmdline <text>', 'kernel command line passed in the multiboot information', '')
     .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
     .option('--timeout <seconds>', 'stop after this much wall-clock time', parseSeconds)
     .option('--stats', 'print exit counts and counters when the guest stops')
-    .action((image: string, opts) => {
+    .action((image: string | undefined, opts) => {
+      if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
+      if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
+      if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');
       const out = process.stdout;
       const machine = createMachine({
         memoryMiB: opts.memory,
         serial: (b) => out.write(Buffer.of(b)),
       });
-      bootMultiboot(machine, image, opts.cmdline);
+      if (opts.kernel !== undefined) bootLinux(machine, opts.kernel, opts.initrd, opts.append);
+      else bootMultiboot(machine, image!, opts.cmdline);
       const started = process.hrtime.bigint();
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
