@@ -14,6 +14,7 @@ import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
 
 export { layoutProbe };
+export { decoderProbe, decoderProbeInput } from "./decoder-probe";
 
 let vcpus: u32 = 1;
 let active: u32 = 0;

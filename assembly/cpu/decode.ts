@@ -37,18 +37,19 @@ export const enum Op {
   TooLong = 0x202,       // more than 15 bytes: #GP(0)
 }
 
-// Properties of each opcode, one byte per opcode.
-const M: u8 = 1;    // has ModRM
-const B: u8 = 2;    // imm8
-const V: u8 = 4;    // imm16/32 by operand size
-const W: u8 = 8;    // imm16
-const A: u8 = 16;   // moffs: an address-size displacement
-const F: u8 = 32;   // far pointer: imm16/32 offset then imm16 selector
-const X: u8 = 64;   // invalid opcode (#UD)
-const G3: u8 = 128; // F6/F7: TEST /0 /1 carries an immediate
+// Properties of each opcode.
+const M: u16 = 1;    // has ModRM
+const B: u16 = 2;    // imm8
+const V: u16 = 4;    // imm16/32 by operand size
+const W: u16 = 8;    // imm16
+const A: u16 = 16;   // moffs: an address-size displacement
+const F: u16 = 32;   // far pointer: imm16/32 offset then imm16 selector
+const X: u16 = 64;   // invalid opcode (#UD)
+const G3: u16 = 128; // F6/F7: TEST /0 /1 carries an immediate
+const R: u16 = 256;  // ModRM always names registers: mod is ignored (MOV CR/DR)
 
 // One-byte map. Prefix bytes are consumed before the table is read.
-const ONE: StaticArray<u8> = [
+const ONE: StaticArray<u16> = [
   /* 00 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
   /* 10 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
   /* 20 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
@@ -68,11 +69,11 @@ const ONE: StaticArray<u8> = [
 ];
 
 // 0F map: the integer instructions of a Pentium Pro; X where the CPU raises #UD.
-const TWO: StaticArray<u8> = [
-  /* 00 */ M, M, M, M, X, X, 0, X, 0, 0, X, 0, X, X, X, X,
+const TWO: StaticArray<u16> = [
+  /* 00 */ M, M, M, M, X, X, 0, X, 0, 0, X, X, X, X, X, X,
   /* 10 */ X, X, X, X, X, X, X, X, M, M, M, M, M, M, M, M,
-  /* 20 */ M, M, M, M, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 30 */ 0, 0, 0, 0, 0, 0, X, X, X, X, X, X, X, X, X, X,
+  /* 20 */ M | R, M | R, M | R, M | R, X, X, X, X, X, X, X, X, X, X, X, X,
+  /* 30 */ 0, 0, 0, 0, X, X, X, X, X, X, X, X, X, X, X, X,
   /* 40 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
   /* 50 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
   /* 60 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -86,6 +87,26 @@ const TWO: StaticArray<u8> = [
   /* E0 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
   /* F0 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
 ];
+
+// ModRM forms the architecture leaves undefined (#UD), whatever follows.
+function invalidForm(op: u32, mod: u32, reg: u32): bool {
+  switch (op) {
+    case 0x62: case 0x8D: case 0xC4: case 0xC5: // BOUND, LEA, LES, LDS: memory only
+    case 0x1B2: case 0x1B4: case 0x1B5:          // LSS, LFS, LGS
+      return mod == 3;
+    case 0x8C: return reg > 5;                   // MOV r/m,Sreg
+    case 0x8E: return reg > 5 || reg == 1;       // MOV Sreg,r/m: not CS
+    case 0x8F: case 0xC6: case 0xC7: return reg != 0;
+    case 0xFE: return reg > 1;
+    case 0xFF: return reg == 7 || (mod == 3 && (reg == 3 || reg == 5)); // far CALL/JMP take memory
+    case 0x100: return reg > 5;
+    case 0x101: return reg == 5 || (mod == 3 && reg != 4 && reg != 6); // only SMSW/LMSW take a register
+    case 0x120: case 0x122: return reg == 1 || reg > 4; // CR0, CR2-CR4
+    case 0x1BA: return reg < 4;
+    case 0x1C7: return reg != 1 || mod == 3;     // CMPXCHG8B m64
+    default: return false;
+  }
+}
 
 // Whether LOCK may precede this opcode (with a memory destination).
 function lockable(op: u32, reg: u32): bool {
@@ -172,7 +193,7 @@ export function decode(rec: u32, big: bool): bool {
     modrm = byteAt(i++);
     if (fetchFailed) return false;
     store<u32>(rec + R_BYTES, bytes | (modrm << (shown << 3)) | ((shown + 1) << 24));
-    const mod = modrm >> 6;
+    const mod = props & R ? 3 : modrm >> 6;
     reg = (modrm >> 3) & 7;
     rm = modrm & 7;
     if (mod != 3) {
@@ -254,7 +275,7 @@ export function decode(rec: u32, big: bool): bool {
   store<u32>(rec + R_IMM, imm);
   store<u32>(rec + R_IMM2, imm2);
   if (i > 15) return finish(rec, Op.TooLong, 15, attr, prefixes);
-  if (props & X) op = Op.Invalid;
+  if (props & X || (props & M && invalidForm(op, modrm >> 6, reg))) op = Op.Invalid;
   else if ((attr & Attr.Lock) && (!(attr & Attr.Mem) || !lockable(op, reg))) op = Op.Invalid;
   return finish(rec, op, i, attr, prefixes);
 }

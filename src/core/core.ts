@@ -19,6 +19,9 @@ export interface CoreExports {
   invalidatePhys(phys: number, len: number): void;
   flushTlb(): void;
   layoutProbe(): number;
+  /** Decode the 15 bytes at decoderProbeInput(): handler id << 8 | length (assembly/decoder-probe.ts). */
+  decoderProbe(big: number): number;
+  decoderProbeInput(): number;
   ramBase(): number;
   maxVcpus(): number;
 }
