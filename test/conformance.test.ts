@@ -12,6 +12,7 @@ import { runSuite } from '../src/conformance/runner.js';
 import { Suite, type ConformanceTest } from '../src/conformance/suite.js';
 import { Harness } from '../src/conformance/harness.js';
 import { compare } from '../src/conformance/compare.js';
+import { flagsMaskFor } from '../src/conformance/masks.js';
 
 const DATA = fileURLToPath(new URL('../../shared/conformance/80286-real', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
@@ -69,6 +70,21 @@ describe.skipIf(!haveData)('80286 real-mode conformance', () => {
     // flip DF: defined, so a failure
     const dfFlipped = t.final.ram.map(([a, v]) => [a, a === at + 1 ? v ^ 4 : v] as [number, number]);
     expect(compare({ ...t, final: { ...t.final, ram: dfFlipped } }, h, div.flagsMask)).toEqual([expect.stringContaining('pushed FLAGS')]);
+    h.clear(t);
+  });
+
+  it('checks OF after a one-bit shift by an immediate, which the file mask leaves out', () => {
+    const h = new Harness();
+    const f = new Suite(DATA).files.find((x) => x.key === 'C0.4')!;
+    const t = f.load().find((x) => x.bytes.endsWith('01f4') && !x.exception)!; // shl r/m8, 1
+    const mask = flagsMaskFor(f.key, f.flagsMask, t);
+    expect(mask & 0x800).toBe(0x800);
+    h.run(t);
+    expect(compare(t, h, mask)).toEqual([]);
+    const want = { ...t.initial.regs, ...t.final.regs };
+    const ofFlipped = { ...t, final: { ...t.final, regs: { ...t.final.regs, flags: want.flags ^ 0x800 } } };
+    expect(compare(ofFlipped, h, mask)).toEqual([expect.stringMatching(/^flags: .*differ 800/)]);
+    expect(compare(ofFlipped, h, f.flagsMask)).toEqual([]);
     h.clear(t);
   });
 });

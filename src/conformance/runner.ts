@@ -2,6 +2,7 @@
 import { Suite, type SuiteFile, type ConformanceTest } from './suite.js';
 import { Harness } from './harness.js';
 import { compare } from './compare.js';
+import { flagsMaskFor } from './masks.js';
 
 export interface Failure {
   test: ConformanceTest;
@@ -31,7 +32,7 @@ export function runFile(h: Harness, file: SuiteFile, keep: number): FileResult {
   for (const t of tests) {
     if (file.skips.has(t.idx)) { result.skipped++; continue; }
     const outcome = h.run(t);
-    const problems = outcome.halted ? compare(t, h, file.flagsMask) : [outcome.why];
+    const problems = outcome.halted ? compare(t, h, flagsMaskFor(file.key, file.flagsMask, t)) : [outcome.why];
     h.clear(t);
     if (problems.length === 0) { result.passed++; continue; }
     result.failed++;
