@@ -26,9 +26,13 @@ export function registerConformance(program: Command): void {
           if (f.problems.length > MAX_PROBLEM_LINES) out.write(`      ... and ${f.problems.length - MAX_PROBLEM_LINES} more\n`);
         }
       });
-      const sum = (k: 'passed' | 'failed' | 'skipped') => results.reduce((a, r) => a + r[k], 0);
+      const sum = (k: 'passed' | 'failed' | 'skipped' | 'derived') => results.reduce((a, r) => a + r[k], 0);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      out.write(`total: ${sum('passed') + sum('failed')} applicable, ${sum('passed')} passed, ${sum('failed')} failed, ` +
+      const reasons = new Map<string, number>();
+      for (const r of results) for (const [why, n] of r.skipReasons) reasons.set(why, (reasons.get(why) ?? 0) + n);
+      for (const [why, n] of reasons) out.write(`skipped ${n}: ${why}\n`);
+      out.write(`total: ${sum('passed') + sum('failed')} applicable (${sum('derived')} with a derived 386 outcome), ` +
+        `${sum('passed')} passed, ${sum('failed')} failed, ` +
         `${sum('skipped')} skipped; ${results.length} files in ${seconds.toFixed(1)} s\n`);
       process.exitCode = sum('failed') > 0 ? 1 : 0;
     });
@@ -38,5 +42,6 @@ function fileLine(r: FileResult): string {
   const name = `${r.file.key.padEnd(5)} ${r.file.mnemonic.padEnd(6)}`;
   if (r.file.skipReason) return `${name} skipped (${r.skipped} tests): ${r.file.skipReason}`;
   const status = r.failed === 0 ? 'pass' : 'FAIL';
-  return `${name} ${status}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`;
+  return `${name} ${status}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}` +
+    (r.derived ? ` (${r.derived} with a derived 386 outcome)` : '');
 }

@@ -3,6 +3,7 @@ import { Suite, type SuiteFile, type ConformanceTest } from './suite.js';
 import { Harness } from './harness.js';
 import { compare } from './compare.js';
 import { flagsMaskFor } from './masks.js';
+import { derive386 } from './derive386.js';
 
 export interface Failure {
   test: ConformanceTest;
@@ -14,6 +15,10 @@ export interface FileResult {
   passed: number;
   failed: number;
   skipped: number;
+  /** Of passed and failed: divergent386 tests checked against their derived 386 outcome. */
+  derived: number;
+  /** Skipped tests by reason. */
+  skipReasons: Map<string, number>;
   /** The first failures, up to the limit asked for. */
   failures: Failure[];
 }
@@ -26,11 +31,22 @@ export interface RunOptions {
 }
 
 export function runFile(h: Harness, file: SuiteFile, keep: number): FileResult {
-  const result: FileResult = { file, passed: 0, failed: 0, skipped: 0, failures: [] };
+  const result: FileResult = { file, passed: 0, failed: 0, skipped: 0, derived: 0, skipReasons: new Map(), failures: [] };
+  const skip = (reason: string, n: number) => {
+    result.skipped += n;
+    result.skipReasons.set(reason, (result.skipReasons.get(reason) ?? 0) + n);
+  };
   const tests = file.load();
-  if (file.skipReason) { result.skipped = tests.length; return result; }
-  for (const t of tests) {
-    if (file.skips.has(t.idx)) { result.skipped++; continue; }
+  if (file.skipReason) { skip(file.skipReason, tests.length); return result; }
+  for (let t of tests) {
+    const reason = file.skips.get(t.idx);
+    if (reason !== undefined) {
+      const categories = file.divergent.get(t.idx);
+      const d = categories ? derive386(categories, t) : undefined;
+      if (!d) { skip(reason, 1); continue; }
+      t = d;
+      result.derived++;
+    }
     const outcome = h.run(t);
     const problems = outcome.halted ? compare(t, h, flagsMaskFor(file.key, file.flagsMask, t)) : [outcome.why];
     h.clear(t);

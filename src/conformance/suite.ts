@@ -47,6 +47,8 @@ export interface SuiteFile {
   skipReason?: string;
   /** Reason per skipped test idx. */
   skips: Map<number, string>;
+  /** The divergent386 categories of each skipped test that has them. */
+  divergent: Map<number, string[]>;
   load(): ConformanceTest[];
 }
 
@@ -73,19 +75,23 @@ export class Suite {
 
   private describe(key: string, m: FileMeta, reasons: Record<string, string>): SuiteFile {
     const skips = new Map<number, string>();
+    const divergent = new Map<number, string[]>();
     for (const [category, idxs] of Object.entries(m.divergent386 ?? {})) {
-      for (const idx of idxs) skips.set(idx, `divergent386 ${category}: ${reasons[category] ?? category}`);
+      for (const idx of idxs) {
+        skips.set(idx, `divergent386 ${category}: ${reasons[category] ?? category}`);
+        divergent.set(idx, [...(divergent.get(idx) ?? []), category]);
+      }
     }
     let skipReason = m.skip386 ? `skip386: ${m.skip386}` : undefined;
     for (const s of EXTRA_SKIPS) {
       if (s.file !== key) continue;
       if (s.idx === undefined) skipReason ??= `skips.ts: ${s.reason}`;
-      else skips.set(s.idx, `skips.ts: ${s.reason}`);
+      else { skips.set(s.idx, `skips.ts: ${s.reason}`); divergent.delete(s.idx); }
     }
     const path = join(this.dir, m.file);
     const revoked = this.revoked;
     return {
-      key, mnemonic: m.mnemonic, flagsMask: m.flagsMask386, skipReason, skips,
+      key, mnemonic: m.mnemonic, flagsMask: m.flagsMask386, skipReason, skips, divergent,
       load: () => readTests(path).filter((t) => !revoked.has(t.hash)),
     };
   }
