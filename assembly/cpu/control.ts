@@ -2,7 +2,7 @@
 // mode, with the privilege rules of direct code-segment transfers.
 import { ACTIVE, S_CPL, SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS } from "../layout";
 import {
-  setEip, segSelector, segLimit, loadSegReal, protectedMode, v86Mode, setSegCache, reg32, setReg32, ESP,
+  eip, setEip, segSelector, segLimit, loadSegReal, protectedMode, v86Mode, setSegCache, reg32, setReg32, ESP,
   IF, IOPL, NT, RF, VM, VIF, VIP, AC, ID, TF,
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
@@ -12,8 +12,9 @@ import {
   loadCodeSegment, descBase, descLimit, markAccessed, nullifyForOuterLevel, setDescriptor, descAddr,
 } from "./descriptor";
 import { push, peek, getSP, setSP, spMask, writeStack } from "./operand";
-import { updateAccessMode } from "./memory";
-import { unsupported, Unsupported } from "./unsupported";
+import { updateAccessMode, segLinear, read16, read32 } from "./memory";
+import { jmpCallTask, iretTask } from "./task";
+import { innerStack, stackFits, stackEsp, stackSel, writeInnerStack, enterInnerStack } from "./tss";
 import { stack32 } from "./state";
 
 @inline function cplNow(): u32 { return load<u32>(ACTIVE + S_CPL); }
@@ -36,15 +37,10 @@ function checkDirectCode(sel: u32, offset: u32): bool {
 function fetchTarget(sel: u32): bool {
   if ((sel & 0xFFFC) == 0) { raise(GP, 0, true); return false; }
   if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, sel & 0xFFFC, true); return false; }
-  const attr = descAttr(descHi);
-  if (!attrIsSegment(attr)) {
-    // call gates, task gates and TSS descriptors
-    const t = attr & 0x1F;
-    unsupported(t == 0x04 || t == 0x0C ? Unsupported.CallGate : Unsupported.TaskSwitch);
-    return false;
-  }
   return true;
 }
+
+@inline function isCallGate(attr: u32): bool { return (attr & 0x17) == 0x04; } // types 4 and C
 
 export function jmpFar(sel: u32, offset: u32): void {
   endBlock();
@@ -53,7 +49,14 @@ export function jmpFar(sel: u32, offset: u32): void {
     setEip(offset);
     return;
   }
-  if (!fetchTarget(sel) || !checkDirectCode(sel, offset)) return;
+  if (!fetchTarget(sel)) return;
+  const attr = descAttr(descHi);
+  if (!attrIsSegment(attr)) {
+    if (isCallGate(attr)) callGate(sel, false, 0);
+    else jmpCallTask(sel, false, eip());
+    return;
+  }
+  if (!checkDirectCode(sel, offset)) return;
   loadCodeSegment(sel, cplNow());
   setEip(offset);
 }
@@ -72,7 +75,14 @@ export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
     setEip(offset);
     return;
   }
-  if (!fetchTarget(sel) || !checkDirectCode(sel, offset)) return;
+  if (!fetchTarget(sel)) return;
+  const attr = descAttr(descHi);
+  if (!attrIsSegment(attr)) {
+    if (isCallGate(attr)) callGate(sel, true, returnEip);
+    else jmpCallTask(sel, true, returnEip);
+    return;
+  }
+  if (!checkDirectCode(sel, offset)) return;
   const lo = descLo, hi = descHi, at = descAddr;
   writeStack(sp - bytes, sz, segSelector(SEG_CS));
   writeStack(sp - 2 * bytes, sz, returnEip);
@@ -81,6 +91,77 @@ export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
   setDescriptor(lo, hi, at);
   loadCodeSegment(sel, cplNow());
   setEip(offset);
+}
+
+// Parameters a call gate copies to the inner stack (at most 31).
+const GATE_PARAMS: usize = memory.data(32 * 4);
+
+// CALL/JMP through a call gate (its descriptor in descLo/descHi). The gate's
+// size, not the operand size, sets the size of what is pushed.
+function callGate(gateSel: u32, call: bool, returnEip: u32): void {
+  const gLo = descLo, gHi = descHi;
+  const gAttr = descAttr(gHi);
+  const cpl = cplNow();
+  const gDpl = attrDpl(gAttr);
+  if (gDpl < cpl || gDpl < (gateSel & 3)) { raise(GP, gateSel & 0xFFFC, true); return; }
+  if (!attrPresent(gAttr)) { raise(NP, gateSel & 0xFFFC, true); return; }
+  const sel = gLo >>> 16;
+  const gate32 = (gAttr & 8) != 0;
+  const sz: u32 = gate32 ? 2 : 1;
+  const bytes: u32 = gate32 ? 4 : 2;
+  const offset = gate32 ? (gLo & 0xFFFF) | (gHi & 0xFFFF0000) : gLo & 0xFFFF;
+  if ((sel & 0xFFFC) == 0) { raise(GP, 0, true); return; }
+  if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, sel & 0xFFFC, true); return; }
+  const attr = descAttr(descHi);
+  const dpl = attrDpl(attr);
+  if (!attrIsSegment(attr) || !attrIsCode(attr) || dpl > cpl) { raise(GP, sel & 0xFFFC, true); return; }
+  if (!call && !attrConforming(attr) && dpl != cpl) { raise(GP, sel & 0xFFFC, true); return; }
+  if (!attrPresent(attr)) { raise(NP, sel & 0xFFFC, true); return; }
+  const csLo = descLo, csHi = descHi, csAt = descAddr;
+  const limit = descLimit(csLo, csHi);
+
+  if (call && !attrConforming(attr) && dpl < cpl) {
+    // more privilege: the stack of ring `dpl` from the TSS, the caller's
+    // SS:ESP and parameters copied onto it
+    if (!innerStack(dpl, 0)) return;
+    const count = (gHi & 0x1F);
+    if (!stackFits(stackEsp, (count + 4) * bytes)) { raise(SS, stackSel & 0xFFFC, true); return; }
+    if (offset > limit) { raise(GP, 0, true); return; }
+    const sp = getSP();
+    for (let i: u32 = 0; i < count; i++) store<u32>(GATE_PARAMS + (i << 2), peekAt(sp + i * bytes, sz));
+    let p = stackEsp;
+    p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_SS));
+    p -= bytes; writeInnerStack(p, bytes, reg32(ESP));
+    for (let i = <i32>count - 1; i >= 0; i--) { p -= bytes; writeInnerStack(p, bytes, load<u32>(GATE_PARAMS + (<u32>i << 2))); }
+    p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_CS));
+    p -= bytes; writeInnerStack(p, bytes, returnEip);
+    if (aborted()) return;
+    enterInnerStack(p);
+    setDescriptor(csLo, csHi, csAt);
+    loadCodeSegment(sel, dpl);
+    updateAccessMode();
+    setEip(offset);
+    return;
+  }
+  // same privilege (or a conforming segment): CPL stays
+  if (call) {
+    const sp = getSP();
+    writeStack(sp - bytes, sz, segSelector(SEG_CS));
+    writeStack(sp - 2 * bytes, sz, returnEip);
+    if (aborted()) return;
+    if (offset > limit) { raise(GP, 0, true); return; }
+    setSP(sp - 2 * bytes);
+  } else if (offset > limit) { raise(GP, 0, true); return; }
+  setDescriptor(csLo, csHi, csAt);
+  loadCodeSegment(sel, cpl);
+  setEip(offset);
+}
+
+// A word or dword of the current stack at offset `sp` (a caller's parameter).
+function peekAt(sp: u32, sz: u32): u32 {
+  const lin = segLinear(SEG_SS, sp & spMask(), sz == 2 ? 4 : 2, false);
+  if (aborted()) return 0;
+  return sz == 2 ? read32(lin) : read16(lin);
 }
 
 // Validate the CS a RETF/IRET returns to (protected mode). False after a fault.
@@ -172,7 +253,7 @@ export function iret(sz: u32): void {
     setEip(ip);
     return;
   }
-  if (cur & NT) { unsupported(Unsupported.TaskSwitch); return; }
+  if (cur & NT) { iretTask(); return; }
   const cpl = cplNow();
   if (sz == 2 && (fl & VM) && cpl == 0) { iretToV86(ip, cs, fl); return; }
   if (!checkReturnCode(cs)) return;

@@ -64,25 +64,32 @@ export function loadCacheFromDescriptor(s: u32, sel: u32): void {
 export function loadSegment(s: u32, sel: u32): void {
   sel &= 0xFFFF;
   if (!protectedMode() || v86Mode()) { loadSegReal(s, sel); return; }
-  const cpl = load<u32>(ACTIVE + S_CPL);
+  loadProtectedSegment(s, sel, load<u32>(ACTIVE + S_CPL), GP, 0);
+}
+
+// The protected-mode checks of a data or stack segment load at privilege `cpl`.
+// A selector that does not qualify raises `invalid` (#GP for an instruction,
+// #TS in a task switch); `ext` is the EXT bit of the error code.
+export function loadProtectedSegment(s: u32, sel: u32, cpl: u32, invalid: u32, ext: u32): void {
   const rpl = sel & 3;
+  const code = (sel & 0xFFFC) | ext;
   if ((sel & 0xFFFC) == 0) {
-    if (s == SEG_SS) { raise(GP, 0, true); return; }
+    if (s == SEG_SS) { raise(invalid, ext, true); return; }
     setSegCache(s, sel, 0, 0, 0); // null: loads fine, faults on use
     return;
   }
-  if (!fetchDescriptor(sel)) { if (!aborted()) raise(GP, sel & 0xFFFC, true); return; }
+  if (!fetchDescriptor(sel)) { if (!aborted()) raise(invalid, code, true); return; }
   const attr = descAttr(descHi);
   const dpl = attrDpl(attr);
   if (s == SEG_SS) {
     // a writable data segment with RPL = DPL = CPL
-    if (rpl != cpl || !attrIsSegment(attr) || (attr & 0x0A) != 0x02 || dpl != cpl) { raise(GP, sel & 0xFFFC, true); return; }
-    if (!attrPresent(attr)) { raise(SS, sel & 0xFFFC, true); return; }
+    if (rpl != cpl || !attrIsSegment(attr) || (attr & 0x0A) != 0x02 || dpl != cpl) { raise(invalid, code, true); return; }
+    if (!attrPresent(attr)) { raise(SS, code, true); return; }
   } else {
     // data, or readable code; privilege checked unless conforming code
-    if (!attrIsSegment(attr) || (attrIsCode(attr) && (attr & 2) == 0)) { raise(GP, sel & 0xFFFC, true); return; }
-    if (!attrConforming(attr) && (rpl > dpl || cpl > dpl)) { raise(GP, sel & 0xFFFC, true); return; }
-    if (!attrPresent(attr)) { raise(NP, sel & 0xFFFC, true); return; }
+    if (!attrIsSegment(attr) || (attrIsCode(attr) && (attr & 2) == 0)) { raise(invalid, code, true); return; }
+    if (!attrConforming(attr) && (rpl > dpl || cpl > dpl)) { raise(invalid, code, true); return; }
+    if (!attrPresent(attr)) { raise(NP, code, true); return; }
   }
   markAccessed();
   if (aborted()) return;

@@ -2,7 +2,7 @@
 // with privilege changes through the TSS, and the double/triple-fault rules.
 import {
   ACTIVE, S_IDTR_BASE, S_IDTR_LIMIT, S_CPL, S_EFLAGS, S_HALTED, SEG_CS, SEG_SS, SEG_TR,
-  SEG_DS, SEG_ES, SEG_FS, SEG_GS, ExitReason, S_LAST_VECTOR, S_LAST_ERROR,
+  SEG_DS, SEG_ES, SEG_FS, SEG_GS, ExitReason, S_LAST_VECTOR, S_LAST_ERROR, S_DR,
 } from "../layout";
 import {
   eip, setEip, reg32, setReg32, ESP, segSelector, segBase, segLimit, segBig, loadSegReal,
@@ -12,14 +12,15 @@ import { getFlags, setFlagsRaw } from "./flags";
 import { readSys, writeSys, segLinear, updateAccessMode, read16, write16 } from "./memory";
 import {
   raise, aborted, clearAbort, abort, exitReason, faultVector, faultCode, faultHasCode, requestExit, endBlock,
-  GP, NP, SS, TS, DF, DE, PF,
+  GP, NP, SS, TS, DF, DE, PF, DB,
 } from "./fault";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrConforming,
   loadCodeSegment, descBase, descLimit, markAccessed, setDescriptor, descAddr,
 } from "./descriptor";
-import { spMask, getSP, setSP } from "./operand";
-import { unsupported, Unsupported } from "./unsupported";
+import { spMask, getSP, setSP, writeStack } from "./operand";
+import { innerStack, stackFits, stackEsp, stackSel, writeInnerStack, enterInnerStack } from "./tss";
+import { interruptTask } from "./task";
 
 // Where an event comes from: it decides the EXT bit and the gate-DPL check.
 export const enum Source { Exception = 0, Software = 1, External = 2 }
@@ -57,6 +58,12 @@ export function interrupt(vector: u32, source: Source, next: u32): void {
     if (source == Source.Software) return; // the run loop delivers the fault for INT n
     exception(v, h, c);
   }
+}
+
+// The single-step trap after an instruction run with TF set: DR6.BS says why.
+export function singleStepTrap(next: u32): void {
+  store<u32>(ACTIVE + S_DR + 24, load<u32>(ACTIVE + S_DR + 24) | 0x4000);
+  interrupt(DB, Source.Exception, next);
 }
 
 // One delivery attempt. On failure abort is set with the new fault.
@@ -106,7 +113,7 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
   if (type != 0x05 && type != 0x06 && type != 0x07 && type != 0x0E && type != 0x0F) { raise(GP, idtError(vector, source), true); return; }
   if (source == Source.Software && gateDpl < cpl) { raise(GP, idtError(vector, source), true); return; }
   if (!(hi & 0x8000)) { raise(NP, idtError(vector, source), true); return; }
-  if (type == 0x05) { unsupported(Unsupported.TaskSwitch); return; }
+  if (type == 0x05) { interruptTask(lo >>> 16, ext, hasCode, code, returnEip); return; }
   const gate32 = (type & 8) != 0;
   const trapGate = (type & 1) != 0;
   const sel = lo >>> 16;
@@ -117,6 +124,7 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
   const dpl = attrDpl(attr);
   if (!attrIsCode(attr) || dpl > cpl) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
   if (!attrPresent(attr)) { raise(NP, (sel & 0xFFFC) | ext, true); return; }
+  if (offset > descLimit(descLo, descHi)) { raise(GP, ext, true); return; }
   const csLo = descLo, csHi = descHi, csAt = descAddr;
   const flags = getFlags();
   const fromV86 = (flags & VM) != 0;
@@ -125,44 +133,25 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
   if (!attrConforming(attr) && dpl < cpl) {
     if (fromV86 && dpl != 0) { raise(GP, (sel & 0xFFFC) | ext, true); return; }
     // inner privilege: the new stack comes from the TSS
-    const trBase = segBase(SEG_TR), trLimit = segLimit(SEG_TR);
-    const tss32 = (segAttr(SEG_TR) & 8) != 0;
-    const slot: u32 = tss32 ? 4 + (dpl << 3) : 2 + (dpl << 2);
-    if (slot + (tss32 ? 7 : 3) > trLimit) { raise(TS, segSelector(SEG_TR) & 0xFFFC, true); return; }
-    const newEsp = tss32 ? readSys(trBase + slot, 4) : readSys(trBase + slot, 2);
-    const newSs = readSys(trBase + slot + (tss32 ? 4 : 2), 2);
-    if (aborted()) return;
-    if ((newSs & 0xFFFC) == 0) { raise(TS, ext, true); return; }
-    if ((newSs & 3) != dpl) { raise(TS, (newSs & 0xFFFC) | ext, true); return; }
-    if (!fetchDescriptor(newSs)) { if (!aborted()) raise(TS, (newSs & 0xFFFC) | ext, true); return; }
-    const ssAttr = descAttr(descHi);
-    if (attrDpl(ssAttr) != dpl || (ssAttr & 0x1A) != 0x12) { raise(TS, (newSs & 0xFFFC) | ext, true); return; }
-    if (!attrPresent(ssAttr)) { raise(SS, (newSs & 0xFFFC) | ext, true); return; }
-    const ssBase = descBase(descLo, descHi), ssLimit = descLimit(descLo, descHi);
-    const ssBig = (ssAttr & 0x4000) != 0;
-    const frameWords: u32 = (fromV86 ? 9 : 5) + (hasCode ? 1 : 0);
-    const mask: u32 = ssBig ? 0xFFFFFFFF : 0xFFFF;
-    const top = newEsp & mask;
-    const bottom = (top - frameWords * bytes) & mask;
-    if (bottom > top || top - 1 > ssLimit || bottom > ssLimit) { raise(SS, (newSs & 0xFFFC) | ext, true); return; }
-    let p = top;
+    if (!innerStack(dpl, ext)) return;
+    const frame: u32 = ((fromV86 ? 9 : 5) + (hasCode ? 1 : 0)) * bytes;
+    if (!stackFits(stackEsp, frame)) { raise(SS, (stackSel & 0xFFFC) | ext, true); return; }
+    let p = stackEsp;
     if (fromV86) {
-      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_GS));
-      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_FS));
-      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_DS));
-      p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_ES));
+      p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_GS));
+      p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_FS));
+      p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_DS));
+      p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_ES));
     }
-    p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_SS));
-    p -= bytes; writeSys(ssBase + (p & mask), bytes, reg32(ESP));
-    p -= bytes; writeSys(ssBase + (p & mask), bytes, flags);
-    p -= bytes; writeSys(ssBase + (p & mask), bytes, segSelector(SEG_CS));
-    p -= bytes; writeSys(ssBase + (p & mask), bytes, returnEip);
-    if (hasCode) { p -= bytes; writeSys(ssBase + (p & mask), bytes, code); }
+    p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_SS));
+    p -= bytes; writeInnerStack(p, bytes, reg32(ESP));
+    p -= bytes; writeInnerStack(p, bytes, flags);
+    p -= bytes; writeInnerStack(p, bytes, segSelector(SEG_CS));
+    p -= bytes; writeInnerStack(p, bytes, returnEip);
+    if (hasCode) { p -= bytes; writeInnerStack(p, bytes, code); }
     if (aborted()) return;
     // commit: new stack, new CS, flags
-    markAccessed(); // SS descriptor
-    setSegCache(SEG_SS, newSs, ssBase, ssLimit, ssAttr);
-    setReg32(ESP, ssBig ? p : (reg32(ESP) & 0xFFFF0000) | (p & 0xFFFF));
+    enterInnerStack(p);
     if (fromV86) {
       setSegCache(SEG_DS, 0, 0, 0, 0); setSegCache(SEG_ES, 0, 0, 0, 0);
       setSegCache(SEG_FS, 0, 0, 0, 0); setSegCache(SEG_GS, 0, 0, 0, 0);
@@ -179,11 +168,12 @@ function deliverProtected(vector: u32, source: Source, hasCode: bool, code: u32,
     segLinear(SEG_SS, (sp - frame) & m, bytes, true);
     segLinear(SEG_SS, (sp - bytes) & m, bytes, true);
     if (aborted()) return;
+    const sz: u32 = gate32 ? 2 : 1;
     let p = sp;
-    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, flags);
-    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, segSelector(SEG_CS));
-    p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, returnEip);
-    if (hasCode) { p -= bytes; writeSys(segBase(SEG_SS) + (p & m), bytes, code); }
+    p -= bytes; writeStack(p, sz, flags);
+    p -= bytes; writeStack(p, sz, segSelector(SEG_CS));
+    p -= bytes; writeStack(p, sz, returnEip);
+    if (hasCode) { p -= bytes; writeStack(p, sz, code); }
     if (aborted()) return;
     setSP(p);
     setDescriptor(csLo, csHi, csAt);

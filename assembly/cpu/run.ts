@@ -15,7 +15,7 @@ import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, clearStop, exitReason,
   clearExit, requestExit, raise, GP, DB,
 } from "./fault";
-import { exception, interrupt, Source } from "./interrupt";
+import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess, segLinear } from "./memory";
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart } from "./context";
@@ -198,7 +198,7 @@ export function run(budget: u32): void {
       setEip(next);
       execute(rec);
       if (abort != Abort.None) {
-        setEip(ip);
+        setEip(insnStart); // the start of this instruction, or of the task it switched to
         if (exitReason == ExitReason.Error) { clearAbort(); break; }
         if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); break; }
         if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
@@ -211,8 +211,7 @@ export function run(budget: u32): void {
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
     if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {
-      // single-step trap after the instruction
-      interrupt(DB, Source.External, eip());
+      singleStepTrap(eip());
     }
   }
   store<u32>(EXIT_RETIRED, retiredNow);
