@@ -24,6 +24,9 @@ export class MmioBus {
     this.windows.push({ start, end, device });
   }
 
+  /** Every registered device. */
+  devices(): MmioDevice[] { return this.windows.map((w) => w.device); }
+
   private find(addr: number): Window | undefined {
     for (const w of this.windows) if (addr >= w.start && addr < w.end) return w;
     return undefined;

@@ -27,6 +27,9 @@ export class PortBus {
 
   owner(port: number): PortDevice | undefined { return this.owners[port & 0xffff]; }
 
+  /** Every registered device, once each. */
+  devices(): PortDevice[] { return [...new Set(this.owners.filter((d): d is PortDevice => d !== undefined))]; }
+
   read(port: number, size: IoSize): number {
     const d = this.owners[port];
     if (d) return d.read(port, size);

@@ -16,6 +16,9 @@ export interface Registers {
 }
 
 export class Vcpu {
+  /** An application processor before its startup IPI (host-side state, like KVM's mp_state). */
+  waitingForSipi = false;
+
   constructor(private readonly core: CoreInstance, readonly index: number) {}
 
   /** Offset of this vCPU's state block now (it moves when another vCPU runs). */

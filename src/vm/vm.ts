@@ -3,15 +3,25 @@
 // exit it returns — the VMM's side of KVM_RUN.
 import { createCore, type CoreInstance } from '../core/core.js';
 import {
-  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE,
+  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
 } from '../core/layout.js';
 import { Vcpu } from './vcpu.js';
 import { PortBus, type IoSize } from './portbus.js';
 import { MmioBus } from './mmiobus.js';
 import { TrapezeError } from '../errors.js';
 import { CpuidPolicy } from './cpuid.js';
+import type { IsolationPolicy, ViolationKind } from '../hypervisor/policy.js';
 
 export type VmState = 'created' | 'running' | 'paused' | 'stopped';
+
+/** The lifecycle: each action, the states it may start from, and where it leads. */
+const LIFECYCLE = {
+  start: { from: ['created'], to: 'running' },
+  pause: { from: ['running'], to: 'paused' },
+  resume: { from: ['paused'], to: 'running' },
+  stop: { from: ['created', 'running', 'paused'], to: 'stopped' },
+} as const satisfies Record<string, { from: readonly VmState[]; to: VmState }>;
+export type LifecycleAction = keyof typeof LIFECYCLE;
 
 /** Why a run ended. */
 export type StopKind =
@@ -21,6 +31,7 @@ export type StopKind =
   | 'error'             // the core met something it does not support
   | 'instruction-limit' // --max-instructions reached
   | 'timeout'           // wall-clock limit reached
+  | 'policy'            // an isolation policy with onViolation "stop"
   | 'stopped';          // the host stopped it
 
 export interface StopInfo {
@@ -37,6 +48,7 @@ export const ExitStatus = {
   crash: 4,
   instructionLimit: 6,
   timeout: 8,
+  policyViolation: 10,
 } as const;
 
 export interface VmOptions {
@@ -47,11 +59,31 @@ export interface VmOptions {
   vcpus?: number;
   /** Instructions a vCPU runs before the host gets control back (preemption). */
   sliceInstructions?: number;
+  /**
+   * HLT with interrupts enabled waits for an interrupt (a host, a timer or
+   * another vCPU may raise one) instead of ending the run. A hypervisor sets it.
+   */
+  haltWaits?: boolean;
 }
 
 export interface RunOptions {
   maxInstructions?: number;
   timeoutMs?: number;
+}
+
+/**
+ * What a platform (src/platform/) adds to the run loop: time, interrupt
+ * controllers, and waiting while every vCPU halts.
+ */
+export interface PlatformHooks {
+  /** Instructions `vcpu` may run before the platform needs control (a timer is due, an interrupt waits for IF). */
+  budgetLimit(vcpu: Vcpu): number;
+  /** An entry of `vcpu` retired `n` instructions: advance time, fire due timers. */
+  retired(vcpu: Vcpu, n: number): void;
+  /** The vector the interrupt controllers present to `vcpu`, acknowledged (INTA); -1 = none. */
+  acknowledgeInterrupt(vcpu: Vcpu): number;
+  /** `vcpu` halted with nothing pending: wait for the next event (virtual time skips to it). False when none can come. */
+  idle(vcpu: Vcpu): boolean;
 }
 
 export interface ExitStats {
@@ -69,9 +101,16 @@ export class Vm {
   readonly mmio = new MmioBus();
   readonly cpuid = new CpuidPolicy();
   readonly ramBytes: number;
-  state: VmState = 'created';
+  private lifecycle: VmState = 'created';
+  /** Isolation policy: ports, MMIO, MSRs the guest may use, and what a violation does. */
+  policy: IsolationPolicy | undefined;
+  /** Told of every policy violation (the CLI logs them). */
+  onViolation: ((kind: ViolationKind, detail: string) => void) | undefined;
+  readonly haltWaits: boolean;
   /** Exits by reason (index = ExitReason). */
   readonly exitCounts = new Float64Array(EXIT_COUNT);
+  /** Time and interrupt controllers of the machine, when it has them (src/platform/pc.ts). */
+  platform: PlatformHooks | undefined;
   private stopInfo: StopInfo | undefined;
   private readonly slice: number;
   private readonly view: DataView;
@@ -84,6 +123,74 @@ export class Vm {
     this.view = this.core.view;
     this.vcpus = Array.from({ length: options.vcpus ?? 1 }, (_, i) => new Vcpu(this.core, i));
     this.slice = options.sliceInstructions ?? 1_000_000;
+    this.haltWaits = options.haltWaits ?? false;
+    // application processors wait for INIT/SIPI
+    this.vcpus.forEach((v, i) => { v.waitingForSipi = i > 0; });
+  }
+
+  // ---- lifecycle ----
+  get state(): VmState { return this.lifecycle; }
+
+  /** created → running ⇄ paused → stopped. An illegal action is an error, never a no-op. */
+  transition(action: LifecycleAction): void {
+    const rule = LIFECYCLE[action];
+    if (!(rule.from as readonly VmState[]).includes(this.lifecycle)) {
+      throw new TrapezeError(`cannot ${action} VM ${this.name}: it is ${this.lifecycle} (${action} needs ${rule.from.join(' or ')})`);
+    }
+    this.lifecycle = rule.to;
+    if (action === 'stop') this.requestStop({ kind: 'stopped', status: 0, message: `VM ${this.name} was stopped by the host` });
+  }
+  start(): void { this.transition('start'); }
+  pause(): void { this.transition('pause'); }
+  resume(): void { this.transition('resume'); }
+  stop(): void { this.transition('stop'); }
+  /** The guest ended its own run (debug exit, crash, policy): the VM is stopped. */
+  finish(): void { this.lifecycle = 'stopped'; }
+
+  // ---- vCPUs ----
+  /** INIT: the vCPU goes back to its reset state and waits for a SIPI. */
+  initVcpu(index: number): void {
+    this.core.exports.resetVcpu(index);
+    this.vcpus[index].waitingForSipi = true;
+    this.policy?.applyToVcpu(this.vcpus[index]);
+  }
+  /** Startup IPI: the vCPU starts in real mode at vector·0x1000. */
+  startupVcpu(index: number, vector: number): void {
+    const v = this.vcpus[index];
+    if (!v.waitingForSipi) return; // a SIPI to a running processor is ignored
+    v.setSegment('cs', { selector: (vector & 0xff) << 8, base: (vector & 0xff) << 12, limit: 0xffff, attr: 0x9b });
+    v.eip = 0;
+    v.halted = false;
+    v.waitingForSipi = false;
+  }
+  /** A vCPU that can run now (not waiting for a SIPI, not halted or about to be woken). */
+  runnable(v: Vcpu): boolean {
+    return !v.waitingForSipi && (!v.halted || (v.pendingInterrupt >= 0 && (v.eflags & 0x200) !== 0));
+  }
+  /** A vCPU that could run again some day: not halted with interrupts off. */
+  private wakeable(v: Vcpu): boolean {
+    return !v.waitingForSipi && (!v.halted || (v.eflags & 0x200) !== 0);
+  }
+
+  /**
+   * One dispatch: run `vcpu` for at most `budget` instructions and handle its
+   * exit. Returns the instructions it retired.
+   */
+  runSlice(vcpu: Vcpu, budget: number): number {
+    const reason = this.core.exports.enter(vcpu.index, Math.min(budget, this.platform?.budgetLimit(vcpu) ?? Infinity));
+    const retired = this.view.getUint32(Exit.retired, true);
+    this.exitCounts[reason]++;
+    this.platform?.retired(vcpu, retired);
+    this.handleExit(vcpu, reason);
+    this.offerInterrupt(vcpu);
+    return retired;
+  }
+
+  /** Instructions retired by all vCPUs. */
+  get instructionsRetired(): number {
+    let n = 0;
+    for (const v of this.vcpus) n += v.instructionsRetired;
+    return n;
   }
 
   // ---- guest memory ----
@@ -125,8 +232,8 @@ export class Vm {
   // ---- the run loop ----
   /** Run vCPU 0 until the guest stops, or a limit is reached. */
   run(options: RunOptions = {}): StopInfo {
-    if (this.state === 'stopped') throw new TrapezeError(`VM ${this.name} is stopped`);
-    this.state = 'running';
+    if (this.lifecycle === 'created') this.start();
+    else if (this.lifecycle !== 'running') throw new TrapezeError(`cannot run VM ${this.name}: it is ${this.lifecycle}`);
     const maxInsns = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
     const vcpu = this.vcpus[0];
@@ -142,12 +249,14 @@ export class Vm {
         this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${options.timeoutMs} ms` });
         break;
       }
-      const budget = Math.min(this.slice, maxInsns - done);
+      const budget = Math.min(this.slice, maxInsns - done, this.platform?.budgetLimit(vcpu) ?? Infinity);
       const reason = exports.enter(0, budget);
       this.exitCounts[reason]++;
+      this.platform?.retired(vcpu, this.view.getUint32(Exit.retired, true));
       this.handleExit(vcpu, reason);
+      this.offerInterrupt(vcpu);
     }
-    this.state = 'stopped';
+    this.lifecycle = 'stopped';
     return this.stopInfo!;
   }
 
@@ -155,10 +264,16 @@ export class Vm {
   handleExit(vcpu: Vcpu, reason: number): void {
     const v = this.view;
     switch (reason) {
-      case ExitReason.Io: this.handleIo(); return;
+      case ExitReason.Io: {
+        const port = v.getUint32(Exit.ioPort, true), size = v.getUint32(Exit.ioSize, true);
+        if (this.policy && !this.policy.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
+        this.handleIo();
+        return;
+      }
       case ExitReason.Mmio: {
         const addr = v.getUint32(Exit.mmioAddr, true);
         const size = v.getUint32(Exit.mmioSize, true) as IoSize;
+        if (this.policy && !this.policy.allowsMmio(addr, size)) { this.refuse(vcpu, 'mmio', `MMIO 0x${addr.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
         if (v.getUint32(Exit.mmioDir, true) === 1) {
           v.setUint32(Exit.mmioData, this.mmio.read(addr, size) >>> 0, true);
           vcpu.set('mmioReplay', 1); // the instruction runs again and takes this value
@@ -175,6 +290,18 @@ export class Vm {
         return;
       }
       case ExitReason.Msr: {
+        const dir = v.getUint32(Exit.msrDir, true);
+        if (dir & MSR_ASK) {
+          const index = v.getUint32(Exit.msrIndex, true);
+          if (!this.policy || this.policy.allowsMsr(index)) {
+            // granted: the instruction runs again and is let through once
+            vcpu.eip = v.getUint32(Exit.insnEip, true);
+            vcpu.set('msrGrant', 1);
+          } else {
+            this.refuse(vcpu, 'msr', `${dir & 1 ? 'RDMSR' : 'WRMSR'} 0x${index.toString(16)}`);
+          }
+          return;
+        }
         // MSRs the core does not know: #GP, as a CPU without them would raise
         vcpu.eip = v.getUint32(Exit.insnEip, true);
         this.core.exports.injectException(vcpu.index, 13, 1, 0);
@@ -185,6 +312,41 @@ export class Vm {
       case ExitReason.Error: this.crash(vcpu, 'error'); return;
       default:
         throw new Error(`core returned unknown exit reason ${reason}`);
+    }
+  }
+
+  /**
+   * The policy refused the access that made this exit: count it, tell the
+   * host, and apply the policy's action. With "exit-and-log" the access does
+   * not happen (a read sees all ones, an RDMSR zero) and the guest goes on.
+   */
+  private refuse(vcpu: Vcpu, kind: ViolationKind, detail: string): void {
+    const policy = this.policy!;
+    policy.record(kind, detail);
+    this.onViolation?.(kind, detail);
+    const v = this.view;
+    switch (policy.onViolation) {
+      case 'stop':
+        this.requestStop({ kind: 'policy', status: ExitStatus.policyViolation, message: `VM ${this.name} stopped: policy forbids ${detail}` });
+        return;
+      case 'inject-gp':
+        vcpu.set('pendingIo', 0); // an IN that will not complete
+        vcpu.eip = v.getUint32(Exit.insnEip, true);
+        this.core.exports.injectException(vcpu.index, 13, 1, 0);
+        if (v.getUint32(Exit.reason, true) === ExitReason.Shutdown) this.crash(vcpu, 'shutdown');
+        return;
+      case 'exit-and-log':
+        if (kind === 'io' && v.getUint32(Exit.ioDir, true) === 1) {
+          const size = v.getUint32(Exit.ioSize, true);
+          v.setUint32(Exit.ioData, 0xffffffff >>> (32 - 8 * size), true);
+          new Uint8Array(this.core.memory.buffer, IO_BUFFER, size * v.getUint32(Exit.ioCount, true)).fill(0xff);
+        } else if (kind === 'mmio' && v.getUint32(Exit.mmioDir, true) === 1) {
+          v.setUint32(Exit.mmioData, 0xffffffff, true);
+          vcpu.set('mmioReplay', 1);
+        } else if (kind === 'msr' && (v.getUint32(Exit.msrDir, true) & 1)) {
+          vcpu.setGpr(0, 0); vcpu.setGpr(2, 0);
+        }
+        return;
     }
   }
 
@@ -208,9 +370,20 @@ export class Vm {
     }
   }
 
+  /** When `vcpu` can take an external interrupt now, ask the platform's controllers for one. */
+  offerInterrupt(vcpu: Vcpu): void {
+    if (!this.platform || vcpu.pendingInterrupt >= 0 || !(vcpu.eflags & 0x200)) return;
+    const vector = this.platform.acknowledgeInterrupt(vcpu);
+    if (vector >= 0) vcpu.injectInterrupt(vector);
+  }
+
   /** A vCPU halted. Without an interrupt source that could wake it, the run ends. */
   protected handleHalt(vcpu: Vcpu): void {
     if (vcpu.pendingInterrupt >= 0 && (vcpu.eflags & 0x200)) { vcpu.halted = false; return; }
+    // the core re-enters HLT until the platform's next event brings an interrupt
+    if ((vcpu.eflags & 0x200) && this.platform?.idle(vcpu)) return;
+    // under a hypervisor the vCPU waits; the VM ends when no vCPU could ever run again
+    if (this.haltWaits && this.vcpus.some((v) => this.wakeable(v))) return;
     const ifOn = (vcpu.eflags & 0x200) !== 0;
     this.requestStop({
       kind: 'halted',

@@ -1,0 +1,311 @@
+// The hypervisor: owns VMs made from a validated config, schedules their
+// vCPUs on the one host CPU by shares and caps (scheduler.ts), enforces the
+// host-wide memory budget, applies each VM's isolation policy, drives the
+// lifecycle (created → running ⇄ paused → stopped), takes snapshots and
+// restores them, and reports fairness.
+import { createMachine, bootMultiboot } from '../machine.js';
+import type { Vm, VmState, StopInfo } from '../vm/vm.js';
+import type { Uart16550 } from '../devices/uart16550.js';
+import type { BlockDevice } from '../storage/block-device.js';
+import { openDisk } from '../storage/open-disk.js';
+import { IsolationPolicy, type ViolationKind } from './policy.js';
+import { Scheduler, SchedEntity, jainIndex, type SchedClock } from './scheduler.js';
+import { parseConfig, loadConfigFile, type VmConfig } from './config.js';
+import { LineConsole } from './console.js';
+import { captureVm, restoreVm, writeSnapshot, readSnapshot } from '../vm/snapshot.js';
+import { TrapezeError } from '../errors.js';
+import { ExitStatus } from '../vm/vm.js';
+
+export interface HypervisorOptions {
+  hostMemoryMiB?: number;
+  clock?: SchedClock;
+  sliceInstructions?: number;
+  /** Each complete console line of each VM. */
+  console?: (vm: string, line: string) => void;
+  /** Each policy violation (and each VM that stops). */
+  log?: (vm: string, message: string) => void;
+}
+
+/** A VM under the hypervisor, with what it was made from. */
+export class Guest {
+  readonly console: LineConsole;
+  constructor(
+    readonly config: VmConfig,
+    readonly vm: Vm,
+    readonly uart: Uart16550,
+    readonly entity: SchedEntity,
+    readonly disks: BlockDevice[],
+    readonly policy: IsolationPolicy,
+    console: LineConsole,
+  ) { this.console = console; }
+  get name(): string { return this.config.name; }
+  get state(): VmState { return this.vm.state; }
+}
+
+export interface VmStats {
+  name: string;
+  state: VmState;
+  vcpus: number;
+  shares: number;
+  capPercent: number | null;
+  instructions: number;
+  /** CPU received and entitled, in the scheduler's unit (instructions or ns). */
+  cpuReceived: number;
+  cpuEntitled: number;
+  /** Fractions of all host CPU time so far. */
+  shareReceived: number;
+  shareEntitled: number;
+  /** received ÷ entitled (1 = exactly its fair share). */
+  fairness: number;
+  exits: Record<string, number>;
+  violations: Record<ViolationKind, number>;
+  stop: StopInfo | null;
+}
+
+export interface HypervisorStats {
+  clock: SchedClock;
+  /** Host time in the scheduler's unit. */
+  elapsed: number;
+  jainIndex: number;
+  vms: VmStats[];
+}
+
+const MiB = 1024 * 1024;
+
+export class Hypervisor {
+  readonly scheduler: Scheduler;
+  readonly guests = new Map<string, Guest>();
+  readonly hostMemoryMiB: number;
+  private readonly options: HypervisorOptions;
+
+  constructor(options: HypervisorOptions = {}) {
+    this.options = options;
+    this.hostMemoryMiB = options.hostMemoryMiB ?? Infinity;
+    this.scheduler = new Scheduler({ clock: options.clock, sliceInstructions: options.sliceInstructions });
+  }
+
+  /** A hypervisor with every VM of a config (object or validated file) created. */
+  static fromConfig(config: string | unknown, options: HypervisorOptions = {}): Hypervisor {
+    const c = typeof config === 'string' ? loadConfigFile(config) : parseConfig(config);
+    const hv = new Hypervisor({ hostMemoryMiB: c.hostMemoryMiB, clock: c.clock, sliceInstructions: c.sliceInstructions, ...options });
+    try {
+      for (const vm of c.vms) hv.add(vm);
+    } catch (e) {
+      hv.close();
+      throw e;
+    }
+    return hv;
+  }
+
+  get memoryInUseMiB(): number {
+    let n = 0;
+    for (const g of this.guests.values()) if (g.state !== 'stopped') n += g.config.memoryMiB;
+    return n;
+  }
+
+  /**
+   * Create a VM (state "created") from one entry of the config format, validated.
+   * Refused when it would pass the host memory budget.
+   */
+  create(raw: unknown): Guest {
+    return this.add(parseConfig({ vms: [raw] }).vms[0]);
+  }
+
+  private add(config: VmConfig): Guest {
+    if (this.guests.has(config.name)) throw new TrapezeError(`a VM named "${config.name}" already exists`);
+    if (this.memoryInUseMiB + config.memoryMiB > this.hostMemoryMiB) {
+      throw new TrapezeError(`VM ${config.name} needs ${config.memoryMiB} MiB but only ${this.hostMemoryMiB - this.memoryInUseMiB} MiB of the host budget (${this.hostMemoryMiB} MiB) is left`);
+    }
+    const console = new LineConsole(config.name, this.options.console);
+    const { vm, uart } = createMachine({
+      name: config.name, memoryMiB: config.memoryMiB, vcpus: config.vcpus, haltWaits: true,
+      sliceInstructions: this.scheduler.slice, serial: (b) => console.byte(b),
+    });
+    const policy = new IsolationPolicy(config.policy);
+    vm.policy = policy;
+    policy.applyToCpuid(vm.cpuid);
+    vm.vcpus.forEach((v) => policy.applyToVcpu(v));
+    vm.onViolation = (kind, detail) => this.options.log?.(config.name, `policy violation (${kind}): ${detail} → ${policy.onViolation}`);
+    if (config.kernel) bootMultiboot({ vm, uart }, config.kernel, config.cmdline ?? '');
+    const disks: BlockDevice[] = [];
+    try {
+      if (config.disk) disks.push(openDisk({ file: config.disk }));
+      for (const d of config.disks) disks.push(openDisk(d));
+    } catch (e) {
+      for (const d of disks) d.close();
+      throw e;
+    }
+    const entity = new SchedEntity(vm, config.shares, config.capPercent);
+    entity.budgetLeft = policy.maxInstructions;
+    const guest = new Guest(config, vm, uart, entity, disks, policy, console);
+    this.guests.set(config.name, guest);
+    this.scheduler.add(entity);
+    return guest;
+  }
+
+  get(name: string): Guest {
+    const g = this.guests.get(name);
+    if (!g) throw new TrapezeError(`no VM named "${name}" (VMs: ${[...this.guests.keys()].join(', ') || 'none'})`);
+    return g;
+  }
+
+  // ---- lifecycle ----
+  /** Start one VM, or every created VM. */
+  start(name?: string): void {
+    if (name !== undefined) { this.get(name).vm.start(); return; }
+    for (const g of this.guests.values()) if (g.state === 'created') g.vm.start();
+  }
+  pause(name: string): void { this.get(name).vm.pause(); }
+  resume(name: string): void { this.get(name).vm.resume(); }
+  stop(name: string): void {
+    const g = this.get(name);
+    g.vm.stop();
+    this.release(g);
+  }
+
+  /** Inject an external interrupt into a vCPU (as an interrupt controller would). */
+  interrupt(name: string, vector: number, vcpu = 0): void {
+    this.get(name).vm.vcpus[vcpu].injectInterrupt(vector);
+  }
+
+  // ---- running ----
+  /**
+   * Run the scheduler until `instructions` more guest instructions have run
+   * (over all VMs), nothing is runnable, or `until` says so. Deterministic with
+   * the instruction clock. Returns the instructions run.
+   */
+  runFor(instructions: number, until: () => boolean = () => false): number {
+    let done = 0;
+    while (done < instructions && !until()) {
+      const r = this.scheduler.step();
+      if (r.kind === 'idle') break;
+      if (r.kind === 'capped') {
+        if (this.scheduler.clock === 'wall') break; // the caller sleeps (see runAsync)
+        this.scheduler.idle(r.wait);
+        continue;
+      }
+      done += r.cost;
+      this.afterDispatch(r.entity);
+    }
+    return done;
+  }
+
+  /**
+   * Run in wall-clock quanta, yielding to the event loop between them (so the
+   * control API and timers are served), for `seconds` or until every VM has
+   * stopped or `signal` aborts.
+   */
+  async runAsync(options: { seconds?: number; quantumMs?: number; signal?: AbortSignal; onQuantum?: () => void } = {}): Promise<void> {
+    const deadline = options.seconds !== undefined ? Date.now() + options.seconds * 1000 : Infinity;
+    const quantum = options.quantumMs ?? 20;
+    while (Date.now() < deadline && !options.signal?.aborted && this.anyAlive()) {
+      const end = Math.min(deadline, Date.now() + quantum);
+      let idle = false;
+      while (Date.now() < end) {
+        const r = this.scheduler.step();
+        if (r.kind === 'ran') { this.afterDispatch(r.entity); continue; }
+        if (r.kind === 'capped') {
+          const ms = this.scheduler.clock === 'wall' ? r.wait / 1e6 : 0;
+          if (ms > 0) { await sleep(Math.min(ms, end - Date.now())); this.scheduler.idle(r.wait); }
+          else this.scheduler.idle(r.wait);
+          continue;
+        }
+        idle = true;
+        break;
+      }
+      options.onQuantum?.();
+      await sleep(idle ? 5 : 0);
+    }
+  }
+
+  private anyAlive(): boolean {
+    for (const g of this.guests.values()) if (g.state !== 'stopped') return true;
+    return false;
+  }
+
+  /** After a VM ran: its instruction budget, and whether the guest ended its run. */
+  private afterDispatch(e: SchedEntity): void {
+    const g = this.guests.get(e.vm.name)!;
+    if (e.budgetLeft <= 0 && !e.vm.stopped) {
+      g.policy.record('instructions', `ran ${g.policy.maxInstructions} instructions`);
+      this.options.log?.(g.name, `reached its maximum of ${g.policy.maxInstructions} instructions`);
+      e.vm.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `VM ${g.name} reached its maximum of ${g.policy.maxInstructions} instructions` });
+    }
+    if (e.vm.stopped && e.vm.state !== 'stopped') {
+      e.vm.finish();
+      g.console.flush();
+      this.options.log?.(g.name, `stopped: ${e.vm.stopped.message}`);
+      this.release(g);
+    }
+  }
+
+  private release(g: Guest): void {
+    for (const d of g.disks) d.close();
+  }
+
+  // ---- snapshots ----
+  /** Snapshot a paused VM to a file. */
+  snapshot(name: string, path: string): void {
+    const g = this.get(name);
+    if (g.state !== 'paused') throw new TrapezeError(`cannot snapshot VM ${name}: it is ${g.state} (pause it first)`);
+    const e = g.entity;
+    writeSnapshot(path, captureVm(g.vm, {
+      config: g.config,
+      transcript: g.console.transcript,
+      scheduler: { received: e.received, entitled: e.entitled, budgetLeft: e.budgetLeft, dispatches: e.dispatches },
+      violations: g.policy.counts,
+      // disks are referenced, not copied: a restore reopens the same files (overlays included)
+      disks: g.config.disks.map((d) => ({ file: d.file, overlay: d.overlay })),
+    }));
+  }
+
+  /** A new VM (paused) from a snapshot file; `name` renames it. */
+  restore(path: string, name?: string): Guest {
+    const snap = readSnapshot(path);
+    const extra = snap.header.extra as { config: VmConfig; transcript: string; scheduler: { received: number; entitled: number; budgetLeft: number | null; dispatches: number }; violations: Record<ViolationKind, number> };
+    const config: VmConfig = { ...extra.config, name: name ?? extra.config.name, kernel: '' };
+    const g = this.add(config);
+    restoreVm(g.vm, snap);
+    g.console.transcript = extra.transcript;
+    Object.assign(g.policy.counts, extra.violations);
+    g.entity.budgetLeft = extra.scheduler.budgetLeft ?? Infinity; // JSON turns Infinity into null
+    g.entity.dispatches = extra.scheduler.dispatches;
+    g.vm.start();
+    g.vm.pause();
+    return g;
+  }
+
+  // ---- figures ----
+  stats(): HypervisorStats {
+    const elapsed = this.scheduler.elapsed;
+    const vms = [...this.guests.values()].map((g): VmStats => {
+      const e = g.entity;
+      return {
+        name: g.name,
+        state: g.state,
+        vcpus: g.vm.vcpus.length,
+        shares: e.shares,
+        capPercent: e.capPercent ?? null,
+        instructions: g.vm.instructionsRetired,
+        cpuReceived: e.received,
+        cpuEntitled: e.entitled,
+        shareReceived: elapsed ? e.received / elapsed : 0,
+        shareEntitled: elapsed ? e.entitled / elapsed : 0,
+        fairness: e.entitled ? e.received / e.entitled : 1,
+        exits: g.vm.exitStats(),
+        violations: { ...g.policy.counts },
+        stop: g.vm.stopped ?? null,
+      };
+    });
+    const ratios = vms.filter((v) => v.cpuEntitled > 0).map((v) => v.fairness);
+    return { clock: this.scheduler.clock, elapsed, jainIndex: jainIndex(ratios), vms };
+  }
+
+  close(): void {
+    for (const g of this.guests.values()) this.release(g);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}

@@ -1,0 +1,173 @@
+// Weighted fair sharing of the one host CPU (the core) among VMs: stride
+// scheduling. Each VM has a pass value that grows by cost ÷ shares whenever
+// it runs; the runnable VM with the lowest pass runs next, one time slice (an
+// instruction budget) at a time, its vCPUs taking turns. A cap limits a VM to
+// a fraction of every bandwidth period, even when the host would otherwise
+// idle. A VM whose vCPUs all wait in HLT is not runnable and uses nothing;
+// when an interrupt wakes it, it rejoins at the current pass, so it gets its
+// share back from then on, not a burst for the time it slept.
+//
+// Cost is measured in guest instructions retired (the deterministic clock:
+// repeatable runs and tests) or in host nanoseconds (the wall clock).
+import type { Vm } from '../vm/vm.js';
+
+export type SchedClock = 'instructions' | 'wall';
+
+export interface SchedOptions {
+  clock?: SchedClock;
+  /** Instructions a vCPU may run per dispatch (preemption by budget). */
+  sliceInstructions?: number;
+  /** Cap accounting period in cost units (instructions or ns). */
+  period?: number;
+}
+
+/** One VM as the scheduler sees it. */
+export class SchedEntity {
+  pass = 0;
+  /** Cost received (instructions or ns). */
+  received = 0;
+  /** What an ideal weighted fair share (with caps) would have given it. */
+  entitled = 0;
+  /** Cost received in the current cap period. */
+  periodUsed = 0;
+  /** Dispatches, for the per-switch cost figures. */
+  dispatches = 0;
+  nextVcpu = 0;
+  wasRunnable = false;
+
+  constructor(readonly vm: Vm, public shares: number, public capPercent: number | undefined) {}
+
+  get cap(): number { return this.capPercent === undefined ? 1 : this.capPercent / 100; }
+  /** Instructions left under the policy's maximum. */
+  budgetLeft = Infinity;
+
+  /** The vCPU to run next (round-robin over the runnable ones), or -1. */
+  pickVcpu(): number {
+    const vcpus = this.vm.vcpus;
+    for (let i = 0; i < vcpus.length; i++) {
+      const k = (this.nextVcpu + i) % vcpus.length;
+      if (this.vm.runnable(vcpus[k])) { this.nextVcpu = (k + 1) % vcpus.length; return k; }
+    }
+    return -1;
+  }
+
+  get runnable(): boolean {
+    return this.vm.state === 'running' && !this.vm.stopped && this.vm.vcpus.some((v) => this.vm.runnable(v));
+  }
+}
+
+export type StepResult =
+  | { kind: 'ran'; entity: SchedEntity; cost: number }
+  /** Everything runnable is held back by its cap until `cost` more time passes. */
+  | { kind: 'capped'; wait: number }
+  /** Nothing is runnable (all halted, paused or stopped). */
+  | { kind: 'idle' };
+
+export class Scheduler {
+  readonly entities: SchedEntity[] = [];
+  readonly clock: SchedClock;
+  readonly slice: number;
+  readonly period: number;
+  /** Host time elapsed in cost units (dispatched + idle under caps). */
+  elapsed = 0;
+  private periodStart = 0;
+
+  constructor(options: SchedOptions = {}) {
+    this.clock = options.clock ?? 'instructions';
+    this.slice = options.sliceInstructions ?? 100_000;
+    this.period = options.period ?? (this.clock === 'instructions' ? 20 * this.slice : 20_000_000);
+  }
+
+  add(entity: SchedEntity): void {
+    entity.pass = this.minPass();
+    this.entities.push(entity);
+  }
+
+  remove(entity: SchedEntity): void {
+    const i = this.entities.indexOf(entity);
+    if (i >= 0) this.entities.splice(i, 1);
+  }
+
+  private minPass(): number {
+    let m = Infinity;
+    for (const e of this.entities) if (e.wasRunnable && e.pass < m) m = e.pass;
+    return m === Infinity ? 0 : m;
+  }
+
+  /** One scheduling decision and one dispatch. */
+  step(): StepResult {
+    this.rollPeriod();
+    const global = this.minPass();
+    let best: SchedEntity | undefined;
+    let anyRunnable = false;
+    for (const e of this.entities) {
+      const r = e.runnable && e.budgetLeft > 0;
+      // a VM that wakes rejoins at the current pass: no credit for its sleep
+      if (r && !e.wasRunnable && e.pass < global) e.pass = global;
+      e.wasRunnable = r;
+      if (!r) continue;
+      anyRunnable = true;
+      if (e.periodUsed >= e.cap * this.period) continue;
+      if (!best || e.pass < best.pass) best = e;
+    }
+    if (!best) {
+      if (!anyRunnable) return { kind: 'idle' };
+      const wait = this.periodStart + this.period - this.elapsed;
+      return { kind: 'capped', wait };
+    }
+    const vcpu = best.vm.vcpus[best.pickVcpu()];
+    const budget = Math.max(1, Math.min(this.slice, best.budgetLeft, Math.ceil(best.cap * this.period - best.periodUsed)));
+    const t0 = this.clock === 'wall' ? process.hrtime.bigint() : 0n;
+    const retired = best.vm.runSlice(vcpu, budget);
+    const cost = this.clock === 'wall' ? Number(process.hrtime.bigint() - t0) : Math.max(1, retired);
+    best.budgetLeft -= retired;
+    best.pass += cost / best.shares;
+    best.received += cost;
+    best.periodUsed += cost;
+    best.dispatches++;
+    this.advance(cost);
+    return { kind: 'ran', entity: best, cost };
+  }
+
+  /** Time passes with the host idle because of caps (or nothing to run). */
+  idle(cost: number): void {
+    this.advance(cost);
+    this.rollPeriod();
+  }
+
+  private rollPeriod(): void {
+    if (this.elapsed - this.periodStart < this.period) return;
+    this.periodStart = this.elapsed - ((this.elapsed - this.periodStart) % this.period);
+    for (const e of this.entities) e.periodUsed = 0;
+  }
+
+  /**
+   * Time advances by `cost`: each VM runnable over it is entitled to its part,
+   * by shares, with caps filled first (water-filling): a capped VM gets at most
+   * its cap, and what it cannot use is shared by the others.
+   */
+  private advance(cost: number): void {
+    this.elapsed += cost;
+    const active = this.entities.filter((e) => e.wasRunnable);
+    let left = 1;
+    let open = active;
+    while (open.length) {
+      const total = open.reduce((s, e) => s + e.shares, 0);
+      const over = open.filter((e) => (left * e.shares) / total > e.cap);
+      if (!over.length) {
+        for (const e of open) e.entitled += (cost * left * e.shares) / total;
+        break;
+      }
+      for (const e of over) { e.entitled += cost * e.cap; left -= e.cap; }
+      open = open.filter((e) => !over.includes(e));
+    }
+  }
+}
+
+/** Jain's fairness index over x_i = received ÷ entitled: 1 is perfectly fair. */
+export function jainIndex(ratios: number[]): number {
+  if (!ratios.length) return 1;
+  const sum = ratios.reduce((s, x) => s + x, 0);
+  const sq = ratios.reduce((s, x) => s + x * x, 0);
+  return sq === 0 ? 1 : (sum * sum) / (ratios.length * sq);
+}

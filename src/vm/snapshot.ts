@@ -1,0 +1,147 @@
+// Snapshot and restore of a whole machine: guest RAM, every vCPU's state
+// block, the exit record and the string-I/O buffer (an exit may be half
+// handled), device state, exit counts, and whatever the owner adds (the
+// hypervisor adds its config and disk overlay references). Taken between
+// exits, it is complete: a restored VM continues exactly where it stopped.
+//
+// File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
+// the vCPU blocks, the exit record and the I/O buffer.
+import { gzipSync, gunzipSync } from 'node:zlib';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { Exit, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
+import type { Vm } from './vm.js';
+import { TrapezeError } from '../errors.js';
+
+const MAGIC = 'TRPZSNAP';
+const FORMAT = 1;
+const EXIT_RECORD_SIZE = 128;
+
+/** A device may save its own state; otherwise its plain data fields are saved. */
+export interface Snapshottable {
+  saveState(): unknown;
+  loadState(state: unknown): void;
+}
+
+export interface SnapshotHeader {
+  format: number;
+  name: string;
+  ramBytes: number;
+  vcpus: number;
+  waitingForSipi: boolean[];
+  devices: Record<string, unknown>;
+  exitCounts: number[];
+  /** The owner's data (the hypervisor: VM config, disks, scheduler figures). */
+  extra: unknown;
+}
+
+export interface Snapshot {
+  header: SnapshotHeader;
+  ram: Uint8Array;
+  vcpuBlocks: Uint8Array[];
+  exitRecord: Uint8Array;
+  ioBuffer: Uint8Array;
+}
+
+/** Capture the machine. Call it between exits (the VM paused or stopped). */
+export function captureVm(vm: Vm, extra: unknown = null): Snapshot {
+  const bytes = vm.core.bytes;
+  return {
+    header: {
+      format: FORMAT,
+      name: vm.name,
+      ramBytes: vm.ramBytes,
+      vcpus: vm.vcpus.length,
+      waitingForSipi: vm.vcpus.map((v) => v.waitingForSipi),
+      devices: Object.fromEntries(devicesOf(vm).map((d) => [d.name, saveDevice(d)])),
+      exitCounts: Array.from(vm.exitCounts),
+      extra,
+    },
+    ram: bytes.slice(RAM_BASE, RAM_BASE + vm.ramBytes),
+    vcpuBlocks: vm.vcpus.map((v) => { const at = vm.core.exports.stateOffset(v.index); return bytes.slice(at, at + VCPU_STATE_SIZE); }),
+    exitRecord: bytes.slice(Exit.reason, Exit.reason + EXIT_RECORD_SIZE),
+    ioBuffer: bytes.slice(IO_BUFFER, IO_BUFFER + IO_BUFFER_SIZE),
+  };
+}
+
+/** Load a snapshot into a freshly made VM of the same shape (RAM size, vCPUs, devices). */
+export function restoreVm(vm: Vm, snap: Snapshot): void {
+  const h = snap.header;
+  if (vm.ramBytes !== h.ramBytes || vm.vcpus.length !== h.vcpus) {
+    throw new TrapezeError(`snapshot of ${h.name} needs ${h.ramBytes} bytes of RAM and ${h.vcpus} vCPUs (this VM has ${vm.ramBytes} and ${vm.vcpus.length})`);
+  }
+  const { bytes, exports } = vm.core;
+  bytes.set(snap.ram, RAM_BASE);
+  exports.invalidatePhys(0, vm.ramBytes);
+  snap.vcpuBlocks.forEach((block, i) => bytes.set(block, exports.stateOffset(i)));
+  // the core recomputes what it derives from each block (segment checks, TLB mode)
+  for (let i = 0; i < h.vcpus; i++) exports.stateChanged(i);
+  bytes.set(snap.exitRecord, Exit.reason);
+  bytes.set(snap.ioBuffer, IO_BUFFER);
+  vm.vcpus.forEach((v, i) => { v.waitingForSipi = h.waitingForSipi[i]; });
+  vm.exitCounts.set(h.exitCounts.slice(0, EXIT_REASON_NAMES.length));
+  const devices = new Map(devicesOf(vm).map((d) => [d.name, d]));
+  for (const [name, state] of Object.entries(h.devices)) {
+    const d = devices.get(name);
+    if (!d) throw new TrapezeError(`snapshot of ${h.name} has state for a device "${name}" this VM does not have`);
+    loadDevice(d, state);
+  }
+}
+
+export function writeSnapshot(path: string, snap: Snapshot): void {
+  const json = Buffer.from(JSON.stringify(snap.header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  const body = Buffer.concat([Buffer.from(MAGIC, 'latin1'), len, json, snap.ram, ...snap.vcpuBlocks, snap.exitRecord, snap.ioBuffer]);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, gzipSync(body, { level: 1 }));
+  renameSync(tmp, path); // a snapshot file is whole or absent
+}
+
+export function readSnapshot(path: string): Snapshot {
+  let body: Buffer;
+  try {
+    body = gunzipSync(readFileSync(path));
+  } catch (e) {
+    throw new TrapezeError(`${path}: not a readable snapshot (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (body.toString('latin1', 0, 8) !== MAGIC) throw new TrapezeError(`${path}: not a Trapeze snapshot`);
+  const len = body.readUInt32LE(8);
+  const header = JSON.parse(body.toString('utf8', 12, 12 + len)) as SnapshotHeader;
+  if (header.format !== FORMAT) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads ${FORMAT})`);
+  let at = 12 + len;
+  const take = (n: number) => { const b = new Uint8Array(body.buffer, body.byteOffset + at, n); at += n; return b; };
+  const ram = take(header.ramBytes);
+  const vcpuBlocks = Array.from({ length: header.vcpus }, () => take(VCPU_STATE_SIZE));
+  const exitRecord = take(EXIT_RECORD_SIZE);
+  const ioBuffer = take(IO_BUFFER_SIZE);
+  if (at !== body.length) throw new TrapezeError(`${path}: snapshot is ${body.length - at > 0 ? 'longer' : 'shorter'} than its header says`);
+  return { header, ram, vcpuBlocks, exitRecord, ioBuffer };
+}
+
+function devicesOf(vm: Vm): { name: string }[] {
+  return [...vm.ports.devices(), ...vm.mmio.devices()];
+}
+
+function saveDevice(d: object): unknown {
+  if (isSnapshottable(d)) return d.saveState();
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) if (isPlain(v)) out[k] = structuredClone(v);
+  return out;
+}
+
+function loadDevice(d: object, state: unknown): void {
+  if (isSnapshottable(d)) { d.loadState(state); return; }
+  Object.assign(d, state);
+}
+
+function isSnapshottable(d: object): d is Snapshottable {
+  return typeof (d as Partial<Snapshottable>).saveState === 'function' && typeof (d as Partial<Snapshottable>).loadState === 'function';
+}
+
+/** Data that survives JSON unchanged: numbers, strings, booleans, and arrays/objects of them. */
+function isPlain(v: unknown): boolean {
+  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (Array.isArray(v)) return v.every(isPlain);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isPlain);
+  return false;
+}
