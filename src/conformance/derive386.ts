@@ -6,6 +6,9 @@
 //   form is invalid anyway, the 286 raised #UD too, and its record stands.)
 // - ss-fault: a word at SS-relative offset FFFF raises #SS (vector 12) where
 //   the 286 raised #GP: the same frame, through IVT entry 12.
+// - string-fault: a word string instruction whose item at offset FFFF faults
+//   leaves SI, DI and CX as they were before that item (the 286 had moved
+//   them on); #SS when that item's source was SS-relative.
 // A derivation that would overlap the test's own bytes is not made.
 import type { ConformanceTest, RamPair } from './suite.js';
 
@@ -19,8 +22,46 @@ const HLT = 0xf4;
 export function derive386(categories: string[], t: ConformanceTest): ConformanceTest | undefined {
   // LOCK's #UD comes first, whatever else the instruction would have done
   if (categories.includes('lock')) return t.exception?.vector === UD ? t : faultAtStart(t, UD); // the 286 raised #UD too
-  if (categories.length === 1 && categories[0] === 'ss-fault') return gpBecomesSs(t);
+  if (categories.length !== 1) return undefined;
+  if (categories[0] === 'ss-fault') return gpBecomesSs(t);
+  if (categories[0] === 'string-fault') return restartableString(t);
   return undefined;
+}
+
+/** Index registers each word string instruction uses, by opcode. */
+const STRING_REGS: Record<number, { si: boolean; di: boolean }> = {
+  0x6d: { si: false, di: true }, 0x6f: { si: true, di: false }, 0xa5: { si: true, di: true }, 0xa7: { si: true, di: true },
+  0xab: { si: false, di: true }, 0xad: { si: true, di: false }, 0xaf: { si: false, di: true },
+};
+const SEG_PREFIX: Record<number, string> = { 0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds' };
+
+function restartableString(t: ConformanceTest): ConformanceTest | undefined {
+  if (t.exception?.vector !== GP) return undefined;
+  const bytes = Buffer.from(t.bytes, 'hex');
+  let i = 0, rep = false, seg = 'ds';
+  for (; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0xf2 || b === 0xf3) rep = true;
+    else if (SEG_PREFIX[b]) seg = SEG_PREFIX[b];
+    else if (b !== 0xf0) break;
+  }
+  const uses = STRING_REGS[bytes[i]];
+  if (!uses) return undefined;
+  const r = t.initial.regs;
+  const step = r.flags & 0x400 ? -2 : 2;
+  // the item that faults: the first whose source or destination word is at FFFF
+  const items = rep ? r.cx : 1;
+  const at = (v: number, k: number) => (v + k * step) & 0xffff;
+  let k = 0;
+  while (k < items && !(uses.si && at(r.si, k) === 0xffff) && !(uses.di && at(r.di, k) === 0xffff)) k++;
+  if (k === items) return undefined;
+  const regs = { ...t.final.regs };
+  if (uses.si) regs.si = at(r.si, k);
+  if (uses.di) regs.di = at(r.di, k);
+  if (rep) regs.cx = r.cx - k;
+  const derived = { ...t, final: { ...t.final, regs } };
+  // the source (read first) is where SI points; an SS: source faults with #SS
+  return uses.si && at(r.si, k) === 0xffff && seg === 'ss' ? gpBecomesSs(derived) : derived;
 }
 
 function gpBecomesSs(t: ConformanceTest): ConformanceTest | undefined {
