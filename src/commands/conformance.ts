@@ -31,7 +31,7 @@ export function registerConformance(program: Command): void {
       const reasons = new Map<string, number>();
       for (const r of results) for (const [why, n] of r.skipReasons) reasons.set(why, (reasons.get(why) ?? 0) + n);
       for (const [why, n] of reasons) out.write(`skipped ${n}: ${why}\n`);
-      out.write(`total: ${sum('passed') + sum('failed')} applicable (${sum('derived')} with a derived 386 outcome), ` +
+      out.write(`total: ${sum('passed') + sum('failed')} applicable (${sum('derived')} of them divergent386 tests, see derive386.ts), ` +
         `${sum('passed')} passed, ${sum('failed')} failed, ` +
         `${sum('skipped')} skipped; ${results.length} files in ${seconds.toFixed(1)} s\n`);
       process.exitCode = sum('failed') > 0 ? 1 : 0;
@@ -43,5 +43,5 @@ function fileLine(r: FileResult): string {
   if (r.file.skipReason) return `${name} skipped (${r.skipped} tests): ${r.file.skipReason}`;
   const status = r.failed === 0 ? 'pass' : 'FAIL';
   return `${name} ${status}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}` +
-    (r.derived ? ` (${r.derived} with a derived 386 outcome)` : '');
+    (r.derived ? ` (${r.derived} divergent386)` : '');
 }

@@ -1,4 +1,4 @@
-// For two kinds of test that the 286 and a 386+ run differently, the Intel SDM
+// For some kinds of test that the 286 and a 386+ run differently, the Intel SDM
 // fixes the 386+ outcome exactly, so it can be derived from the 286's record
 // and checked instead of skipped:
 // - lock: LOCK on a form that cannot be locked raises #UD (vector 6) before
@@ -9,11 +9,14 @@
 // - string-fault: a word string instruction whose item at offset FFFF faults
 //   leaves SI, DI and CX as they were before that item (the 286 had moved
 //   them on); #SS when that item's source was SS-relative.
+// - pop-mem-fault: POP m16 whose write faults leaves SP as it was.
+// And the README's advice for `wrap` (multi-word operands across FFFF) is to
+// run them on a core that wraps word by word, as this one does.
 // A derivation that would overlap the test's own bytes is not made.
 import type { ConformanceTest, RamPair } from './suite.js';
 
 const UD = 6, SS = 12, GP = 13;
-/** Our #UD handler: a HLT at 0050:0000, just above the IVT. */
+/** Our handler for a vector the test has no IVT entry for: a HLT at 0050:0000, above the IVT. */
 const HANDLER_SEG = 0x0050;
 const HANDLER = HANDLER_SEG * 16;
 const HLT = 0xf4;
@@ -25,6 +28,9 @@ export function derive386(categories: string[], t: ConformanceTest): Conformance
   if (categories.length !== 1) return undefined;
   if (categories[0] === 'ss-fault') return gpBecomesSs(t);
   if (categories[0] === 'string-fault') return restartableString(t);
+  if (categories[0] === 'pop-mem-fault') return faultAtStart(t, GP); // SP restored, nothing written
+  // this core checks each word and wraps at FFFF as the 286 (and Bochs) do, so the record stands
+  if (categories[0] === 'wrap') return t;
   return undefined;
 }
 
@@ -80,6 +86,8 @@ function gpBecomesSs(t: ConformanceTest): ConformanceTest | undefined {
   };
 }
 
+// `vector` raised at the instruction's first byte, before it changed anything:
+// through the test's own IVT entry when it has one, else through ours.
 function faultAtStart(t: ConformanceTest, vector: number): ConformanceTest | undefined {
   const r = t.initial.regs;
   const flags = (r.flags & 0x0fd7) | 2;
@@ -88,14 +96,25 @@ function faultAtStart(t: ConformanceTest, vector: number): ConformanceTest | und
   const word = (lin: number, v: number): RamPair[] => [[lin, v & 0xff], [lin + 1, v >> 8]];
   const stack = r.ss * 16;
   const frame = [...word(stack + sp(2), flags), ...word(stack + sp(4), r.cs), ...word(stack + sp(6), r.ip)];
-  const setup: RamPair[] = [...word(vector * 4, 0), ...word(vector * 4 + 2, HANDLER_SEG), [HANDLER, HLT]];
-  const used = new Set(t.initial.ram.map(([a]) => a));
-  const ours = new Set(setup.map(([a]) => a));
-  if (setup.some(([a]) => used.has(a)) || frame.some(([a]) => ours.has(a))) return undefined;
+  const ram = new Map(t.initial.ram);
+  const entry = [0, 1, 2, 3].map((i) => ram.get(vector * 4 + i));
+  let handler: { cs: number; ip: number };
+  let setup: RamPair[] = [];
+  if (entry.every((b) => b !== undefined)) {
+    const [o0, o1, s0, s1] = entry as number[];
+    handler = { cs: s0 | (s1 << 8), ip: o0 | (o1 << 8) };
+    if (ram.get(handler.cs * 16 + handler.ip) !== HLT) return undefined;
+  } else {
+    handler = { cs: HANDLER_SEG, ip: 0 };
+    setup = [...word(vector * 4, 0), ...word(vector * 4 + 2, HANDLER_SEG), [HANDLER, HLT]];
+    if (setup.some(([a]) => ram.has(a))) return undefined;
+  }
+  const fixed = new Set([...setup.map(([a]) => a), vector * 4, vector * 4 + 1, vector * 4 + 2, vector * 4 + 3, handler.cs * 16 + handler.ip]);
+  if (frame.some(([a]) => fixed.has(a))) return undefined;
   return {
     ...t,
     initial: { ...t.initial, ram: [...t.initial.ram, ...setup] },
-    final: { regs: { cs: HANDLER_SEG, ip: 1, sp: sp(6), flags: flags & ~0x300 }, ram: frame },
+    final: { regs: { cs: handler.cs, ip: handler.ip + 1, sp: sp(6), flags: flags & ~0x300 }, ram: frame },
     exception: { vector, flagsAddress: stack + sp(2) },
   };
 }

@@ -15,7 +15,7 @@ export interface FileResult {
   passed: number;
   failed: number;
   skipped: number;
-  /** Of passed and failed: divergent386 tests checked against their derived 386 outcome. */
+  /** Of passed and failed: divergent386 tests run (derive386.ts). */
   derived: number;
   /** Skipped tests by reason. */
   skipReasons: Map<string, number>;
