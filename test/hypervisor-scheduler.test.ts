@@ -1,0 +1,95 @@
+// The scheduler: weighted fair sharing by shares, caps, and halted VMs giving
+// their share away. Measured in guest instructions retired (the deterministic
+// clock), so the figures are the same on every run.
+import { describe, it, expect } from 'vitest';
+import { hypervisor, spinVm, SLEEPER } from './support/hypervisor.js';
+
+const retired = (hv: ReturnType<typeof hypervisor>, name: string) => hv.get(name).vm.instructionsRetired;
+
+describe('hypervisor scheduler', () => {
+  it('gives four CPU-bound VMs with shares 1:2:4:8 their entitlement within 2%, Jain ≥ 0.99', () => {
+    const shares = [1, 2, 4, 8];
+    const hv = hypervisor(shares.map((s, i) => spinVm(`v${i}`, { shares: s })));
+    hv.runFor(30_000_000);
+    const got = shares.map((_, i) => retired(hv, `v${i}`));
+    const total = got.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(30_000_000);
+    shares.forEach((s, i) => {
+      const entitled = (total * s) / 15;
+      expect(Math.abs(got[i] / entitled - 1)).toBeLessThan(0.02);
+    });
+    const stats = hv.stats();
+    expect(stats.jainIndex).toBeGreaterThanOrEqual(0.99);
+    for (const v of stats.vms) {
+      expect(v.state).toBe('running');
+      expect(Math.abs(v.fairness - 1)).toBeLessThan(0.02);
+      // the scheduler's accounting is the guests' own instruction count
+      expect(v.cpuReceived).toBe(v.instructions);
+    }
+    hv.close();
+  });
+
+  it('keeps a capped VM under its cap while another VM takes the rest', () => {
+    const hv = hypervisor([spinVm('capped', { shares: 4, capPercent: 20 }), spinVm('free', { shares: 1 })]);
+    hv.runFor(20_000_000);
+    const c = retired(hv, 'capped'), f = retired(hv, 'free');
+    // by shares alone it would get 80%; the cap holds it to 20%
+    expect(c / (c + f)).toBeLessThanOrEqual(0.2 + 0.005);
+    expect(c / (c + f)).toBeGreaterThan(0.19);
+    hv.close();
+  });
+
+  it('caps a VM that is alone on the host: the host idles rather than exceed the cap', () => {
+    const hv = hypervisor([spinVm('alone', { capPercent: 30 })]);
+    hv.runFor(6_000_000);
+    const s = hv.stats();
+    // the cap holds per bandwidth period: at most 30% of every period begun
+    const period = hv.scheduler.period;
+    const periods = Math.ceil(s.elapsed / period);
+    expect(periods).toBeGreaterThanOrEqual(20);
+    expect(s.vms[0].cpuReceived).toBeLessThanOrEqual(0.3 * periods * period);
+    expect(s.vms[0].cpuReceived).toBeGreaterThan(0.3 * (periods - 1) * period);
+    expect(s.vms[0].fairness).toBeCloseTo(1, 1);
+    hv.close();
+  });
+
+  it('a halted VM gives its share away and gets it back when woken', () => {
+    // the sleeper works ~5 M instructions, halts until an interrupt, works again
+    const hv = hypervisor([
+      { name: 'sleeper', kernel: SLEEPER, cmdline: 'work=1250000', memoryMiB: 4, shares: 1 },
+      spinVm('spin', { shares: 1 }),
+    ]);
+    const sleeper = hv.get('sleeper').vm;
+    hv.runFor(50_000_000, () => sleeper.vcpus[0].halted);
+    expect(sleeper.vcpus[0].halted).toBe(true);
+    expect(hv.get('sleeper').console.transcript).toContain('awake 1\n');
+
+    // asleep: it runs nothing, the other VM gets the whole host
+    const s0 = retired(hv, 'sleeper'), p0 = retired(hv, 'spin');
+    hv.runFor(10_000_000);
+    expect(retired(hv, 'sleeper')).toBe(s0);
+    expect(retired(hv, 'spin') - p0).toBeGreaterThanOrEqual(10_000_000);
+    expect(sleeper.state).toBe('running');
+
+    // woken (vector 0x20, as its timer would): equal shares again, and no
+    // burst to make up for the time it slept
+    hv.interrupt('sleeper', 0x20);
+    const s1 = retired(hv, 'sleeper'), p1 = retired(hv, 'spin');
+    hv.runFor(4_000_000);
+    const ds = retired(hv, 'sleeper') - s1, dp = retired(hv, 'spin') - p1;
+    expect(Math.abs(ds / (ds + dp) - 0.5)).toBeLessThan(0.02);
+    expect(sleeper.vcpus[0].halted).toBe(false);
+    hv.close();
+  });
+
+  it('reports idle when every VM is halted, and ends a VM halted with interrupts off', () => {
+    const hv = hypervisor([{ name: 'h', kernel: 'guest-images/hello.elf', memoryMiB: 4 }]);
+    hv.runFor(10_000_000);
+    // hello writes the debug-exit port: its run is over
+    expect(hv.get('h').state).toBe('stopped');
+    expect(hv.get('h').vm.stopped?.kind).toBe('debug-exit');
+    expect(hv.get('h').console.transcript).toBe('Hello from a Trapeze guest!\n');
+    expect(hv.scheduler.step().kind).toBe('idle');
+    hv.close();
+  });
+});
