@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { TrapezeError } from './errors.js';
 import { ExitStatus } from './vm/vm.js';
 import { registerRun } from './commands/run.js';
+import { registerBench } from './commands/bench.js';
+import { registerTrace } from './commands/trace.js';
 import { registerConformance } from './commands/conformance.js';
 
 export function buildCli(): Command {
@@ -13,6 +15,8 @@ export function buildCli(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`trapeze: ${str.replace(/^error: /, '')}`) });
   registerRun(program);
+  registerBench(program);
+  registerTrace(program);
   registerConformance(program);
   return program;
 }

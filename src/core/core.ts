@@ -26,24 +26,33 @@ export interface CoreExports {
   maxVcpus(): number;
 }
 
-let compiled: WebAssembly.Module | undefined;
+/** Host functions only the trace build of the core calls (assembly/trace.ts). */
+export interface TraceHooks {
+  traceEvent(kind: number, a: number, b: number, c: number): void;
+}
 
-function wasmPath(): string {
-  return fileURLToPath(new URL('../../build/core.wasm', import.meta.url));
+/** The normal core, and the trace build (same code, plus the trace hooks). */
+export type CoreBuild = 'core' | 'core-trace';
+const compiled = new Map<CoreBuild, WebAssembly.Module>();
+
+function wasmPath(build: CoreBuild): string {
+  return fileURLToPath(new URL(`../../build/${build}.wasm`, import.meta.url));
 }
 
 /** The compiled core, compiled once per process. */
-export function coreModule(): WebAssembly.Module {
-  if (!compiled) {
+export function coreModule(build: CoreBuild = 'core'): WebAssembly.Module {
+  let module = compiled.get(build);
+  if (!module) {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(wasmPath());
+      bytes = readFileSync(wasmPath(build));
     } catch {
-      throw new TrapezeError(`core not built: ${wasmPath()} is missing (run \`npm run build\`)`);
+      throw new TrapezeError(`core not built: ${wasmPath(build)} is missing (run \`npm run build\`)`);
     }
-    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+    module = new WebAssembly.Module(new Uint8Array(bytes));
+    compiled.set(build, module);
   }
-  return compiled;
+  return module;
 }
 
 export const PAGE = 65536;
@@ -61,7 +70,7 @@ export interface CoreInstance {
 }
 
 /** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs. */
-export function createCore(ramBytes: number, vcpus: number): CoreInstance {
+export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks): CoreInstance {
   if (!Number.isInteger(ramBytes) || ramBytes < MIN_RAM || ramBytes > MAX_RAM || ramBytes % 4096 !== 0) {
     throw new TrapezeError(`guest RAM must be a whole number of 4 KiB pages between 1 MiB and 2048 MiB (got ${ramBytes} bytes)`);
   }
@@ -71,7 +80,9 @@ export function createCore(ramBytes: number, vcpus: number): CoreInstance {
   // sized once, at creation: the maximum is the VM's memory quota
   const pages = Math.ceil((RAM_BASE + ramBytes) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const instance = new WebAssembly.Instance(coreModule(), { env: { memory } });
+  const env: WebAssembly.ModuleImports = { memory };
+  if (trace) env.traceEvent = trace.traceEvent;
+  const instance = new WebAssembly.Instance(coreModule(trace ? 'core-trace' : 'core'), { env });
   const exports = instance.exports as unknown as CoreExports;
   exports.init(ramBytes, vcpus);
   return {

@@ -1,7 +1,7 @@
 // A virtual machine: one core instance (its RAM), vCPUs, the port and MMIO
 // buses with their devices, and the loop that runs the core and handles each
 // exit it returns — the VMM's side of KVM_RUN.
-import { createCore, type CoreInstance } from '../core/core.js';
+import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
 import {
   Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
 } from '../core/layout.js';
@@ -59,6 +59,8 @@ export interface VmOptions {
   vcpus?: number;
   /** Instructions a vCPU runs before the host gets control back (preemption). */
   sliceInstructions?: number;
+  /** Run on the trace build of the core, which reports each instruction and event here. */
+  trace?: TraceHooks;
   /**
    * HLT with interrupts enabled waits for an interrupt (a host, a timer or
    * another vCPU may raise one) instead of ending the run. A hypervisor sets it.
@@ -118,7 +120,7 @@ export class Vm {
   constructor(options: VmOptions = {}) {
     this.name = options.name ?? 'vm';
     const bytes = options.memoryBytes ?? (options.memoryMiB ?? 32) * 1024 * 1024;
-    this.core = createCore(bytes, options.vcpus ?? 1);
+    this.core = createCore(bytes, options.vcpus ?? 1, options.trace);
     this.ramBytes = bytes;
     this.view = this.core.view;
     this.vcpus = Array.from({ length: options.vcpus ?? 1 }, (_, i) => new Vcpu(this.core, i));

@@ -1,0 +1,47 @@
+// `trapeze bench`: the trap benchmark — ns per exit for every exit kind, MIPS
+// on the compute guest, the vmexit guest's own figures; table, JSON, HTML.
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { runBench } from '../bench/suite.js';
+import { formatTable, toJson, toHtml } from '../bench/report.js';
+import { parseCount } from './options.js';
+import { TrapezeError } from '../errors.js';
+
+/** A progress line on stderr: redrawn in place on a terminal, one line per step otherwise. */
+function progress(done: number, total: number, what: string): void {
+  const err = process.stderr;
+  const width = 20;
+  const filled = Math.round((width * done) / total);
+  const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${what}`;
+  if (err.isTTY) err.write(`\r\x1b[K${done === total ? '' : text}`);
+  else if (done < total) err.write(text + '\n');
+}
+
+function write(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new TrapezeError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure the cost of each kind of exit, and instructions per second')
+    .option('--quick', 'short samples and small guest runs (seconds, not minutes)')
+    .option('--json <file>', 'write the results as JSON')
+    .option('--html <file>', 'write a self-contained HTML page with a bar chart')
+    .option('--kinds <list>', 'only these exit kinds, comma-separated')
+    .option('--iterations <n>', 'iterations of the compute guest', parseCount)
+    .option('--vmexit-iterations <n>', 'iterations per kind of the vmexit guest', parseCount)
+    .action((opts) => {
+      const result = runBench({
+        quick: opts.quick, kinds: opts.kinds?.split(','), computeIterations: opts.iterations,
+        vmexitIterations: opts.vmexitIterations, onProgress: progress,
+      });
+      process.stdout.write(formatTable(result));
+      if (opts.json) write(opts.json, toJson(result));
+      if (opts.html) write(opts.html, toHtml(result));
+    });
+}

@@ -1,0 +1,37 @@
+// `trapeze trace <image>`: stream one line per event while a guest runs.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { traceImage } from '../trace/tracer.js';
+import { parseMemory, parseCount } from './options.js';
+
+function parseAddress(v: string): number {
+  const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n > 0xffffffff) throw new InvalidArgumentError(`expected a linear address such as 0x100000 (got "${v}")`);
+  return n;
+}
+
+export function registerTrace(program: Command): void {
+  program
+    .command('trace')
+    .description('run a multiboot kernel and print each instruction, exit, interrupt and MMU event')
+    .argument('<image>', 'multiboot ELF32 kernel')
+    .option('-m, --memory <MiB>', 'guest RAM in MiB', parseMemory, 32)
+    .option('--cmdline <text>', 'kernel command line', '')
+    .option('--exits', 'show exits (with the others chosen; all events when none is)')
+    .option('--mmu', 'show shadow-paging events: fills, guest page faults, drops, flushes')
+    .option('--irq', 'show interrupts and exceptions delivered to the guest')
+    .option('--from <addr>', 'start at the first instruction at this linear address', parseAddress)
+    .option('--count <n>', 'stop after this many lines', parseCount)
+    .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
+    .action((image: string, opts) => {
+      const pending: string[] = [];
+      const flush = () => { if (pending.length) process.stdout.write(pending.join('\n') + '\n'); pending.length = 0; };
+      const stop = traceImage(image, { ...opts, memoryMiB: opts.memory }, (line) => {
+        pending.push(line);
+        if (pending.length >= 512) flush();
+      });
+      flush();
+      process.stderr.write(`trapeze: ${stop.message}\n`);
+      process.exitCode = stop.kind === 'stopped' ? 0 : stop.status;
+    });
+}
