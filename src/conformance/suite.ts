@@ -66,14 +66,14 @@ export class Suite {
     if (!meta.files || typeof meta.files !== 'object') throw new TrapezeError(`${dir}/metadata.json: no "files" table`);
     this.revoked = new Set(meta.revokedHashes ?? []);
     const present = new Set(readdirSync(dir));
-    this.files = Object.entries(meta.files)
-      .filter(([, m]) => present.has(m.file))
-      .map(([key, m]) => this.describe(key, m, meta.divergence386 ?? {}))
+    const listed = Object.entries(meta.files);
+    if (!listed.some(([, m]) => present.has(m.file))) throw new TrapezeError(`${dir}: metadata.json lists no test file that is present`);
+    this.files = listed
+      .map(([key, m]) => this.describe(key, m, meta.divergence386 ?? {}, present.has(m.file)))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    if (this.files.length === 0) throw new TrapezeError(`${dir}: metadata.json lists no test file that is present`);
   }
 
-  private describe(key: string, m: FileMeta, reasons: Record<string, string>): SuiteFile {
+  private describe(key: string, m: FileMeta, reasons: Record<string, string>, present: boolean): SuiteFile {
     const skips = new Map<number, string>();
     const divergent = new Map<number, string[]>();
     for (const [category, idxs] of Object.entries(m.divergent386 ?? {})) {
@@ -82,7 +82,7 @@ export class Suite {
         divergent.set(idx, [...(divergent.get(idx) ?? []), category]);
       }
     }
-    let skipReason = m.skip386 ? `skip386: ${m.skip386}` : undefined;
+    let skipReason = !present ? 'listed in metadata.json, but the file is missing' : m.skip386 ? `skip386: ${m.skip386}` : undefined;
     for (const s of EXTRA_SKIPS) {
       if (s.file !== key) continue;
       if (s.idx === undefined) skipReason ??= `skips.ts: ${s.reason}`;
@@ -92,7 +92,7 @@ export class Suite {
     const revoked = this.revoked;
     return {
       key, mnemonic: m.mnemonic, flagsMask: m.flagsMask386, skipReason, skips, divergent,
-      load: () => readTests(path).filter((t) => !revoked.has(t.hash)),
+      load: () => (present ? readTests(path).filter((t) => !revoked.has(t.hash)) : []),
     };
   }
 }
