@@ -24,7 +24,9 @@ export function compare(t: ConformanceTest, h: Harness, flagsMask: number): stri
   for (const s of SEGMENTS) {
     const seg = cpu.segment(s);
     if (seg.selector !== want[s]) out.push(`${s}: got ${hex(seg.selector)}, want ${hex(want[s])}`);
-    else if (seg.base !== seg.selector * 16) out.push(`${s} base: got ${hex(seg.base, 5)}, want ${hex(seg.selector * 16, 5)}`);
+    else if (seg.base !== seg.selector * 16 || seg.limit !== 0xffff) {
+      out.push(`${s} cache: got base ${hex(seg.base, 5)} limit ${hex(seg.limit)}, want a real-mode ${hex(seg.selector * 16, 5)} FFFF`);
+    }
   }
   if (cpu.eip !== want.ip) out.push(`ip: got ${hex(cpu.eip)}, want ${hex(want.ip)}`);
   const mask = flagsMask & FLAGS_BITS;
