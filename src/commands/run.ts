@@ -4,6 +4,7 @@ import { createMachine, bootMultiboot, bootLinux } from '../machine.js';
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
+import { ExitTimer } from '../stats/exit-timer.js';
 
 export function registerRun(program: Command): void {
   program
@@ -29,23 +30,20 @@ export function registerRun(program: Command): void {
       });
       if (opts.kernel !== undefined) bootLinux(machine, opts.kernel, opts.initrd, opts.append);
       else bootMultiboot(machine, image!, opts.cmdline);
-      const started = process.hrtime.bigint();
+      const timer = opts.stats ? new ExitTimer(machine.vm) : undefined;
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
-      if (opts.stats) printStats(machine.vm, seconds);
+      if (timer) printStats(machine.vm, timer);
       process.exitCode = stop.status;
     });
 
 }
 
-export function printStats(vm: Vm, seconds: number): void {
+export function printStats(vm: Vm, timer: ExitTimer): void {
   const cpu = vm.vcpus[0];
   const insns = cpu.instructionsRetired;
   const lines = [
-    `instructions retired: ${insns}`,
-    `run time: ${(seconds * 1000).toFixed(1)} ms (${(insns / seconds / 1e6).toFixed(1)} MIPS)`,
-    `exits: ${Object.entries(vm.exitStats()).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
+    ...timer.format(insns),
     `counters: ${Object.entries(cpu.counters()).map(([k, v]) => `${k}=${v}`).join(' ')}`,
   ];
   process.stderr.write(lines.join('\n') + '\n');

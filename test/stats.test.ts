@@ -1,0 +1,28 @@
+// `trapeze run --stats`: exits by reason with counts and the share of time
+// each took on the host, the core's share, and instructions per second.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { IMAGES } from './support/guest.js';
+
+const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
+
+describe('run --stats', () => {
+  it('breaks the vmexit guest\'s run down by exit reason', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', `${IMAGES}vmexit.elf`, '--cmdline', 'iterations=100', '--stats'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const rows = new Map([...r.stderr.matchAll(/^ {2}(\w+) +([\d,]+) +([\d.]+) +([\d.]+)%/gm)].map((m) => [m[1], { count: Number(m[2].replace(/,/g, '')), share: Number(m[4]) }]));
+    // 100 iterations each: an MMIO read and an MMIO write per iteration, one CPUID
+    expect(rows.get('mmio')?.count).toBe(200);
+    expect(rows.get('cpuid')?.count).toBe(100);
+    // OUT + IN per iteration, 64-byte REP OUTSB as one exit each, plus the serial output
+    expect(rows.get('io')!.count).toBeGreaterThan(300);
+    const core = Number(/^ {2}in the core +[\d.]+ +([\d.]+)%/m.exec(r.stderr)![1]);
+    const total = [...rows.values()].reduce((s, x) => s + x.share, core);
+    expect(total).toBeGreaterThan(99);
+    expect(total).toBeLessThan(101);
+    const insns = /^instructions retired: ([\d,]+) in [\d.]+ ms \(([\d.]+) MIPS\)$/m.exec(r.stderr)!;
+    expect(Number(insns[1].replace(/,/g, ''))).toBeGreaterThan(10_000);
+    expect(Number(insns[2])).toBeGreaterThan(0);
+  });
+});
