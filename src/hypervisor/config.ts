@@ -86,9 +86,9 @@ class Checker {
     const out: Range[] = [];
     v.forEach((item, i) => {
       const p = `${path}[${i}]`;
-      const parts = typeof item === 'string' && item.includes('-') ? item.split('-') : [item, item];
-      if (parts.length !== 2) { this.bad(p, `must be "first-last" (got ${show(item)})`); return; }
-      const a = this.address(parts[0], p, max), b = this.address(parts[1], p, max);
+      const parts = typeof item === 'string' && item.includes('-') ? item.split('-') : [item];
+      if (parts.length > 2) { this.bad(p, `must be "first-last" (got ${show(item)})`); return; }
+      const a = this.address(parts[0], p, max), b = parts.length === 2 ? this.address(parts[1], p, max) : a;
       if (a === undefined || b === undefined) return;
       if (b < a) { this.bad(p, `range ends before it starts (${show(item)})`); return; }
       out.push([a, b]);
