@@ -249,6 +249,7 @@ export function iret(sz: u32): void {
     nf = (nf & ~keep & ~RF) | (cur & keep);
     setSP(sp + 3 * bytes);
     setFlagsRaw(nf);
+    updateAccessMode(); // EFLAGS.AC may have changed
     loadSegReal(SEG_CS, cs);
     setEip(ip);
     return;
@@ -271,6 +272,7 @@ export function iret(sz: u32): void {
     setDescriptor(csLo, csHi, csAt);
     loadCodeSegment(cs, rpl);
     setFlagsRaw(nf);
+    updateAccessMode();
     setEip(ip);
     return;
   }
@@ -324,5 +326,6 @@ export function popFlagsValue(v: u32, sz: u32): bool {
     }
   }
   setFlagsRaw((cur & ~mask) | (v & mask));
+  updateAccessMode(); // EFLAGS.AC may have changed
   return true;
 }

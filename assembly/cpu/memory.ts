@@ -3,11 +3,11 @@
 // instance's memory, and MMIO for everything outside RAM, which leaves to the host.
 import {
   ACTIVE, RAM_BASE, TLB_READ, TLB_WRITE, TLB_LIST, TLB_LIST_MAX, PAGE_INFO, TlbBit,
-  S_A20_MASK, S_CR0, S_CPL, S_MMIO_REPLAY, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
+  S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, S_MMIO_REPLAY, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
   EXIT_MMIO_DATA, ExitReason, EXIT_DETAIL_ERROR, ErrorCode, SEG_RIGHTS, SEG_LO, SEG_HI, SEG_BASE, SegRight,
 } from "../layout";
-import { CR0_PG, segAddr } from "./state";
-import { raise, GP, SS, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
+import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
+import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
 import { translatePaged, onTlbFlush } from "../mmu/paging";
 import { SEG_SS } from "../layout";
 
@@ -18,9 +18,27 @@ let tlbCount: u32 = 0;
 
 export function setRamSize(bytes: u32): void { ramSize = bytes; }
 
-// Call whenever CPL changes.
+// The TLB bit a word or dword data access needs for the fast path. Under
+// alignment checking (CPL 3, CR0.AM, EFLAGS.AC) none: every such access takes
+// the slow path, where a misaligned one raises #AC.
+let dataAccess: u32 = TlbBit.Super;
+let alignCheck: bool = false;
+
+// Call whenever CPL, CR0.AM or EFLAGS.AC changes.
 export function updateAccessMode(): void {
-  tlbAccess = load<u32>(ACTIVE + S_CPL) == 3 ? TlbBit.User : TlbBit.Super;
+  const user = load<u32>(ACTIVE + S_CPL) == 3;
+  tlbAccess = user ? TlbBit.User : TlbBit.Super;
+  alignCheck = user && (load<u32>(ACTIVE + S_CR0) & CR0_AM) != 0 && (load<u32>(ACTIVE + S_EFLAGS) & AC_FLAG) != 0;
+  dataAccess = alignCheck ? 0 : tlbAccess;
+}
+
+// A misaligned access under alignment checking: #AC(0), after any #PF the
+// same access raises (SDM vol. 3, 6.9: page faults come first).
+function alignFault(lin: u32, size: u32, write: bool): u32 {
+  translate(lin, write, true);
+  if ((lin & 0xFFF) + size > 0x1000) translate(lin + size - 1, write, true);
+  raise(AC_VECTOR, 0, true);
+  return 0;
 }
 
 // ---- soft TLB ----------------------------------------------------------------
@@ -155,6 +173,7 @@ export function physWrite(phys: u32, size: u32, v: u32): void {
 // ---- linear access ---------------------------------------------------------------
 function readSlow(lin: u32, size: u32, user: bool): u32 {
   if (aborted()) return 0;
+  if (alignCheck && user && (lin & (size - 1))) { alignFault(lin, size, false); return 0; }
   if ((lin & 0xFFF) + size > 0x1000) { // crosses a page: byte by byte
     let v: u32 = 0;
     for (let i: u32 = 0; i < size; i++) {
@@ -172,6 +191,7 @@ function readSlow(lin: u32, size: u32, user: bool): u32 {
 
 function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
   if (aborted()) return;
+  if (alignCheck && user && (lin & (size - 1))) { alignFault(lin, size, true); return; }
   if ((lin & 0xFFF) + size > 0x1000) {
     // check both pages before writing either, so a fault leaves memory untouched
     const second = (lin + size - 1) & 0xFFFFF000;
@@ -198,12 +218,12 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
 }
 @inline export function read16(lin: u32): u32 {
   const e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
-  if ((e & tlbAccess) && (lin & 0xFFF) <= 0xFFE) return load<u16>((e & 0xFFFFF000) + (lin & 0xFFF));
+  if ((e & dataAccess) && (lin & 0xFFF) <= 0xFFE) return load<u16>((e & 0xFFFFF000) + (lin & 0xFFF));
   return readSlow(lin, 2, userAccess());
 }
 @inline export function read32(lin: u32): u32 {
   const e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
-  if ((e & tlbAccess) && (lin & 0xFFF) <= 0xFFC) return load<u32>((e & 0xFFFFF000) + (lin & 0xFFF));
+  if ((e & dataAccess) && (lin & 0xFFF) <= 0xFFC) return load<u32>((e & 0xFFFFF000) + (lin & 0xFFF));
   return readSlow(lin, 4, userAccess());
 }
 @inline export function write8(lin: u32, v: u32): void {
@@ -213,12 +233,12 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
 }
 @inline export function write16(lin: u32, v: u32): void {
   const e = load<u32>(TLB_WRITE + ((lin >>> 12) << 2));
-  if ((e & tlbAccess) && (lin & 0xFFF) <= 0xFFE) { store<u16>((e & 0xFFFFF000) + (lin & 0xFFF), v); return; }
+  if ((e & dataAccess) && (lin & 0xFFF) <= 0xFFE) { store<u16>((e & 0xFFFFF000) + (lin & 0xFFF), v); return; }
   writeSlow(lin, 2, v, userAccess());
 }
 @inline export function write32(lin: u32, v: u32): void {
   const e = load<u32>(TLB_WRITE + ((lin >>> 12) << 2));
-  if ((e & tlbAccess) && (lin & 0xFFF) <= 0xFFC) { store<u32>((e & 0xFFFFF000) + (lin & 0xFFF), v); return; }
+  if ((e & dataAccess) && (lin & 0xFFF) <= 0xFFC) { store<u32>((e & 0xFFFFF000) + (lin & 0xFFF), v); return; }
   writeSlow(lin, 4, v, userAccess());
 }
 
