@@ -128,6 +128,8 @@ export function loadSegReal(s: u32, selector: u32): void {
   const sel = selector & 0xFFFF;
   if (s == SEG_CS) {
     setSegCache(s, sel, sel << 4, 0xFFFF, v86Mode() ? 0xFB : 0x9B);
+    // V86, like real mode, checks limits only: a write through CS is allowed
+    if (v86Mode()) store<u32>(segAddr(s) + SEG_RIGHTS, load<u32>(segAddr(s) + SEG_RIGHTS) | SegRight.Read | SegRight.Write);
   } else {
     // keep the limit and D/B of a cache loaded in protected mode ("unreal mode")
     const a = segAddr(s);
