@@ -12,6 +12,7 @@ import { setRamSize, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
+import { fpuPowerOn } from "./fpu/dispatch";
 
 export { layoutProbe };
 export { decoderProbe, decoderProbeInput } from "./decoder-probe";
@@ -65,6 +66,7 @@ function reset(): void {
   setSegCache(7, 0, 0, 0xFFFF, 0x8B);
   setEip(0xFFF0);
   setReg32(EDX, 0x0633); // family 6, model 3 (Pentium Pro class)
+  fpuPowerOn();
   updateAccessMode();
 }
 

@@ -50,6 +50,7 @@ export const enum ExitReason {
   Msr = 7,        // RDMSR/WRMSR of an MSR the core does not know
   Breakpoint = 8, // a host breakpoint address was reached
   Error = 9,      // the core cannot continue (unsupported situation); detail says why
+  FpuError = 10,  // FERR#: an unmasked x87 exception with CR0.NE = 0 (a PC raises IRQ 13)
 }
 
 export const enum DetailFlag {
@@ -142,6 +143,19 @@ export const enum Counter {
   Interrupts = 11,       // external interrupts delivered
   Count = 12,
 }
+
+// x87 FPU state (after the counters). Registers are kept by physical number;
+// ST(i) is register (TOP + i) & 7, TOP being bits 11-13 of the status word.
+export const S_FPU_CW: u32 = 640;    // control word
+export const S_FPU_SW: u32 = 644;    // status word (with TOP)
+export const S_FPU_EMPTY: u32 = 648; // bit i: physical register i is empty (tag 11)
+export const S_FPU_FOP: u32 = 652;   // opcode of the last non-control instruction (11 bits)
+export const S_FPU_FIP: u32 = 656;   // its offset and code selector
+export const S_FPU_FCS: u32 = 660;
+export const S_FPU_FDP: u32 = 664;   // its memory operand's offset and selector
+export const S_FPU_FDS: u32 = 668;
+export const S_FPU_REGS: u32 = 672;  // 8 x FPU_REG_SIZE: u64 significand, u16 sign | exponent
+export const FPU_REG_SIZE: u32 = 16;
 
 export const enum PendingIo { None = 0, In = 1, Ins = 2 }
 

@@ -21,6 +21,7 @@ import { stringOp, StrOp } from "./string";
 import { out, inp, outs, ins } from "./io";
 import { group6, group7, larLsl, movControl, clts, rdtsc, cpuid, rdmsr, wrmsr, requirePrivilege } from "./system";
 import { insnStart } from "./context";
+import { fpuEscape, fpuWait } from "../fpu/dispatch";
 import { ExitReason, ACTIVE, S_HALTED, S_SHADOW, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, EXIT_DETAIL_FLAGS, DetailFlag, SCRATCH } from "../layout";
 
 @inline function imm(rec: u32): u32 { return load<u32>(rec + R_IMM); }
@@ -133,7 +134,7 @@ export function execute(rec: u32): void {
       else setReg16(EDX, (reg16(EAX) & 0x8000) ? 0xFFFF : 0);
       return;
     case 0x9A: callFar(load<u32>(rec + R_IMM2), imm(rec), osz(rec), eip()); return;
-    case 0x9B: if ((cr0() & (CR0_TS | 2)) == (CR0_TS | 2)) raise(NM, 0, false); return; // WAIT
+    case 0x9B: fpuWait(); return; // WAIT
     case 0x9C: { // PUSHF
       const f = getFlags();
       if (v86Mode() && (f & IOPL) != IOPL) { raiseGP(0); return; }
@@ -857,9 +858,4 @@ function softInt(vector: u32, trapLike: bool): void {
   // V86 with IOPL < 3: INT n goes to the monitor as #GP(0)
   if (v86Mode() && (getFlags() & IOPL) != IOPL && !trapLike) { raiseGP(0); return; }
   interrupt(vector, Source.Software, eip());
-}
-
-function fpuEscape(rec: u32): void {
-  if (cr0() & (CR0_EM | CR0_TS)) { raise(NM, 0, false); return; }
-  unimplemented();
 }

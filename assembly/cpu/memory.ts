@@ -1,22 +1,45 @@
 // Guest memory as the CPU sees it: linear addresses through the soft TLB (the
-// shadow page table: linear page -> host address), physical RAM inside this
-// instance's memory, and MMIO for everything outside RAM, which leaves to the host.
+// shadow page table, mmu/shadow.ts: linear page -> host address), physical RAM
+// inside this instance's memory, and MMIO for everything outside RAM, which
+// leaves to the host.
 import {
-  ACTIVE, RAM_BASE, TLB_READ, TLB_WRITE, TLB_LIST, TLB_LIST_MAX, PAGE_INFO, TlbBit,
+  ACTIVE, RAM_BASE, TLB_READ, TLB_WRITE, PAGE_INFO, PageInfo, TlbBit, Counter,
   S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, S_MMIO_REPLAY, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
   EXIT_MMIO_DATA, ExitReason, EXIT_DETAIL_ERROR, ErrorCode, SEG_RIGHTS, SEG_LO, SEG_HI, SEG_BASE, SegRight,
 } from "../layout";
 import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
 import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
-import { translatePaged, onTlbFlush } from "../mmu/paging";
+import { translatePaged } from "../mmu/paging";
+import { shadowFill, tlbFlushAll, protectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
+import { bump } from "../mmu/counters";
+import { mmuTracing, mmuEvent, MmuEvent } from "../mmu/trace";
 import { SEG_SS } from "../layout";
+
+export { tlbFlushAll };
 
 export let ramSize: u32 = 0;
 // TLB permission bit an access of the current privilege needs.
 export let tlbAccess: u32 = TlbBit.Super;
-let tlbCount: u32 = 0;
 
 export function setRamSize(bytes: u32): void { ramSize = bytes; }
+
+// ---- ROM window ----------------------------------------------------------------
+// A read-only range of guest-physical space above RAM whose bytes live in RAM
+// (firmware at the top of 4 GiB is the same ROM the host copied below 1 MiB):
+// reads and code fetches see the RAM copy, writes leave as ignored MMIO.
+let romStart: u32 = 0;
+let romSize: u32 = 0;
+let romBacking: u32 = 0;
+
+export function setRomWindow(start: u32, size: u32, backing: u32): void {
+  romStart = start; romSize = size; romBacking = backing;
+  tlbFlushAll();
+}
+
+// The RAM address behind a ROM-window address; any other address unchanged.
+@inline export function romAlias(phys: u32): u32 {
+  return phys - romStart < romSize ? phys - romStart + romBacking : phys;
+}
 
 // The TLB bit a word or dword data access needs for the fast path. Under
 // alignment checking (CPL 3, CR0.AM, EFLAGS.AC) none: every such access takes
@@ -41,85 +64,62 @@ function alignFault(lin: u32, size: u32, write: bool): u32 {
   return 0;
 }
 
-// ---- soft TLB ----------------------------------------------------------------
-export function tlbFill(lin: u32, phys: u32, readBits: u32, writeBits: u32): void {
-  const slot = (lin >>> 12) << 2;
-  if (load<u32>(TLB_READ + slot) == 0 && load<u32>(TLB_WRITE + slot) == 0) {
-    if (tlbCount >= TLB_LIST_MAX) tlbFlushAll();
-    store<u32>(TLB_LIST + (tlbCount << 2), lin >>> 12);
-    tlbCount++;
-  }
-  const host = RAM_BASE + (phys & 0xFFFFF000);
-  store<u32>(TLB_READ + slot, host | readBits);
-  // pages holding decoded code never get a write entry: writes must trap
-  const info = load<u32>(PAGE_INFO + ((phys >>> 12) << 2));
-  store<u32>(TLB_WRITE + slot, (info & 0x80000000) || writeBits == 0 ? 0 : host | writeBits);
-}
-
-export function tlbFlushAll(): void {
-  for (let i: u32 = 0; i < tlbCount; i++) {
-    const slot = load<u32>(TLB_LIST + (i << 2)) << 2;
-    store<u32>(TLB_READ + slot, 0);
-    store<u32>(TLB_WRITE + slot, 0);
-  }
-  tlbCount = 0;
-  onTlbFlush();
-}
-
-// Drop only the write entries (a page just became a code page, and any
-// linear alias of it may be writable).
-export function tlbFlushWrites(): void {
-  for (let i: u32 = 0; i < tlbCount; i++) {
-    store<u32>(TLB_WRITE + (load<u32>(TLB_LIST + (i << 2)) << 2), 0);
-  }
-}
-
-export function tlbFlushPage(lin: u32): void {
-  const slot = (lin >>> 12) << 2;
-  store<u32>(TLB_READ + slot, 0);
-  store<u32>(TLB_WRITE + slot, 0);
-}
-
-export function tlbEntries(): u32 { return tlbCount; }
-
 // ---- translation -------------------------------------------------------------
 // Linear -> guest-physical; raises #PF and returns 0 when paging says no.
 // `user` is the privilege of the access (CPL 3, not a system-table access).
 export function translate(lin: u32, write: bool, user: bool): u32 {
   if (load<u32>(ACTIVE + S_CR0) & CR0_PG) return translatePaged(lin, write, user);
-  const phys = lin & load<u32>(ACTIVE + S_A20_MASK);
-  if (phys < ramSize) tlbFill(lin, phys, TlbBit.Super | TlbBit.User, TlbBit.Super | TlbBit.User);
+  let phys = lin & load<u32>(ACTIVE + S_A20_MASK);
+  if (phys < ramSize) shadowFill(lin, phys, TlbBit.Super | TlbBit.User, TlbBit.Super | TlbBit.User, 0, 0);
+  else if (!write && romAlias(phys) != phys) {
+    phys = romAlias(phys);
+    shadowFill(lin, phys, TlbBit.Super | TlbBit.User, 0, 0, 0);
+  }
   return phys;
 }
 
 // ---- decoded-code tracking ---------------------------------------------------
 @inline export function pageInfoAddr(phys: u32): u32 { return PAGE_INFO + ((phys >>> 12) << 2); }
-export function pageGeneration(phys: u32): u32 { return load<u32>(pageInfoAddr(phys)) & 0x7FFFFFFF; }
+export function pageGeneration(phys: u32): u32 { return load<u32>(pageInfoAddr(phys)) & PageInfo.Generation; }
 
 // A block was decoded from this page: writes to it must now trap.
 export function markCodePage(phys: u32): void {
   const a = pageInfoAddr(phys);
   const info = load<u32>(a);
-  if (info & 0x80000000) return;
-  store<u32>(a, info | 0x80000000);
-  tlbFlushWrites();
+  if (info & PageInfo.Code) return;
+  store<u32>(a, info | PageInfo.Code);
+  if (!(info & (PageInfo.PageTable | PageInfo.PageDir))) protectFrame(phys >>> 12);
 }
 
 // A write hit a code page: every block decoded from it is stale.
 function invalidateCodePage(a: u32): void {
-  store<u32>(a, (load<u32>(a) + 1) & 0x7FFFFFFF);
-  codeInvalidations++;
+  const info = load<u32>(a);
+  store<u32>(a, (info & ~PageInfo.Generation) | ((info + 1) & PageInfo.Generation));
+  bump(Counter.CodeInvalidations);
+  if (mmuTracing) mmuEvent(MmuEvent.CodeWrite, 0, ((a - PAGE_INFO) >>> 2) << 12, 0, 0);
   endBlock();
 }
-export let codeInvalidations: u32 = 0;
 
-// The host wrote guest RAM (DMA, loader): drop decoded code in that range.
+// RAM at phys was written behind the shadow's back (the walker's A/D bits).
+export function codeWritten(phys: u32): void {
+  const a = pageInfoAddr(phys);
+  if (load<u32>(a) & PageInfo.Code) invalidateCodePage(a);
+}
+
+// The host wrote guest RAM (DMA, loader): drop decoded code and shadow
+// entries made from page tables in that range.
 export function invalidatePhysRange(phys: u32, len: u32): void {
   if (len == 0) return;
   const end = phys + len - 1;
   for (let p = phys >>> 12; p <= (end >>> 12) && (p << 12) < ramSize; p++) {
     const a = PAGE_INFO + (p << 2);
-    if (load<u32>(a) & 0x80000000) invalidateCodePage(a);
+    const info = load<u32>(a);
+    if (info & PageInfo.Code) invalidateCodePage(a);
+    if (info & (PageInfo.PageTable | PageInfo.PageDir)) {
+      const from = p << 12 > phys ? p << 12 : phys;
+      const to = (p << 12) + 0xFFF < end ? (p << 12) + 0xFFF : end;
+      tableWritten(from, to - from + 1, info);
+    }
   }
 }
 
@@ -160,7 +160,12 @@ export function physRead(phys: u32, size: u32): u32 {
 export function physWrite(phys: u32, size: u32, v: u32): void {
   if (phys < ramSize && phys + size <= ramSize) {
     const a = pageInfoAddr(phys);
-    if (load<u32>(a) & 0x80000000) invalidateCodePage(a);
+    const info = load<u32>(a);
+    if (info & PageInfo.Code) invalidateCodePage(a);
+    if (info & (PageInfo.PageTable | PageInfo.PageDir)) { // the guest wrote its own page tables
+      bump(Counter.PtWriteTraps);
+      tableWritten(phys, size, info);
+    }
     const h = RAM_BASE + phys;
     if (size == 4) store<u32>(h, v);
     else if (size == 2) store<u16>(h, v);
@@ -195,8 +200,8 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
   if ((lin & 0xFFF) + size > 0x1000) {
     // check both pages before writing either, so a fault leaves memory untouched
     const second = (lin + size - 1) & 0xFFFFF000;
-    const p1 = translate(lin, true, user);
-    const p2 = translate(second, true, user);
+    const p1 = writeTarget(lin, user);
+    const p2 = writeTarget(second, user);
     if (aborted()) return;
     for (let i: u32 = 0; i < size; i++) {
       const a = lin + i;
@@ -204,9 +209,15 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
     }
     return;
   }
-  const p = translate(lin, true, user);
+  const p = writeTarget(lin, user);
   if (aborted()) return;
   physWrite(p, size, v);
+}
+
+// Where a write goes: a trapped entry already knows; otherwise walk.
+@inline function writeTarget(lin: u32, user: bool): u32 {
+  const p = trappedWrite(lin, user);
+  return p != NO_TRAP ? p : translate(lin, true, user);
 }
 
 @inline function userAccess(): bool { return tlbAccess == TlbBit.User; }

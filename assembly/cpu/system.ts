@@ -13,14 +13,14 @@ import {
 import { getFlags, setFlagsRaw } from "./flags";
 import { raise, raiseUD, GP, NP, aborted, endBlock, requestExit } from "./fault";
 import { readE, writeE, effectiveLinear, isMem, o32, regField, rmField, readG, writeG } from "./operand";
-import { read16, read32, write16, write32, tlbFlushAll, tlbFlushPage, updateAccessMode } from "./memory";
+import { read16, read32, write16, write32, updateAccessMode } from "./memory";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsSegment, attrConforming, attrIsCode,
   loadCacheFromDescriptor, descAddr, descLimit,
 } from "./descriptor";
 import { writeSys } from "./memory";
 import { retired } from "./context";
-import { cr3Writes, cr0Cr4Flushes, invlpgCount } from "../mmu/counters";
+import { cr3Loaded, pagingModeChanged, invalidatePage } from "../mmu/shadow";
 
 @inline function cpl(): u32 { return load<u32>(ACTIVE + S_CPL); }
 
@@ -169,8 +169,7 @@ export function group7(rec: u32): void {
       const lin = effectiveLinear(rec, 1, false);
       // INVLPG does not check the segment's rights beyond forming the address
       if (aborted()) return;
-      invlpgCount();
-      tlbFlushPage(lin);
+      invalidatePage(lin);
       return;
     }
     default: raiseUD();
@@ -183,7 +182,7 @@ export function writeCr0(v: u32): void {
   if ((v & 0x20000000) && !(v & 0x40000000)) { raise(GP, 0, true); return; } // NW without CD
   const old = load<u32>(ACTIVE + S_CR0);
   store<u32>(ACTIVE + S_CR0, v);
-  if ((old ^ v) & (CR0_PG | CR0_PE | 0x10000)) { cr0Cr4Flushes(); tlbFlushAll(); }
+  if ((old ^ v) & (CR0_PG | CR0_PE | 0x10000)) pagingModeChanged(); // 0x10000: WP
   updateAccessMode();
   endBlock();
 }
@@ -208,8 +207,7 @@ export function movControl(rec: u32, toCr: bool, isDebug: bool): void {
     case 2: store<u32>(ACTIVE + S_CR2, v); return;
     case 3:
       store<u32>(ACTIVE + S_CR3, v);
-      cr3Writes();
-      tlbFlushAll();
+      cr3Loaded();
       endBlock();
       return;
     default: {
@@ -217,7 +215,7 @@ export function movControl(rec: u32, toCr: bool, isDebug: bool): void {
       if (v & ~0x1FF) { raise(GP, 0, true); return; }
       const old = load<u32>(ACTIVE + S_CR4);
       store<u32>(ACTIVE + S_CR4, v);
-      if ((old ^ v) & 0xB0) { cr0Cr4Flushes(); tlbFlushAll(); }
+      if ((old ^ v) & 0xB0) pagingModeChanged(); // PSE, PAE, PGE
       endBlock();
     }
   }

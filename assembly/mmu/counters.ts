@@ -1,11 +1,13 @@
-// Per-vCPU MMU counters, kept in the vCPU state block (u64 each) so the host
-// and the teaching views can read them. Names say what they count.
-import { ACTIVE, S_COUNTERS, Counter } from "../layout";
+// Per-vCPU counters, kept in the vCPU state block (u64 each) so the host and
+// the teaching views can read them. layout.ts's Counter enum names what each counts.
+import { ACTIVE, S_COUNTERS } from "../layout";
 
 @inline export function bump(c: u32): void {
   const a = ACTIVE + S_COUNTERS + (c << 3);
   store<u64>(a, load<u64>(a) + 1);
 }
-export function cr3Writes(): void { bump(Counter.FlushCr3); }
-export function cr0Cr4Flushes(): void { bump(Counter.FlushCr0Cr4); }
-export function invlpgCount(): void { bump(Counter.FlushInvlpg); }
+
+@inline export function bumpBy(c: u32, n: u32): void {
+  const a = ACTIVE + S_COUNTERS + (c << 3);
+  store<u64>(a, load<u64>(a) + <u64>n);
+}

@@ -1,9 +1,14 @@
-// The guest's 32-bit page tables, walked on a soft-TLB miss. The result fills
-// the shadow (TLB) entry for the linear page.
-import { ACTIVE, S_CR3, S_CR4, S_CR0, S_CR2, S_A20_MASK, RAM_BASE, TlbBit } from "../layout";
+// The guest's 32-bit page tables, walked on a shadow miss as the CPU walks
+// them: 4 KiB pages, 4 MiB pages (CR4.PSE), global pages (CR4.PGE), U/S and R/W
+// combined over both levels, CR0.WP, accessed and dirty bits, and #PF with CR2
+// and the error code. The result fills the shadow entry (shadow.ts).
+import { ACTIVE, S_CR3, S_CR4, S_CR0, S_CR2, S_A20_MASK, RAM_BASE, TlbBit, Counter } from "../layout";
 import { CR0_WP } from "../cpu/state";
 import { raise, PF, aborted } from "../cpu/fault";
-import { ramSize, tlbFill } from "../cpu/memory";
+import { ramSize, romAlias, codeWritten } from "../cpu/memory";
+import { shadowFill, GLOBAL, PAGED, BIG } from "./shadow";
+import { bump } from "./counters";
+import { mmuTracing, mmuEvent, MmuEvent } from "./trace";
 
 const P: u32 = 1;
 const RW: u32 = 2;
@@ -11,78 +16,81 @@ const US: u32 = 4;
 const ACCESSED: u32 = 0x20;
 const DIRTY: u32 = 0x40;
 const PS: u32 = 0x80;
+const G: u32 = 0x100;
+// Bits 21:13 of a 4 MiB PDE: without PSE-36 (MAXPHYADDR 32) they are reserved.
+const PSE_RESERVED: u32 = 0x003FE000;
 const CR4_PSE: u32 = 1 << 4;
+const CR4_PGE: u32 = 1 << 7;
 
-export let walks: u32 = 0;
-export let faults: u32 = 0;
-export let flushes: u32 = 0;
+// #PF error code bits
+const PF_PRESENT: u32 = 1;
+const PF_WRITE: u32 = 2;
+const PF_USER: u32 = 4;
+const PF_RESERVED: u32 = 8;
 
-export function onTlbFlush(): void { flushes++; }
-
+// Page tables outside RAM read as not present.
 function readEntry(phys: u32): u32 {
-  if (phys + 4 > ramSize) return 0; // page tables outside RAM read as not present
-  return load<u32>(RAM_BASE + phys);
+  return phys <= ramSize - 4 ? load<u32>(RAM_BASE + phys) : 0;
 }
+// The walker's own A/D updates: no trap, but decoded code there is stale.
 function writeEntry(phys: u32, v: u32): void {
-  if (phys + 4 <= ramSize) store<u32>(RAM_BASE + phys, v);
+  store<u32>(RAM_BASE + phys, v);
+  codeWritten(phys);
 }
 
-function pageFault(lin: u32, present: bool, write: bool, user: bool): u32 {
+function pageFault(lin: u32, code: u32, entry: u32): u32 {
   if (aborted()) return 0; // an earlier fault of this instruction wins
   store<u32>(ACTIVE + S_CR2, lin);
-  faults++;
-  raise(PF, (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0), true);
+  bump(Counter.GuestPageFaults);
+  if (mmuTracing) mmuEvent(MmuEvent.Fault, 0, lin, entry, code);
+  raise(PF, code, true);
   return 0;
 }
 
+// Linear -> guest-physical for an access of this kind; raises #PF and
+// returns 0 when the guest's tables say no.
 export function translatePaged(lin: u32, write: bool, user: bool): u32 {
-  walks++;
-  const cr3 = load<u32>(ACTIVE + S_CR3);
+  bump(Counter.GuestWalks);
+  const cr4 = load<u32>(ACTIVE + S_CR4);
   const wp = (load<u32>(ACTIVE + S_CR0) & CR0_WP) != 0;
-  const pdeAddr = (cr3 & 0xFFFFF000) | ((lin >>> 22) << 2);
+  const access: u32 = (write ? PF_WRITE : 0) | (user ? PF_USER : 0);
+  const pdeAddr = (load<u32>(ACTIVE + S_CR3) & 0xFFFFF000) | ((lin >>> 22) << 2);
   let pde = readEntry(pdeAddr);
-  if (!(pde & P)) return pageFault(lin, false, write, user);
-  let flags: u32;
-  let phys: u32;
-  let pteAddr: u32 = 0;
-  let pte: u32 = 0;
-  const big = (pde & PS) != 0 && (load<u32>(ACTIVE + S_CR4) & CR4_PSE) != 0;
-  if (big) {
-    flags = pde;
-    phys = (pde & 0xFFC00000) | (lin & 0x3FF000);
-  } else {
-    pteAddr = (pde & 0xFFFFF000) | (((lin >>> 12) & 0x3FF) << 2);
-    pte = readEntry(pteAddr);
-    if (!(pte & P)) return pageFault(lin, false, write, user);
-    flags = pde & pte; // U/S and R/W must allow at both levels
-    phys = pte & 0xFFFFF000;
+  if (!(pde & P)) return pageFault(lin, access, pde);
+  const big = (pde & PS) != 0 && (cr4 & CR4_PSE) != 0;
+  if (big && (pde & PSE_RESERVED)) return pageFault(lin, access | PF_PRESENT | PF_RESERVED, pde);
+  let lastAddr = pdeAddr;
+  let last = pde;
+  if (!big) {
+    lastAddr = (pde & 0xFFFFF000) | (((lin >>> 12) & 0x3FF) << 2);
+    last = readEntry(lastAddr);
+    if (!(last & P)) return pageFault(lin, access, last);
   }
-  const userOk = (flags & US) != 0;
-  const writableAll = (flags & RW) != 0;
-  if (user && !userOk) return pageFault(lin, true, write, user);
-  if (write && !writableAll && (user || wp)) return pageFault(lin, true, write, user);
-  // accessed on every walk, dirty in the last-level entry on a write
+  const rights = big ? pde : pde & last; // U/S and R/W must allow at both levels
+  const userOk = (rights & US) != 0;
+  const writable = (rights & RW) != 0;
+  if ((user && !userOk) || (write && !writable && (user || wp))) return pageFault(lin, access | PF_PRESENT, last);
+  // accessed in every entry used; dirty only in the last one, only on a write
   if (!(pde & ACCESSED)) { pde |= ACCESSED; writeEntry(pdeAddr, pde); }
-  let dirty: bool;
-  if (big) {
-    if (write && !(pde & DIRTY)) { pde |= DIRTY; writeEntry(pdeAddr, pde); }
-    dirty = (pde & DIRTY) != 0;
-  } else {
-    let npte = pte | ACCESSED;
-    if (write) npte |= DIRTY;
-    if (npte != pte) writeEntry(pteAddr, npte);
-    dirty = (npte & DIRTY) != 0;
-  }
-  phys &= load<u32>(ACTIVE + S_A20_MASK);
+  if (big) last = pde;
+  const updated = last | ACCESSED | (write ? DIRTY : 0);
+  if (updated != last) { last = updated; writeEntry(lastAddr, last); }
+
+  let phys = (big ? (pde & 0xFFC00000) | (lin & 0x3FF000) : last & 0xFFFFF000) & load<u32>(ACTIVE + S_A20_MASK);
+  const src = lastAddr | ((last & G) && (cr4 & CR4_PGE) ? GLOBAL : 0);
+  const dirSrc = pdeAddr | PAGED | (big ? BIG : 0);
+  const readBits = TlbBit.Super | (userOk ? TlbBit.User : 0);
   if (phys < ramSize) {
-    const readBits = TlbBit.Super | (userOk ? TlbBit.User : 0);
     // no write entry until the page is dirty, so the first write walks and sets D
     let writeBits: u32 = 0;
-    if (dirty) {
-      if (writableAll || !wp) writeBits |= TlbBit.Super;
-      if (writableAll && userOk) writeBits |= TlbBit.User;
+    if (last & DIRTY) {
+      if (writable || !wp) writeBits |= TlbBit.Super;
+      if (writable && userOk) writeBits |= TlbBit.User;
     }
-    tlbFill(lin, phys, readBits, writeBits);
+    shadowFill(lin, phys, readBits, writeBits, src, dirSrc);
+  } else if (!write && romAlias(phys) != phys) {
+    phys = romAlias(phys);
+    shadowFill(lin, phys, readBits, 0, src, dirSrc);
   }
   return phys | (lin & 0xFFF);
 }

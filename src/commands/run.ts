@@ -5,6 +5,8 @@ import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
 import { ExitTimer } from '../stats/exit-timer.js';
+import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
+import type { CounterName } from '../core/layout.js';
 
 export function registerRun(program: Command): void {
   program
@@ -19,6 +21,7 @@ export function registerRun(program: Command): void {
     .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
     .option('--timeout <seconds>', 'stop after this much wall-clock time', parseSeconds)
     .option('--stats', 'print exit counts and counters when the guest stops')
+    .option('--trace-mmu', 'log each shadow fill, guest #PF, invalidation and flush to stderr')
     .action((image: string | undefined, opts) => {
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
@@ -30,6 +33,7 @@ export function registerRun(program: Command): void {
       });
       if (opts.kernel !== undefined) bootLinux(machine, opts.kernel, opts.initrd, opts.append);
       else bootMultiboot(machine, image!, opts.cmdline);
+      if (opts.traceMmu) traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
       const timer = opts.stats ? new ExitTimer(machine.vm) : undefined;
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
@@ -44,8 +48,22 @@ export function printStats(vm: Vm, timer: ExitTimer): void {
   const insns = cpu.instructionsRetired;
   const lines = [
     ...timer.format(insns),
-    `counters: ${Object.entries(cpu.counters()).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    ...counterLines(cpu.counters()),
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+// The vCPU's counters, grouped by what they teach.
+const COUNTER_GROUPS: [string, [CounterName, string][]][] = [
+  ['shadow MMU', [['shadowFills', 'fills'], ['guestWalks', 'guest walks'], ['guestPageFaults', 'guest #PF'],
+    ['ptWriteTraps', 'PT-write traps'], ['ptWriteDrops', 'entries dropped by PT writes']]],
+  ['flushes', [['flushCr3', 'CR3'], ['flushInvlpg', 'INVLPG'], ['flushCr0Cr4', 'CR0/CR4'], ['flushFull', 'full'],
+    ['globalsKept', 'global entries kept']]],
+  ['code', [['blocksDecoded', 'blocks decoded'], ['codeInvalidations', 'pages invalidated by writes']]],
+  ['delivered', [['exceptions', 'exceptions'], ['interrupts', 'interrupts']]],
+];
+
+function counterLines(counters: Record<CounterName, number>): string[] {
+  return COUNTER_GROUPS.map(([group, items]) => `${`${group}:`.padEnd(12)} ${items.map(([name, label]) => `${label}=${counters[name]}`).join(', ')}`);
 }
 

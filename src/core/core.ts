@@ -19,6 +19,9 @@ export interface CoreExports {
   invalidatePhys(phys: number, len: number): void;
   flushTlb(): void;
   layoutProbe(): number;
+  /** 1: report MMU events to mmuHooks.event; 0: stop. */
+  traceMmu(on: number): void;
+  counterCount(): number;
   /** Decode the 15 bytes at decoderProbeInput(): handler id << 8 | length (assembly/decoder-probe.ts). */
   decoderProbe(big: number): number;
   decoderProbeInput(): number;
@@ -67,6 +70,12 @@ export interface CoreInstance {
   view: DataView;
   bytes: Uint8Array;
   ramBytes: number;
+  /** Receives the core's MMU events while `exports.traceMmu(1)` is on (src/mmu/trace.ts). */
+  mmuHooks: MmuHooks;
+}
+
+export interface MmuHooks {
+  event?: (kind: number, lin: number, entry: number, shadow: number) => void;
 }
 
 /** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs. */
@@ -80,7 +89,9 @@ export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks):
   // sized once, at creation: the maximum is the VM's memory quota
   const pages = Math.ceil((RAM_BASE + ramBytes) / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const env: WebAssembly.ModuleImports = { memory };
+  const mmuHooks: MmuHooks = {};
+  const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
+  const env: WebAssembly.ModuleImports = { memory, mmuEvent };
   if (trace) env.traceEvent = trace.traceEvent;
   const instance = new WebAssembly.Instance(coreModule(trace ? 'core-trace' : 'core'), { env });
   const exports = instance.exports as unknown as CoreExports;
@@ -91,5 +102,6 @@ export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks):
     view: new DataView(memory.buffer),
     bytes: new Uint8Array(memory.buffer),
     ramBytes,
+    mmuHooks,
   };
 }

@@ -77,7 +77,18 @@ export const State = {
   msrFilter: 476,
   msrGrant: 480,
   counters: 512,
+  fpuCw: 640,
+  fpuSw: 644,
+  fpuEmpty: 648,
+  fpuFop: 652,
+  fpuFip: 656,
+  fpuFcs: 660,
+  fpuFdp: 664,
+  fpuFds: 668,
+  fpuRegs: 672,
 } as const;
+/** Bytes between two x87 registers from State.fpuRegs (u64 significand, u16 sign|exponent). */
+export const FPU_REG_SIZE = 16;
 export const VCPU_STATE_SIZE = 0x400;
 
 /** Fields of one segment cache (8 of them from State.seg, SEG_SIZE apart). */
@@ -104,8 +115,9 @@ export const enum ExitReason {
   Msr = 7,
   Breakpoint = 8,
   Error = 9,
+  FpuError = 10,
 }
-export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error'] as const;
+export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error'] as const;
 export type ExitReasonName = (typeof EXIT_REASON_NAMES)[number];
 
 /** EXIT_DETAIL_FLAGS bits. */

@@ -86,6 +86,8 @@ export interface PlatformHooks {
   acknowledgeInterrupt(vcpu: Vcpu): number;
   /** `vcpu` halted with nothing pending: wait for the next event (virtual time skips to it). False when none can come. */
   idle(vcpu: Vcpu): boolean;
+  /** FERR#: an unmasked x87 exception with CR0.NE = 0. A PC raises IRQ 13. */
+  ferr?(vcpu: Vcpu): void;
 }
 
 export interface ExitStats {
@@ -312,6 +314,7 @@ export class Vm {
       }
       case ExitReason.Shutdown: this.crash(vcpu, 'shutdown'); return;
       case ExitReason.Error: this.crash(vcpu, 'error'); return;
+      case ExitReason.FpuError: this.platform?.ferr?.(vcpu); return;
       default:
         throw new Error(`core returned unknown exit reason ${reason}`);
     }
