@@ -12,6 +12,7 @@ import { setRamSize, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
+import { setMmuTracing } from "./mmu/trace";
 import { fpuPowerOn } from "./fpu/dispatch";
 
 export { layoutProbe };
@@ -119,4 +120,6 @@ export function invalidatePhys(phys: u32, len: u32): void { invalidatePhysRange(
 export function flushTlb(): void { tlbFlushAll(); }
 export function ramBytes(): u32 { return ramSize; }
 export function counterOffset(c: u32): u32 { return S_COUNTERS + (c << 3); }
+// MMU events (fills, #PF, invalidations, flushes) to the host's env.mmuEvent: mmu/trace.ts.
+export function traceMmu(on: u32): void { setMmuTracing(on != 0); }
 export function counterCount(): u32 { return Counter.Count; }

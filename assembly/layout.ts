@@ -141,7 +141,9 @@ export const enum Counter {
   BlocksDecoded = 9,     // blocks decoded into the block cache
   Exceptions = 10,       // exceptions delivered to the guest
   Interrupts = 11,       // external interrupts delivered
-  Count = 12,
+  PtWriteDrops = 12,     // shadow entries dropped because the guest wrote the entry they came from
+  GlobalsKept = 13,      // global shadow entries kept across CR3 reloads (CR4.PGE)
+  Count = 14,
 }
 
 // x87 FPU state (after the counters). Registers are kept by physical number;
@@ -177,7 +179,7 @@ export const TLB_WRITE: u32 = 0x500000; // 4 MiB: pages writable without a trap
 // Linear pages with a live TLB entry, so a flush touches only those.
 export const TLB_LIST: u32 = 0x900000;
 export const TLB_LIST_MAX: u32 = 0x10000;    // entries (u32 each): 256 KiB
-// Per guest-physical page: bit 31 = holds decoded code, low bits = generation.
+// Per guest-physical page: PageInfo bits, low bits = generation of its decoded code.
 export const PAGE_INFO: u32 = 0x940000;      // 4 bytes per page, up to 2 GiB of RAM: 2 MiB
 export const MAX_RAM_PAGES: u32 = 0x80000;
 // Decoded blocks (the decode-once cache).
@@ -192,6 +194,28 @@ export const SCRATCH_RECORD: u32 = 0xF00000 - 64;
 
 export const enum TlbBit { Super = 1, User = 2 }
 
+export const enum PageInfo {
+  Code = 0x80000000,      // decoded blocks come from this frame: writes trap and invalidate them
+  PageTable = 0x40000000, // holds PTEs that live shadow entries came from: writes trap
+  PageDir = 0x20000000,   // holds PDEs that live shadow entries came from: writes trap
+  Generation = 0x1FFFFFFF,
+}
+
+// ---- Shadow bookkeeping (mmu/shadow.ts) ----------------------------------------
+// Per linear page: where its shadow entry came from, so a write to a guest
+// page-table entry drops exactly the entries made from it.
+export const SLOT_PTE: u32 = 0x1000000;      // guest-phys of the last-level entry | flags (mmu/shadow.ts): 4 MiB
+export const SLOT_PDE: u32 = 0x1400000;      // guest-phys of the PDE | flags (mmu/shadow.ts): 4 MiB
+// Per guest-physical page (u16): 1 + the directory index whose PDE points at
+// this page table, FRAME_DIR_MANY when several do, 0 when none.
+export const FRAME_DIR: u32 = 0x1800000;     // 2 bytes per page: 1 MiB
+export const FRAME_DIR_MANY: u32 = 0xFFFF;
+// Frames marked PageTable/PageDir (each at most once), so a flush can clear the marks.
+export const TABLE_LIST: u32 = 0x1900000;    // u32 per RAM page: 2 MiB
+// Per 4 MiB linear region (u8): 1 when a live shadow entry maps part of a 4 MiB page.
+export const REGION_BIG: u32 = 0x1B00000;    // 1 KiB
+
+
 // AssemblyScript's own static data starts at --memoryBase (asconfig.json: 15 MiB).
 // Guest RAM starts here: guest-physical address p is at RAM_BASE + p.
-export const RAM_BASE: u32 = 0x1000000;
+export const RAM_BASE: u32 = 0x2000000;

@@ -137,9 +137,10 @@ export const ERROR_MESSAGES: Record<number, string> = {
 export const COUNTER_NAMES = [
   'shadowFills', 'guestWalks', 'guestPageFaults', 'ptWriteTraps', 'flushCr3', 'flushInvlpg',
   'flushCr0Cr4', 'flushFull', 'codeInvalidations', 'blocksDecoded', 'exceptions', 'interrupts',
+  'ptWriteDrops', 'globalsKept',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 /** Guest RAM starts at this offset of the core's memory. */
-export const RAM_BASE = 0x1000000;
+export const RAM_BASE = 0x2000000;
 export const MAX_VCPUS = 16;
