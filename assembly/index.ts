@@ -12,6 +12,7 @@ import { setRamSize, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
+import { fpuPowerOn } from "./fpu/dispatch";
 import { setMmuTracing } from "./mmu/trace";
 import { fpuPowerOn } from "./fpu/dispatch";
 
