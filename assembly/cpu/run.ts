@@ -22,7 +22,7 @@ import { setInsnStart, setRetired, insnStart } from "./context";
 import { completePendingIo } from "./io";
 import { bump } from "../mmu/counters";
 import { Unsupported } from "./unsupported";
-import { trace, TraceKind } from "../trace";
+import { TRACING, traceEvent, TraceKind } from "../trace";
 
 // Block header fields
 const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
@@ -141,7 +141,7 @@ function deliverFault(rec: u32): void {
   store<u32>(ACTIVE + S_LAST_FLAGS, (rec ? DetailFlag.HasOpcode : 0) | load<u32>(EXIT_DETAIL_FLAGS));
   store<u32>(EXIT_DETAIL_FLAGS, 0);
   bump(Counter.Exceptions);
-  trace(TraceKind.Exception, v, c, h ? 1 : 0);
+  if (TRACING) traceEvent(TraceKind.Exception, v, c, h ? 1 : 0);
   exception(v, h, c);
 }
 
@@ -171,7 +171,7 @@ export function run(budget: u32): void {
     if (irq >= 0 && (flags & IF) && !shadow) {
       store<i32>(ACTIVE + S_IRQ, -1);
       bump(Counter.Interrupts);
-      trace(TraceKind.Interrupt, <u32>irq, eip(), 0);
+      if (TRACING) traceEvent(TraceKind.Interrupt, <u32>irq, eip(), 0);
       interrupt(<u32>irq, Source.External, eip());
       if (exitReason != ExitReason.None) break;
       continue;
@@ -199,7 +199,7 @@ export function run(budget: u32): void {
       let next = ip + load<u8>(rec + R_LEN);
       if (!code32()) next &= 0xFFFF;
       setEip(next);
-      trace(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
+      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec);
       if (abort != Abort.None) {
         setEip(insnStart); // the start of this instruction, or of the task it switched to
