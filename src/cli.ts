@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { TrapezeError } from './errors.js';
 import { ExitStatus } from './vm/vm.js';
 import { registerRun } from './commands/run.js';
+import { registerCtl } from './commands/ctl.js';
 import { registerBench } from './commands/bench.js';
 import { registerTrace } from './commands/trace.js';
 import { registerConformance } from './commands/conformance.js';
@@ -15,6 +16,7 @@ export function buildCli(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`trapeze: ${str.replace(/^error: /, '')}`) });
   registerRun(program);
+  registerCtl(program);
   registerBench(program);
   registerTrace(program);
   registerConformance(program);

@@ -4,6 +4,7 @@ import { createMachine, bootMultiboot, bootLinux } from '../machine.js';
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
+import { runConfig, configMode, type RunConfigOptions } from './run-config.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
 import type { CounterName } from '../core/layout.js';
@@ -21,8 +22,14 @@ export function registerRun(program: Command): void {
     .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
     .option('--timeout <seconds>', 'stop after this much wall-clock time', parseSeconds)
     .option('--stats', 'print exit counts and counters when the guest stops')
+    .option('--config <file>', 'run every VM of a hypervisor config file together (docs/hypervisor.md)')
+    .option('--seconds <n>', 'with --config: stop after this long', parseSeconds)
+    .option('--stats-json <file>', 'with --config: write per-VM figures and the Jain index here')
+    .option('--api <socket>', 'with --config: serve the control API on this Unix socket')
+    .option('--top', 'with --config: a live table per VM on stderr')
     .option('--trace-mmu', 'log each shadow fill, guest #PF, invalidation and flush to stderr')
     .action((image: string | undefined, opts) => {
+      if (configMode(image, opts)) return runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');

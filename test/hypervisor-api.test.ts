@@ -1,0 +1,142 @@
+// The control API over its Unix socket (in process, and through `trapeze ctl`
+// against a running `trapeze run --config --api`), and `trapeze run --config`
+// itself: prefixed consoles, --stats-json, and bad input.
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { ApiServer, apiRequest } from '../src/hypervisor/api.js';
+import { spinVm, SPIN } from './support/hypervisor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'trapeze-api-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const BIN = resolve('bin/trapeze.js');
+const trapeze = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+function writeConfig(name: string, config: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+const twoVms = {
+  vms: [
+    { name: 'a', kernel: resolve(SPIN), cmdline: 'report=500000', memoryMiB: 4, shares: 1 },
+    { name: 'b', kernel: resolve(SPIN), cmdline: 'report=500000', memoryMiB: 4, shares: 3, capPercent: 50 },
+  ],
+};
+
+describe('control API (in process)', () => {
+  it('lists, reports, pauses, resumes, snapshots and stops VMs, and answers errors Firecracker-style', async () => {
+    const hv = Hypervisor.fromConfig({ vms: [spinVm('a'), spinVm('b')] });
+    const socket = join(dir, 'api.sock');
+    const api = new ApiServer(hv, socket);
+    await api.listen();
+    hv.start();
+    const stop = new AbortController();
+    const running = hv.runAsync({ signal: stop.signal, quantumMs: 5 });
+    try {
+      expect(await apiRequest(socket, 'GET', '/vms')).toEqual({ status: 200, body: [{ name: 'a', state: 'running' }, { name: 'b', state: 'running' }] });
+      expect(await apiRequest(socket, 'PATCH', '/vms/a', { state: 'Paused' })).toEqual({ status: 200, body: { name: 'a', state: 'paused' } });
+      const paused = (await apiRequest(socket, 'GET', '/vms/a')).body as { state: string; instructions: number };
+      expect(paused.state).toBe('paused');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(((await apiRequest(socket, 'GET', '/vms/a')).body as { instructions: number }).instructions).toBe(paused.instructions);
+
+      const snap = join(dir, 'a.snap');
+      expect(await apiRequest(socket, 'PUT', '/vms/a/snapshot', { snapshot_path: snap })).toEqual({ status: 200, body: { name: 'a', snapshot_path: snap } });
+      expect(existsSync(snap)).toBe(true);
+      expect(await apiRequest(socket, 'PUT', '/vms/b/snapshot', { snapshot_path: snap })).toEqual({ status: 400, body: { fault_message: 'cannot snapshot VM b: it is running (pause it first)' } });
+
+      expect(await apiRequest(socket, 'PATCH', '/vms/a', { state: 'Paused' })).toEqual({ status: 400, body: { fault_message: 'cannot pause VM a: it is paused (pause needs running)' } });
+      expect((await apiRequest(socket, 'PATCH', '/vms/a', { state: 'Resumed' })).status).toBe(200);
+      expect((await apiRequest(socket, 'PATCH', '/vms/zz', { state: 'Paused' })).status).toBe(404);
+      expect((await apiRequest(socket, 'PATCH', '/vms/a', { state: 'Sleeping' })).body).toEqual({ fault_message: 'state must be "Paused", "Resumed" or "Stopped" (got "Sleeping")' });
+      expect((await apiRequest(socket, 'DELETE', '/vms')).status).toBe(404);
+
+      const stats = (await apiRequest(socket, 'GET', '/stats')).body as { jainIndex: number; vms: { name: string; instructions: number }[] };
+      expect(stats.vms.map((v) => v.name)).toEqual(['a', 'b']);
+      expect(stats.vms[1].instructions).toBeGreaterThan(0);
+      expect((await apiRequest(socket, 'PATCH', '/vms/a', { state: 'Stopped' })).body).toEqual({ name: 'a', state: 'stopped' });
+      expect((await apiRequest(socket, 'PATCH', '/vms/b', { state: 'Stopped' })).body).toEqual({ name: 'b', state: 'stopped' });
+      await running; // every VM stopped: the run ends by itself
+    } finally {
+      stop.abort();
+      await running;
+      await api.close();
+      hv.close();
+    }
+  });
+});
+
+describe('trapeze run --config and trapeze ctl', () => {
+  it('runs VMs together with prefixed consoles and writes --stats-json', () => {
+    const config = writeConfig('two.json', twoVms);
+    const stats = join(dir, 'stats.json');
+    const r = trapeze('run', '--config', config, '--seconds', '1.5', '--stats-json', stats);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('[a] spin 1 sum=89E23DBE');
+    expect(lines).toContain('[b] spin 1 sum=89E23DBE');
+    expect(lines.every((l) => /^\[(a|b)\] spin \d+ sum=[0-9A-F]{8}$/.test(l))).toBe(true);
+    const s = JSON.parse(readFileSync(stats, 'utf8'));
+    expect(s.clock).toBe('instructions');
+    expect(s.jainIndex).toBeGreaterThan(0.95);
+    for (const v of s.vms) {
+      expect(Object.keys(v)).toEqual(expect.arrayContaining(['instructions', 'cpuReceived', 'shareEntitled', 'exits']));
+      expect(v.instructions).toBeGreaterThan(1_000_000);
+      expect(v.exits.io).toBeGreaterThan(0);
+    }
+    // b has 3 of 4 shares but a 50% cap: both get half
+    expect(s.vms[1].shareEntitled).toBeCloseTo(0.5, 5);
+  });
+
+  it('rejects a bad config with field paths and status 2, and config-only options without --config', () => {
+    const bad = writeConfig('bad.json', { vms: [{ name: 'a', kernel: SPIN, memoryMiB: 'lots' }] });
+    const r = trapeze('run', '--config', bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('trapeze: invalid config:\n  vms[0].memoryMiB: must be a whole number (got "lots")\n');
+    expect(trapeze('run', SPIN, '--top').stderr).toBe('trapeze: --top needs --config\n');
+    expect(trapeze('run', '--config', join(dir, 'missing.json')).stderr).toBe(`trapeze: ${join(dir, 'missing.json')}: no such file\n`);
+    expect(trapeze('ctl', join(dir, 'none.sock'), 'list').stderr).toMatch(/cannot connect \(ENOENT\)/);
+  });
+
+  it('trapeze ctl drives a running trapeze run --config --api over its socket', async () => {
+    const config = writeConfig('ctl.json', twoVms);
+    const socket = join(dir, 'ctl.sock');
+    const run = spawn(process.execPath, [BIN, 'run', '--config', config, '--api', socket, '--seconds', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
+    const ctl = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((r) => {
+      const p = spawn(process.execPath, [BIN, 'ctl', socket, ...args]);
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('exit', (status) => r({ status, stdout, stderr }));
+    });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(JSON.parse((await ctl('list')).stdout)).toEqual([{ name: 'a', state: 'running' }, { name: 'b', state: 'running' }]);
+      expect(JSON.parse((await ctl('pause', 'a')).stdout)).toEqual({ name: 'a', state: 'paused' });
+      expect(JSON.parse((await ctl('state', 'a')).stdout).state).toBe('paused');
+      const snap = join(dir, 'ctl-a.snap');
+      expect((await ctl('snapshot', 'a', '--path', snap)).status).toBe(0);
+      expect(existsSync(snap)).toBe(true);
+      const again = await ctl('pause', 'a');
+      expect(again.status).toBe(2);
+      expect(again.stderr).toBe('trapeze: cannot pause VM a: it is paused (pause needs running)\n');
+      expect((await ctl('state')).stderr).toBe('trapeze: state needs a VM name\n');
+      expect(JSON.parse((await ctl('stats')).stdout).vms).toHaveLength(2);
+      expect((await ctl('stop', 'a')).status).toBe(0);
+      expect((await ctl('stop', 'b')).status).toBe(0);
+      expect(await exited).toBe(0); // nothing left to run: the run ends
+      expect(out).toMatch(/^\[(a|b)\] spin 1 sum=89E23DBE$/m);
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      run.kill();
+    }
+  }, 60_000);
+});
