@@ -144,6 +144,7 @@ function control(rec: u32, esc: u32, modrm: u32, mem: bool): void {
 function putST(i: u32, src: u32): bool {
   if (!commitExc()) return false;
   copy80(st(i), src);
+  setEmpty(i, false); // a masked stack underflow fills an empty destination
   return true;
 }
 
