@@ -205,7 +205,8 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
     if (aborted()) return;
     for (let i: u32 = 0; i < size; i++) {
       const a = lin + i;
-      physWrite(((a & 0xFFFFF000) == second ? p2 : p1) | (a & 0xFFF), 1, (v >> (i << 3)) & 0xFF);
+      // p1 carries lin's page offset: only its frame is combined with a's offset
+      physWrite(((a & 0xFFFFF000) == second ? p2 : p1 & 0xFFFFF000) | (a & 0xFFF), 1, (v >> (i << 3)) & 0xFF);
     }
     return;
   }
