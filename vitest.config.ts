@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, configDefaults } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the Linux boot takes minutes: npm run test:linux (vitest.linux.config.ts)
+    exclude: [...configDefaults.exclude, 'test/boot/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

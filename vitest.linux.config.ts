@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// The heavy Linux boot test (npm run test:linux), kept out of the default suite.
+export default defineConfig({
+  test: {
+    include: ['test/boot/**/*.test.ts'],
+    testTimeout: 20 * 60_000,
+    pool: 'forks',
+  },
+});
