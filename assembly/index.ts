@@ -8,7 +8,7 @@ import {
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
 import { run } from "./cpu/run";
-import { setRamSize, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
+import { setRamSize, setRomWindow, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
@@ -119,6 +119,9 @@ export function injectException(v: u32, vector: u32, hasCode: u32, code: u32): v
 // The host wrote guest RAM (loader, DMA): drop decoded code and TLB entries there.
 export function invalidatePhys(phys: u32, len: u32): void { invalidatePhysRange(phys, len); }
 export function flushTlb(): void { tlbFlushAll(); }
+// Make guest-physical [start, start+size) a read-only alias of RAM at `backing`
+// (firmware ROM at the top of 4 GiB); size 0 removes it.
+export function romWindow(start: u32, size: u32, backing: u32): void { setRomWindow(start, size, backing); }
 export function ramBytes(): u32 { return ramSize; }
 export function counterOffset(c: u32): u32 { return S_COUNTERS + (c << 3); }
 // MMU events (fills, #PF, invalidations, flushes) to the host's env.mmuEvent: mmu/trace.ts.

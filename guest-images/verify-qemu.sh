@@ -3,7 +3,8 @@
 #   expected/NAME.txt     serial output without the '#' comment lines
 #   expected/NAME.status  QEMU's exit status (isa-debug-exit: value*2+1)
 #   expected/NAME.cmd     extra QEMU arguments for this image (optional)
-# Usage: ./verify-qemu.sh [--record] [NAME...]   (default: every NAME.elf here)
+# Usage: ./verify-qemu.sh [--record] [NAME...]   (default: every NAME.elf and NAME.img here)
+# A NAME.img is a raw disk image: QEMU's BIOS boots it from the IDE master (on a copy).
 # --record writes the expected files from this run instead of comparing.
 # --elf-path runs copies whose multiboot flags lack bit 16, so QEMU loads the
 #   ELF program headers instead of the a.out-kludge addresses (same output).
@@ -14,19 +15,26 @@ elfpath=0
 if [ "$1" = "--record" ]; then record=1; shift; fi
 if [ "$1" = "--elf-path" ]; then elfpath=1; shift; fi
 names="$*"
-[ -n "$names" ] || names=$(ls *.elf | sed 's/\.elf$//')
+[ -n "$names" ] || names=$(ls *.elf *.img | sed 's/\.\(elf\|img\)$//')
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 for name in $names; do
-    if [ ! -f "$name.elf" ]; then echo "FAIL $name: no $name.elf"; failed=1; continue; fi
     extra=""
     [ -f "expected/$name.cmd" ] && extra=$(cat "expected/$name.cmd")
     # QEMU runs in $tmp on a copy: the multiboot command line starts with the
     # kernel file name as given, here always "NAME.elf"
     kernel="$tmp/$name.elf"
-    cp "$name.elf" "$kernel"
-    if [ $elfpath = 1 ]; then
+    if [ -f "$name.img" ]; then
+        cp "$name.img" "$tmp/$name.img"
+        boot="-drive file=$name.img,format=raw,if=ide"
+    elif [ -f "$name.elf" ]; then
+        cp "$name.elf" "$kernel"
+        boot="-kernel $name.elf"
+    else
+        echo "FAIL $name: no $name.elf or $name.img"; failed=1; continue
+    fi
+    if [ $elfpath = 1 ] && [ -f "$kernel" ]; then
         # header = magic 0x1BADB002, flags, checksum: flags 0x3, checksum 0xE4524FFB
         off=$(grep -obUaP '\x02\xb0\xad\x1b' "$name.elf" | head -1 | cut -d: -f1)
         printf '\003\000\000\000\373\117\122\344' |
@@ -35,7 +43,7 @@ for name in $names; do
     # expected/NAME.cmd is shell-quoted (e.g. -append "a b"): eval splits it
     eval "set -- $extra"
     (cd "$tmp" && exec timeout 20 "$QEMU" -accel tcg -cpu pentium3 -m 32 \
-        -kernel "$name.elf" -display none -serial stdio -monitor none -no-reboot \
+        $boot -display none -serial stdio -monitor none -no-reboot \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" \
         </dev/null >"$tmp/$name.raw" 2>"$tmp/$name.err")
     status=$?

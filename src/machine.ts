@@ -10,6 +10,8 @@ import { TrapezeError } from './errors.js';
 export interface MachineOptions extends VmOptions {
   /** Receives every byte the guest sends to COM1. */
   serial?: (byte: number) => void;
+  /** COM1's interrupt line (IRQ 4), when the machine has interrupt controllers. */
+  serialIrq?: (level: boolean) => void;
 }
 
 export interface Machine {
@@ -19,7 +21,7 @@ export interface Machine {
 
 export function createMachine(options: MachineOptions = {}): Machine {
   const vm = new Vm(options);
-  const uart = new Uart16550(COM1, options.serial ?? (() => {}), undefined, 'com1');
+  const uart = new Uart16550(COM1, options.serial ?? (() => {}), options.serialIrq, 'com1');
   vm.ports.register(uart, COM1, COM1 + 7);
   vm.ports.register(new DebugExit((status, value) => {
     vm.requestStop({ kind: 'debug-exit', status, message: `guest wrote 0x${value.toString(16)} to the debug-exit port` });

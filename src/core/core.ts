@@ -18,6 +18,8 @@ export interface CoreExports {
   injectException(vcpu: number, vector: number, hasCode: number, code: number): void;
   invalidatePhys(phys: number, len: number): void;
   flushTlb(): void;
+  /** Guest-physical [start, start+size) reads as RAM at `backing`, read-only (firmware ROM); size 0 removes it. */
+  romWindow(start: number, size: number, backing: number): void;
   layoutProbe(): number;
   /** 1: report MMU events to mmuHooks.event; 0: stop. */
   traceMmu(on: number): void;

@@ -1,0 +1,65 @@
+// Bytes typed on the host's stdin, for the guest's UART. The run loop is
+// synchronous, so stdin is read without blocking: a pipe or terminal is
+// reopened non-blocking (its own file description, fd 0 is left alone); a
+// regular file is read as it is. With input from a file and the virtual clock,
+// bytes reach the guest at the same points on every run.
+import { openSync, readSync, closeSync, fstatSync, constants } from 'node:fs';
+
+export interface HostInput {
+  /** Up to `max` bytes available now (empty when none). */
+  take(max: number): Uint8Array;
+  /** No more bytes will ever come. */
+  readonly ended: boolean;
+  close(): void;
+}
+
+/** Input from a list of bytes (tests, scripted sessions). */
+export class BufferedInput implements HostInput {
+  private at = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+  take(max: number): Uint8Array {
+    const out = this.bytes.subarray(this.at, this.at + max);
+    this.at += out.length;
+    return out;
+  }
+  get ended(): boolean { return this.at >= this.bytes.length; }
+  close(): void {}
+}
+
+export class StdinInput implements HostInput {
+  private fd: number;
+  private done = false;
+  private readonly buf = new Uint8Array(256);
+
+  constructor() {
+    const regular = fstatSync(0).isFile();
+    this.fd = regular ? 0 : openSync('/dev/stdin', constants.O_RDONLY | constants.O_NONBLOCK);
+  }
+
+  take(max: number): Uint8Array {
+    if (this.done) return this.buf.subarray(0, 0);
+    try {
+      const n = readSync(this.fd, this.buf, 0, Math.min(max, this.buf.length), null);
+      if (n === 0) this.done = true;
+      return this.buf.slice(0, n);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.done = true;
+      return this.buf.subarray(0, 0);
+    }
+  }
+
+  get ended(): boolean { return this.done; }
+
+  close(): void {
+    if (this.fd > 0) closeSync(this.fd);
+    this.fd = -1;
+    this.done = true;
+  }
+}
+
+/** Sleep the thread for `ms` (the run loop has nothing to do until then). */
+export function sleepMs(ms: number): void {
+  if (ms > 0) Atomics.wait(SLEEPER, 0, 0, ms);
+}
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));

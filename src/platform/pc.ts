@@ -1,0 +1,350 @@
+// The PC: a VM with the classic platform around its vCPUs — 8259 pair, 8254,
+// CMOS/RTC, 8042 (A20, reset), COM1 on IRQ 4, CGA text, the primary ATA
+// channel on IRQ 14, a local APIC per vCPU and an I/O APIC, POST-code and
+// debug-console ports — the firmware that boots it, and the time that drives
+// its timers. It plugs into the VM's run loop as its PlatformHooks.
+import { statSync } from 'node:fs';
+import { createMachine, readImage, type MachineOptions } from '../machine.js';
+import type { Vm, PlatformHooks } from '../vm/vm.js';
+import type { Vcpu } from '../vm/vcpu.js';
+import type { Uart16550 } from '../devices/uart16550.js';
+import { PicPair, PIC_MASTER, PIC_SLAVE, ELCR } from '../devices/pic8259.js';
+import { Pit8254, PIT_BASE, PORT_B } from '../devices/pit8254.js';
+import { CmosRtc, CMOS_INDEX, CMOS_DATA } from '../devices/cmos-rtc.js';
+import { I8042, KBD_DATA, KBD_STATUS, PORT_A } from '../devices/i8042.js';
+import { Cga, CGA_PORTS } from '../devices/cga.js';
+import { AtaChannel, ATA_PRIMARY } from '../devices/ata.js';
+import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi } from '../devices/local-apic.js';
+import { IoApic, IOAPIC_BASE, IOAPIC_SIZE, type IoApicMessage } from '../devices/io-apic.js';
+import { PostCode, POST_PORTS } from '../devices/post-code.js';
+import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
+import type { BlockDevice } from '../storage/block-device.js';
+import { Clock, type ClockMode } from './clock.js';
+import { sleepMs, type HostInput } from './host-input.js';
+import { Bios, FIRMWARE_PORT } from '../firmware/bios.js';
+import { buildRom, ROM_BASE, ROM_SIZE } from '../firmware/rom.js';
+import { buildMpTables } from '../firmware/mp-table.js';
+import { EBDA } from '../firmware/memory-map.js';
+import { loadMultiboot, type LoadedKernel } from '../loader/multiboot.js';
+import { TrapezeError } from '../errors.js';
+
+/** The most ROM a --bios image may have: it is mapped at 0xC0000-0xFFFFF and below 4 GiB. */
+export const MAX_ROM_BYTES = 256 * 1024;
+const A20_OFF_MASK = 0xffefffff;
+/** Where the MP floating pointer and configuration table go: the EBDA's second half. */
+const MP_TABLES = EBDA + 0x200;
+/** An interrupt waits for the guest to set IF: give control back soon to offer it. */
+const BLOCKED_INTERRUPT_BUDGET = 2000;
+/** In wall-clock mode the host looks at the time at least this often (instructions). */
+const WALL_CLOCK_BUDGET = 200_000;
+const IDLE_POLL_MS = 10;
+const UART_FIFO = 16;
+
+export interface PcOptions extends MachineOptions {
+  /** Disks on the primary ATA channel: master, slave. */
+  disks?: BlockDevice[];
+  clock?: ClockMode;
+  /** The RTC's time at power-on (epoch ms); default: 2026-01-01 in virtual mode, now in wall mode. */
+  rtcStartMs?: number;
+  /** Bytes written to port 0xE9. */
+  debugcon?: (byte: number) => void;
+  /** Typed input for COM1. */
+  input?: HostInput;
+  /** Called with the text screen when it changed (at most every `screenIntervalMs` of host time). */
+  screen?: (lines: string[]) => void;
+  screenIntervalMs?: number;
+}
+
+export class Pc implements PlatformHooks {
+  readonly vm: Vm;
+  readonly uart: Uart16550;
+  readonly clock: Clock;
+  readonly pic = new PicPair();
+  readonly pit: Pit8254;
+  readonly cmos: CmosRtc;
+  readonly kbd: I8042;
+  readonly cga: Cga;
+  readonly ata: AtaChannel;
+  readonly lapics: LocalApic[];
+  readonly ioapic: IoApic;
+  readonly post = new PostCode();
+  readonly bios: Bios;
+  readonly disks: BlockDevice[];
+  /** The ROM image (built-in, or --bios) and where its RAM copy lives. */
+  private rom: Uint8Array = buildRom();
+  private romAt = ROM_BASE;
+  /** INIT and startup IPIs: a multiprocessor scheduler may replace these. */
+  onInit: (vcpu: number) => void;
+  onStartup: (vcpu: number, vector: number) => void;
+  private readonly input: HostInput | undefined;
+  private readonly screen: ((lines: string[]) => void) | undefined;
+  private readonly screenInterval: number;
+  private lastScreen = '';
+  private lastScreenAt = 0;
+
+  constructor(options: PcOptions = {}) {
+    const machine = createMachine({ ...options, serialIrq: (level) => this.setIrq(4, level) });
+    this.vm = machine.vm;
+    this.uart = machine.uart;
+    const vm = this.vm;
+    this.clock = new Clock(options.clock ?? 'virtual');
+    this.disks = options.disks ?? [];
+    this.input = options.input;
+    this.screen = options.screen;
+    this.screenInterval = options.screenIntervalMs ?? 100;
+
+    vm.ports.register(this.pic, PIC_MASTER, PIC_MASTER + 1);
+    vm.ports.register(this.pic, PIC_SLAVE, PIC_SLAVE + 1);
+    vm.ports.register(this.pic, ELCR, ELCR + 1);
+    this.pit = new Pit8254(this.clock, (level) => this.setIrq(0, level));
+    vm.ports.register(this.pit, PIT_BASE, PIT_BASE + 3);
+    vm.ports.register(this.pit, PORT_B);
+    const start = options.rtcStartMs ?? (this.clock.mode === 'virtual' ? Date.UTC(2026, 0, 1) : Date.now());
+    this.cmos = new CmosRtc(this.clock, (level) => this.setIrq(8, level), start);
+    vm.ports.register(this.cmos, CMOS_INDEX, CMOS_DATA);
+    this.kbd = new I8042({
+      irq1: (level) => this.setIrq(1, level),
+      irq12: (level) => this.setIrq(12, level),
+      a20: (on) => this.setA20(on),
+      reset: () => this.reset(),
+    });
+    vm.ports.register(this.kbd, KBD_DATA);
+    vm.ports.register(this.kbd, KBD_STATUS);
+    vm.ports.register(this.kbd, PORT_A);
+    this.cga = new Cga((addr, length) => vm.readPhys(addr, length));
+    vm.ports.register(this.cga, CGA_PORTS.first, CGA_PORTS.last);
+    this.ata = new AtaChannel(this.disks, this.clock, (level) => this.setIrq(ATA_PRIMARY.irq, level));
+    vm.ports.register(this.ata, ATA_PRIMARY.command, ATA_PRIMARY.command + 7);
+    vm.ports.register(this.ata, ATA_PRIMARY.control);
+    for (const p of POST_PORTS) vm.ports.register(this.post, p);
+    if (options.debugcon) vm.ports.register(new DebugCon(options.debugcon), DEBUGCON_PORT);
+
+    this.lapics = vm.vcpus.map((v) => new LocalApic(v.index, this.clock));
+    for (const l of this.lapics) {
+      l.sendIpi = (ipi) => this.deliverIpi(ipi);
+      l.onLevelEoi = (vector) => this.ioapic.eoi(vector);
+    }
+    // one window: each access goes to the local APIC of the vCPU that made it
+    vm.mmio.register({
+      name: 'lapic',
+      read: (off, size) => this.lapics[this.currentVcpu].read(off, size),
+      write: (off, size, v) => this.lapics[this.currentVcpu].write(off, size, v),
+    }, LAPIC_BASE, LAPIC_SIZE);
+    this.ioapic = new IoApic((m) => this.deliverMessage(m));
+    vm.mmio.register(this.ioapic, IOAPIC_BASE, IOAPIC_SIZE);
+
+    this.bios = new Bios({
+      vm, disks: this.disks, cga: this.cga,
+      initPlatform: () => this.initPlatform(),
+      key: (take) => this.biosKey(take),
+      a20: (on) => { if (on !== undefined) this.setA20(on); return this.a20; },
+      cmos: (r) => { this.cmos.write(CMOS_INDEX, 1, r); return this.cmos.read(CMOS_DATA, 1); },
+      fail: (message) => vm.requestStop({ kind: 'error', status: 2, message }),
+    });
+    vm.ports.register(this.bios, FIRMWARE_PORT);
+
+    this.onInit = (i) => { this.lapics[i].reset(); this.vm.initVcpu(i); };
+    this.onStartup = (i, vector) => this.vm.startupVcpu(i, vector);
+    vm.platform = this;
+  }
+
+  // ---- booting ----
+  /** Boot as a PC does: the ROM's reset vector, POST, then sector 0 of the first disk. */
+  bootDisk(): void {
+    if (!this.disks[0]) throw new TrapezeError('--boot disk needs a disk (--disk <file>)');
+    this.powerOn();
+  }
+
+  /** Run a firmware image from the reset vector F000:FFF0. */
+  bootBios(path: string): void {
+    const rom = readImage(path);
+    if (rom.length === 0 || rom.length > MAX_ROM_BYTES || rom.length % 2048) {
+      throw new TrapezeError(`${path}: a ROM image must be 2 KiB to ${MAX_ROM_BYTES / 1024} KiB in 2 KiB steps (got ${rom.length} bytes)`);
+    }
+    this.rom = rom;
+    this.romAt = 0x100000 - rom.length;
+    this.powerOn();
+  }
+
+  /** Load a multiboot kernel after the firmware's set-up, as a boot loader would. */
+  bootMultiboot(path: string, cmdline = ''): LoadedKernel {
+    this.mapRom();
+    this.bios.setup();
+    return loadMultiboot(this.vm, readImage(path), path, cmdline);
+  }
+
+  private powerOn(): void {
+    this.mapRom();
+    // the core's reset state is F000:FFF0 with CS.base = 0xFFFF0000: the ROM's top
+  }
+
+  /** The ROM's copy below 1 MiB, and its read-only alias at the top of 4 GiB. */
+  private mapRom(): void {
+    this.vm.writePhys(this.romAt, this.rom);
+    this.vm.core.exports.romWindow(0x100000000 - this.rom.length, this.rom.length, this.romAt);
+  }
+
+  /** What a BIOS sets up before booting: the 8259s, the 8254, virtual wire, and the MP tables. */
+  private initPlatform(): void {
+    const out = (port: number, v: number) => this.vm.ports.write(port, 1, v);
+    // 8259s: edge, cascade, vectors 08h and 70h, 8086 mode; only the timer, keyboard and cascade unmasked
+    out(0x20, 0x11); out(0x21, 0x08); out(0x21, 0x04); out(0x21, 0x01);
+    out(0xa0, 0x11); out(0xa1, 0x70); out(0xa1, 0x02); out(0xa1, 0x01);
+    out(0x21, 0xf8); out(0xa1, 0xff);
+    // 8254 counter 0: mode 3, count 65536 (18.2 Hz)
+    out(0x43, 0x36); out(0x40, 0); out(0x40, 0);
+    for (const l of this.lapics) l.virtualWire();
+    this.vm.writePhys(MP_TABLES, buildMpTables(MP_TABLES, {
+      cpus: this.vm.vcpus.length,
+      ioApicId: this.ioapic.id,
+      ioApicAddress: IOAPIC_BASE,
+      localApicAddress: LAPIC_BASE,
+      isaIrqToPin,
+      signature: 0x0633,
+      features: 0x0201, // FPU, APIC
+    }));
+  }
+
+  /** Machine reset (8042 pulse, port 92h): every vCPU and the devices a reset clears; A20 on. */
+  reset(): void {
+    this.vm.vcpus.forEach((_, i) => (i === 0 ? this.vm.core.exports.resetVcpu(0) : this.onInit(i)));
+    this.lapics.forEach((l) => l.reset());
+    this.kbd.resetState();
+    this.setA20(true);
+    this.mapRom(); // ROM contents are what the chip holds, whatever was written over the RAM copy
+  }
+
+  // ---- A20 ----
+  private a20 = true;
+  private setA20(on: boolean): void {
+    this.a20 = on;
+    for (const v of this.vm.vcpus) v.set('a20Mask', on ? 0xffffffff : A20_OFF_MASK);
+    this.vm.core.exports.flushTlb();
+  }
+
+  // ---- interrupts ----
+  private currentVcpu = 0;
+
+  /** An ISA interrupt line: to the 8259s and the I/O APIC. */
+  setIrq(irq: number, level: boolean): void {
+    this.pic.setIrq(irq, level);
+    this.ioapic?.setPin(isaIrqToPin(irq), level);
+  }
+
+  private deliverMessage(m: IoApicMessage): void {
+    if (m.mode === 7) return; // ExtINT: the 8259 path, through LINT0
+    const targets = this.lapics.filter((l) => (m.logical ? l.matchesLogical(m.destination) : m.destination === 0xff || l.id === m.destination));
+    const chosen = m.mode === 1 ? targets.slice(0, 1) : targets; // lowest priority: the first will do
+    for (const l of chosen) l.accept(m.vector, m.level);
+  }
+
+  private deliverIpi(ipi: Ipi): void {
+    const all = this.lapics;
+    const targets = ipi.shorthand === 1 ? [all[ipi.from]]
+      : ipi.shorthand === 2 ? all
+      : ipi.shorthand === 3 ? all.filter((l) => l.index !== ipi.from)
+      : all.filter((l) => (ipi.logical ? l.matchesLogical(ipi.destination) : ipi.destination === 0xff || l.id === ipi.destination));
+    for (const l of targets) {
+      switch (ipi.mode) {
+        case 0: case 1: l.accept(ipi.vector); break;
+        case 5: if (!ipi.deassert) this.onInit(l.index); break;
+        case 6: this.onStartup(l.index, ipi.vector); break;
+        default: break; // NMI and SMI: not delivered (the core has no NMI input yet)
+      }
+    }
+  }
+
+  private hasInterrupt(vcpu: Vcpu): boolean {
+    const l = this.lapics[vcpu.index];
+    return l.pending() >= 0 || (vcpu.index === 0 && l.acceptsExtInt() && this.pic.hasInterrupt());
+  }
+
+  // ---- PlatformHooks ----
+  budgetLimit(vcpu: Vcpu): number {
+    this.currentVcpu = vcpu.index;
+    let limit = this.clock.instructionsUntilDeadline();
+    if (this.clock.mode === 'wall') limit = Math.min(limit, WALL_CLOCK_BUDGET);
+    if (vcpu.pendingInterrupt < 0 && this.hasInterrupt(vcpu)) limit = Math.min(limit, BLOCKED_INTERRUPT_BUDGET);
+    return limit;
+  }
+
+  retired(vcpu: Vcpu, n: number): void {
+    this.currentVcpu = vcpu.index;
+    this.clock.retired(n);
+    this.pollInput();
+    if (this.screen) this.refreshScreen(false);
+  }
+
+  acknowledgeInterrupt(vcpu: Vcpu): number {
+    const l = this.lapics[vcpu.index];
+    const v = l.acknowledge();
+    if (v >= 0) return v;
+    if (vcpu.index === 0 && l.acceptsExtInt() && this.pic.hasInterrupt()) return this.pic.acknowledge();
+    return -1;
+  }
+
+  idle(vcpu: Vcpu): boolean {
+    this.pollInput();
+    if (this.hasInterrupt(vcpu)) return true;
+    const inputOpen = !!this.input && !this.input.ended;
+    const deadline = this.clock.nextDeadline;
+    if (deadline === Infinity && !inputOpen) return false;
+    if (this.clock.mode === 'virtual' && deadline !== Infinity) { this.clock.skipToDeadline(); return true; }
+    const waitMs = Math.min(IDLE_POLL_MS, (deadline - this.clock.now()) / 1e6);
+    sleepMs(Math.ceil(waitMs));
+    this.clock.fireDue();
+    return true;
+  }
+
+  // ---- host input and screen ----
+  /** Move typed bytes into COM1 as its receive FIFO empties (a fixed point, so file input replays exactly). */
+  private pollInput(): void {
+    if (!this.input || this.uart.receiveQueued > 0 || this.input.ended) return;
+    const bytes = this.input.take(UART_FIFO);
+    if (bytes.length) this.uart.receive(bytes);
+  }
+
+  private keyQueue: number[] = [];
+  private biosKey(take: boolean): number | undefined {
+    if (!this.keyQueue.length && this.input && !this.input.ended) this.keyQueue.push(...this.input.take(UART_FIFO));
+    return take ? this.keyQueue.shift() : this.keyQueue[0];
+  }
+
+  /** Show the screen if it changed (forced: now, whatever the interval). */
+  refreshScreen(force: boolean): void {
+    if (!this.screen) return;
+    const now = Date.now();
+    if (!force && now - this.lastScreenAt < this.screenInterval) return;
+    this.lastScreenAt = now;
+    const lines = this.cga.lines();
+    const text = lines.join('\n');
+    if (text === this.lastScreen && !force) return;
+    this.lastScreen = text;
+    this.screen(lines);
+  }
+
+  /** Release host resources (disks, input). */
+  close(): void {
+    for (const d of this.disks) d.close();
+    this.input?.close();
+  }
+}
+
+/** The PC's wiring of ISA IRQs to I/O APIC inputs: IRQ 0 (the 8254) arrives on INTIN 2. */
+export function isaIrqToPin(irq: number): number { return irq === 0 ? 2 : irq; }
+
+/** Check a disk image file before opening it: it exists and holds whole sectors. */
+export function checkDiskImage(path: string): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new TrapezeError(`${path}: not a regular file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof TrapezeError) throw e;
+    throw new TrapezeError(`${path}: no such disk image`);
+  }
+  if (size === 0 || size % 512 !== 0) {
+    throw new TrapezeError(`${path}: a disk image must be a whole number of 512-byte sectors (it has ${size} bytes)`);
+  }
+}
