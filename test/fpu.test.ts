@@ -143,6 +143,15 @@ describe('x87 arithmetic precision', () => {
     }
   });
 
+  it('precision control 00 rounds FADD..FSQRT results to 24-bit significands', () => {
+    // fninit; fldcw [cw] (0x007F); fld1; fidiv dword [three]; fstp qword [0x7000]; hlt; cw: dw 0x007F; three: dd 3
+    const { vm } = runCode([
+      0xdb, 0xe3, 0xd9, 0x2d, 0x37, 0x00, 0x10, 0x00, 0xd9, 0xe8, 0xda, 0x35, 0x39, 0x00, 0x10, 0x00, 0xdd, 0x1d,
+      0x00, 0x70, 0x00, 0x00, 0xf4, 0x7f, 0x00, 0x03, 0x00, 0x00, 0x00,
+    ]);
+    expect(new Float64Array(vm.readPhys(0x7000, 8).slice().buffer)[0]).toBe(Math.fround(1 / 3));
+  });
+
   it('80-bit values go through the registers bit for bit', () => {
     // fninit; fld tword [v]; fstp tword [0x7000]; hlt; v: the bytes below
     const values: [number, bigint][] = [

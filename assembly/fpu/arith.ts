@@ -5,7 +5,7 @@
 // propagation, invalid operations, zero divide, overflow and underflow.
 import { mant, sexp, set80, copy80, setIndefinite } from "./stack";
 import { Kind, kindOf, signOf, isSignaling, normalize, normMant, roundShift, inexact } from "./format";
-import { flag, unmasked, rc, IE, DE, ZE, OE, UE, PE } from "./status";
+import { flag, unmasked, rc, cw, IE, DE, ZE, OE, UE, PE } from "./status";
 
 export const enum Arith { Add = 0, Mul = 1, Sub = 4, SubR = 5, Div = 6, DivR = 7 }
 
@@ -53,6 +53,12 @@ export function pack(dst: u32, f: f64, e: i32): void {
   set80(dst, m, s | <u32>be);
 }
 
+// Results of FADD FSUB FMUL FDIV FSQRT honour precision control 00 (24-bit
+// significands); 10 and 11 both give the f64's 53 bits.
+function packResult(dst: u32, f: f64, e: i32): void {
+  pack(dst, ((cw() >> 8) & 3) == 0 ? <f64><f32>f : f, e);
+}
+
 // ---- NaN propagation ----------------------------------------------------------
 // One or both operands are NaN: the result is the quieted NaN (of the two,
 // the one with the larger significand). A signaling NaN raises IE.
@@ -87,13 +93,13 @@ export function arith(op: u32, dst: u32, a: u32, b: u32): void {
   switch (op) {
     case Arith.Mul: {
       if (!both && isNaN(fa * fb)) { flag(IE); setIndefinite(dst); return; }
-      pack(dst, fa * fb, both ? ea + eb : 0);
+      packResult(dst, fa * fb, both ? ea + eb : 0);
       return;
     }
     case Arith.Div: {
       if (kb == Kind.Zero && finiteNonZero(ka)) flag(ZE);
       if (!both && isNaN(fa / fb)) { flag(IE); setIndefinite(dst); return; }
-      pack(dst, fa / fb, both ? ea - eb : 0);
+      packResult(dst, fa / fb, both ? ea - eb : 0);
       return;
     }
     default: { // Add, Sub
@@ -105,7 +111,7 @@ export function arith(op: u32, dst: u32, a: u32, b: u32): void {
         if (d < -66) { copy80(dst, b); if (op == Arith.Sub) set80(dst, mant(dst), sexp(dst) ^ 0x8000); flag(PE); return; }
         const r = d >= 0 ? fa + fb * pow2(-d) : fa * pow2(d) + fb;
         if (r == 0) { set80(dst, 0, rc() == 1 ? 0x8000 : 0); return; } // exact cancellation
-        pack(dst, r, d >= 0 ? ea : eb);
+        packResult(dst, r, d >= 0 ? ea : eb);
         return;
       }
       const flip: u32 = op == Arith.Sub ? 0x8000 : 0;
@@ -118,7 +124,7 @@ export function arith(op: u32, dst: u32, a: u32, b: u32): void {
       if (kb == Kind.Zero && ka != Kind.Inf) { copy80(dst, a); return; }
       const r = fa + fb;
       if (isNaN(r)) { flag(IE); setIndefinite(dst); return; }
-      pack(dst, r, 0);
+      packResult(dst, r, 0);
     }
   }
 }
@@ -132,5 +138,5 @@ export function sqrt80(dst: u32, a: u32): void {
   let f = split(a);
   let e = splitExp;
   if (e & 1) { f *= 2; e -= 1; }
-  pack(dst, Math.sqrt(f), e >> 1);
+  packResult(dst, Math.sqrt(f), e >> 1);
 }
