@@ -236,6 +236,8 @@ export function iret(sz: u32): void {
   const bytes: u32 = sz == 2 ? 4 : 2;
   const cur = getFlags();
   if (v86Mode() && ((cur & IOPL) >> 12) != 3) { raise(GP, 0, true); return; }
+  // NT set: return to the task in the back link; nothing is popped
+  if ((cur & NT) && protectedMode() && !v86Mode()) { iretTask(); return; }
   const ip = peek(sz, 0);
   const cs = peek(sz, bytes) & 0xFFFF;
   const fl = peek(sz, 2 * bytes);
@@ -254,7 +256,6 @@ export function iret(sz: u32): void {
     setEip(ip);
     return;
   }
-  if (cur & NT) { iretTask(); return; }
   const cpl = cplNow();
   if (sz == 2 && (fl & VM) && cpl == 0) { iretToV86(ip, cs, fl); return; }
   if (!checkReturnCode(cs)) return;

@@ -7,7 +7,10 @@
 ;     nothing when one of the three conditions is missing;
 ;   - the EXT bit of error codes: set when the event being delivered is an
 ;     exception (#NP for bound vs int 5 through an absent gate, #GP for #UD
-;     through a gate to a data segment, single-step #DB through a type-0 gate).
+;     through a gate to a data segment, single-step #DB through a type-0 gate);
+;   - a fault after a task switch's commit point is raised in the new task:
+;     its saved EIP is the new task's first instruction (QEMU saves the EIP of
+;     the old task's JMP).
 ; Each case prints `case: vector=NN error=XXXXXXXX eip-ok` or `no fault`.
 %include "lib/kernel.inc"
 %include "lib/user.inc"
@@ -18,6 +21,8 @@ SEL_DOWN16      equ SEL_FREE + 0x10     ; expand-down data, limit 0xFFF, B=0
 SEL_STACK0      equ SEL_FREE + 0x18     ; ring 0 stack segment, limit 0xFFF
 SEL_STACK3      equ SEL_FREE + 0x20 | 3 ; ring 3 stack segment, limit 0xFFF
 SEL_CODESMALL   equ SEL_FREE + 0x28     ; ring 0 code, limit 0xFFF
+SEL_TSS_F       equ SEL_FREE + 0x30     ; a task whose DS is not present
+SEL_ABSENT      equ SEL_FREE + 0x38     ; data segment, not present
 ACC_DOWN0       equ 0x96                ; present, DPL0, data, expand-down, writable
 CR0_AM          equ 1 << 18
 
@@ -33,6 +38,12 @@ alignb 16
 ac_data:        resd 4
 saved_gate:     resd 2
 saved_esp:      resd 1
+np_info:        resd 4                  ; vector, error, TR, EIP
+alignb 128
+tss_f:          resb TSS_SIZE
+alignb 16
+task_f_stack:   resb 4096
+task_f_stack_top:
 
 [section .text]
 main:
@@ -47,6 +58,7 @@ main:
         call far_call_case
         call alignment_cases
         call ext_cases
+        call task_fault_case
         ret
 
 limit_cases:
@@ -253,3 +265,68 @@ clear_tf_hook:
         and dword [ebp + FR_EFLAGS], ~EFLAGS_TF
         xor eax, eax
         ret
+
+; JMP to task F, whose DS is not present: the #NP comes after the commit
+; point, so it is delivered in task F (TR = F, EIP = F's entry). The handler
+; records it and jumps back to this task, which resumes after its JMP.
+task_fault_case:
+        mov edi, tss_f
+        xor eax, eax
+        mov ecx, TSS_SIZE / 4
+        rep stosd
+        mov dword [tss_f + TSS_EIP], task_f
+        mov dword [tss_f + TSS_ESP], task_f_stack_top
+        mov dword [tss_f + TSS_EFLAGS], EFLAGS_BASE
+        mov eax, cr3
+        mov [tss_f + TSS_CR3], eax
+        mov dword [tss_f + TSS_CS], SEL_CODE0
+        mov eax, SEL_DATA0
+        mov [tss_f + TSS_SS], eax
+        mov [tss_f + TSS_ES], eax
+        mov [tss_f + TSS_FS], eax
+        mov [tss_f + TSS_GS], eax
+        mov dword [tss_f + TSS_DS], SEL_ABSENT
+        mov word [tss_f + TSS_IOMAP], TSS_SIZE
+        SET_DESC SEL_TSS_F, tss_f, TSS_SIZE - 1, ACC_TSS, 0
+        SET_DESC SEL_ABSENT, 0, 0xFFFFF, 0x12, FLG_32G
+        CASE "jmp to a task whose DS is not present"
+        mov dword [isr_hooks + 11 * 4], np_in_new_task
+        jmp SEL_TSS_F:0
+        mov dword [isr_hooks + 11 * 4], 0
+        clts
+        PUTS "vector="
+        PHEX8 [np_info]
+        PUTS " error="
+        PHEX [np_info + 4]
+        PUTS " tr="
+        PHEX16 [np_info + 8]
+        PUTS " eip="
+        mov eax, [np_info + 12]
+        cmp eax, task_f
+        jne .other
+        PUTS "task F entry"
+        jmp .eipdone
+.other: PHEX eax
+.eipdone:
+        PUTS " busy F="
+        movzx eax, byte [gdt + SEL_TSS_F + 5]
+        shr eax, 1
+        and eax, 1
+        PDEC eax
+        NL
+        ret
+
+task_f:
+        FAIL "task F ran with DS not present"
+
+np_in_new_task:
+        mov eax, [ebp + FR_VECTOR]
+        mov [np_info], eax
+        mov eax, [ebp + FR_ERROR]
+        mov [np_info + 4], eax
+        str ax
+        movzx eax, ax
+        mov [np_info + 8], eax
+        mov eax, [ebp + FR_EIP]
+        mov [np_info + 12], eax
+        jmp SEL_TSS:0
