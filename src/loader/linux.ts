@@ -6,6 +6,7 @@
 // ESI = boot_params. The real-mode setup code is not run.
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
+import { enterFlat32 } from './flat32.js';
 
 /** Setup header fields: offsets in the file and in boot_params alike. */
 export const Hdr = {
@@ -169,23 +170,11 @@ export function loadLinux(vm: Vm, file: Uint8Array, what: string, cmdline = '', 
   return { image, bootParams: BOOT_PARAMS_ADDR, cmdline: CMDLINE_ADDR, initrd: placedInitrd, e820 };
 }
 
-/** The 32-bit boot protocol's entry state. */
+/** The 32-bit boot protocol's entry state: __BOOT_CS 0x10, __BOOT_DS 0x18, ESI = boot_params. */
 function enter32(vm: Vm, entry: number): void {
-  // GDT: null, null, __BOOT_CS 0x10 (flat code), __BOOT_DS 0x18 (flat data)
-  const gdt = new DataView(new ArrayBuffer(32));
-  gdt.setUint32(16, 0x0000ffff, true); gdt.setUint32(20, 0x00cf9a00, true);
-  gdt.setUint32(24, 0x0000ffff, true); gdt.setUint32(28, 0x00cf9200, true);
-  vm.writePhys(GDT_ADDR, new Uint8Array(gdt.buffer));
+  enterFlat32(vm, { gdt: GDT_ADDR, code: 0x10, data: 0x18, entry });
   const cpu = vm.vcpus[0];
-  cpu.set('cr0', 0x11); // PE, ET
-  cpu.set('gdtrBase', GDT_ADDR);
-  cpu.set('gdtrLimit', 31);
-  const flat = { base: 0, limit: 0xffffffff };
-  cpu.setSegment('cs', { selector: 0x10, ...flat, attr: 0xc09b });
-  for (const s of ['ds', 'es', 'fs', 'gs', 'ss'] as const) cpu.setSegment(s, { selector: 0x18, ...flat, attr: 0xc093 });
-  cpu.eflags = 0x2; // IF = 0
   for (const r of ['eax', 'ebx', 'ecx', 'edx', 'ebp', 'edi'] as const) cpu.setReg(r, 0);
   cpu.setReg('esi', BOOT_PARAMS_ADDR);
   cpu.setReg('esp', BOOT_PARAMS_ADDR); // the protocol asks for none; a valid one costs nothing
-  cpu.eip = entry;
 }

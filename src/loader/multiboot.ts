@@ -5,6 +5,7 @@
 import { TrapezeError } from '../errors.js';
 import { isElf, parseElf32 } from './elf.js';
 import type { Vm } from '../vm/vm.js';
+import { enterFlat32 } from './flat32.js';
 
 export const MULTIBOOT_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -149,26 +150,15 @@ function writeInfo(vm: Vm, cmdline: string): number {
   info.setUint32(64, LOADER_NAME_ADDR, true);
   vm.writePhys(INFO_ADDR, new Uint8Array(info.buffer));
 
-  // a flat GDT (null, code 0x08, data 0x10) for guests that reload segments before setting their own
-  const gdt = new DataView(new ArrayBuffer(24));
-  gdt.setUint32(8, 0x0000ffff, true); gdt.setUint32(12, 0x00cf9a00, true);
-  gdt.setUint32(16, 0x0000ffff, true); gdt.setUint32(20, 0x00cf9200, true);
-  vm.writePhys(GDT_ADDR, new Uint8Array(gdt.buffer));
   return INFO_ADDR;
 }
 
 /** The machine state the multiboot specification promises at the entry point. */
 function enterProtectedMode(vm: Vm, entry: number, infoAddr: number): void {
+  // a flat GDT (null, code 0x08, data 0x10) for guests that reload segments before setting their own
+  enterFlat32(vm, { gdt: GDT_ADDR, code: 0x08, data: 0x10, entry });
   const cpu = vm.vcpus[0];
-  cpu.set('cr0', 0x11); // PE, ET
-  cpu.set('gdtrBase', GDT_ADDR);
-  cpu.set('gdtrLimit', 23);
-  const flat = { base: 0, limit: 0xffffffff };
-  cpu.setSegment('cs', { selector: 0x08, ...flat, attr: 0xc09b });
-  for (const s of ['ds', 'es', 'fs', 'gs', 'ss'] as const) cpu.setSegment(s, { selector: 0x10, ...flat, attr: 0xc093 });
-  cpu.eflags = 0x2;
   cpu.setReg('eax', MULTIBOOT_BOOTLOADER_MAGIC);
   cpu.setReg('ebx', infoAddr);
   cpu.setReg('esp', 0x7ff0);
-  cpu.eip = entry;
 }
