@@ -32,7 +32,8 @@ export async function runConfig(opts: RunConfigOptions): Promise<void> {
     await api?.listen();
     hv.start();
     let last: HypervisorStats | undefined;
-    let lastAt = Date.now();
+    const startedAt = Date.now();
+    let lastAt = startedAt;
     let drawn = 0;
     const top = () => {
       const now = Date.now();
@@ -48,7 +49,7 @@ export async function runConfig(opts: RunConfigOptions): Promise<void> {
     };
     await hv.runAsync({ seconds: opts.seconds, signal: stop.signal, onQuantum: opts.top ? top : undefined });
     for (const g of hv.guests.values()) g.console.flush();
-    if (opts.top) { last = undefined; top(); }
+    if (opts.top) { last = undefined; lastAt = startedAt; top(); } // the whole run's rates
     const stats = hv.stats();
     if (opts.statsJson) {
       try {
