@@ -116,7 +116,9 @@ export class Scheduler {
       return { kind: 'capped', wait };
     }
     const vcpu = best.vm.vcpus[best.pickVcpu()];
-    const budget = Math.max(1, Math.min(this.slice, best.budgetLeft, Math.ceil(best.cap * this.period - best.periodUsed)));
+    // with the instruction clock a slice can end exactly where the cap runs out
+    const capLeft = this.clock === 'instructions' ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
+    const budget = Math.max(1, Math.min(this.slice, best.budgetLeft, capLeft));
     const t0 = this.clock === 'wall' ? process.hrtime.bigint() : 0n;
     const retired = best.vm.runSlice(vcpu, budget);
     const cost = this.clock === 'wall' ? Number(process.hrtime.bigint() - t0) : Math.max(1, retired);
@@ -135,10 +137,15 @@ export class Scheduler {
     this.rollPeriod();
   }
 
+  /**
+   * A new period gives each VM its allowance again. What a VM ran beyond its
+   * cap (a slice may overrun it with the wall clock) is carried over as debt.
+   */
   private rollPeriod(): void {
-    if (this.elapsed - this.periodStart < this.period) return;
-    this.periodStart = this.elapsed - ((this.elapsed - this.periodStart) % this.period);
-    for (const e of this.entities) e.periodUsed = 0;
+    const periods = Math.floor((this.elapsed - this.periodStart) / this.period);
+    if (periods < 1) return;
+    this.periodStart += periods * this.period;
+    for (const e of this.entities) e.periodUsed = Math.max(0, e.periodUsed - periods * e.cap * this.period);
   }
 
   /**
