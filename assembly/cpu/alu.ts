@@ -2,6 +2,7 @@
 // divide, and BCD adjustment, each setting the flags the manuals define.
 import { setLazy, setLazyIncDec, LazyOp, carry, sizeMask, signBit, getFlags, setFlagsRaw, parity } from "./flags";
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
+import { ACTIVE, S_EFLAGS } from "../layout";
 
 // ALU operation numbers, as in opcode bits 5:3 and group-1 reg fields.
 export const ALU_ADD: u32 = 0;
@@ -42,9 +43,10 @@ export function inc(sz: u32, a: u32): u32 { const r = a + 1; setLazyIncDec(LazyO
 export function dec(sz: u32, a: u32): u32 { const r = a - 1; setLazyIncDec(LazyOp.Dec, sz, a, r); return r & sizeMask(sz); }
 export function neg(sz: u32, a: u32): u32 { const r = 0 - a; setLazy(LazyOp.Sub, sz, 0, a, r); return r & sizeMask(sz); }
 
-// Write the arithmetic flags explicitly.
+// Write all six arithmetic flags explicitly. The other bits of S_EFLAGS are
+// always current (only the arithmetic ones go lazy), so nothing is computed.
 function setArithBits(bits: u32): void {
-  setFlagsRaw((getFlags() & ~ARITH_FLAGS) | bits);
+  setFlagsRaw((load<u32>(ACTIVE + S_EFLAGS) & ~ARITH_FLAGS) | bits);
 }
 function szp(r: u32, sz: u32): u32 {
   let v: u32 = 0;
@@ -63,7 +65,7 @@ export function shift(op: u32, sz: u32, v: u32, count: u32): u32 {
   if (c == 0) return v;
   const w: u32 = 8 << sz;
   const msb = signBit(sz);
-  const f = getFlags();
+  const f = op < 4 ? getFlags() : 0; // only rotates keep (or take in) old flags
   let r: u32 = v;
   let cf: u32 = 0;
   let ovf: bool = false;

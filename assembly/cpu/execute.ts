@@ -1,6 +1,6 @@
 // The executor: one flat switch over handler ids (a single br_table), one case
 // per opcode. EIP already points at the next instruction when a case runs.
-import { R_OP, R_IMM, R_IMM2, R_DISP, R_REG, R_ATTR, R_MODRM, Attr, Op } from "./decode";
+import { R_OP, R_IMM, R_IMM2, R_DISP, R_REG, R_RM, R_ATTR, R_MODRM, Attr, Op } from "./decode";
 import {
   reg32, setReg32, reg16, setReg16, reg8, setReg8, regSz, setRegSz, eip, setEip, EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI,
   segSelector, protectedMode, v86Mode, CF, PF, AF, ZF, SF, OF, IF, DF, TF, IOPL, AC, VM, RF, cr0, CR0_EM, CR0_TS,
@@ -406,6 +406,14 @@ function ifAllowed(): bool {
 function aluForm(rec: u32, op: u32): void {
   const kind = op >> 3;
   const form = op & 7;
+  // the commonest case first: dword register to register, no memory and no size dispatch
+  if ((form == 1 || form == 3) && (load<u8>(rec + R_ATTR) & (Attr.O32 | Attr.Mem)) == Attr.O32) {
+    const e = load<u8>(rec + R_RM), g = load<u8>(rec + R_REG);
+    const dst = form == 1 ? e : g;
+    const r = alu(kind, 2, reg32(dst), reg32(form == 1 ? g : e));
+    if (kind != ALU_CMP) setReg32(dst, r);
+    return;
+  }
   const sz: u32 = (form & 1) ? osz(rec) : 0;
   if (form >= 4) { // AL/eAX, imm
     const r = alu(kind, sz, regSz(EAX, sz), imm(rec));

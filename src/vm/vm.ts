@@ -241,22 +241,24 @@ export class Vm {
     const maxInsns = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
     const vcpu = this.vcpus[0];
-    const start = vcpu.instructionsRetired;
     const exports = this.core.exports;
+    // the hot path of every exit: no BigInt, and no clock read unless there is a timeout
+    let done = 0;
     while (!this.stopInfo) {
-      const done = vcpu.instructionsRetired - start;
       if (done >= maxInsns) {
         this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
         break;
       }
-      if (Date.now() > deadline) {
+      if (deadline !== Infinity && Date.now() > deadline) {
         this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${options.timeoutMs} ms` });
         break;
       }
       const budget = Math.min(this.slice, maxInsns - done, this.platform?.budgetLimit(vcpu) ?? Infinity);
       const reason = exports.enter(0, budget);
+      const retired = this.view.getUint32(Exit.retired, true);
+      done += retired;
       this.exitCounts[reason]++;
-      this.platform?.retired(vcpu, this.view.getUint32(Exit.retired, true));
+      this.platform?.retired(vcpu, retired);
       this.handleExit(vcpu, reason);
       this.offerInterrupt(vcpu);
     }
