@@ -44,6 +44,18 @@ describe('trapeze trace', () => {
     expect(lines.some((l) => /^fault #GP \(general protection\) error=0x/.test(l))).toBe(true);
   });
 
+  it('with --mmu shows the shadow page table at work: fills, flushes, and each guest #PF before its delivery', () => {
+    const { lines } = trace('paging', { mmu: true, irq: true });
+    expect(lines.some((l) => /^mmu fill {3}lin=[0-9a-f]{8} guest=[0-9a-f]{8} -> shadow phys=[0-9a-f]{8} /.test(l))).toBe(true);
+    expect(lines).toContain('mmu flush  cr3: 18 entries dropped, 0 global kept');
+    // the paging guest's demand-paging faults: the MMU reports the #PF, then the core delivers it with that CR2
+    const i = lines.findIndex((l) => l.startsWith('mmu #PF'));
+    const lin = /lin=([0-9a-f]{8})/.exec(lines[i])![1];
+    expect(lines[i]).toMatch(/error=02 \(not present, write, supervisor\)$/);
+    expect(lines[i + 1]).toBe(`fault #PF (page fault) error=0x2 cr2=0x${lin}`);
+    expect(lines.filter((l) => l.startsWith('fault #PF')).length).toBeGreaterThanOrEqual(48);
+  });
+
   it('runs from the command line and reports how the run ended', () => {
     const r = spawnSync(process.execPath, [BIN, 'trace', `${IMAGES}hello.elf`, '--count', '30'], { encoding: 'utf8' });
     expect(r.stdout.trimEnd().split('\n')).toEqual(expectedTrace('hello-start.trace'));

@@ -1,7 +1,8 @@
 // `trapeze trace`: one line per event while a guest runs — each instruction
 // (linear address and disassembly), each exit (reason and payload), each
-// interrupt or exception delivered, each shadow-paging event. It runs the
-// trace build of the core, whose hooks the normal build does not contain.
+// interrupt or exception delivered, each shadow-paging event (the MMU's own
+// event channel, src/mmu/trace.ts). It runs the trace build of the core,
+// whose hooks the normal build does not contain.
 import { createMachine, bootMultiboot } from '../machine.js';
 import type { Vm, StopInfo } from '../vm/vm.js';
 import type { Vcpu } from '../vm/vcpu.js';
@@ -9,6 +10,7 @@ import { Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER } from '../core/layout.j
 import { readLinear } from './linear.js';
 import { disassemble } from './disassembler.js';
 import { EXCEPTION_NAMES } from '../vm/vm.js';
+import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
 
 export interface TraceOptions {
   memoryMiB?: number;
@@ -64,6 +66,7 @@ export function traceImage(image: string, options: TraceOptions, emit: (line: st
   const machine = createMachine({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent } });
   vm = machine.vm;
   bootMultiboot(machine, image, options.cmdline ?? '');
+  if (show.mmu) traceMmu(vm, (ev) => out(formatMmuEvent(ev)));
   const handle = vm.handleExit.bind(vm);
   vm.handleExit = (cpu: Vcpu, reason: number) => {
     handle(cpu, reason);
