@@ -1,6 +1,7 @@
 ; sleeper: works, then sleeps until an interrupt, over and over. It remaps the
 ; 8259 PICs to vectors 0x20-0x2F, unmasks only IRQ0, and programs PIT channel 0
-; at `hz=N` (default 100). Each round it runs `work=N` loop iterations (default
+; at `hz=N` (default 100, at least 19); `hz=0` leaves the timer off and IRQ0
+; masked, so only an interrupt a host injects wakes it. Each round it runs `work=N` loop iterations (default
 ; 200000), prints `awake K`, and halts with interrupts on until any
 ; interrupt arrives (the timer, or one a host injects at vector 0x20). With
 ; `rounds=R` it passes after R rounds (0, the default, runs forever).
@@ -41,8 +42,10 @@ timer_isr:
 
 main:
         mov esi, key_hz
-        mov edi, hz
-        call option
+        call cmdline_uint
+        jc .no_hz
+        mov [hz], eax
+.no_hz:
         mov esi, key_work
         mov edi, work
         call option
@@ -67,10 +70,14 @@ main:
         mov al, 1
         out 0x21, al
         out 0xA1, al
-        mov al, 0xFE                    ; only IRQ0 (and nothing on the slave)
-        out 0x21, al
-        mov al, 0xFF
+        mov al, 0xFF                    ; nothing on the slave
         out 0xA1, al
+        cmp dword [hz], 0
+        jne .timer
+        out 0x21, al                    ; hz=0: no timer, every IRQ masked
+        jmp .timer_done
+.timer: mov al, 0xFE                    ; only IRQ0
+        out 0x21, al
         ; PIT channel 0, lobyte/hibyte, mode 2 (rate generator)
         mov eax, PIT_HZ
         xor edx, edx
@@ -82,6 +89,7 @@ main:
         out 0x40, al
         mov al, ch
         out 0x40, al
+.timer_done:
 
         xor ebx, ebx                    ; rounds done
 .round: mov ecx, [work]
