@@ -62,6 +62,7 @@ export const enum DetailFlag {
 export const enum ErrorCode {
   MmioTwice = 1,        // one instruction made two MMIO writes
   PagingUnsupported = 2,
+  PhysAbove4G = 3,      // a PAE entry maps a frame above 4 GiB
 }
 
 // String I/O data (rep ins/outs) travels through this buffer.
@@ -125,6 +126,8 @@ export const S_APIC_BASE: u32 = 464;
 export const S_PENDING_ATTR: u32 = 472;   // for INS: the decoded attributes (address size, REP)
 export const S_MSR_FILTER: u32 = 476;     // 1: each RDMSR/WRMSR first asks the host (a policy's MSR filter)
 export const S_MSR_GRANT: u32 = 480;      // 1: the host allowed the next RDMSR/WRMSR (one use)
+// PAE: the 4 PDPTEs (u64 each), loaded from CR3 by MOV CR3 / enabling paging, as the CPU caches them.
+export const S_PDPTE: u32 = 992;
 
 // Per-vCPU counters (u64 each), indexed by Counter.
 export const S_COUNTERS: u32 = 512;

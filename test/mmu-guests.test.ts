@@ -13,15 +13,20 @@ function printed(serial: string, name: string): number {
   return Number(m[1]);
 }
 
+/** Run a shipped image, check it printed what QEMU printed; its serial output and counters. */
+function runMatchingQemu(name: string) {
+  const { serial, stop, vm } = runGuest(name);
+  const want = expected(name);
+  expect(significantLines(serial)).toEqual(want.lines);
+  expect(stop.status).toBe(want.status);
+  return { serial, lines: want.lines, c: vm.vcpus[0].counters() };
+}
+
 describe('paging guest (demand paging, A/D, WP, U/S, INVLPG, PSE, PGE)', () => {
   it('prints what QEMU printed, and its #PF count matches the counter', () => {
-    const { serial, stop, vm } = runGuest('paging');
-    const want = expected('paging');
-    expect(significantLines(serial)).toEqual(want.lines);
-    expect(stop.status).toBe(want.status);
-    const c = vm.vcpus[0].counters();
+    const { lines, c } = runMatchingQemu('paging');
     // every exception this guest takes is a #PF (48 demand faults + the checked ones)
-    const pfLines = want.lines.filter((l) => l.includes('vector=0E')).length;
+    const pfLines = lines.filter((l) => l.includes('vector=0E')).length;
     expect(c.guestPageFaults).toBe(48 + pfLines);
     expect(c.exceptions).toBe(c.guestPageFaults);
     expect(c.ptWriteTraps).toBeGreaterThan(0);
@@ -30,11 +35,7 @@ describe('paging guest (demand paging, A/D, WP, U/S, INVLPG, PSE, PGE)', () => {
 
 describe('pagestress guest (2,560 pages, CR3 switches, PTE swaps)', () => {
   it('prints what QEMU printed; CR3 flushes, INVLPGs and PT-write traps equal what it reports', () => {
-    const { serial, stop, vm } = runGuest('pagestress');
-    const want = expected('pagestress');
-    expect(significantLines(serial)).toEqual(want.lines);
-    expect(stop.status).toBe(want.status);
-    const c = vm.vcpus[0].counters();
+    const { serial, c } = runMatchingQemu('pagestress');
     expect(c.flushCr3).toBe(printed(serial, 'cr3_writes'));
     // each PTE rewrite is one guest write to a live page table, followed by INVLPG
     expect(c.ptWriteTraps).toBe(printed(serial, 'pte_rewrites'));

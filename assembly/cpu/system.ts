@@ -20,7 +20,8 @@ import {
 } from "./descriptor";
 import { writeSys } from "./memory";
 import { retired } from "./context";
-import { cr3Loaded, pagingModeChanged, invalidatePage } from "../mmu/shadow";
+import { writeCr3, pagingModeChanged, invalidatePage } from "../mmu/shadow";
+import { pdptesForModeChange } from "../mmu/pae";
 
 @inline function cpl(): u32 { return load<u32>(ACTIVE + S_CPL); }
 
@@ -181,6 +182,8 @@ export function writeCr0(v: u32): void {
   if ((v & CR0_PG) && !(v & CR0_PE)) { raise(GP, 0, true); return; }
   if ((v & 0x20000000) && !(v & 0x40000000)) { raise(GP, 0, true); return; } // NW without CD
   const old = load<u32>(ACTIVE + S_CR0);
+  const cr4 = load<u32>(ACTIVE + S_CR4);
+  if (!pdptesForModeChange(v, cr4, old, cr4)) return;
   store<u32>(ACTIVE + S_CR0, v);
   if ((old ^ v) & (CR0_PG | CR0_PE | 0x10000)) pagingModeChanged(); // 0x10000: WP
   updateAccessMode();
@@ -206,14 +209,15 @@ export function movControl(rec: u32, toCr: bool, isDebug: bool): void {
     case 0: writeCr0(v); return;
     case 2: store<u32>(ACTIVE + S_CR2, v); return;
     case 3:
-      store<u32>(ACTIVE + S_CR3, v);
-      cr3Loaded();
+      if (!writeCr3(v)) return;
       endBlock();
       return;
     default: {
       // CR4: VME PVI TSD DE PSE PAE MCE PGE PCE are the bits this CPU knows
       if (v & ~0x1FF) { raise(GP, 0, true); return; }
       const old = load<u32>(ACTIVE + S_CR4);
+      const cr0 = load<u32>(ACTIVE + S_CR0);
+      if (!pdptesForModeChange(cr0, v, cr0, old)) return;
       store<u32>(ACTIVE + S_CR4, v);
       if ((old ^ v) & 0xB0) pagingModeChanged(); // PSE, PAE, PGE
       endBlock();

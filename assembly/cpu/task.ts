@@ -3,14 +3,15 @@
 // Up to the commit point a fault leaves the old task untouched; after it, the
 // new task's state is in place and faults are raised in its context.
 import {
-  ACTIVE, Counter, S_CPL, S_CR0, S_CR3, S_DR, S_GDTR_BASE, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
+  ACTIVE, S_CPL, S_CR0, S_DR, S_GDTR_BASE, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
 } from "../layout";
 import {
   eip, setEip, reg32, setReg32, segSelector, segBase, segLimit, segAttr, setSegCache, loadSegReal,
   CR0_PG, CR0_TS, NT, VM,
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
-import { readSys, writeSys, tlbFlushAll, updateAccessMode } from "./memory";
+import { readSys, writeSys, updateAccessMode } from "./memory";
+import { writeCr3 } from "../mmu/shadow";
 import { raise, aborted, endBlock, GP, NP, TS } from "./fault";
 import {
   fetchDescriptor, descLo, descHi, descAddr, descAttr, attrDpl, attrPresent, attrIsSegment, attrIsCode,
@@ -18,7 +19,6 @@ import {
 } from "./descriptor";
 import { push } from "./operand";
 import { setInsnStart } from "./context";
-import { bump } from "../mmu/counters";
 import {
   tssIs32, tssMinLimit, T32_CR3, T32_EIP, T32_EFLAGS, T32_GPR, T32_SEG, T32_LDT,
   T16_IP, T16_FLAGS, T16_GPR, T16_SEG, T16_LDT,
@@ -171,9 +171,7 @@ function switchTask(sel: u32, source: TaskSource, returnEip: u32, ext: u32): voi
   store<u32>(ACTIVE + S_CR0, load<u32>(ACTIVE + S_CR0) | CR0_TS);
   store<u32>(ACTIVE + S_DR + 28, load<u32>(ACTIVE + S_DR + 28) & ~0x155); // DR7 L0-L3, LE
   if (is32 && (load<u32>(ACTIVE + S_CR0) & CR0_PG)) {
-    store<u32>(ACTIVE + S_CR3, cr3);
-    bump(Counter.FlushCr3);
-    tlbFlushAll();
+    writeCr3(cr3); // PAE PDPTEs, and global pages kept as MOV CR3 keeps them
   }
   setFlagsRaw(newFlags | 2);
   setEip(newEip);

@@ -9,11 +9,12 @@
 // from the entry it changed. Frames holding decoded code are protected the
 // same way (memory.ts). MOV CR3 keeps global entries when CR4.PGE is on.
 import {
-  ACTIVE, S_CR4, RAM_BASE, TLB_READ, TLB_WRITE, TLB_LIST, TLB_LIST_MAX, PAGE_INFO, PageInfo, TlbBit,
+  ACTIVE, S_CR3, S_CR4, RAM_BASE, TLB_READ, TLB_WRITE, TLB_LIST, TLB_LIST_MAX, PAGE_INFO, PageInfo, TlbBit,
   SLOT_PTE, SLOT_PDE, FRAME_DIR, FRAME_DIR_MANY, TABLE_LIST, REGION_BIG, Counter,
 } from "../layout";
 import { bump, bumpBy } from "./counters";
 import { mmuTracing, mmuEvent, MmuEvent, DropCause, FlushCause, ShadowWrite } from "./trace";
+import { paePaging, loadPdptes } from "./pae";
 
 // SLOT_PTE low bits (entries are 4-byte aligned, so bits 0-1 are free)
 export const LISTED: u32 = 1;  // the slot is in TLB_LIST
@@ -28,7 +29,14 @@ export const BIG: u32 = 2;     // a 4 MiB page: SLOT_PTE and SLOT_PDE both name 
 export const TRAP: u32 = 4;
 const TRAP_SHIFT: u32 = 3;
 const PROTECTED: u32 = PageInfo.Code | PageInfo.PageTable | PageInfo.PageDir;
+const CR4_PAE: u32 = 1 << 5;
 const CR4_PGE: u32 = 1 << 7;
+
+// Table geometry of the current format (a format change flushes everything):
+// a page table maps 1 << tableBits linear pages, entries are 1 << entryShift bytes.
+@inline function pae(): bool { return (load<u32>(ACTIVE + S_CR4) & CR4_PAE) != 0; }
+@inline function tableBits(): u32 { return pae() ? 9 : 10; }
+@inline function entryShift(): u32 { return pae() ? 3 : 2; }
 
 let tlbCount: u32 = 0;    // slots in TLB_LIST
 let tableCount: u32 = 0;  // frames in TABLE_LIST
@@ -88,7 +96,7 @@ function markSources(slot: u32, src: u32, dirSrc: u32, protect: bool): void {
   markFrame(dirSrc >>> 12, PageInfo.PageDir, protect);
   // which directory entries point at this page table
   const f = FRAME_DIR + (page << 1);
-  const dir = (slot >>> 10) + 1;
+  const dir = (slot >>> tableBits()) + 1;
   const cur = <u32>load<u16>(f);
   if (cur != dir) store<u16>(f, cur == 0 ? dir : FRAME_DIR_MANY);
 }
@@ -136,27 +144,35 @@ function drop(slot: u32, cause: u32): void {
 // Guest-physical [phys, phys+size) of a page-table frame changed (a trapped
 // guest write, or the host wrote RAM): drop the entries made from it.
 export function tableWritten(phys: u32, size: u32, info: u32): void {
-  const last = (phys + size - 1) & ~3;
-  for (let e = phys & ~3; e <= last; e += 4) {
+  const step: u32 = 1 << entryShift();
+  const last = (phys + size - 1) & ~(step - 1);
+  for (let e = phys & ~(step - 1); e <= last; e += step) {
     if (info & PageInfo.PageTable) dropMadeFromPte(e);
     if (info & PageInfo.PageDir) dropMadeFromPde(e);
   }
 }
 
-// Entry e of a page table maps linear page (d << 10 | e's index) for each
-// directory index d whose PDE points at the table.
+// Entry e of a page table maps linear page (d << tableBits | e's index) for
+// each directory index d whose PDE points at the table.
 function dropMadeFromPte(e: u32): void {
-  const i = (e >>> 2) & 0x3FF;
+  const bits = tableBits();
+  const mask: u32 = (1 << bits) - 1;
+  const i = (e >>> entryShift()) & mask;
   const dir = <u32>load<u16>(FRAME_DIR + ((e >>> 12) << 1));
-  if (dir != FRAME_DIR_MANY) { dropIfMadeFrom(((dir - 1) << 10) | i, e, SLOT_PTE); return; }
+  if (dir != FRAME_DIR_MANY) { dropIfMadeFrom(((dir - 1) << bits) | i, e, SLOT_PTE); return; }
   for (let k: u32 = 0; k < tlbCount; k++) {
     const slot = load<u32>(at(TLB_LIST, k));
-    if ((slot & 0x3FF) == i) dropIfMadeFrom(slot, e, SLOT_PTE);
+    if ((slot & mask) == i) dropIfMadeFrom(slot, e, SLOT_PTE);
   }
 }
 
-// Entry e of a page directory maps the 4 MiB region of its index.
+// Entry e of a 32-bit page directory maps the 4 MiB region of its index. A PAE
+// directory's region also depends on which PDPTE points at it: look at every entry.
 function dropMadeFromPde(e: u32): void {
+  if (pae()) {
+    for (let k: u32 = 0; k < tlbCount; k++) dropIfMadeFrom(load<u32>(at(TLB_LIST, k)), e, SLOT_PDE);
+    return;
+  }
   const first = ((e >>> 2) & 0x3FF) << 10;
   for (let slot = first; slot < first + 1024; slot++) dropIfMadeFrom(slot, e, SLOT_PDE);
 }
@@ -168,15 +184,16 @@ function dropMadeFromPde(e: u32): void {
   }
 }
 
-// INVLPG: the page's entry; for a 4 MiB page, every entry made from it.
+// INVLPG: the page's entry; for a big page (4 MiB, PAE 2 MiB), every entry made from it.
 export function invalidatePage(lin: u32): void {
   bump(Counter.FlushInvlpg);
   const slot = lin >>> 12;
   if (live(slot)) drop(slot, DropCause.Invlpg);
   const region = slot >>> 10;
   if (!load<u8>(REGION_BIG + region)) return;
+  const bits = tableBits();
   for (let s = region << 10; s < (region + 1) << 10; s++) {
-    if (live(s) && (load<u32>(at(SLOT_PDE, s)) & BIG)) drop(s, DropCause.Invlpg);
+    if ((s >>> bits) == (slot >>> bits) && live(s) && (load<u32>(at(SLOT_PDE, s)) & BIG)) drop(s, DropCause.Invlpg);
   }
 }
 
@@ -232,11 +249,20 @@ function flushNonGlobal(): void {
   if (mmuTracing) mmuEvent(MmuEvent.Flush, FlushCause.Cr3, 0, dropped, kept);
 }
 
-// MOV CR3: every entry but the global ones (when CR4.PGE is on).
-export function cr3Loaded(): void {
+// CR3 changed: every entry but the global ones (when CR4.PGE is on).
+function cr3Loaded(): void {
   bump(Counter.FlushCr3);
   if (load<u32>(ACTIVE + S_CR4) & CR4_PGE) flushNonGlobal();
   else flushAll(FlushCause.Cr3);
+}
+
+// MOV CR3 (or a task switch): with PAE paging, the PDPTEs first (false, with
+// #GP raised and CR3 unchanged, when they are invalid); then the flush.
+export function writeCr3(v: u32): bool {
+  if (paePaging() && !loadPdptes(v)) return false;
+  store<u32>(ACTIVE + S_CR3, v);
+  cr3Loaded();
+  return true;
 }
 
 // CR0.PG/WP or CR4.PSE/PAE/PGE changed: how every page translates may differ.

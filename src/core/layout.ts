@@ -76,6 +76,7 @@ export const State = {
   pendingAttr: 472,
   msrFilter: 476,
   msrGrant: 480,
+  pdpte: 992,
   counters: 512,
   fpuCw: 640,
   fpuSw: 644,
@@ -127,6 +128,7 @@ export const DetailFlag = { unimplemented: 1, hasOpcode: 2 } as const;
 export const ERROR_MESSAGES: Record<number, string> = {
   1: 'one instruction made two MMIO writes (not supported)',
   2: 'paging mode not supported',
+  3: 'a PAE page-table entry points above 4 GiB of physical memory (not supported)',
   100: 'hardware task switching is not implemented yet',
   101: 'call gates are not implemented yet',
   102: 'executing code from MMIO (outside RAM) is not supported',

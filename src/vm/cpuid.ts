@@ -18,7 +18,7 @@ function vendorWords(): [number, number, number] {
 export class CpuidPolicy {
   /** Family 6, model 3, stepping 3. */
   signature = 0x0633;
-  features: number = Feature.fpu | Feature.pse | Feature.tsc | Feature.msr | Feature.cx8 | Feature.pge | Feature.cmov;
+  features: number = Feature.fpu | Feature.pse | Feature.tsc | Feature.msr | Feature.pae | Feature.cx8 | Feature.pge | Feature.cmov;
   private overrides = new Map<number, CpuidResult>();
 
   /** Replace a whole leaf. */

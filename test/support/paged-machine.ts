@@ -3,13 +3,15 @@
 // back what the guest (and its #PF handler) did.
 //
 // Physical layout: GDT 0x1000, TSS 0x2000, IDT 0x3000, #PF handler 0x4000,
-// results 0x5000 (error code, CR2, fault count), stacks below 0x9000 (ring 0)
+// results 0x5000 (#PF error code, CR2, #PF count; #GP error code and count at
+// 0x5040), a #GP handler at 0x4100, stacks below 0x9000 (ring 0)
 // and 0xA000 (ring 3), page directory 0x10000, page tables from 0x11000,
 // test code at 0x20000. The low 4 MiB are identity-mapped (supervisor, RW).
 import { Vm } from '../../src/vm/vm.js';
 import { ExitReason, EXIT_REASON_NAMES } from '../../src/core/layout.js';
 
-export const GDT = 0x1000, TSS = 0x2000, IDT = 0x3000, HANDLER = 0x4000, RESULT = 0x5000;
+export const GDT = 0x1000, TSS = 0x2000, IDT = 0x3000, HANDLER = 0x4000, GP_HANDLER = 0x4100, RESULT = 0x5000;
+export const GP_RESULT = RESULT + 0x40;
 export const PD = 0x10000, PT0 = 0x11000, CODE = 0x20000;
 export const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 export const CR0_PE = 1, CR0_WP = 1 << 16, CR0_PG = 0x80000000, CR4_PSE = 0x10, CR4_PGE = 0x80;
@@ -49,8 +51,12 @@ export class PagedMachine {
       ...desc(0, 0xfffff, 0xfa, 0xc), ...desc(0, 0xfffff, 0xf2, 0xc), ...desc(TSS, 0x67, 0x8b, 0)]));
     vm.writePhys32(TSS + 4, 0x9000); // ESP0
     vm.writePhys32(TSS + 8, 0x10);   // SS0
-    // IDT entry 14: 32-bit interrupt gate to the handler
-    vm.writePhys(IDT + 14 * 8, Uint8Array.from([HANDLER & 0xff, HANDLER >>> 8, 0x08, 0, 0, 0x8e, 0, 0]));
+    // IDT entries 13 and 14: 32-bit interrupt gates to the handlers
+    const gate = (h: number) => Uint8Array.from([h & 0xff, h >>> 8, 0x08, 0, 0, 0x8e, 0, 0]);
+    vm.writePhys(IDT + 14 * 8, gate(HANDLER));
+    vm.writePhys(IDT + 13 * 8, gate(GP_HANDLER));
+    // #GP handler: record error code, count; then stop
+    vm.writePhys(GP_HANDLER, Uint8Array.from([0x58, ...asm.storeEax(GP_RESULT), 0xff, 0x05, ...le32(GP_RESULT + 4), ...asm.hlt]));
     // #PF handler: record error code, CR2, count; then stop
     vm.writePhys(HANDLER, Uint8Array.from([
       0x58, ...asm.storeEax(RESULT),             // pop eax; mov [RESULT], eax
