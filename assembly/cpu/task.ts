@@ -12,7 +12,8 @@ import {
 import { getFlags, setFlagsRaw } from "./flags";
 import { readSys, writeSys, updateAccessMode } from "./memory";
 import { writeCr3 } from "../mmu/shadow";
-import { raise, aborted, endBlock, GP, NP, TS } from "./fault";
+import { raise, aborted, endBlock, GP, NP, TS, DB } from "./fault";
+import { interrupt, Source } from "./interrupt";
 import {
   fetchDescriptor, descLo, descHi, descAddr, descAttr, attrDpl, attrPresent, attrIsSegment, attrIsCode,
   attrConforming, descBase, descLimit, loadProtectedSegment, markAccessed,
@@ -20,7 +21,7 @@ import {
 import { push } from "./operand";
 import { setInsnStart } from "./context";
 import {
-  tssIs32, tssMinLimit, T32_CR3, T32_EIP, T32_EFLAGS, T32_GPR, T32_SEG, T32_LDT,
+  tssIs32, tssMinLimit, T32_CR3, T32_EIP, T32_EFLAGS, T32_GPR, T32_SEG, T32_LDT, T32_TRAP,
   T16_IP, T16_FLAGS, T16_GPR, T16_SEG, T16_LDT,
 } from "./tss";
 
@@ -61,6 +62,7 @@ export function jmpCallTask(sel: u32, call: bool, next: u32): void {
   if (!attrPresent(tssAttr)) { raise(NP, tssSel & 0xFFFC, true); return; }
   switchTask(tssSel, call ? TaskSource.Call : TaskSource.Jmp, next, 0);
   checkEip();
+  debugTrap();
 }
 
 // An interrupt or exception through a task gate whose TSS selector is `tssSel`.
@@ -74,6 +76,7 @@ export function interruptTask(tssSel: u32, ext: u32, hasCode: bool, code: u32, r
   if (aborted()) return;
   if (hasCode) push(tssIs32(attr) ? 2 : 1, code);
   checkEip();
+  debugTrap();
 }
 
 // IRET with NT set: return to the task named by the back link of this TSS.
@@ -87,6 +90,7 @@ export function iretTask(): void {
   if (!attrPresent(attr)) { raise(NP, link & 0xFFFC, true); return; }
   switchTask(link, TaskSource.Iret, eip(), 0);
   checkEip();
+  debugTrap();
 }
 
 // Fetch a TSS descriptor from the GDT; anything else raises `invalid`(sel).
@@ -101,6 +105,14 @@ function fetchGdtTss(sel: u32, invalid: u32, ext: u32): bool {
 // After the switch, EIP must lie inside the new code segment.
 function checkEip(): void {
   if (!aborted() && eip() > segLimit(SEG_CS)) raise(GP, 0, true);
+}
+
+// The T flag of the new (32-bit) TSS: a debug trap before its first
+// instruction, with DR6.BT saying why.
+function debugTrap(): void {
+  if (aborted() || !tssIs32(segAttr(SEG_TR)) || !(readSys(segBase(SEG_TR) + T32_TRAP, 2) & 1) || aborted()) return;
+  store<u32>(ACTIVE + S_DR + 24, load<u32>(ACTIVE + S_DR + 24) | 0x8000);
+  interrupt(DB, Source.Exception, eip());
 }
 
 // Flip the busy bit of the TSS descriptor for `sel` in the GDT.

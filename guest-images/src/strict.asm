@@ -10,7 +10,9 @@
 ;     through a gate to a data segment, single-step #DB through a type-0 gate);
 ;   - a fault after a task switch's commit point is raised in the new task:
 ;     its saved EIP is the new task's first instruction (QEMU saves the EIP of
-;     the old task's JMP).
+;     the old task's JMP);
+;   - the T flag of a TSS: #DB with DR6.BT before the new task's first
+;     instruction (QEMU ignores the flag).
 ; Each case prints `case: vector=NN error=XXXXXXXX eip-ok` or `no fault`.
 %include "lib/kernel.inc"
 %include "lib/user.inc"
@@ -23,6 +25,8 @@ SEL_STACK3      equ SEL_FREE + 0x20 | 3 ; ring 3 stack segment, limit 0xFFF
 SEL_CODESMALL   equ SEL_FREE + 0x28     ; ring 0 code, limit 0xFFF
 SEL_TSS_F       equ SEL_FREE + 0x30     ; a task whose DS is not present
 SEL_ABSENT      equ SEL_FREE + 0x38     ; data segment, not present
+SEL_TSS_T       equ SEL_FREE + 0x40     ; a task with the T (debug trap) flag
+TSS_TRAP        equ 0x64
 ACC_DOWN0       equ 0x96                ; present, DPL0, data, expand-down, writable
 CR0_AM          equ 1 << 18
 
@@ -39,6 +43,9 @@ ac_data:        resd 4
 saved_gate:     resd 2
 saved_esp:      resd 1
 np_info:        resd 4                  ; vector, error, TR, EIP
+db_info:        resd 4                  ; DR6, TR, EIP, count
+alignb 128
+tss_t:          resb TSS_SIZE
 alignb 128
 tss_f:          resb TSS_SIZE
 alignb 16
@@ -59,6 +66,7 @@ main:
         call alignment_cases
         call ext_cases
         call task_fault_case
+        call task_trap_case
         ret
 
 limit_cases:
@@ -271,22 +279,9 @@ clear_tf_hook:
 ; records it and jumps back to this task, which resumes after its JMP.
 task_fault_case:
         mov edi, tss_f
-        xor eax, eax
-        mov ecx, TSS_SIZE / 4
-        rep stosd
-        mov dword [tss_f + TSS_EIP], task_f
-        mov dword [tss_f + TSS_ESP], task_f_stack_top
-        mov dword [tss_f + TSS_EFLAGS], EFLAGS_BASE
-        mov eax, cr3
-        mov [tss_f + TSS_CR3], eax
-        mov dword [tss_f + TSS_CS], SEL_CODE0
-        mov eax, SEL_DATA0
-        mov [tss_f + TSS_SS], eax
-        mov [tss_f + TSS_ES], eax
-        mov [tss_f + TSS_FS], eax
-        mov [tss_f + TSS_GS], eax
+        mov eax, task_f
+        call init_task
         mov dword [tss_f + TSS_DS], SEL_ABSENT
-        mov word [tss_f + TSS_IOMAP], TSS_SIZE
         SET_DESC SEL_TSS_F, tss_f, TSS_SIZE - 1, ACC_TSS, 0
         SET_DESC SEL_ABSENT, 0, 0xFFFFF, 0x12, FLG_32G
         CASE "jmp to a task whose DS is not present"
@@ -330,3 +325,79 @@ np_in_new_task:
         mov eax, [ebp + FR_EIP]
         mov [np_info + 12], eax
         jmp SEL_TSS:0
+
+; JMP to task T, whose TSS has the T flag: a #DB trap (DR6.BT) is taken in
+; task T before its first instruction; the hook returns there, and task T
+; jumps back.
+task_trap_case:
+        mov edi, tss_t
+        mov eax, task_t
+        call init_task
+        mov word [tss_t + TSS_TRAP], 1
+        SET_DESC SEL_TSS_T, tss_t, TSS_SIZE - 1, ACC_TSS, 0
+        xor eax, eax
+        mov dr6, eax
+        mov dword [isr_hooks + 1 * 4], db_on_switch
+        CASE "jmp to a task with the T flag"
+        jmp SEL_TSS_T:0
+        mov dword [isr_hooks + 1 * 4], 0
+        clts
+        PUTS "#DB count="
+        PDEC [db_info + 12]
+        PUTS " dr6.bt="
+        mov eax, [db_info]
+        shr eax, 15
+        and eax, 1
+        PDEC eax
+        PUTS " tr="
+        PHEX16 [db_info + 4]
+        PUTS " eip="
+        mov eax, [db_info + 8]
+        cmp eax, task_t
+        jne .other
+        PUTS "task T entry"
+        jmp .done
+.other: PHEX eax
+.done:  NL
+        ret
+
+task_t:
+        jmp SEL_TSS:0
+
+db_on_switch:
+        mov eax, dr6
+        mov [db_info], eax
+        str ax
+        movzx eax, ax
+        mov [db_info + 4], eax
+        mov eax, [ebp + FR_EIP]
+        mov [db_info + 8], eax
+        inc dword [db_info + 12]
+        mov eax, 1                      ; handled: IRET to task T
+        ret
+
+; init_task: EDI = TSS, EAX = entry; flat ring 0 segments, a stack of its
+; own, EFLAGS = 2, this CR3, no I/O bitmap
+init_task:
+        pushad
+        push eax
+        xor eax, eax
+        mov ecx, TSS_SIZE / 4
+        rep stosd
+        pop eax
+        sub edi, TSS_SIZE
+        mov [edi + TSS_EIP], eax
+        mov dword [edi + TSS_ESP], task_f_stack_top
+        mov dword [edi + TSS_EFLAGS], EFLAGS_BASE
+        mov eax, cr3
+        mov [edi + TSS_CR3], eax
+        mov dword [edi + TSS_CS], SEL_CODE0
+        mov eax, SEL_DATA0
+        mov [edi + TSS_SS], eax
+        mov [edi + TSS_DS], eax
+        mov [edi + TSS_ES], eax
+        mov [edi + TSS_FS], eax
+        mov [edi + TSS_GS], eax
+        mov word [edi + TSS_IOMAP], TSS_SIZE
+        popad
+        ret
