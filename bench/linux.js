@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench:linux`: boot the cached Debian kernel (scripts/fetch-linux)
-// and print, for each milestone on the console, the wall-clock time and the
+// on the PC platform (virtual clock) and print, for each milestone on the console, the wall-clock time and the
 // instructions retired (the count `trapeze run --max-instructions` limits),
 // up to the busybox shell prompt or wherever the boot stops.
 // Options: --max-instructions <n> (default 20e9), -m <MiB> (default 128).
 import { existsSync } from 'node:fs';
-import { createMachine, bootLinux } from '../dist/machine.js';
+import { bootLinux } from '../dist/machine.js';
+import { Pc } from '../dist/platform/pc.js';
 
 const CACHE = new URL('../.cache/linux/', import.meta.url).pathname;
 const MILESTONES = [
@@ -30,7 +31,7 @@ let console = '';
 let next = 0;
 const rows = [];
 const started = process.hrtime.bigint();
-const machine = createMachine({
+const machine = new Pc({
   memoryMiB,
   serial: (b) => {
     console += String.fromCharCode(b);

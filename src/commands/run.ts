@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { createMachine, bootMultiboot, bootLinux } from '../machine.js';
 import { TrapezeError } from '../errors.js';
+import { Pc } from '../platform/pc.js';
+import { StdinInput } from '../platform/host-input.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
 import { runConfig, configMode, type RunConfigOptions } from './run-config.js';
@@ -34,10 +36,10 @@ export function registerRun(program: Command): void {
       if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');
       const out = process.stdout;
-      const machine = createMachine({
-        memoryMiB: opts.memory,
-        serial: (b) => out.write(Buffer.of(b)),
-      });
+      const serial = (b: number) => out.write(Buffer.of(b));
+      // Linux needs a PC's timers and interrupt controllers; stdin is typed into COM1
+      const linux = opts.kernel !== undefined ? new Pc({ memoryMiB: opts.memory, serial, input: new StdinInput() }) : undefined;
+      const machine = linux ?? createMachine({ memoryMiB: opts.memory, serial });
       if (opts.kernel !== undefined) bootLinux(machine, opts.kernel, opts.initrd, opts.append);
       else bootMultiboot(machine, image!, opts.cmdline);
       if (opts.traceMmu) traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
@@ -45,6 +47,7 @@ export function registerRun(program: Command): void {
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
       if (timer) printStats(machine.vm, timer);
+      linux?.close();
       process.exitCode = stop.status;
     });
 

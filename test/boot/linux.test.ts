@@ -1,11 +1,13 @@
 // Debian's i386 kernel (686 flavour) and busybox, fetched by scripts/fetch-linux
-// into .cache/linux/: boot to the initramfs shell, run `uname -a` and
+// into .cache/linux/, on the PC platform (8259, 8254, CMOS, UART interrupts):
+// boot to the initramfs shell, run `uname -a` and
 // `cat /proc/cpuinfo` typed on the console, power off. A heavy run (billions
 // of instructions): `npm run test:linux`. Without the cached kernel it is skipped, loudly.
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createMachine, bootLinux } from '../../src/machine.js';
+import { bootLinux } from '../../src/machine.js';
+import { Pc } from '../../src/platform/pc.js';
 
 const CACHE = fileURLToPath(new URL('../../.cache/linux/', import.meta.url));
 const KERNEL = `${CACHE}bzImage`;
@@ -22,18 +24,18 @@ describe.skipIf(!cached)('Linux boot (Debian 686 kernel, busybox initramfs)', ()
   it('boots to the shell, runs uname -a and cat /proc/cpuinfo, and powers off', () => {
     let console = '';
     let sent = 0;
-    const machine = createMachine({
+    const pc: Pc = new Pc({
       memoryMiB: 128,
       serial: (b) => {
         console += String.fromCharCode(b);
         // type the next command each time the shell prompts
         if (sent < COMMANDS.length && PROMPT.test(console)) {
-          machine.uart.receive(Buffer.from(`${COMMANDS[sent++]}\n`));
+          pc.uart.receive(Buffer.from(`${COMMANDS[sent++]}\n`));
         }
       },
     });
-    bootLinux(machine, KERNEL, INITRD, 'console=ttyS0 panic=-1');
-    const stop = machine.vm.run({ maxInstructions: 40_000_000_000, timeoutMs: 15 * 60_000 });
+    bootLinux(pc, KERNEL, INITRD, 'console=ttyS0 panic=-1');
+    const stop = pc.vm.run({ maxInstructions: 40_000_000_000, timeoutMs: 15 * 60_000 });
     const tail = console.slice(-3000);
     expect(console, `the boot stopped (${stop.message}); last console output:\n${tail}`).toContain('trapeze: initramfs ready');
     expect(console).toMatch(/Linux \(none\) 6\.\d+\.\d+-\d+-686 #1 SMP .* i686 GNU\/Linux/);
