@@ -213,8 +213,9 @@ export function movControl(rec: u32, toCr: bool, isDebug: bool): void {
       endBlock();
       return;
     default: {
-      // CR4: VME PVI TSD DE PSE PAE MCE PGE PCE are the bits this CPU knows
-      if (v & ~0x1FF) { raise(GP, 0, true); return; }
+      // CR4: TSD DE PSE PAE MCE PGE PCE are the bits this CPU knows. VME and
+      // PVI are reserved: CPUID does not advertise VME, so V86 mode has no extensions.
+      if (v & ~0x1FC) { raise(GP, 0, true); return; }
       const old = load<u32>(ACTIVE + S_CR4);
       const cr0 = load<u32>(ACTIVE + S_CR0);
       if (!pdptesForModeChange(cr0, v, cr0, old)) return;

@@ -12,7 +12,9 @@
 ;     its saved EIP is the new task's first instruction (QEMU saves the EIP of
 ;     the old task's JMP);
 ;   - the T flag of a TSS: #DB with DR6.BT before the new task's first
-;     instruction (QEMU ignores the flag).
+;     instruction (QEMU ignores the flag);
+;   - CR4.VME is reserved: Trapeze's CPUID does not advertise VME (QEMU's
+;     pentium3 does), so setting it raises #GP(0).
 ; Each case prints `case: vector=NN error=XXXXXXXX eip-ok` or `no fault`.
 %include "lib/kernel.inc"
 %include "lib/user.inc"
@@ -67,6 +69,13 @@ main:
         call ext_cases
         call task_fault_case
         call task_trap_case
+        CASE "mov cr4 with VME set"
+        mov eax, cr4
+        or eax, 1
+        TRY
+        mov cr4, eax
+        CATCH
+        call report_fault
         ret
 
 limit_cases:
