@@ -5,8 +5,7 @@ import { requestExit, raise, GP } from "./fault";
 
 // Codes in EXIT_DETAIL_ERROR (after ErrorCode's own values); src/core/layout.ts names them.
 export const enum Unsupported {
-  TaskSwitch = 100,
-  CallGate = 101,
+  // 100 and 101 named task switches and call gates, which the core now has
   CodeFromMmio = 102,
   V86Monitor = 103,
 }
