@@ -7,6 +7,7 @@ import { StdinInput } from '../platform/host-input.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
 import { runConfig, configMode, type RunConfigOptions } from './run-config.js';
+import { runPc, pcMode, collect, type RunPcOptions } from './run-pc.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
 import type { CounterName } from '../core/layout.js';
@@ -30,8 +31,16 @@ export function registerRun(program: Command): void {
     .option('--api <socket>', 'with --config: serve the control API on this Unix socket')
     .option('--top', 'with --config: a live table per VM on stderr')
     .option('--trace-mmu', 'log each shadow fill, guest #PF, invalidation and flush to stderr')
+    .option('--disk <file>', 'PC: a raw disk image on the IDE channel (give twice for master and slave)', collect)
+    .option('--boot <what>', 'PC: boot from the first disk\'s sector 0 (disk) or load the multiboot image (kernel)')
+    .option('--bios <file>', 'PC: run this firmware ROM from F000:FFF0 instead of the built-in BIOS')
+    .option('--screen', 'PC: show the CGA text screen on stderr')
+    .option('--debugcon <file>', 'PC: bytes written to port 0xE9 go to this file (default: stdout)')
+    .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
+    .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
     .action((image: string | undefined, opts) => {
       if (configMode(image, opts)) return runConfig(opts as RunConfigOptions);
+      if (pcMode(opts)) return runPc(image, opts as RunPcOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');

@@ -150,10 +150,11 @@ export class CmosRtc implements PortDevice {
     this.armPeriodic();
   }
 
-  private armUpdate(): void {
-    const ms = this.nowMs();
-    const nextSecond = (Math.floor(ms / 1000) + 1) * 1000;
-    this.update.arm(this.baseNs + (nextSecond - this.baseMs) * 1e6);
+  /** The next update: the next whole second of RTC time (counted, so rounding never repeats one). */
+  private nextUpdateMs = 0;
+  private armUpdate(after = this.nowMs()): void {
+    this.nextUpdateMs = (Math.floor(after / 1000) + 1) * 1000;
+    this.update.arm(this.baseNs + (this.nextUpdateMs - this.baseMs) * 1e6);
   }
 
   private onUpdate(): void {
@@ -162,7 +163,7 @@ export class CmosRtc implements PortDevice {
       const alarm = (r: number, now: number) => (this.ram[r] & 0xc0) === 0xc0 || this.ram[r] === now; // 11xxxxxx = don't care
       if (alarm(1, this.timeField(SEC)) && alarm(3, this.timeField(MIN)) && alarm(5, this.timeField(HOUR))) this.flag(C_AF);
     }
-    this.armUpdate();
+    this.armUpdate(this.nextUpdateMs);
   }
 
   private flag(bit: number): void {

@@ -135,6 +135,8 @@ export class Pit8254 implements PortDevice {
   private speaker = false;
   private refresh = false;
   private readonly timer: Timer;
+  /** The PIT tick of the edge the timer is armed for (time in ns rounds; ticks do not). */
+  private armedTick = -1;
 
   constructor(private readonly clock: Clock, private readonly irq0: (level: boolean) => void) {
     this.timer = clock.timer(() => this.onRise());
@@ -150,7 +152,8 @@ export class Pit8254 implements PortDevice {
   }
 
   private armIrq0(): void {
-    const next = this.counters[0].nextRise(this.ticks());
+    const next = this.counters[0].nextRise(Math.max(this.ticks(), this.armedTick));
+    this.armedTick = next;
     if (next === Infinity) this.timer.cancel();
     else this.timer.arm(Math.ceil(next * NS_PER_TICK));
   }
@@ -174,7 +177,7 @@ export class Pit8254 implements PortDevice {
       return;
     }
     if (port !== PIT_BASE + 3) {
-      if (this.counters[port - PIT_BASE].write(v, t) && port === PIT_BASE) this.armIrq0();
+      if (this.counters[port - PIT_BASE].write(v, t) && port === PIT_BASE) { this.armedTick = -1; this.armIrq0(); }
       return;
     }
     const sel = v >> 6;
@@ -192,6 +195,6 @@ export class Pit8254 implements PortDevice {
     let mode = (v >> 1) & 7;
     if (mode > 5) mode -= 4; // 6 and 7 are aliases of 2 and 3
     c.program(mode, rw, (v & 1) !== 0);
-    if (sel === 0) { this.irq0(false); this.armIrq0(); }
+    if (sel === 0) { this.irq0(false); this.armedTick = -1; this.armIrq0(); }
   }
 }

@@ -27,6 +27,8 @@ export class Uart16550 implements PortDevice {
   private rx: number[] = [];
   private threPending = false;
   private irqLevel = false;
+  /** The guest looked at the line status since it last reset the FIFOs (it polls for input). */
+  private polled = false;
   /** Bytes transmitted, for statistics. */
   transmitted = 0;
 
@@ -49,6 +51,9 @@ export class Uart16550 implements PortDevice {
   }
 
   get receiveQueued(): number { return this.rx.length; }
+
+  /** The guest is set up to receive: the data-ready interrupt is on, or it polls the line status. Host input waits for this, so bytes typed early are not lost to the guest's FIFO reset. */
+  get readyForInput(): boolean { return (this.ier & IER_RDA) !== 0 || this.polled; }
 
   private get dlab(): boolean { return (this.lcr & 0x80) !== 0; }
 
@@ -86,6 +91,7 @@ export class Uart16550 implements PortDevice {
       case 4: v = this.mcr; break;
       case 5:
         v = LSR_THRE | LSR_TEMT | (this.rx.length ? LSR_DR : 0) | this.lsrErrors;
+        this.polled = true;
         this.lsrErrors = 0;
         break;
       case 6:
@@ -118,7 +124,7 @@ export class Uart16550 implements PortDevice {
         break;
       case 2:
         this.fcr = v & 0xc9;
-        if (v & 2) this.rx.length = 0; // clear receive FIFO
+        if (v & 2) { this.rx.length = 0; this.polled = false; } // clear receive FIFO
         break;
       case 3: this.lcr = v; break;
       case 4: this.mcr = v & 0x1f; break;

@@ -32,8 +32,13 @@ export class StdinInput implements HostInput {
   private readonly buf = new Uint8Array(256);
 
   constructor() {
-    const regular = fstatSync(0).isFile();
-    this.fd = regular ? 0 : openSync('/dev/stdin', constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const regular = fstatSync(0).isFile();
+      this.fd = regular ? 0 : openSync('/dev/stdin', constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      this.fd = -1; // no stdin at all
+      this.done = true;
+    }
   }
 
   take(max: number): Uint8Array {
@@ -52,7 +57,7 @@ export class StdinInput implements HostInput {
   get ended(): boolean { return this.done; }
 
   close(): void {
-    if (this.fd > 0) closeSync(this.fd);
+    if (this.fd > 0) closeSync(this.fd); // fd 0 itself stays open
     this.fd = -1;
     this.done = true;
   }

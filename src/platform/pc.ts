@@ -3,7 +3,6 @@
 // channel on IRQ 14, a local APIC per vCPU and an I/O APIC, POST-code and
 // debug-console ports — the firmware that boots it, and the time that drives
 // its timers. It plugs into the VM's run loop as its PlatformHooks.
-import { statSync } from 'node:fs';
 import { createMachine, readImage, type MachineOptions } from '../machine.js';
 import type { Vm, PlatformHooks } from '../vm/vm.js';
 import type { Vcpu } from '../vm/vcpu.js';
@@ -299,7 +298,7 @@ export class Pc implements PlatformHooks {
   // ---- host input and screen ----
   /** Move typed bytes into COM1 as its receive FIFO empties (a fixed point, so file input replays exactly). */
   private pollInput(): void {
-    if (!this.input || this.uart.receiveQueued > 0 || this.input.ended) return;
+    if (!this.input || this.uart.receiveQueued > 0 || this.input.ended || !this.uart.readyForInput) return;
     const bytes = this.input.take(UART_FIFO);
     if (bytes.length) this.uart.receive(bytes);
   }
@@ -332,19 +331,3 @@ export class Pc implements PlatformHooks {
 
 /** The PC's wiring of ISA IRQs to I/O APIC inputs: IRQ 0 (the 8254) arrives on INTIN 2. */
 export function isaIrqToPin(irq: number): number { return irq === 0 ? 2 : irq; }
-
-/** Check a disk image file before opening it: it exists and holds whole sectors. */
-export function checkDiskImage(path: string): void {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new TrapezeError(`${path}: not a regular file`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof TrapezeError) throw e;
-    throw new TrapezeError(`${path}: no such disk image`);
-  }
-  if (size === 0 || size % 512 !== 0) {
-    throw new TrapezeError(`${path}: a disk image must be a whole number of 512-byte sectors (it has ${size} bytes)`);
-  }
-}

@@ -1,0 +1,108 @@
+// `trapeze run` on the PC platform: --disk, --boot, --bios, --screen,
+// --debugcon, --snapshot, --clock. Serial output goes to stdout, typed stdin
+// to COM1; the text screen (--screen) is drawn on stderr.
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { Pc } from '../platform/pc.js';
+import { openDiskImages } from '../platform/disks.js';
+import { StdinInput } from '../platform/host-input.js';
+import type { ClockMode } from '../platform/clock.js';
+import { TrapezeError } from '../errors.js';
+import { ExitTimer } from '../stats/exit-timer.js';
+import { printStats } from './run.js';
+
+export interface RunPcOptions {
+  disk?: string[];
+  boot?: string;
+  bios?: string;
+  screen?: boolean;
+  debugcon?: string;
+  snapshot?: boolean;
+  clock?: string;
+  memory: number;
+  cmdline: string;
+  maxInstructions?: number;
+  timeout?: number;
+  stats?: boolean;
+}
+
+/** Options that make `trapeze run` build a PC. */
+const PC_FLAGS = ['disk', 'boot', 'bios', 'screen', 'debugcon', 'snapshot', 'clock'] as const;
+
+export function pcMode(opts: Record<string, unknown>): boolean {
+  return PC_FLAGS.some((k) => opts[k] !== undefined);
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function runPc(image: string | undefined, opts: RunPcOptions): void {
+  const boot = opts.boot ?? (opts.bios ? 'bios' : image !== undefined ? 'kernel' : 'disk');
+  if (boot !== 'disk' && boot !== 'kernel' && boot !== 'bios') throw new TrapezeError(`--boot must be disk or kernel (got "${opts.boot}")`);
+  if (boot === 'kernel' && image === undefined) throw new TrapezeError('--boot kernel needs a multiboot image');
+  if (boot === 'disk' && image !== undefined) throw new TrapezeError('--boot disk boots from --disk: leave out the kernel image');
+  if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'wall') throw new TrapezeError(`--clock must be virtual or wall (got "${opts.clock}")`);
+  if (opts.snapshot && !opts.disk?.length) throw new TrapezeError('--snapshot needs --disk');
+
+  const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
+  const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
+  const input = new StdinInput();
+  const out = process.stdout;
+  const pc = new Pc({
+    memoryMiB: opts.memory,
+    serial: (b) => out.write(Buffer.of(b)),
+    disks,
+    clock: (opts.clock ?? 'virtual') as ClockMode,
+    debugcon: (b) => writeSync(debugFd, Uint8Array.of(b)),
+    input,
+    screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
+  });
+  try {
+    if (boot === 'disk') pc.bootDisk();
+    else if (boot === 'bios') pc.bootBios(opts.bios!);
+    else pc.bootMultiboot(image!, opts.cmdline);
+    const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
+    const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
+    if (opts.screen) process.stderr.write(screenText(pc.cga.lines()));
+    if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
+    if (timer) {
+      printStats(pc.vm, timer);
+      process.stderr.write(`${pcStats(pc).join('\n')}\n`);
+    }
+    process.exitCode = stop.status;
+  } finally {
+    pc.close();
+    if (debugFd !== 1) closeSync(debugFd);
+  }
+}
+
+function openOutput(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new TrapezeError(`${path}: cannot open for --debugcon (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** The platform's figures for --stats. */
+export function pcStats(pc: Pc): string[] {
+  const calls = [...pc.bios.calls].map(([v, n]) => `INT ${v.toString(16).padStart(2, '0')}h=${n}`).join(' ') || 'none';
+  return [
+    `post codes: ${pc.post.describe()}`,
+    `bios calls: ${calls}`,
+    `ata:        ${pc.ata.sectorsRead} sectors read, ${pc.ata.sectorsWritten} written`,
+    `clock:      ${(pc.clock.now() / 1e6).toFixed(3)} ms of ${pc.clock.mode} time`,
+  ];
+}
+
+function screenText(lines: string[]): string {
+  const bar = `+${'-'.repeat(80)}+`;
+  return [bar, ...lines.map((l) => `|${l.padEnd(80)}|`), bar, ''].join('\n');
+}
+
+/** Redraw the screen in place on a terminal (cursor up over the last frame). */
+let drawn = false;
+function drawScreen(lines: string[]): void {
+  process.stderr.write((drawn ? `\x1b[${lines.length + 2}A` : '') + screenText(lines));
+  drawn = true;
+}

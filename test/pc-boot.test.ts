@@ -1,0 +1,165 @@
+// The PC boots: from sector 0 of a disk image through the built-in BIOS, from
+// a firmware ROM at the reset vector, a multiboot kernel on the PC; reset
+// through the 8042; --snapshot; and the bad inputs the CLI must refuse.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { copyFileSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pc } from '../src/platform/pc.js';
+import { openDiskImages } from '../src/platform/disks.js';
+import { BufferedInput } from '../src/platform/host-input.js';
+import { IMAGES, expected, significantLines } from './support/guest.js';
+
+const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
+function trapeze(args: string[], input = '') {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'latin1', input });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const dir = mkdtempSync(join(tmpdir(), 'trapeze-pc-'));
+function diskCopy(name: string): string {
+  const path = join(dir, `${name}-${Math.random().toString(36).slice(2)}.img`);
+  copyFileSync(`${IMAGES}${name}.img`, path);
+  return path;
+}
+
+function bootPcboot(snapshot = false) {
+  const path = diskCopy('pcboot');
+  let serial = '';
+  const pc = new Pc({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); }, disks: openDiskImages([path], snapshot) });
+  pc.bootDisk();
+  const stop = pc.vm.run({ maxInstructions: 50_000_000 });
+  pc.close();
+  return { pc, serial, stop, path };
+}
+
+describe('booting from a disk image', () => {
+  it('pcboot: sector 0 at 7C00 with DL=80h, INT 10h/13h, MP tables, ATA with IRQ 14, APIC timer, PIT via the I/O APIC — as on QEMU', () => {
+    const { pc, serial, stop, path } = bootPcboot();
+    const want = expected('pcboot');
+    expect(significantLines(serial)).toEqual(want.lines);
+    expect(stop.status).toBe(want.status);
+    expect(pc.cga.lines()[0]).toBe('pcboot: sector 0 running'); // INT 10h teletype, on the CGA screen
+    expect(pc.bios.calls.get(0x13)).toBe(1);
+    // the guest's write reached the image file: sector 100 holds its pattern
+    const sector = readFileSync(path).subarray(100 * 512, 101 * 512);
+    expect(sector[1]).toBe((1 + 7) ^ 13);
+  });
+
+  it('is deterministic on the virtual clock: same output, same instruction count', () => {
+    const a = bootPcboot(), b = bootPcboot();
+    expect(a.serial).toBe(b.serial);
+    expect(a.pc.vm.vcpus[0].instructionsRetired).toBe(b.pc.vm.vcpus[0].instructionsRetired);
+    expect(a.pc.clock.now()).toBe(b.pc.clock.now());
+  });
+
+  it('--snapshot leaves the disk file byte-identical', () => {
+    const path = diskCopy('pcboot');
+    const before = readFileSync(path);
+    const r = trapeze(['run', '--disk', path, '--snapshot']);
+    expect(r.stdout).toContain('ata: sector 100 written and read back');
+    expect(r.status).toBe(1);
+    expect(Buffer.compare(readFileSync(path), before)).toBe(0);
+  });
+
+  it('refuses a disk without the boot signature', () => {
+    const path = join(dir, 'blank.img');
+    writeFileSync(path, new Uint8Array(4096));
+    const r = trapeze(['run', '--disk', path]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('not bootable');
+  });
+});
+
+/** A 2 KiB ROM: code at F000:F800, the reset vector jumping there. */
+function rom(code: number[]): Uint8Array {
+  const r = new Uint8Array(2048).fill(0xff);
+  r.set(code, 0);
+  r.set([0xea, 0x00, 0xf8, 0x00, 0xf0], 2048 - 16); // JMP F000:F800
+  return r;
+}
+
+describe('--bios: a firmware image from the reset vector', () => {
+  it('runs from F000:FFF0 (the top of 4 GiB), and the 8042 reset (FEh) starts it again', () => {
+    // count boots in CMOS byte 40h, print the count on port E9h; reset until it is 2
+    const path = join(dir, 'reset.rom');
+    writeFileSync(path, rom([
+      0xb0, 0x40, 0xe6, 0x70, 0xe4, 0x71, 0xfe, 0xc0, 0xe6, 0x71, // CMOS[40h]++
+      0x04, 0x30, 0xe6, 0xe9, 0x3c, 0x32, 0x74, 0x05,             // print; if '2' done
+      0xb0, 0xfe, 0xe6, 0x64, 0xf4,                               // reset through the 8042
+      0xb0, 0x00, 0xe6, 0xf4, 0xf4,                               // debug exit 0
+    ]));
+    const con = join(dir, 'debugcon.txt');
+    const r = trapeze(['run', '--bios', path, '--debugcon', con]);
+    expect(readFileSync(con, 'latin1')).toBe('12');
+    expect(r.status).toBe(1);
+  });
+
+  it('A20 off through the 8042 makes FFFF:0010 wrap to 0000:0000; port 92h turns it on again', () => {
+    const path = join(dir, 'a20.rom');
+    writeFileSync(path, rom([
+      0xb0, 0xd1, 0xe6, 0x64, 0xb0, 0x01, 0xe6, 0x60, // 8042 output port: A20 off
+      0x31, 0xc0,                               // xor ax,ax
+      0x8e, 0xd8, 0xc6, 0x06, 0x00, 0x00, 0x11, // mov ds,ax; mov byte [0],11h
+      0xb8, 0xff, 0xff, 0x8e, 0xd8,             // mov ax,FFFFh; mov ds,ax
+      0xa0, 0x10, 0x00, 0xe6, 0xe9,             // mov al,[10h]; out E9h,al (11h if wrapped)
+      0xb0, 0x02, 0xe6, 0x92,                   // A20 on
+      0xc6, 0x06, 0x10, 0x00, 0x22,             // mov byte [10h],22h (now at 100000h)
+      0xa0, 0x10, 0x00, 0xe6, 0xe9,             // 22h
+      0x31, 0xc0, 0x8e, 0xd8, 0xa0, 0x00, 0x00, 0xe6, 0xe9, // 0000:0000 still 11h
+      0xb0, 0x00, 0xe6, 0xf4, 0xf4,
+    ]));
+    const con = join(dir, 'a20.txt');
+    const r = trapeze(['run', '--bios', path, '--debugcon', con]);
+    expect([...readFileSync(con)]).toEqual([0x11, 0x22, 0x11]);
+    expect(r.status).toBe(1);
+  });
+});
+
+describe('the PC with a multiboot kernel and typed input', () => {
+  it('loads the kernel after the firmware set-up (BDA, MP tables in the EBDA) and passes stdin to COM1', () => {
+    let serial = '';
+    const pc = new Pc({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); }, input: new BufferedInput(new TextEncoder().encode('xyz')) });
+    pc.bootMultiboot(`${IMAGES}hello.elf`);
+    expect(pc.vm.readPhys(0x413, 2)).toEqual(Uint8Array.of(639 & 0xff, 639 >> 8));
+    expect(String.fromCharCode(...pc.vm.readPhys(0x9fe00, 4))).toBe('_MP_');
+    const stop = pc.vm.run({ maxInstructions: 10_000_000 });
+    expect(serial).toBe('Hello from a Trapeze guest!\n');
+    expect(stop.status).toBe(1);
+    expect(pc.uart.receiveQueued).toBe(3); // typed bytes waiting in the receive FIFO
+  });
+});
+
+describe('bad input', () => {
+  it('a disk image whose size is not a multiple of 512', () => {
+    const path = join(dir, 'odd.img');
+    writeFileSync(path, new Uint8Array(1000));
+    const r = trapeze(['run', '--disk', path]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('whole number of 512-byte sectors');
+  });
+
+  it('a missing disk image', () => {
+    const r = trapeze(['run', '--disk', join(dir, 'nope.img')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no such disk image');
+  });
+
+  it('a ROM larger than its window, and a missing ROM', () => {
+    const path = join(dir, 'big.rom');
+    writeFileSync(path, new Uint8Array(512 * 1024));
+    const r = trapeze(['run', '--bios', path]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('256 KiB');
+    const m = trapeze(['run', '--bios', join(dir, 'none.rom')]);
+    expect(m.status).toBe(2);
+    expect(m.stderr).toContain('no such file');
+  });
+
+  it('--boot with something other than disk or kernel', () => {
+    const r = trapeze(['run', '--disk', `${IMAGES}pcboot.img`, '--boot', 'floppy', '--snapshot']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--boot must be disk or kernel');
+  });
+});
