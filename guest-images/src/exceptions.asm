@@ -12,11 +12,6 @@ SEL_CODE16      equ SEL_FREE + 0x10     ; code, limit 0xFFFF
 VEC_ABSENT      equ 0x40                ; interrupt gate with P=0
 VEC_INVALID     equ 0x41                ; all-zero gate (type 0)
 
-%macro CASE 1
-        PUTS %1
-        PUTS ": "
-%endmacro
-
 [section .bss]
 alignb 4096
 pf_area:        resb 3 * 4096           ; absent page, read-only page, supervisor page

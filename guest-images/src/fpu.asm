@@ -10,10 +10,6 @@ CR0_EM equ 1 << 2
 CR0_TS equ 1 << 3
 CR0_NE equ 1 << 5
 
-%macro CASE 1
-        PUTS %1
-        PUTS ": "
-%endmacro
 ; P64 mem: a 64-bit value in hex; P80 mem: an 80-bit one (exponent first)
 %macro P64 1
         PHEX [%1 + 4]

@@ -10,6 +10,7 @@
 ;   ring 3 (#GP), LTR of a busy TSS (#GP).
 %include "lib/kernel.inc"
 %include "lib/user.inc"
+%include "lib/task.inc"
 
 SEL_GATE16      equ SEL_FREE + 0x00     ; 16-bit call gate, DPL 0, same level
 SEL_GATEJMP     equ SEL_FREE + 0x08     ; 32-bit call gate, DPL 0 (JMP target)
@@ -49,11 +50,6 @@ t16_info:       resd 4                  ; TR, back link, FS, GS
 t16_cr0:        resd 1
 tl_info:        resd 3                  ; LDTR, value read through the LDT, DS
 saved_link:     resd 1
-
-%macro CASE 1
-        PUTS %1
-        PUTS ": "
-%endmacro
 
 [section .text]
 main:
@@ -353,34 +349,6 @@ task_l:
         movzx eax, ax
         mov [tl_info], eax
         iretd
-
-; init_task: EDI = TSS, EAX = EIP, EBX = ESP; flat ring 0 segments, EFLAGS = 2
-init_task:
-        pushad
-        push eax
-        push edi
-        xor eax, eax
-        mov ecx, TSS_SIZE / 4
-        rep stosd
-        pop edi
-        pop eax
-        mov [edi + TSS_EIP], eax
-        mov [edi + TSS_ESP], ebx
-        mov dword [edi + TSS_EFLAGS], EFLAGS_BASE
-        mov eax, cr3
-        mov [edi + TSS_CR3], eax
-        mov dword [edi + TSS_CS], SEL_CODE0
-        mov eax, SEL_DATA0
-        mov [edi + TSS_SS], eax
-        mov [edi + TSS_DS], eax
-        mov [edi + TSS_ES], eax
-        mov [edi + TSS_FS], eax
-        mov [edi + TSS_GS], eax
-        mov dword [edi + TSS_SS0], SEL_DATA0
-        mov [edi + TSS_ESP0], ebx
-        mov word [edi + TSS_IOMAP], TSS_SIZE
-        popad
-        ret
 
 ; --- task-switch faults ---------------------------------------------------------------
 task_fault_cases:

@@ -18,6 +18,7 @@
 ; Each case prints `case: vector=NN error=XXXXXXXX eip-ok` or `no fault`.
 %include "lib/kernel.inc"
 %include "lib/user.inc"
+%include "lib/task.inc"
 
 SEL_SMALL       equ SEL_FREE + 0x00     ; data, limit 0xFFF
 SEL_DOWN32      equ SEL_FREE + 0x08     ; expand-down data, limit 0xFFF, B=1
@@ -31,11 +32,6 @@ SEL_TSS_T       equ SEL_FREE + 0x40     ; a task with the T (debug trap) flag
 TSS_TRAP        equ 0x64
 ACC_DOWN0       equ 0x96                ; present, DPL0, data, expand-down, writable
 CR0_AM          equ 1 << 18
-
-%macro CASE 1
-        PUTS %1
-        PUTS ": "
-%endmacro
 
 [section .bss]
 alignb 4096
@@ -289,6 +285,7 @@ clear_tf_hook:
 task_fault_case:
         mov edi, tss_f
         mov eax, task_f
+        mov ebx, task_f_stack_top
         call init_task
         mov dword [tss_f + TSS_DS], SEL_ABSENT
         SET_DESC SEL_TSS_F, tss_f, TSS_SIZE - 1, ACC_TSS, 0
@@ -341,6 +338,7 @@ np_in_new_task:
 task_trap_case:
         mov edi, tss_t
         mov eax, task_t
+        mov ebx, task_f_stack_top
         call init_task
         mov word [tss_t + TSS_TRAP], 1
         SET_DESC SEL_TSS_T, tss_t, TSS_SIZE - 1, ACC_TSS, 0
@@ -383,30 +381,4 @@ db_on_switch:
         mov [db_info + 8], eax
         inc dword [db_info + 12]
         mov eax, 1                      ; handled: IRET to task T
-        ret
-
-; init_task: EDI = TSS, EAX = entry; flat ring 0 segments, a stack of its
-; own, EFLAGS = 2, this CR3, no I/O bitmap
-init_task:
-        pushad
-        push eax
-        xor eax, eax
-        mov ecx, TSS_SIZE / 4
-        rep stosd
-        pop eax
-        sub edi, TSS_SIZE
-        mov [edi + TSS_EIP], eax
-        mov dword [edi + TSS_ESP], task_f_stack_top
-        mov dword [edi + TSS_EFLAGS], EFLAGS_BASE
-        mov eax, cr3
-        mov [edi + TSS_CR3], eax
-        mov dword [edi + TSS_CS], SEL_CODE0
-        mov eax, SEL_DATA0
-        mov [edi + TSS_SS], eax
-        mov [edi + TSS_DS], eax
-        mov [edi + TSS_ES], eax
-        mov [edi + TSS_FS], eax
-        mov [edi + TSS_GS], eax
-        mov word [edi + TSS_IOMAP], TSS_SIZE
-        popad
         ret

@@ -6,6 +6,7 @@
 ;   faulting task). Busy bits are printed along the way; each task prints
 ;   the registers it was started with.
 %include "lib/kernel.inc"
+%include "lib/task.inc"
 
 SEL_TSS_B       equ SEL_FREE + 0x00
 SEL_TSS_C       equ SEL_FREE + 0x08
@@ -33,7 +34,7 @@ regs_seen:      resd 8
         mov eax, %3
         mov ebx, %4
         mov edx, %5
-        call init_task
+        call init_pattern_task
         SET_DESC %2, %1, TSS_SIZE - 1, ACC_TSS, 0
 %endmacro
 
@@ -50,33 +51,12 @@ main:
         call test_fault_task
         ret
 
-; init_task: EDI = TSS, EAX = EIP, EBX = ESP, EDX = pattern for the GPRs
-; (EAX = pattern+0xA, ECX = +0xC, EDX = +0xD, EBX = +0xB, EBP = +0xBB,
-;  ESI = +0x51, EDI = +0xD1), flat ring 0 segments, EFLAGS = 2, this CR3.
-init_task:
+; init_pattern_task: init_task (EDI = TSS, EAX = EIP, EBX = ESP), then the
+; GPRs from EDX = pattern (EAX = pattern+0xA, ECX = +0xC, EDX = +0xD,
+; EBX = +0xB, EBP = +0xBB, ESI = +0x51, EDI = +0xD1).
+init_pattern_task:
+        call init_task
         pushad
-        push eax
-        push edi
-        xor eax, eax
-        mov ecx, TSS_SIZE / 4
-        rep stosd
-        pop edi
-        pop eax
-        mov [edi + TSS_EIP], eax
-        mov [edi + TSS_ESP], ebx
-        mov dword [edi + TSS_EFLAGS], EFLAGS_BASE
-        mov eax, cr3
-        mov [edi + TSS_CR3], eax
-        mov dword [edi + TSS_CS], SEL_CODE0
-        mov eax, SEL_DATA0
-        mov [edi + TSS_SS], eax
-        mov [edi + TSS_DS], eax
-        mov [edi + TSS_ES], eax
-        mov [edi + TSS_FS], eax
-        mov [edi + TSS_GS], eax
-        mov dword [edi + TSS_SS0], SEL_DATA0
-        mov [edi + TSS_ESP0], ebx
-        mov word [edi + TSS_IOMAP], TSS_SIZE    ; no I/O bitmap
         lea eax, [edx + 0xA]
         mov [edi + TSS_EAX], eax
         lea eax, [edx + 0xC]
