@@ -54,7 +54,7 @@ export function jmpCallTask(sel: u32, call: bool, next: u32): void {
     if (!attrPresent(attr)) { raise(NP, sel & 0xFFFC, true); return; }
     tssSel = descLo >>> 16;
     if (!fetchGdtTss(tssSel, GP, 0)) return;
-  } else if (!isTss(attr)) {
+  } else if (!isTss(attr) || (sel & 4)) { // a TSS descriptor lives in the GDT only
     raise(GP, sel & 0xFFFC, true); return;
   }
   const tssAttr = descAttr(descHi);
