@@ -24,6 +24,11 @@ describe('trapeze bench (quick)', () => {
       expect(json.exits.find((e: { kind: string }) => e.kind === kind).countedPerIteration, kind).toBe(1);
     }
     expect(json.exits.find((e: { kind: string }) => e.kind === 'vcpu-switch').countedPerIteration).toBe(2);
+    // 100,000 instructions in 100-instruction slices against one slice: 999 more dispatches
+    expect(json.exits.find((e: { kind: string }) => e.kind === 'scheduler-switch').countedPerIteration).toBe(999);
+    // the core's own counters see the in-core events the loops were built to cause
+    expect(json.exits.find((e: { kind: string }) => e.kind === 'shadow-miss').countedPerIteration).toBe(15);
+    expect(json.exits.find((e: { kind: string }) => e.kind === 'pt-write').countedPerIteration).toBe(1);
   });
 
   it('reports instructions per second from the compute guest, with the checksum QEMU printed', () => {

@@ -10,6 +10,8 @@ import { ExitReason, COUNTER_NAMES } from '../core/layout.js';
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import type { MmioDevice } from '../vm/mmiobus.js';
 import { flatGuest, DATA, TOUCH, IRQ_VECTOR, pteAddress } from './flat-guest.js';
+import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { fileURLToPath } from 'node:url';
 
 export const BENCH_PORT = 0x520;
 export const BENCH_MMIO = 0xfebf0000;
@@ -29,6 +31,8 @@ export interface Workload {
   run(): void;
   /** The events this workload counts (exits of one reason, or a core counter) so far. */
   events(): number;
+  /** Release what the workload holds (timers, instances). */
+  close?(): void;
 }
 
 export interface ExitKind {
@@ -122,6 +126,25 @@ function switchLoop(alternate: boolean): Workload {
   };
 }
 
+// ---- scheduler: two VMs sharing the CPU in short slices, or in one long slice ----
+const SPIN = fileURLToPath(new URL('../../guest-images/spin.elf', import.meta.url));
+export const SCHED_RUN = 100_000; // instructions per call: 1,000 dispatches in 100-instruction slices, 1 in a 100,000 slice
+function schedulerLoop(slice: number): Workload {
+  const hv = Hypervisor.fromConfig({
+    sliceInstructions: slice,
+    vms: [0, 1].map((i) => ({ name: `v${i}`, kernel: SPIN, cmdline: 'report=100000000', memoryMiB: 4 })),
+  });
+  hv.start();
+  hv.runFor(1_000_000); // the kernels set up, their loops decoded
+  const guests = [...hv.guests.values()];
+  return {
+    vm: guests[0].vm, iterations: 1,
+    events: () => guests.reduce((n, g) => n + g.entity.dispatches, 0),
+    run() { hv.runFor(SCHED_RUN); },
+    close() { hv.close(); },
+  };
+}
+
 export const EXIT_KINDS: ExitKind[] = [
   {
     kind: 'port-write', label: 'OUT to a host device', eventsPerIteration: 1,
@@ -171,7 +194,13 @@ export const EXIT_KINDS: ExitKind[] = [
     baseline: () => pteWriteLoop(false),
   },
   {
-    kind: 'vcpu-switch', label: 'vCPU switch', eventsPerIteration: 2,
+    kind: 'scheduler-switch', label: 'vCPU switch by the scheduler', eventsPerIteration: SCHED_RUN / 100 - 1,
+    method: '2 spin VMs under the hypervisor\'s scheduler in 100-instruction slices minus one 100,000-instruction slice: a scheduling decision, an entry into the other VM\'s core, an exit',
+    make: () => schedulerLoop(100),
+    baseline: () => schedulerLoop(SCHED_RUN),
+  },
+  {
+    kind: 'vcpu-switch', label: 'vCPU switch in the core', eventsPerIteration: 2,
     method: 'enter(0, 4); enter(1, 4) minus enter(0, 4) twice — the core-level switch (state swap, TLB flush)',
     make: () => switchLoop(true),
     baseline: () => switchLoop(false),

@@ -66,8 +66,9 @@ function sample(w: Workload, maxTime: number): Sample {
   return { ns: (b.stats.mean * 1e9) / w.iterations, moe: (b.stats.moe * 1e9) / w.iterations };
 }
 
-/** Events per iteration as the core's counters see them over a few calls. */
+/** Events per iteration as the core's counters see them over a few calls, once warm. */
 function counted(w: Workload): number {
+  w.run(); // the first pass decodes, fills and learns which frames hold page tables
   const before = w.events();
   for (let i = 0; i < 8; i++) w.run();
   return (w.events() - before) / (8 * w.iterations);
@@ -87,6 +88,8 @@ function measureKind(k: ExitKind, maxTime: number, nsPerInstruction: number): Ex
     if (a2.ns < a.ns) a = a2;
     if (b2.ns < b.ns) b = b2;
   }
+  w.close?.();
+  base?.close?.();
   const ns = (a.ns - b.ns) / k.eventsPerIteration;
   const moe = Math.hypot(a.moe, b.moe) / k.eventsPerIteration;
   return {
