@@ -16,7 +16,8 @@ function runOnPc(name: string, cmdline: string): { serial: string; status: numbe
   const pc = new Pc({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); } });
   try {
     pc.bootMultiboot(`${IMAGES}${name}.elf`, cmdline);
-    return { serial, status: pc.vm.run({ maxInstructions: 1_000_000_000 }).status };
+    const { status } = pc.vm.run({ maxInstructions: 1_000_000_000 });
+    return { serial, status };
   } finally {
     pc.close();
   }
