@@ -56,7 +56,7 @@ describe('hypervisor scheduler', () => {
   it('a halted VM gives its share away and gets it back when woken', () => {
     // the sleeper works ~5 M instructions, halts until an interrupt, works again
     const hv = hypervisor([
-      { name: 'sleeper', kernel: SLEEPER, cmdline: 'work=1250000', memoryMiB: 4, shares: 1 },
+      { name: 'sleeper', kernel: SLEEPER, cmdline: 'hz=0 work=1250000', memoryMiB: 4, shares: 1 },
       spinVm('spin', { shares: 1 }),
     ]);
     const sleeper = hv.get('sleeper').vm;
@@ -79,6 +79,43 @@ describe('hypervisor scheduler', () => {
     const ds = retired(hv, 'sleeper') - s1, dp = retired(hv, 'spin') - p1;
     expect(Math.abs(ds / (ds + dp) - 0.5)).toBeLessThan(0.02);
     expect(sleeper.vcpus[0].halted).toBe(false);
+    hv.close();
+  });
+
+  it('a VM sleeping on its own timer (8254 at 100 Hz) wakes in host time and uses nothing while it waits', () => {
+    // per tick (10 ms = 1 M host instructions at the instruction clock) the
+    // sleeper works ~0.2 M instructions, then halts until the next tick. Each
+    // wake-up can cost it up to one slice against its due, so slices are short.
+    const hv = hypervisor([
+      { name: 'sleeper', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4, shares: 1 },
+      spinVm('spin', { shares: 1 }),
+    ], { sliceInstructions: 10_000 });
+    hv.runFor(20_000_000);
+    const s = hv.stats();
+    const [sleeper, spin] = s.vms;
+    const rounds = hv.get('sleeper').console.transcript.split('\n').filter((l) => l.startsWith('awake')).length;
+    expect(rounds).toBeGreaterThanOrEqual(18); // one per tick
+    expect(rounds).toBeLessThanOrEqual(21);
+    expect(sleeper.shareReceived).toBeLessThan(0.3); // it gave most of its half away
+    expect(spin.shareReceived).toBeGreaterThan(0.7);
+    expect(sleeper.cpuReceived + spin.cpuReceived).toBe(s.elapsed); // the host never idled
+    // while both could run they shared equally: each got what it was due
+    expect(Math.abs(sleeper.fairness - 1)).toBeLessThan(0.02);
+    expect(Math.abs(spin.fairness - 1)).toBeLessThan(0.02);
+    expect(hv.get('sleeper').vm.vcpus[0].counter('interrupts')).toBeGreaterThanOrEqual(rounds - 1);
+    hv.close();
+  });
+
+  it('when every VM sleeps, host time skips to the next timer', () => {
+    const hv = hypervisor([{ name: 'sleeper', kernel: SLEEPER, cmdline: 'hz=100 work=1000 rounds=5', memoryMiB: 4 }]);
+    hv.runFor(100_000_000, () => !!hv.get('sleeper').vm.stopped);
+    const g = hv.get('sleeper');
+    expect(g.console.transcript).toBe('awake 1\nawake 2\nawake 3\nawake 4\nawake 5\nPASS\n');
+    expect(g.vm.stopped?.kind).toBe('debug-exit');
+    const s = hv.stats();
+    // four sleeps of up to a tick each: idle host time, not instructions run
+    expect(s.elapsed - s.vms[0].cpuReceived).toBeGreaterThan(3_000_000);
+    expect(s.vms[0].cpuReceived).toBeLessThan(1_000_000);
     hv.close();
   });
 

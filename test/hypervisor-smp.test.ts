@@ -1,6 +1,7 @@
 // Several vCPUs in one VM, multiplexed on the one core: application
 // processors wait for INIT/SIPI, then share their VM's CPU share round-robin.
-// (INIT and SIPI come from the host here, as a local APIC's ICR would send them.)
+// INIT and SIPI come from the host (Vm.initVcpu/startupVcpu) or from a guest
+// writing its local APIC's ICR.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { hypervisor, spinVm } from './support/hypervisor.js';
 
 // real mode at 0x30000 (SIPI vector 0x30): inc eax; jmp $-2
 const AP_CODE = Uint8Array.of(0x66, 0x40, 0xeb, 0xfc);
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 
 describe('multiple vCPUs per VM', () => {
   it('an AP runs nothing before its SIPI, then starts in real mode at vector·4K and shares its VM\'s time', () => {
@@ -40,6 +42,29 @@ describe('multiple vCPUs per VM', () => {
     const parked = ap.instructionsRetired;
     hv.runFor(2_000_000);
     expect(ap.instructionsRetired).toBe(parked);
+    hv.close();
+  });
+
+  it('the BSP starts an AP through its local APIC: INIT, then a startup IPI', () => {
+    const hv = hypervisor([spinVm('smp', { vcpus: 2 })]);
+    const vm = hv.get('smp').vm;
+    hv.runFor(200_000);
+    vm.writePhys(0x30000, AP_CODE);
+    const icr = (at: number, v: number) => [0xc7, 0x05, ...le32(at), ...le32(v)]; // mov dword [at], v
+    vm.writePhys(0x300000, Uint8Array.from([
+      ...icr(0xfee00310, 0x01000000), // destination: APIC ID 1
+      ...icr(0xfee00300, 0x00004500), // INIT, assert
+      ...icr(0xfee00300, 0x00004630), // startup, vector 0x30
+      0xf4,                           // hlt (IF=0: the BSP is done, the AP goes on)
+    ]));
+    vm.vcpus[0].eip = 0x300000;
+    hv.runFor(2_000_000);
+    const ap = vm.vcpus[1];
+    expect(ap.waitingForSipi).toBe(false);
+    expect(ap.segment('cs').base).toBe(0x30000);
+    expect(ap.instructionsRetired).toBeGreaterThan(1_000_000);
+    expect(vm.vcpus[0].halted).toBe(true);
+    expect(vm.stopped).toBeUndefined();
     hv.close();
   });
 

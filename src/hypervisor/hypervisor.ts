@@ -3,9 +3,9 @@
 // host-wide memory budget, applies each VM's isolation policy, drives the
 // lifecycle (created → running ⇄ paused → stopped), takes snapshots and
 // restores them, and reports fairness.
-import { createMachine, bootMultiboot } from '../machine.js';
 import type { Vm, VmState, StopInfo } from '../vm/vm.js';
-import type { Uart16550 } from '../devices/uart16550.js';
+import { Pc } from '../platform/pc.js';
+import { HostedPlatform } from './hosted-platform.js';
 import type { BlockDevice } from '../storage/block-device.js';
 import { openDisk } from '../storage/open-disk.js';
 import { IsolationPolicy, type ViolationKind } from './policy.js';
@@ -26,19 +26,20 @@ export interface HypervisorOptions {
   log?: (vm: string, message: string) => void;
 }
 
-/** A VM under the hypervisor, with what it was made from. */
+/** A VM under the hypervisor (a PC: 8259s, 8254, local APICs, ATA), with what it was made from. */
 export class Guest {
   readonly console: LineConsole;
   constructor(
     readonly config: VmConfig,
-    readonly vm: Vm,
-    readonly uart: Uart16550,
+    readonly pc: Pc,
+    readonly platform: HostedPlatform,
     readonly entity: SchedEntity,
     readonly disks: BlockDevice[],
     readonly policy: IsolationPolicy,
     console: LineConsole,
   ) { this.console = console; }
   get name(): string { return this.config.name; }
+  get vm(): Vm { return this.pc.vm; }
   get state(): VmState { return this.vm.state; }
 }
 
@@ -116,28 +117,31 @@ export class Hypervisor {
     if (this.memoryInUseMiB + config.memoryMiB > this.hostMemoryMiB) {
       throw new TrapezeError(`VM ${config.name} needs ${config.memoryMiB} MiB but only ${this.hostMemoryMiB - this.memoryInUseMiB} MiB of the host budget (${this.hostMemoryMiB} MiB) is left`);
     }
+    const disks = openDisks(config);
     const console = new LineConsole(config.name, this.options.console);
-    const { vm, uart } = createMachine({
-      name: config.name, memoryMiB: config.memoryMiB, vcpus: config.vcpus, haltWaits: true,
+    const pc = new Pc({
+      name: config.name, memoryMiB: config.memoryMiB, vcpus: config.vcpus, haltWaits: true, disks,
       sliceInstructions: this.scheduler.slice, serial: (b) => console.byte(b),
+      clock: this.scheduler.clock === 'wall' ? 'wall' : 'virtual',
     });
+    const vm = pc.vm;
+    const platform = new HostedPlatform(pc);
+    vm.platform = platform;
     const policy = new IsolationPolicy(config.policy);
     vm.policy = policy;
     policy.applyToCpuid(vm.cpuid);
     vm.vcpus.forEach((v) => policy.applyToVcpu(v));
     vm.onViolation = (kind, detail) => this.options.log?.(config.name, `policy violation (${kind}): ${detail} → ${policy.onViolation}`);
-    if (config.kernel) bootMultiboot({ vm, uart }, config.kernel, config.cmdline ?? '');
-    const disks: BlockDevice[] = [];
     try {
-      if (config.disk) disks.push(openDisk({ file: config.disk }));
-      for (const d of config.disks) disks.push(openDisk(d));
+      if (config.kernel) pc.bootMultiboot(config.kernel, config.cmdline ?? '');
+      else pc.reset(); // a VM to restore into: the firmware mapped, its state comes next
     } catch (e) {
-      for (const d of disks) d.close();
+      pc.close();
       throw e;
     }
     const entity = new SchedEntity(vm, config.shares, config.capPercent);
     entity.budgetLeft = policy.maxInstructions;
-    const guest = new Guest(config, vm, uart, entity, disks, policy, console);
+    const guest = new Guest(config, pc, platform, entity, disks, policy, console);
     this.guests.set(config.name, guest);
     this.scheduler.add(entity);
     return guest;
@@ -178,16 +182,31 @@ export class Hypervisor {
     let done = 0;
     while (done < instructions && !until()) {
       const r = this.scheduler.step();
-      if (r.kind === 'idle') break;
-      if (r.kind === 'capped') {
-        if (this.scheduler.clock === 'wall') break; // the caller sleeps (see runAsync)
-        this.scheduler.idle(r.wait);
+      if (r.kind === 'ran') {
+        done += r.cost;
+        this.afterDispatch(r.entity, r.cost);
         continue;
       }
-      done += r.cost;
-      this.afterDispatch(r.entity);
+      if (this.scheduler.clock === 'wall') break; // the caller sleeps (see runAsync)
+      // nothing can run now: host time moves on to the next timer or cap period
+      const wait = Math.min(r.kind === 'capped' ? r.wait : Infinity, this.nextEvent());
+      if (wait === Infinity) break;
+      this.idle(wait);
     }
     return done;
+  }
+
+  /** Host instructions until some VM's next timer. */
+  private nextEvent(): number {
+    let n = Infinity;
+    for (const g of this.guests.values()) if (g.state === 'running') n = Math.min(n, g.platform.instructionsToNextEvent());
+    return n;
+  }
+
+  /** The host idles for `cost` (every VM's time moves on). */
+  private idle(cost: number): void {
+    this.scheduler.idle(cost);
+    for (const g of this.guests.values()) g.platform.advance(cost);
   }
 
   /**
@@ -203,13 +222,17 @@ export class Hypervisor {
       let idle = false;
       while (Date.now() < end) {
         const r = this.scheduler.step();
-        if (r.kind === 'ran') { this.afterDispatch(r.entity); continue; }
-        if (r.kind === 'capped') {
-          const ms = this.scheduler.clock === 'wall' ? r.wait / 1e6 : 0;
-          if (ms > 0) { await sleep(Math.min(ms, end - Date.now())); this.scheduler.idle(r.wait); }
-          else this.scheduler.idle(r.wait);
+        if (r.kind === 'ran') { this.afterDispatch(r.entity, r.cost); continue; }
+        if (this.scheduler.clock === 'wall') {
+          // real idle time: sleep until the cap period ends (or a little, to poll timers)
+          const ms = Math.min(r.kind === 'capped' ? r.wait / 1e6 : 5, end - Date.now());
+          const t0 = process.hrtime.bigint();
+          await sleep(ms);
+          this.idle(Number(process.hrtime.bigint() - t0));
           continue;
         }
+        const wait = Math.min(r.kind === 'capped' ? r.wait : Infinity, this.nextEvent());
+        if (wait !== Infinity) { this.idle(wait); continue; }
         idle = true;
         break;
       }
@@ -223,8 +246,9 @@ export class Hypervisor {
     return false;
   }
 
-  /** After a VM ran: its instruction budget, and whether the guest ended its run. */
-  private afterDispatch(e: SchedEntity): void {
+  /** After a VM ran: time for every VM, its instruction budget, and whether the guest ended its run. */
+  private afterDispatch(e: SchedEntity, cost: number): void {
+    for (const other of this.guests.values()) other.platform.advance(cost);
     const g = this.guests.get(e.vm.name)!;
     if (e.budgetLeft <= 0 && !e.vm.stopped) {
       g.policy.record('instructions', `ran ${g.policy.maxInstructions} instructions`);
@@ -240,7 +264,7 @@ export class Hypervisor {
   }
 
   private release(g: Guest): void {
-    for (const d of g.disks) d.close();
+    g.pc.close();
   }
 
   // ---- snapshots ----
@@ -304,6 +328,20 @@ export class Hypervisor {
   close(): void {
     for (const g of this.guests.values()) this.release(g);
   }
+}
+
+/** The VM's disks, on the primary ATA channel: the boot disk first. */
+function openDisks(config: VmConfig): BlockDevice[] {
+  const specs = [...(config.disk ? [{ file: config.disk }] : []), ...config.disks];
+  if (specs.length > 2) throw new TrapezeError(`VM ${config.name} has ${specs.length} disks; the primary ATA channel takes 2 (master and slave)`);
+  const disks: BlockDevice[] = [];
+  try {
+    for (const d of specs) disks.push(openDisk(d));
+  } catch (e) {
+    for (const d of disks) d.close();
+    throw e;
+  }
+  return disks;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,7 +5,7 @@
 // a fraction of every bandwidth period, even when the host would otherwise
 // idle. A VM whose vCPUs all wait in HLT is not runnable and uses nothing;
 // when an interrupt wakes it, it rejoins at the current pass, so it gets its
-// share back from then on, not a burst for the time it slept.
+// share back from then on, not a burst for the time it slept (nor a penalty).
 //
 // Cost is measured in guest instructions retired (the deterministic clock:
 // repeatable runs and tests) or in host nanoseconds (the wall clock).
@@ -32,24 +32,43 @@ export class SchedEntity {
   periodUsed = 0;
   /** Dispatches, for the per-switch cost figures. */
   dispatches = 0;
-  nextVcpu = 0;
   wasRunnable = false;
+  /** Per vCPU: what it ran, to share the VM's time equally among its runnable vCPUs. */
+  private readonly vcpuUsed: Float64Array;
+  private readonly vcpuWasRunnable: Uint8Array;
 
-  constructor(readonly vm: Vm, public shares: number, public capPercent: number | undefined) {}
+  constructor(readonly vm: Vm, public shares: number, public capPercent: number | undefined) {
+    this.vcpuUsed = new Float64Array(vm.vcpus.length);
+    this.vcpuWasRunnable = new Uint8Array(vm.vcpus.length);
+  }
 
   get cap(): number { return this.capPercent === undefined ? 1 : this.capPercent / 100; }
   /** Instructions left under the policy's maximum. */
   budgetLeft = Infinity;
 
-  /** The vCPU to run next (round-robin over the runnable ones), or -1. */
+  /**
+   * The runnable vCPU that has run least (slices may end early, on a timer or
+   * an exit, so taking turns would not be fair); one that wakes starts level
+   * with the others. -1 when none can run.
+   */
   pickVcpu(): number {
     const vcpus = this.vm.vcpus;
-    for (let i = 0; i < vcpus.length; i++) {
-      const k = (this.nextVcpu + i) % vcpus.length;
-      if (this.vm.runnable(vcpus[k])) { this.nextVcpu = (k + 1) % vcpus.length; return k; }
+    let best = -1, floor = Infinity;
+    for (let k = 0; k < vcpus.length; k++) {
+      const r = this.vm.runnable(vcpus[k]);
+      if (r && this.vcpuWasRunnable[k] && this.vcpuUsed[k] < floor) floor = this.vcpuUsed[k];
     }
-    return -1;
+    for (let k = 0; k < vcpus.length; k++) {
+      const r = this.vm.runnable(vcpus[k]);
+      if (r && !this.vcpuWasRunnable[k] && floor !== Infinity && this.vcpuUsed[k] < floor) this.vcpuUsed[k] = floor;
+      this.vcpuWasRunnable[k] = r ? 1 : 0;
+      if (r && (best < 0 || this.vcpuUsed[k] < this.vcpuUsed[best])) best = k;
+    }
+    return best;
   }
+
+  /** Charge a vCPU for what it ran. */
+  charge(vcpu: number, cost: number): void { this.vcpuUsed[vcpu] += cost; }
 
   get runnable(): boolean {
     return this.vm.state === 'running' && !this.vm.stopped && this.vm.vcpus.some((v) => this.vm.runnable(v));
@@ -102,8 +121,9 @@ export class Scheduler {
     let anyRunnable = false;
     for (const e of this.entities) {
       const r = e.runnable && e.budgetLeft > 0;
-      // a VM that wakes rejoins at the current pass: no credit for its sleep
-      if (r && !e.wasRunnable && e.pass < global) e.pass = global;
+      // a VM that wakes rejoins at the current pass: no credit for its sleep,
+      // and no debt from the slice it overran when it went to sleep
+      if (r && !e.wasRunnable) e.pass = global;
       e.wasRunnable = r;
       if (!r) continue;
       anyRunnable = true;
@@ -115,7 +135,8 @@ export class Scheduler {
       const wait = this.periodStart + this.period - this.elapsed;
       return { kind: 'capped', wait };
     }
-    const vcpu = best.vm.vcpus[best.pickVcpu()];
+    const index = best.pickVcpu();
+    const vcpu = best.vm.vcpus[index];
     // with the instruction clock a slice can end exactly where the cap runs out
     const capLeft = this.clock === 'instructions' ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
     const budget = Math.max(1, Math.min(this.slice, best.budgetLeft, capLeft));
@@ -123,6 +144,7 @@ export class Scheduler {
     const retired = best.vm.runSlice(vcpu, budget);
     const cost = this.clock === 'wall' ? Number(process.hrtime.bigint() - t0) : Math.max(1, retired);
     best.budgetLeft -= retired;
+    best.charge(index, cost);
     best.pass += cost / best.shares;
     best.received += cost;
     best.periodUsed += cost;
