@@ -246,6 +246,26 @@ describe('the shadow follows the guest', () => {
       .toEqual([['cr0/cr4', 0], ['cr3', 1], ['cr0/cr4', 0]]);
   });
 
+  it('after a flush, the old tables stop trapping; a kept global entry keeps its table protected', () => {
+    const m = machine();
+    m.map(LIN, FRAME_X, P | RW | G);
+    const pd2 = 0x30000;
+    m.vm.fillPhys(pd2, 0x1000, 0);
+    m.pde(0, m.vm.readPhys32(PD) & ~(A | D), pd2);
+    m.vm.writePhys32(m.table(256, P | RW | US, pd2), FRAME_Y | P | RW);
+    const ptOld = m.vm.readPhys32(PD + 256 * 4) & ~0xfff;
+    m.run([...setCr4(CR4_PGE), ...asm.loadEax(LIN), ...setCr3(pd2), ...asm.loadEax(LIN), ...asm.storeEax(out(0))]);
+    expect(m.vm.readPhys32(out(0))).toBe(0x1111); // the global entry, kept
+    const traps = m.counters.ptWriteTraps;
+    // it came from ptOld[0]: writing that entry traps and drops it; pd2's mapping shows through
+    m.run([...asm.storeImm(ptOld, 0), ...asm.loadEax(LIN), ...asm.storeEax(out(1))]);
+    expect(m.counters.ptWriteTraps).toBe(traps + 1);
+    expect(m.vm.readPhys32(out(1))).toBe(0x2222);
+    // without PGE nothing survives MOV CR3: the old table is plain memory again
+    m.run([...setCr4(0), ...setCr3(pd2), ...asm.storeImm(ptOld + 4, 0)]);
+    expect(m.counters.ptWriteTraps).toBe(traps + 1);
+  });
+
   it('code modified through an alias mapping runs as modified', () => {
     const m = machine();
     const fn = 0x105000;

@@ -44,8 +44,6 @@ let tableCount: u32 = 0;  // frames in TABLE_LIST
 @inline function at(table: u32, slot: u32): u32 { return table + (slot << 2); }
 @inline function live(slot: u32): bool { return load<u32>(at(TLB_READ, slot)) != 0; }
 
-export function tlbEntries(): u32 { return tlbCount; }
-
 // The TLB_WRITE entry for a frame at `host` that `perms` may write.
 function writeEntry(host: u32, perms: u32): u32 {
   if (perms == 0) return 0;
