@@ -1,6 +1,8 @@
 // Rate limits in front of a disk: a bandwidth bucket (bytes) and an operations
-// bucket (requests). A request waits until both can pay for it, then takes
-// from both; delayFor tells the device model how long. Nothing is dropped.
+// bucket (requests). Each request pays both buckets when it is asked about,
+// into debt if they are short, and delayFor says how long until the debt is
+// covered: the request completes then. Requests queue in the order asked, and
+// nothing is dropped. Ask once per request.
 import type { BlockDevice, BlockStatus } from './block-device.js';
 import { TokenBucket, type BucketSpec } from './token-bucket.js';
 
@@ -19,13 +21,13 @@ export class RateLimitedDisk implements BlockDevice {
   get sectors(): number { return this.inner.sectors; }
   get readOnly(): boolean { return this.inner.readOnly; }
 
-  /** 0: the request's tokens are taken and it may complete now; else wait that many ms and ask again. */
+  /** Milliseconds until this request (its tokens now taken) may complete; 0 = now. */
   delayFor(bytes: number, now: number): number {
     const wait = Math.max(this.bandwidth?.wait(bytes, now) ?? 0, this.ops?.wait(1, now) ?? 0);
-    if (wait > 0) { this.throttled++; return wait; }
     this.bandwidth?.take(bytes, now);
     this.ops?.take(1, now);
-    return 0;
+    if (wait > 0) this.throttled++;
+    return wait;
   }
 
   read(lba: number, count: number, into: Uint8Array): BlockStatus { return this.inner.read(lba, count, into); }

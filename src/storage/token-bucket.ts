@@ -1,8 +1,8 @@
 // A token bucket with Firecracker's semantics: `size` tokens, refilled from
 // empty to full in `refillTimeMs`, plus a one-time burst spent first and never
-// refilled. A request needs all its tokens at once; when it asks for more
-// than the bucket can ever hold it is let through from a full bucket and the
-// bucket goes into debt, which later requests wait out.
+// refilled. A request needs all its tokens at once (or, when it asks for more
+// than the bucket can ever hold, a full bucket). Tokens taken beyond what the
+// bucket holds are debt, which the requests after it wait out.
 
 export interface BucketSpec {
   size: number;
@@ -35,7 +35,7 @@ export class TokenBucket {
     return Math.ceil(((need - this.budget) * this.spec.refillTimeMs) / this.spec.size);
   }
 
-  /** Take `tokens` (call after wait() returned 0). */
+  /** Take `tokens`: the budget may go below zero (debt, paid back by refills). */
   take(tokens: number, now: number): void {
     this.refill(now);
     const fromBurst = Math.min(this.burst, tokens);
