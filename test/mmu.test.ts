@@ -266,6 +266,24 @@ describe('the shadow follows the guest', () => {
     expect(m.counters.ptWriteTraps).toBe(traps + 1);
   });
 
+  it('the host writing a live page table: one entry drops exactly, a bulk write flushes', () => {
+    const m = machine();
+    m.map(LIN, FRAME_X, P | RW);
+    m.map(LIN + 0x1000, FRAME_X, P | RW);
+    m.run([...asm.loadEax(LIN), ...asm.loadEax(LIN + 0x1000), ...asm.storeEax(out(2))]);
+    const full = m.counters.flushFull, fills = m.counters.shadowFills;
+    m.vm.writePhys32(m.pteAddr(LIN), FRAME_Y | P | RW);      // as a device or debugger would
+    m.run([...asm.loadEax(LIN), ...asm.storeEax(out(0)), ...asm.loadEax(LIN + 0x1000), ...asm.storeEax(out(1))]);
+    expect([m.vm.readPhys32(out(0)), m.vm.readPhys32(out(1))]).toEqual([0x2222, 0x1111]);
+    expect(m.counters.flushFull).toBe(full);
+    expect(m.counters.ptWriteDrops).toBe(1);
+    expect(m.counters.shadowFills).toBe(fills + 1);
+    m.vm.writePhys(m.pteAddr(LIN), new Uint8Array(16));      // a bulk write over the table
+    expect(m.counters.flushFull).toBe(full + 1);
+    m.run(asm.loadEax(LIN));
+    expect(m.fault).toEqual({ error: 0, cr2: LIN, count: 1 });
+  });
+
   it('code modified through an alias mapping runs as modified', () => {
     const m = machine();
     const fn = 0x105000;

@@ -4,13 +4,12 @@
 // leaves to the host.
 import {
   ACTIVE, RAM_BASE, TLB_READ, TLB_WRITE, PAGE_INFO, PageInfo, TlbBit, Counter,
-  S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
+  S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, S_MMIO_REPLAY, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
   EXIT_MMIO_DATA, ExitReason, EXIT_DETAIL_ERROR, ErrorCode, SEG_RIGHTS, SEG_LO, SEG_HI, SEG_BASE, SegRight,
 } from "../layout";
 import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
 import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
 import { translatePaged } from "../mmu/paging";
-import { mmioReplayed, replayValue, mmioLogHasRoom } from "./mmio-replay";
 import { shadowFill, tlbFlushAll, protectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
 import { bump } from "../mmu/counters";
 import { mmuTracing, mmuEvent, MmuEvent } from "../mmu/trace";
@@ -107,29 +106,32 @@ export function codeWritten(phys: u32): void {
   if (load<u32>(a) & PageInfo.Code) invalidateCodePage(a);
 }
 
-// The host wrote guest RAM (DMA, loader): drop decoded code and shadow
-// entries made from page tables in that range.
+// The host wrote guest RAM (DMA, loader, snapshot restore): drop decoded code
+// there, and the shadow entries made from page tables there (all of them when
+// a bulk write covers a table: cheaper than entry by entry).
 export function invalidatePhysRange(phys: u32, len: u32): void {
   if (len == 0) return;
   const end = phys + len - 1;
+  let tables = false;
   for (let p = phys >>> 12; p <= (end >>> 12) && (p << 12) < ramSize; p++) {
     const a = PAGE_INFO + (p << 2);
     const info = load<u32>(a);
     if (info & PageInfo.Code) invalidateCodePage(a);
     if (info & (PageInfo.PageTable | PageInfo.PageDir)) {
+      if (len > 8) { tables = true; continue; }
       const from = p << 12 > phys ? p << 12 : phys;
       const to = (p << 12) + 0xFFF < end ? (p << 12) + 0xFFF : end;
       tableWritten(from, to - from + 1, info);
     }
   }
+  if (tables) tlbFlushAll();
 }
 
 // ---- physical access -----------------------------------------------------------
 function mmioRead(phys: u32, size: u32): u32 {
-  if (mmioReplayed(phys, size)) return replayValue;
-  if (!mmioLogHasRoom()) {
-    store<u32>(EXIT_DETAIL_ERROR, ErrorCode.MmioReads);
-    requestExit(ExitReason.Error);
+  if (load<u32>(ACTIVE + S_MMIO_REPLAY) && load<u32>(EXIT_MMIO_ADDR) == phys && load<u32>(EXIT_MMIO_SIZE) == size) {
+    store<u32>(ACTIVE + S_MMIO_REPLAY, 0);
+    return load<u32>(EXIT_MMIO_DATA);
   }
   store<u32>(EXIT_MMIO_ADDR, phys);
   store<u32>(EXIT_MMIO_SIZE, size);
