@@ -108,11 +108,17 @@ function checkEip(): void {
 }
 
 // The T flag of the new (32-bit) TSS: a debug trap before its first
-// instruction, with DR6.BT saying why.
+// instruction, with DR6.BT saying why. Delivering it may switch tasks again
+// (a task gate for #DB): a guest chaining T-flag tasks gets one trap in
+// flight, so the host's stack never grows with what the guest built.
+let trapping: bool = false;
 function debugTrap(): void {
   if (aborted() || !tssIs32(segAttr(SEG_TR)) || !(readSys(segBase(SEG_TR) + T32_TRAP, 2) & 1) || aborted()) return;
   store<u32>(ACTIVE + S_DR + 24, load<u32>(ACTIVE + S_DR + 24) | 0x8000);
+  if (trapping) return;
+  trapping = true;
   interrupt(DB, Source.Exception, eip());
+  trapping = false;
 }
 
 // Flip the busy bit of the TSS descriptor for `sel` in the GDT.
