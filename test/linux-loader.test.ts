@@ -83,8 +83,19 @@ describe('Linux boot protocol: bad input', () => {
     expect(r.stderr).toContain('/nonexistent/initrd: no such file');
     expect(r.status).toBe(2);
     r = spawnSync(process.execPath, [BIN, 'run', '--initrd', kernel], { encoding: 'utf8' });
+    expect(r.stderr).toContain('--initrd needs --kernel');
+    expect(r.status).toBe(2);
+    r = spawnSync(process.execPath, [BIN, 'run'], { encoding: 'utf8' });
     expect(r.stderr).toContain('nothing to run');
     expect(r.status).toBe(2);
+  });
+
+  it('boots a bzImage on the PC platform from the command line', () => {
+    // the kernel reads boot_params and halts with interrupts off: status 0
+    const kernel = tempFile('bz', bzImage());
+    const r = spawnSync(process.execPath, [BIN, 'run', '--kernel', kernel, '--append', 'x', '--max-instructions', '1000'], { encoding: 'utf8', input: '' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 

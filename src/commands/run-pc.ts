@@ -7,6 +7,7 @@ import { openDiskImages } from '../platform/disks.js';
 import { StdinInput } from '../platform/host-input.js';
 import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
+import { bootLinux } from '../machine.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
 
@@ -18,6 +19,10 @@ export interface RunPcOptions {
   debugcon?: string;
   snapshot?: boolean;
   clock?: string;
+  /** Linux by its boot protocol (trapeze run --kernel). */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
   memory: number;
   cmdline: string;
   maxInstructions?: number;
@@ -37,8 +42,8 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 export function runPc(image: string | undefined, opts: RunPcOptions): void {
-  const boot = opts.boot ?? (opts.bios ? 'bios' : image !== undefined ? 'kernel' : 'disk');
-  if (boot !== 'disk' && boot !== 'kernel' && boot !== 'bios') throw new TrapezeError(`--boot must be disk or kernel (got "${opts.boot}")`);
+  const boot = opts.kernel !== undefined ? 'linux' : opts.boot ?? (opts.bios ? 'bios' : image !== undefined ? 'kernel' : 'disk');
+  if (boot !== 'disk' && boot !== 'kernel' && boot !== 'bios' && boot !== 'linux') throw new TrapezeError(`--boot must be disk or kernel (got "${opts.boot}")`);
   if (boot === 'kernel' && image === undefined) throw new TrapezeError('--boot kernel needs a multiboot image');
   if (boot === 'disk' && image !== undefined) throw new TrapezeError('--boot disk boots from --disk: leave out the kernel image');
   if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'wall') throw new TrapezeError(`--clock must be virtual or wall (got "${opts.clock}")`);
@@ -60,6 +65,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   try {
     if (boot === 'disk') pc.bootDisk();
     else if (boot === 'bios') pc.bootBios(opts.bios!);
+    else if (boot === 'linux') bootLinux(pc, opts.kernel!, opts.initrd, opts.append ?? '');
     else pc.bootMultiboot(image!, opts.cmdline);
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
     const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });

@@ -1,9 +1,7 @@
 // `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
 import type { Command } from 'commander';
-import { createMachine, bootMultiboot, bootLinux } from '../machine.js';
+import { createMachine, bootMultiboot } from '../machine.js';
 import { TrapezeError } from '../errors.js';
-import { Pc } from '../platform/pc.js';
-import { StdinInput } from '../platform/host-input.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
 import { runConfig, configMode, type RunConfigOptions } from './run-config.js';
@@ -40,23 +38,19 @@ export function registerRun(program: Command): void {
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
     .action((image: string | undefined, opts) => {
       if (configMode(image, opts)) return runConfig(opts as RunConfigOptions);
-      if (pcMode(opts)) return runPc(image, opts as RunPcOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
-      if (opts.kernel === undefined && image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');
+      // Linux needs a PC's timers and interrupt controllers (stdin is typed into COM1)
+      if (pcMode(opts) || opts.kernel !== undefined) return runPc(image, opts as RunPcOptions);
+      if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       const out = process.stdout;
-      const serial = (b: number) => out.write(Buffer.of(b));
-      // Linux needs a PC's timers and interrupt controllers; stdin is typed into COM1
-      const linux = opts.kernel !== undefined ? new Pc({ memoryMiB: opts.memory, serial, input: new StdinInput() }) : undefined;
-      const machine = linux ?? createMachine({ memoryMiB: opts.memory, serial });
-      if (opts.kernel !== undefined) bootLinux(machine, opts.kernel, opts.initrd, opts.append);
-      else bootMultiboot(machine, image!, opts.cmdline);
+      const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => out.write(Buffer.of(b)) });
+      bootMultiboot(machine, image, opts.cmdline);
       if (opts.traceMmu) traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
       const timer = opts.stats ? new ExitTimer(machine.vm) : undefined;
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
       if (timer) printStats(machine.vm, timer);
-      linux?.close();
       process.exitCode = stop.status;
     });
 
