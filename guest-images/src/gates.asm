@@ -1,7 +1,8 @@
 ; gates: call gates and task switches beyond `rings` and `tasks`.
 ;   Call gates: a 16-bit gate at the same level (16-bit CS:IP pushed), JMP
 ;   through a gate, a 16-bit gate from ring 3 to ring 0 with one word
-;   parameter (16-bit frame on the TSS stack), and the gate checks: DPL < CPL,
+;   parameter (16-bit frame on the TSS stack), INT from ring 3 through a
+;   16-bit interrupt gate (16-bit frame), and the gate checks: DPL < CPL,
 ;   RPL > DPL, not present, a data segment, a null selector, JMP to an inner
 ;   level.
 ;   Task switches: CALL to a 16-bit TSS and IRET back (16-bit TSS fields,
@@ -25,6 +26,7 @@ SEL_TSS_L       equ SEL_FREE + 0x50     ; 32-bit TSS with an LDT
 SEL_LDT         equ SEL_FREE + 0x58
 SEL_LDT_DATA    equ 0x0C                ; LDT index 1, TI=1, RPL 0
 VEC_TASKGATE    equ 0x91                ; task gate to G, DPL 0
+VEC_INT16       equ 0x92                ; 16-bit interrupt gate, DPL 3, to ring 0
 
 ACC_TSS16       equ 0x81                ; present, DPL0, 16-bit TSS available
 ACC_LDT         equ 0x82
@@ -57,6 +59,7 @@ main:
         SET_GDT_GATE SEL_GATE16, gate16_target - 0x100000, SEL_CODE16B, 0x84, 0
         SET_GDT_GATE SEL_GATEJMP, gate_jmp_target, SEL_CODE0, 0x8C, 0
         SET_GDT_GATE SEL_GATEUP16, gate_up16_target - 0x100000, SEL_CODE16B, 0xE4, 1
+        SET_IDT_GATE VEC_INT16, int16_target - 0x100000, SEL_CODE16B, 0xE6
         SET_GDT_GATE SEL_GATEABSENT, gate_jmp_target, SEL_CODE0, 0x0C, 0
         SET_GDT_GATE SEL_GATEDATA, gate_jmp_target, SEL_DATA0, 0x8C, 0
         SET_GDT_GATE SEL_GATENULL, gate_jmp_target, 0, 0x8C, 0
@@ -128,6 +131,34 @@ call_gate_cases:
         PUTS " cs="
         PHEX16 [gate_cs]
         NL
+        CASE "16-bit interrupt gate from ring 3"
+        mov eax, user_int16
+        mov ebx, EFLAGS_BASE
+        call run_user
+        PUTS "frame ip="
+        movzx eax, word [gate_frame]
+        mov ecx, user_int16.next
+        cmp ax, cx
+        jne .badip4
+        PUTS "next"
+        jmp .ip4done
+.badip4: PHEX16 ax
+.ip4done:
+        PUTS " cs="
+        PHEX16 [gate_frame + 2]
+        PUTS " flags="
+        PHEX16 [gate_frame + 4]
+        PUTS " sp="
+        PHEX16 [gate_frame + 6]
+        PUTS " ss="
+        PHEX16 [gate_frame + 8]
+        PUTS " esp=esp0-"
+        mov eax, isr_stack_top
+        sub eax, [gate_esp]
+        PHEX8 al
+        PUTS " cs="
+        PHEX16 [gate_cs]
+        NL
         USER_CASE "call gate DPL 0 from ring 3", user_call_dpl0, EFLAGS_BASE
         CASE "call gate with RPL 3 > DPL 0"
         TRY
@@ -180,9 +211,25 @@ gate_up16_target:
         mov [ss:gate_frame + 8], ax
         jmp SEL_CODE0:user_exit_isr     ; back to run_user's caller, in ring 0
 
+; ring 0 through the 16-bit interrupt gate: IP, CS, FLAGS, SP, SS (words)
+int16_target:
+        mov [ss:gate_esp], esp
+        mov ax, cs
+        mov [ss:gate_cs], eax
+        mov eax, [esp]
+        mov [ss:gate_frame], eax
+        mov eax, [esp + 4]
+        mov [ss:gate_frame + 4], eax
+        mov ax, [esp + 8]
+        mov [ss:gate_frame + 8], ax
+        jmp SEL_CODE0:user_exit_isr
+
 user_call_up16:
         push word 0x1234
         call SEL_GATEUP16 | 3:0
+.next:  USER_EXIT
+user_int16:
+        int VEC_INT16
 .next:  USER_EXIT
 user_call_dpl0:
         USER_TRY call SEL_GATEJMP | 3:0
