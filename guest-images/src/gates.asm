@@ -6,12 +6,15 @@
 ;   RPL > DPL, not present, a data segment, a null selector, JMP to an inner
 ;   level.
 ;   Task switches: CALL to a 16-bit TSS and IRET back (16-bit TSS fields,
-;   FS/GS null, CR0.TS set), a task with an LDT, IRET to a task that is not
+;   FS/GS null, CR0.TS set), a task with an LDT, a task with its own page
+;   directory (CR3 loaded, and the TLB entry it used gone after the return),
+;   IRET to a task that is not
 ;   busy (#TS), JMP to a DPL 0 TSS and INT through a DPL 0 task gate from
 ;   ring 3 (#GP), LTR of a busy TSS (#GP).
 %include "lib/kernel.inc"
 %include "lib/user.inc"
 %include "lib/task.inc"
+%include "lib/paging.inc"
 
 SEL_GATE16      equ SEL_FREE + 0x00     ; 16-bit call gate, DPL 0, same level
 SEL_GATEJMP     equ SEL_FREE + 0x08     ; 32-bit call gate, DPL 0 (JMP target)
@@ -24,6 +27,8 @@ SEL_TSS16       equ SEL_FREE + 0x38     ; 16-bit TSS
 SEL_TSS_G       equ SEL_FREE + 0x48     ; 32-bit TSS, available, never run
 SEL_TSS_L       equ SEL_FREE + 0x50     ; 32-bit TSS with an LDT
 SEL_LDT         equ SEL_FREE + 0x58
+SEL_TSS_M       equ SEL_FREE + 0x60     ; 32-bit TSS with its own page directory
+OTHER_LINEAR    equ 0x40000000          ; mapped only in task M's page directory
 SEL_LDT_DATA    equ 0x0C                ; LDT index 1, TI=1, RPL 0
 VEC_TASKGATE    equ 0x91                ; task gate to G, DPL 0
 VEC_INT16       equ 0x92                ; 16-bit interrupt gate, DPL 3, to ring 0
@@ -39,6 +44,10 @@ alignb 128
 tss_g:          resb TSS_SIZE
 alignb 128
 tss_l:          resb TSS_SIZE
+alignb 128
+tss_m:          resb TSS_SIZE
+alignb 4096
+pd_m:           resd 1024
 alignb 16
 ldt_table:      resq 2
 ldt_area:       resd 4
@@ -51,6 +60,7 @@ t16_regs:       resw 8
 t16_info:       resd 4                  ; TR, back link, FS, GS
 t16_cr0:        resd 1
 tl_info:        resd 3                  ; LDTR, value read through the LDT, DS
+tm_info:        resd 2                  ; CR3, value read at OTHER_LINEAR
 saved_link:     resd 1
 
 [section .text]
@@ -67,6 +77,7 @@ main:
         call call_gate_cases
         call task16_case
         call ldt_task_case
+        call cr3_task_case
         call task_fault_cases
         ret
 
@@ -395,6 +406,68 @@ task_l:
         sldt ax
         movzx eax, ax
         mov [tl_info], eax
+        iretd
+
+; --- a task with its own page directory ---------------------------------------------
+; Task M's CR3 maps OTHER_LINEAR, which this task's page directory does not.
+; CR3 is not saved by a switch: the return loads this task's TSS CR3 field.
+cr3_task_case:
+        call paging_identity
+        mov dword [pool_next], 0x1000000
+        mov dword [pool_end], 0x1010000
+        mov esi, page_dir
+        mov edi, pd_m
+        mov ecx, 1024
+        rep movsd
+        call frame_alloc
+        mov dword [eax], 0x0DDC0DE5
+        lea ebx, [eax + PTE_URW]
+        mov eax, OTHER_LINEAR
+        mov edi, pd_m
+        call map_page
+        mov edi, tss_m
+        mov eax, task_m
+        mov ebx, task_stacks + 3 * 4096
+        call init_task
+        mov dword [tss_m + TSS_CR3], pd_m
+        mov dword [tss + TSS_CR3], page_dir
+        SET_DESC SEL_TSS_M, tss_m, TSS_SIZE - 1, ACC_TSS, 0
+        call paging_on
+        CASE "call a task with its own page directory"
+        call SEL_TSS_M:0
+        PUTS "cr3="
+        mov eax, [tm_info]
+        cmp eax, pd_m
+        jne .badcr3
+        PUTS "its own"
+        jmp .cr3done
+.badcr3: PHEX eax
+.cr3done:
+        PUTS " [0x40000000]="
+        PHEX [tm_info + 4]
+        PUTS " back: cr3="
+        mov eax, cr3
+        cmp eax, page_dir
+        jne .badback
+        PUTSLN "this task's"
+        jmp .backdone
+.badback: PHEX eax
+        NL
+.backdone:
+        CASE "  read 0x40000000 after the return"
+        TRY
+        mov eax, [OTHER_LINEAR]
+        CATCH
+        call report_fault
+        call paging_off
+        clts
+        ret
+
+task_m:
+        mov eax, cr3
+        mov [tm_info], eax
+        mov eax, [OTHER_LINEAR]
+        mov [tm_info + 4], eax
         iretd
 
 ; --- task-switch faults ---------------------------------------------------------------
