@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Vm, type VmState, type LifecycleAction } from '../src/vm/vm.js';
 import { TrapezeError } from '../src/errors.js';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { hypervisor, spinVm, machineBytes, runTo } from './support/hypervisor.js';
+import { hypervisor, spinVm, machineBytes, runTo, SLEEPER } from './support/hypervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-lifecycle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,6 +114,24 @@ describe('snapshot and restore', () => {
     expect(Buffer.compare(machineBytes(copy.vm), machineBytes(original.vm))).toBe(0);
     hv.close();
     hv2.close();
+  });
+
+  it('a restored VM keeps its devices\' state: timers, interrupt controllers (a sleeper wakes on its 8254)', () => {
+    const file = join(dir, 'sleeper.snap');
+    const hv = hypervisor([{ name: 's', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4 }]);
+    hv.runFor(5_000_000);
+    hv.pause('s');
+    hv.snapshot('s', file);
+    const copy = hv.restore(file, 'c');
+    hv.resume('s');
+    hv.resume('c');
+    hv.runFor(20_000_000);
+    const original = hv.get('s');
+    expect(copy.console.transcript).toBe(original.console.transcript);
+    expect(copy.vm.instructionsRetired).toBe(original.vm.instructionsRetired);
+    expect(original.console.transcript.split('\n').length).toBeGreaterThan(30); // it kept waking up
+    expect(copy.pc.clock.now()).toBe(original.pc.clock.now());
+    hv.close();
   });
 
   it('snapshots only a paused VM, and rejects a file that is not a snapshot', () => {

@@ -280,7 +280,7 @@ export class Hypervisor {
       violations: g.policy.counts,
       // disks are referenced, not copied: a restore reopens the same files (overlays included)
       disks: g.config.disks.map((d) => ({ file: d.file, overlay: d.overlay })),
-    }));
+    }, platformState(g)));
   }
 
   /** A new VM (paused) from a snapshot file; `name` renames it. */
@@ -289,7 +289,8 @@ export class Hypervisor {
     const extra = snap.header.extra as { config: VmConfig; transcript: string; scheduler: { received: number; entitled: number; budgetLeft: number | null; dispatches: number }; violations: Record<ViolationKind, number> };
     const config: VmConfig = { ...extra.config, name: name ?? extra.config.name, kernel: '' };
     const g = this.add(config);
-    restoreVm(g.vm, snap);
+    restoreVm(g.vm, snap, platformState(g));
+    g.pc.clock.rescan(); // the timers' deadlines were restored in place
     g.console.transcript = extra.transcript;
     Object.assign(g.policy.counts, extra.violations);
     g.entity.budgetLeft = extra.scheduler.budgetLeft ?? Infinity; // JSON turns Infinity into null
@@ -328,6 +329,11 @@ export class Hypervisor {
   close(): void {
     for (const g of this.guests.values()) this.release(g);
   }
+}
+
+/** What a snapshot holds of a guest's PC: all of it but the VM (saved apart) and the disks (referenced). */
+function platformState(g: Guest): { root: object; shared: object[] } {
+  return { root: g.pc, shared: [...g.pc.disks, g.platform] };
 }
 
 /** The VM's disks, on the primary ATA channel: the boot disk first. */

@@ -42,8 +42,12 @@ export interface Snapshot {
   ioBuffer: Uint8Array;
 }
 
-/** Capture the machine. Call it between exits (the VM paused or stopped). */
-export function captureVm(vm: Vm, extra: unknown = null): Snapshot {
+/**
+ * Capture the machine. Call it between exits (the VM paused or stopped).
+ * `platform` (a PC) is saved whole, timers and all: every data field reachable
+ * from it except through `shared` objects (its VM, its disks).
+ */
+export function captureVm(vm: Vm, extra: unknown = null, platform?: { root: object; shared: object[] }): Snapshot {
   const bytes = vm.core.bytes;
   return {
     header: {
@@ -52,7 +56,9 @@ export function captureVm(vm: Vm, extra: unknown = null): Snapshot {
       ramBytes: vm.ramBytes,
       vcpus: vm.vcpus.length,
       waitingForSipi: vm.vcpus.map((v) => v.waitingForSipi),
-      devices: Object.fromEntries(devicesOf(vm).map((d) => [d.name, saveDevice(d)])),
+      devices: platform
+        ? { platform: captureState(platform.root, new Set([vm, ...platform.shared])) }
+        : Object.fromEntries(devicesOf(vm).map((d) => [d.name, saveDevice(d)])),
       exitCounts: Array.from(vm.exitCounts),
       extra,
     },
@@ -63,8 +69,8 @@ export function captureVm(vm: Vm, extra: unknown = null): Snapshot {
   };
 }
 
-/** Load a snapshot into a freshly made VM of the same shape (RAM size, vCPUs, devices). */
-export function restoreVm(vm: Vm, snap: Snapshot): void {
+/** Load a snapshot into a freshly made VM of the same shape (RAM size, vCPUs, devices, platform). */
+export function restoreVm(vm: Vm, snap: Snapshot, platform?: { root: object; shared: object[] }): void {
   const h = snap.header;
   if (vm.ramBytes !== h.ramBytes || vm.vcpus.length !== h.vcpus) {
     throw new TrapezeError(`snapshot of ${h.name} needs ${h.ramBytes} bytes of RAM and ${h.vcpus} vCPUs (this VM has ${vm.ramBytes} and ${vm.vcpus.length})`);
@@ -79,6 +85,11 @@ export function restoreVm(vm: Vm, snap: Snapshot): void {
   bytes.set(snap.ioBuffer, IO_BUFFER);
   vm.vcpus.forEach((v, i) => { v.waitingForSipi = h.waitingForSipi[i]; });
   vm.exitCounts.set(h.exitCounts.slice(0, EXIT_REASON_NAMES.length));
+  if (platform) {
+    if (!('platform' in h.devices)) throw new TrapezeError(`snapshot of ${h.name} has no platform state`);
+    restoreState(platform.root, h.devices.platform, new Set([vm, ...platform.shared]));
+    return;
+  }
   const devices = new Map(devicesOf(vm).map((d) => [d.name, d]));
   for (const [name, state] of Object.entries(h.devices)) {
     const d = devices.get(name);
@@ -120,6 +131,58 @@ export function readSnapshot(path: string): Snapshot {
 
 function devicesOf(vm: Vm): { name: string }[] {
   return [...vm.ports.devices(), ...vm.mmio.devices()];
+}
+
+// ---- generic state: every data field of an object graph ----
+// Numbers, strings, booleans, arrays, typed arrays (base64) and nested objects
+// are saved; functions, bigints and the `shared` objects are not. Restoring
+// writes the values back into the same graph of a freshly made machine, so
+// objects keep their identity (timers stay registered with their clock).
+type Saved = null | number | string | boolean | Saved[] | { [k: string]: Saved } | { $bytes: string };
+
+function captureState(obj: object, shared: Set<object>, seen = new Set<object>()): Saved {
+  seen.add(obj);
+  const out: { [k: string]: Saved } = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const s = captureValue(v, shared, seen);
+    if (s !== undefined) out[k] = s;
+  }
+  return out;
+}
+
+function captureValue(v: unknown, shared: Set<object>, seen: Set<object>): Saved | undefined {
+  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v !== 'object' || shared.has(v) || seen.has(v)) return undefined;
+  if (ArrayBuffer.isView(v)) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (Array.isArray(v)) return v.map((x) => captureValue(x, shared, seen) ?? null);
+  if (v instanceof Map || v instanceof Set || v instanceof WebAssembly.Memory || v instanceof WebAssembly.Instance) return undefined;
+  return captureState(v, shared, seen);
+}
+
+function restoreState(obj: object, saved: unknown, shared: Set<object>): void {
+  const target = obj as Record<string, unknown>;
+  for (const [k, s] of Object.entries(saved as Record<string, Saved>)) {
+    const cur = target[k];
+    if (cur !== null && typeof cur === 'object' && !shared.has(cur) && s !== null && typeof s === 'object') {
+      restoreInto(cur, s);
+      continue;
+    }
+    if (typeof cur === 'function') continue;
+    target[k] = s;
+  }
+  function restoreInto(cur: object, s: Saved & object): void {
+    if (ArrayBuffer.isView(cur) && '$bytes' in s) {
+      new Uint8Array(cur.buffer, cur.byteOffset, cur.byteLength).set(Buffer.from((s as { $bytes: string }).$bytes, 'base64'));
+    } else if (Array.isArray(cur) && Array.isArray(s)) {
+      cur.length = s.length; // a queue may have grown or shrunk
+      s.forEach((x, i) => {
+        if (x !== null && typeof x === 'object' && cur[i] !== null && typeof cur[i] === 'object') restoreState(cur[i] as object, x, shared);
+        else cur[i] = x;
+      });
+    } else {
+      restoreState(cur, s, shared);
+    }
+  }
 }
 
 function saveDevice(d: object): unknown {
