@@ -63,6 +63,7 @@ export const enum ErrorCode {
   MmioTwice = 1,        // one instruction made two MMIO writes
   PagingUnsupported = 2,
   PhysAbove4G = 3,      // a PAE entry maps a frame above 4 GiB
+  MmioReads = 4,        // one instruction read MMIO more than MMIO_LOG_MAX times
 }
 
 // String I/O data (rep ins/outs) travels through this buffer.
@@ -161,6 +162,11 @@ export const S_FPU_FDP: u32 = 664;   // its memory operand's offset and selector
 export const S_FPU_FDS: u32 = 668;
 export const S_FPU_REGS: u32 = 672;  // 8 x FPU_REG_SIZE: u64 significand, u16 sign | exponent
 export const FPU_REG_SIZE: u32 = 16;
+// Core-private (the host never reads them): the MMIO reads the host answered
+// for the instruction being run again (cpu/mmio-replay.ts).
+export const MMIO_READS: u32 = 800;  // entries in the log
+export const MMIO_LOG: u32 = 804;    // MMIO_LOG_MAX x { addr, size, data }
+export const MMIO_LOG_MAX: u32 = 12;
 
 export const enum PendingIo { None = 0, In = 1, Ins = 2 }
 

@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import { createCore } from '../src/core/core.js';
 import { IcedOracle, coreVerdict, agrees, type Verdict } from './support/decoder-oracle.js';
-import { randomCode, prng } from './support/random-code.js';
+import { randomCode, prng } from '../src/fuzz/random-code.js';
 
 const STRINGS_PER_MODE = 512 * 1024; // two modes: a million strings in all
 const BATCH = 8192;

@@ -4,12 +4,13 @@
 // leaves to the host.
 import {
   ACTIVE, RAM_BASE, TLB_READ, TLB_WRITE, PAGE_INFO, PageInfo, TlbBit, Counter,
-  S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, S_MMIO_REPLAY, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
+  S_A20_MASK, S_CR0, S_CPL, S_EFLAGS, EXIT_MMIO_ADDR, EXIT_MMIO_SIZE, EXIT_MMIO_DIR,
   EXIT_MMIO_DATA, ExitReason, EXIT_DETAIL_ERROR, ErrorCode, SEG_RIGHTS, SEG_LO, SEG_HI, SEG_BASE, SegRight,
 } from "../layout";
 import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
 import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
 import { translatePaged } from "../mmu/paging";
+import { mmioReplayed, replayValue, mmioLogHasRoom } from "./mmio-replay";
 import { shadowFill, tlbFlushAll, protectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
 import { bump } from "../mmu/counters";
 import { mmuTracing, mmuEvent, MmuEvent } from "../mmu/trace";
@@ -129,9 +130,10 @@ export function invalidatePhysRange(phys: u32, len: u32): void {
 
 // ---- physical access -----------------------------------------------------------
 function mmioRead(phys: u32, size: u32): u32 {
-  if (load<u32>(ACTIVE + S_MMIO_REPLAY) && load<u32>(EXIT_MMIO_ADDR) == phys && load<u32>(EXIT_MMIO_SIZE) == size) {
-    store<u32>(ACTIVE + S_MMIO_REPLAY, 0);
-    return load<u32>(EXIT_MMIO_DATA);
+  if (mmioReplayed(phys, size)) return replayValue;
+  if (!mmioLogHasRoom()) {
+    store<u32>(EXIT_DETAIL_ERROR, ErrorCode.MmioReads);
+    requestExit(ExitReason.Error);
   }
   store<u32>(EXIT_MMIO_ADDR, phys);
   store<u32>(EXIT_MMIO_SIZE, size);

@@ -20,6 +20,7 @@ import { translate, ramSize, markCodePage, pageGeneration, tlbAccess, segLinear 
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart } from "./context";
 import { completePendingIo } from "./io";
+import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { bump } from "../mmu/counters";
 import { Unsupported } from "./unsupported";
 import { TRACING, traceEvent, TraceKind } from "../trace";
@@ -162,14 +163,19 @@ export function run(budget: u32): void {
   retiredNow = 0;
   setRetired(0);
   completePendingIo();
+  let replaying = mmioReplayStart(); // the first instruction runs again with the host's MMIO answers
+  // exceptions delivered use budget too: a guest that faults forever (a #UD
+  // handler that is itself #UD) still returns to the host
+  let faults: u32 = 0;
   while (exitReason == ExitReason.None) {
-    if (retiredNow >= budget) { requestExit(ExitReason.Budget); break; }
+    if (retiredNow + faults >= budget) { requestExit(ExitReason.Budget); break; }
     const flags = load<u32>(ACTIVE + S_EFLAGS);
     let shadow = load<u32>(ACTIVE + S_SHADOW) != 0;
     // an injected interrupt is taken at this boundary when IF allows
     const irq = load<i32>(ACTIVE + S_IRQ);
     if (irq >= 0 && (flags & IF) && !shadow) {
       store<i32>(ACTIVE + S_IRQ, -1);
+      if (replaying) replaying = mmioReplayDone(); // it will start over after the handler
       bump(Counter.Interrupts);
       if (TRACING) traceEvent(TraceKind.Interrupt, <u32>irq, eip(), 0);
       interrupt(<u32>irq, Source.External, eip());
@@ -183,6 +189,7 @@ export function run(budget: u32): void {
       if (exitReason != ExitReason.None) { clearAbort(); break; }
       if (!aborted()) continue; // the next code page was just mapped: decode again
       setEip(start);
+      faults++;
       deliverFault(0);
       continue;
     }
@@ -190,7 +197,7 @@ export function run(budget: u32): void {
     let n = count;
     const single = shadow || (flags & TF) != 0;
     if (single) n = 1;
-    if (n > budget - retiredNow) n = budget - retiredNow;
+    if (n > budget - retiredNow - faults) n = budget - retiredNow - faults;
     clearStop();
     for (let i: u32 = 0; i < n; i++) {
       const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
@@ -206,9 +213,12 @@ export function run(budget: u32): void {
         if (exitReason == ExitReason.Error) { clearAbort(); break; }
         if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); break; }
         if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
+        if (replaying) replaying = mmioReplayDone();
+        faults++;
         deliverFault(rec);
         break;
       }
+      if (replaying) replaying = mmioReplayDone();
       retiredNow++;
       setRetired(retiredNow);
       if (stopBlock) break;

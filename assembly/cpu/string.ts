@@ -1,16 +1,18 @@
 // String instructions: MOVS CMPS STOS LODS SCAS with REP/REPE/REPNE. Each
 // iteration commits its registers, so a fault restarts where it stopped. Long
 // REP runs yield every CHUNK items so interrupts and the budget are honoured.
-// REP MOVS/STOS forward over RAM pages run as bulk copies.
+// REP MOVS/STOS forward over RAM pages run as bulk copies. An MMIO access
+// ends the run at the item it reaches (one exit per item, each counted as
+// retired like a yield), so the instruction budget bounds device-bound REPs.
 import { R_ATTR, R_SEG, Attr } from "./decode";
 import { reg32, setReg32, setRegSz, regSz, EAX, ECX, ESI, EDI, setEip, DF } from "./state";
 import { getFlags } from "./flags";
 import { segLinear, readSz, writeSz, tlbAccess } from "./memory";
-import { aborted, endBlock } from "./fault";
+import { aborted, endBlock, abort, Abort, clearAbort, exitReason } from "./fault";
 import { alu, ALU_CMP } from "./alu";
 import { zero } from "./flags";
 import { insnStart } from "./context";
-import { SEG_ES, TLB_READ, TLB_WRITE } from "../layout";
+import { SEG_ES, TLB_READ, TLB_WRITE, ExitReason } from "../layout";
 
 const CHUNK: u32 = 4096;
 
@@ -30,6 +32,7 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
   let left: u32 = rep ? idx(a32, ECX) : 1;
   if (left == 0) return;
   let budget = CHUNK;
+  let done: u32 = 0; // items this execution committed
   if (rep && step == bytes && (op == StrOp.Movs || op == StrOp.Stos)) {
     const done = bulk(op, sz, seg, a32, left);
     if (aborted()) return;
@@ -37,13 +40,14 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
     if (left == 0) return;
   }
   while (true) {
+    if (done > 0 && exitReason == ExitReason.Mmio) { resumeLater(); return; } // the host does the write first
     const si = idx(a32, ESI), di = idx(a32, EDI);
     let a: u32 = 0, b: u32 = 0;
     switch (op) {
       case StrOp.Movs: {
         const v = readSz(segLinear(seg, si, bytes, false), sz);
         const dst = segLinear(SEG_ES, di, bytes, true);
-        if (aborted()) return; // checked before any write: a failed check returns address 0
+        if (aborted()) { stopAtMmioRead(done); return; } // checked before any write: a failed check returns address 0
         writeSz(dst, sz, v);
         if (aborted()) return;
         setIdx(a32, ESI, si + step); setIdx(a32, EDI, di + step);
@@ -52,7 +56,7 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
       case StrOp.Cmps: {
         a = readSz(segLinear(seg, si, bytes, false), sz);
         b = readSz(segLinear(SEG_ES, di, bytes, false), sz);
-        if (aborted()) return;
+        if (aborted()) { stopAtMmioRead(done); return; }
         alu(ALU_CMP, sz, a, b);
         setIdx(a32, ESI, si + step); setIdx(a32, EDI, di + step);
         break;
@@ -67,20 +71,21 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
       }
       case StrOp.Lods: {
         const v = readSz(segLinear(seg, si, bytes, false), sz);
-        if (aborted()) return;
+        if (aborted()) { stopAtMmioRead(done); return; }
         setRegSz(EAX, sz, v);
         setIdx(a32, ESI, si + step);
         break;
       }
       default: { // Scas
         b = readSz(segLinear(SEG_ES, di, bytes, false), sz);
-        if (aborted()) return;
+        if (aborted()) { stopAtMmioRead(done); return; }
         alu(ALU_CMP, sz, regSz(EAX, sz), b);
         setIdx(a32, EDI, di + step);
         break;
       }
     }
     if (!rep) return;
+    done++;
     left--;
     setIdx(a32, ECX, left);
     if (left == 0) return;
@@ -89,8 +94,17 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
       if ((attr & Attr.Rep) && !z) return;   // REPE stops on a difference
       if ((attr & Attr.Repne) && z) return;  // REPNE stops on a match
     }
-    if (--budget == 0) { setEip(insnStart); endBlock(); return; } // resume later
+    if (--budget == 0) { resumeLater(); return; }
   }
+}
+
+// End this execution at an item boundary; the instruction runs on from there.
+function resumeLater(): void { setEip(insnStart); endBlock(); }
+
+// An MMIO read after items were done: keep them, and let the next execution
+// of the instruction take the exit for this item.
+function stopAtMmioRead(done: u32): void {
+  if (done > 0 && abort == Abort.MmioRead) { clearAbort(); resumeLater(); }
 }
 
 // Bulk REP MOVS/STOS: as many whole items as fit in the current source and
