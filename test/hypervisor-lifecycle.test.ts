@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vm, type VmState, type LifecycleAction } from '../src/vm/vm.js';
 import { TrapezeError } from '../src/errors.js';
-import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { Hypervisor, type Guest } from '../src/hypervisor/hypervisor.js';
 import { hypervisor, spinVm, machineBytes, runTo, SLEEPER } from './support/hypervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-lifecycle-'));
@@ -85,6 +85,18 @@ describe('VM lifecycle', () => {
   });
 });
 
+/** Run VM "s" a while, snapshot it, and restore the snapshot beside it as "c"; both running. */
+function twin(hv: Hypervisor, instructions: number): Guest {
+  hv.runFor(instructions);
+  hv.pause('s');
+  const file = join(dir, `twin-${Math.random().toString(36).slice(2)}.snap`);
+  hv.snapshot('s', file);
+  const copy = hv.restore(file, 'c');
+  hv.resume('s');
+  hv.resume('c');
+  return copy;
+}
+
 describe('snapshot and restore', () => {
   it('a restored VM continues exactly as the original: same state, same serial output', () => {
     const file = join(dir, 'spin.snap');
@@ -117,14 +129,8 @@ describe('snapshot and restore', () => {
   });
 
   it('a restored VM keeps its devices\' state: timers, interrupt controllers (a sleeper wakes on its 8254)', () => {
-    const file = join(dir, 'sleeper.snap');
     const hv = hypervisor([{ name: 's', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4 }]);
-    hv.runFor(5_000_000);
-    hv.pause('s');
-    hv.snapshot('s', file);
-    const copy = hv.restore(file, 'c');
-    hv.resume('s');
-    hv.resume('c');
+    const copy = twin(hv, 5_000_000);
     hv.runFor(20_000_000);
     const original = hv.get('s');
     expect(copy.console.transcript).toBe(original.console.transcript);
@@ -142,16 +148,10 @@ describe('snapshot and restore', () => {
   });
 
   it('a restored VM can be renamed and runs beside its original', () => {
-    const file = join(dir, 'twin.snap');
     const hv = hypervisor([spinVm('s')]);
-    hv.runFor(1_000_000);
-    hv.pause('s');
-    hv.snapshot('s', file);
-    const twin = hv.restore(file, 't');
-    hv.resume('s');
-    hv.resume('t');
+    const copy = twin(hv, 1_000_000);
     hv.runFor(4_000_000);
-    const a = hv.get('s').vm.instructionsRetired, b = twin.vm.instructionsRetired;
+    const a = hv.get('s').vm.instructionsRetired, b = copy.vm.instructionsRetired;
     expect(Math.abs(a - b)).toBeLessThanOrEqual(2 * hv.scheduler.slice);
     hv.close();
   });
