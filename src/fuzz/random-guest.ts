@@ -249,7 +249,9 @@ class DescriptorTables {
     const type = k < 45 ? 0xe : k < 75 ? 0xf : k < 85 ? pick(rnd, [0x6, 0x7]) : 0x5;
     const present = chance(rnd, 95) ? 0x80 : 0;
     const dpl = pick(rnd, [0, 3, 3, 1]) << 5;
-    const code = pick(rnd, this.codes);
+    // mostly the flat ring-0 code, which every CPL (and V86) may enter: deep
+    // handlers rather than a double fault at every first exception
+    const code = chance(rnd, 75) ? this.codes.find((c) => c.selector === 7 << 3)! : pick(rnd, this.codes);
     const sel = type === 0x5 ? pick(rnd, [3, 4, 6]) << 3 : code.selector;
     this.gate(table, v, sel | (chance(rnd, 90) ? 0 : rnd() & 3), rnd() % this.ram, present | dpl | type, 0);
   }
@@ -264,7 +266,7 @@ class DescriptorTables {
  * table (or one 4 MiB page), with random flags and some frames outside RAM. */
 function pageTables(bytes: Uint8Array, rnd: Rnd, ram: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset);
-  const flags = (): number => (chance(rnd, 95) ? 1 : 0) | (chance(rnd, 80) ? 2 : 0) | (chance(rnd, 60) ? 4 : 0) | (rnd() & 0x178);
+  const flags = (): number => (chance(rnd, 97) ? 1 : 0) | (chance(rnd, 85) ? 2 : 0) | (chance(rnd, 75) ? 4 : 0) | (rnd() & 0x178);
   for (let i = 0; i < 1024; i++) {
     let pde = 0;
     if (i === 0) pde = chance(rnd, 20) ? 0x80 | flags() : PAGE_TABLE | flags();
@@ -275,6 +277,7 @@ function pageTables(bytes: Uint8Array, rnd: Rnd, ram: number): void {
     const frame = chance(rnd, 95) ? i << 12 : chance(rnd, 50) ? rnd() % ram : rnd();
     view.setUint32(PAGE_TABLE + i * 4, ((frame & 0xfffff000) | flags()) >>> 0, true);
   }
-  // the tables themselves must stay reachable for a while: identity, present, writable
-  for (const at of [PAGE_DIR, PAGE_TABLE]) view.setUint32(PAGE_TABLE + (at >>> 12) * 4, at | 3, true);
+  // the descriptor tables, TSSs and page tables stay reachable (identity,
+  // present, writable), or nearly every guest would die at its first fault
+  for (let at = GDT; at <= PAGE_TABLE; at += 0x1000) view.setUint32(PAGE_TABLE + (at >>> 12) * 4, at | 3, true);
 }
