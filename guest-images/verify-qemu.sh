@@ -3,6 +3,7 @@
 #   expected/NAME.txt     serial output without the '#' comment lines
 #   expected/NAME.status  QEMU's exit status (isa-debug-exit: value*2+1)
 #   expected/NAME.cmd     extra QEMU arguments for this image (optional)
+#   expected/NAME.input   typed on the serial port, after 3 s for the guest to start (optional)
 # Usage: ./verify-qemu.sh [--record] [NAME...]   (default: every NAME.elf and NAME.img here)
 # A NAME.img is a raw disk image: QEMU's BIOS boots it from the IDE master (on a copy).
 # --record writes the expected files from this run instead of comparing.
@@ -42,10 +43,16 @@ for name in $names; do
     fi
     # expected/NAME.cmd is shell-quoted (e.g. -append "a b"): eval splits it
     eval "set -- $extra"
+    if [ -f "expected/$name.input" ]; then
+        mkfifo "$tmp/$name.in"
+        (sleep 3; cat "expected/$name.input") >"$tmp/$name.in" &
+    else
+        : >"$tmp/$name.in"
+    fi
     (cd "$tmp" && exec timeout 20 "$QEMU" -accel tcg -cpu pentium3 -m 32 \
         $boot -display none -serial stdio -monitor none -no-reboot \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" \
-        </dev/null >"$tmp/$name.raw" 2>"$tmp/$name.err")
+        <"$tmp/$name.in" >"$tmp/$name.raw" 2>"$tmp/$name.err")
     status=$?
     if [ -s "$tmp/$name.err" ]; then cat "$tmp/$name.err" >&2; fi
     grep -v '^#' "$tmp/$name.raw" >"$tmp/$name.txt"

@@ -117,6 +117,27 @@ describe('--bios: a firmware image from the reset vector', () => {
   });
 });
 
+describe('a shell on COM1: typed input on IRQ 4 through the I/O APIC, the local APIC timer ticking', () => {
+  const typed = readFileSync(`${IMAGES}expected/pcshell.input`);
+
+  it('runs the commands typed on its input, as on QEMU', () => {
+    let serial = '';
+    const pc = new Pc({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); }, disks: openDiskImages([`${IMAGES}pcshell.img`], true), input: new BufferedInput(typed) });
+    pc.bootDisk();
+    const stop = pc.vm.run({ maxInstructions: 50_000_000 });
+    pc.close();
+    const want = expected('pcshell');
+    expect(significantLines(serial)).toEqual(want.lines);
+    expect(stop.status).toBe(want.status);
+  });
+
+  it('takes the commands from the stdin of trapeze run', () => {
+    const r = trapeze(['run', '--disk', `${IMAGES}pcshell.img`, '--snapshot'], typed.toString('latin1'));
+    expect(significantLines(r.stdout)).toEqual(expected('pcshell').lines);
+    expect(r.status).toBe(1);
+  });
+});
+
 describe('the PC with a multiboot kernel and typed input', () => {
   it('loads the kernel after the firmware set-up (BDA, MP tables in the EBDA) and passes stdin to COM1', () => {
     let serial = '';

@@ -7,6 +7,7 @@
 ; (rep outsw / rep insd), one IRQ 14 per block; takes periodic and one-shot
 ; local APIC timer interrupts and 8254 interrupts through the I/O APIC.
 
+%define BOOT_MESSAGE "pcboot: sector 0 running"
 IMAGE_SECTORS   equ 48              ; sectors after the boot sector that hold the rest
 SCRATCH_LBA     equ 100
 LAPIC           equ 0xFEE00000
@@ -16,60 +17,7 @@ VEC_PIT         equ 0x41            ; IRQ 0 via the I/O APIC
 VEC_IDE         equ 0x42            ; IRQ 14 via the I/O APIC
 VEC_SPURIOUS    equ 0xFF
 
-        org 0x7C00
-section boot start=0x7C00
-section .text start=0x7E00
-section .rodata follows=.text align=16
-section .data follows=.rodata align=16
-section .bss follows=.data nobits align=4096
-
-section boot
-bits 16
-boot:
-        cli
-        xor ax, ax
-        mov ds, ax
-        mov es, ax
-        mov ss, ax
-        mov sp, 0x7C00
-        mov [boot_drive], dl
-        mov si, hello_screen
-.print: lodsb                           ; INT 10h teletype: the screen shows it
-        test al, al
-        jz .load
-        mov ah, 0x0E
-        mov bx, 0x0007
-        int 0x10
-        jmp .print
-.load:  mov si, dap                     ; INT 13h AH=42h: the rest of the image to 7E00
-        mov ah, 0x42
-        mov dl, [boot_drive]
-        int 0x13
-        jc .stop
-        in al, 0x92                     ; A20 on (fast A20), no reset
-        or al, 2
-        and al, 0xFE
-        out 0x92, al
-        o32 lgdt [gdtr]
-        mov eax, cr0
-        or eax, 1
-        mov cr0, eax
-        jmp dword 0x08:pmode
-.stop:  hlt
-        jmp .stop
-
-hello_screen:   db "pcboot: sector 0 running", 13, 10, 0
-align 4
-dap:            db 16, 0
-                dw IMAGE_SECTORS
-                dw 0x7E00, 0
-                dq 1
-boot_drive:     db 0
-        times 510 - ($ - $$) db 0
-        dw 0xAA55
-
-section .text
-bits 32
+%include "lib/bootsector.inc"
 %include "lib/serial.inc"
 %include "lib/exit.inc"
 %include "lib/gdt.inc"

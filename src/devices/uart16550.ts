@@ -29,6 +29,12 @@ export class Uart16550 implements PortDevice {
   private irqLevel = false;
   /** The guest looked at the line status since it last reset the FIFOs (it polls for input). */
   private polled = false;
+  /**
+   * On a PC board MCR OUT2 enables the IRQ driver. Boards and emulators that
+   * wire the interrupt directly (QEMU does; guests written for it, like xv6,
+   * never set OUT2) clear this.
+   */
+  irqNeedsOut2 = true;
   /** Bytes transmitted, for statistics. */
   transmitted = 0;
 
@@ -67,7 +73,7 @@ export class Uart16550 implements PortDevice {
   }
 
   private update(): void {
-    const level = (this.iir() & 1) === 0 && (this.mcr & MCR_OUT2) !== 0;
+    const level = (this.iir() & 1) === 0 && (!this.irqNeedsOut2 || (this.mcr & MCR_OUT2) !== 0);
     if (level !== this.irqLevel) {
       this.irqLevel = level;
       this.setIrq(level);

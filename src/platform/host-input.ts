@@ -1,7 +1,8 @@
 // Bytes typed on the host's stdin, for the guest's UART. The run loop is
 // synchronous, so stdin is read without blocking: a pipe or terminal is
-// reopened non-blocking (its own file description, fd 0 is left alone); a
-// regular file is read as it is. With input from a file and the virtual clock,
+// reopened non-blocking (its own file description, fd 0 is left alone), a
+// socket is made non-blocking by Node's stdin stream, a regular file is read
+// as it is. With input from a file and the virtual clock,
 // bytes reach the guest at the same points on every run.
 import { openSync, readSync, closeSync, fstatSync, constants } from 'node:fs';
 
@@ -32,12 +33,21 @@ export class StdinInput implements HostInput {
   private readonly buf = new Uint8Array(256);
 
   constructor() {
+    let regular: boolean;
     try {
-      const regular = fstatSync(0).isFile();
-      this.fd = regular ? 0 : openSync('/dev/stdin', constants.O_RDONLY | constants.O_NONBLOCK);
+      regular = fstatSync(0).isFile();
     } catch {
       this.fd = -1; // no stdin at all
       this.done = true;
+      return;
+    }
+    try {
+      this.fd = regular ? 0 : openSync('/dev/stdin', constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      // a socket (Node's child-process pipes) cannot be reopened: Node's own
+      // stdin stream makes fd 0 non-blocking; kept paused, it reads nothing itself
+      process.stdin.pause();
+      this.fd = 0;
     }
   }
 

@@ -85,6 +85,7 @@ export class Pc implements PlatformHooks {
     const machine = createMachine({ ...options, serialIrq: (level) => this.setIrq(4, level) });
     this.vm = machine.vm;
     this.uart = machine.uart;
+    this.uart.irqNeedsOut2 = false; // as QEMU's PC wires COM1: guests made for it leave OUT2 alone
     const vm = this.vm;
     this.clock = new Clock(options.clock ?? 'virtual');
     this.disks = options.disks ?? [];
