@@ -212,7 +212,7 @@ describe('config validation', () => {
       'vms[1].disks[0].file: must be a non-empty string (got nothing)',
       'vms[1].disks[0].capacityMiB: must be between 0.0009765625 and 1048576 (got -1)',
       'vms[1].disks[0].bandwidthBytesPerSec: must be a whole number (got 1.5)',
-      'vms[2].colour: unknown field (known: name, kernel, cmdline, memoryMiB, vcpus, shares, capPercent, disk, disks, policy)',
+      'vms[2].colour: unknown field (known: name, kernel, cmdline, memoryMiB, vcpus, shares, capPercent, sliceInstructions, disk, disks, policy)',
       'vms[2].policy.ioPorts[0]: range ends before it starts ("0x3ff-0x3f8")',
       'vms[2].policy.ioPorts[1]: must be a number or "0x..." between 0 and 0xffff (got "x")',
       'vms[2].policy.onViolation: must be one of "inject-gp", "exit-and-log", "stop" (got "explode")',

@@ -119,6 +119,30 @@ describe('hypervisor scheduler', () => {
     hv.close();
   });
 
+  it('a VM\'s own time slice: more, shorter dispatches for the same share', () => {
+    const hv = hypervisor([spinVm('short', { sliceInstructions: 5_000 }), spinVm('long')]);
+    // spin never takes interrupts: mask the timer its firmware left on, or a
+    // pending IRQ 0 would end every slice early (the platform offers it again)
+    for (const g of hv.guests.values()) g.vm.ports.write(0x21, 1, 0xff);
+    hv.runFor(10_000_000);
+    const [short, long] = ['short', 'long'].map((n) => hv.get(n));
+    expect(Math.abs(short.vm.instructionsRetired / long.vm.instructionsRetired - 1)).toBeLessThan(0.02);
+    expect(short.entity.dispatches).toBeGreaterThan(8 * long.entity.dispatches);
+    hv.close();
+  });
+
+  it('a failure in one VM\'s device model stops that VM alone', () => {
+    const hv = hypervisor([spinVm('bad', { cmdline: 'report=100000' }), spinVm('good')]);
+    const bad = hv.get('bad').vm;
+    bad.ports.write = () => { throw new Error('device exploded'); };
+    hv.runFor(5_000_000);
+    expect(bad.stopped).toMatchObject({ kind: 'error', message: 'VM bad stopped: host error: device exploded' });
+    expect(hv.get('bad').state).toBe('stopped');
+    expect(hv.get('good').state).toBe('running');
+    expect(hv.get('good').vm.instructionsRetired).toBeGreaterThan(4_000_000);
+    hv.close();
+  });
+
   it('reports idle when every VM is halted, and ends a VM halted with interrupts off', () => {
     const hv = hypervisor([{ name: 'h', kernel: 'guest-images/hello.elf', memoryMiB: 4 }]);
     hv.runFor(10_000_000);

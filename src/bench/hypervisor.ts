@@ -96,7 +96,7 @@ export function formatHypervisorBench(r: HypervisorBenchResult): string {
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   const lines = [
     `hypervisor benchmark (spin guest, ${r.instructionsPerSample.toLocaleString('en-US')} instructions per sample, best of several rounds taken in turns)`,
-    `baseline: ${r.baselineNsPerInsn.toFixed(2)} ns per instruction in 1,000,000-instruction slices (${(1000 / r.baselineNsPerInsn).toFixed(1)} MIPS)`,
+    `baseline: ${r.baselineNsPerInsn.toFixed(2)} ns per instruction with slices of up to 1,000,000 instructions (${(1000 / r.baselineNsPerInsn).toFixed(1)} MIPS)`,
     '',
     'one vCPU switch (a scheduling decision, an entry and an exit), from 100-instruction slices:',
     `  between 2 VMs:               ${r.nsPerSwitchBetweenVms.toFixed(0)} ns`,

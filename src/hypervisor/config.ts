@@ -34,6 +34,8 @@ export interface VmConfig {
   vcpus: number;
   shares: number;
   capPercent?: number;
+  /** This VM's time slice (instructions per dispatch); default: the hypervisor's. */
+  sliceInstructions?: number;
   /** Boot disk (a raw image, no quotas). */
   disk?: string;
   disks: DiskConfig[];
@@ -104,7 +106,7 @@ function show(v: unknown): string {
 }
 
 const TOP_FIELDS = ['vms', 'hostMemoryMiB', 'clock', 'sliceInstructions'] as const;
-const VM_FIELDS = ['name', 'kernel', 'cmdline', 'memoryMiB', 'vcpus', 'shares', 'capPercent', 'disk', 'disks', 'policy'] as const;
+const VM_FIELDS = ['name', 'kernel', 'cmdline', 'memoryMiB', 'vcpus', 'shares', 'capPercent', 'sliceInstructions', 'disk', 'disks', 'policy'] as const;
 const DISK_FIELDS = ['file', 'capacityMiB', 'sizeMiB', 'readOnly', 'overlay', 'bandwidthBytesPerSec', 'opsPerSec', 'bandwidth', 'ops'] as const;
 const BUCKET_FIELDS = ['size', 'oneTimeBurst', 'refillTimeMs'] as const;
 const POLICY_FIELDS = ['ioPorts', 'mmio', 'msrs', 'cpuid', 'maxInstructions', 'onViolation'] as const;
@@ -152,6 +154,7 @@ function parseVm(c: Checker, raw: unknown, path: string, baseDir: string): VmCon
   };
   if (o.cmdline !== undefined) vm.cmdline = typeof o.cmdline === 'string' ? o.cmdline : c.bad(`${path}.cmdline`, `must be a string (got ${show(o.cmdline)})`);
   if (o.capPercent !== undefined) vm.capPercent = c.number(o.capPercent, `${path}.capPercent`, 1, 100, false);
+  if (o.sliceInstructions !== undefined) vm.sliceInstructions = c.number(o.sliceInstructions, `${path}.sliceInstructions`, 100, 1e9);
   if (o.disk !== undefined) { const d = c.string(o.disk, `${path}.disk`); if (d) vm.disk = resolve(baseDir, d); }
   if (o.disks !== undefined) {
     if (!Array.isArray(o.disks)) c.bad(`${path}.disks`, `must be a list (got ${show(o.disks)})`);

@@ -141,6 +141,7 @@ export class Hypervisor {
     }
     const entity = new SchedEntity(vm, config.shares, config.capPercent);
     entity.budgetLeft = policy.maxInstructions;
+    entity.slice = config.sliceInstructions;
     const guest = new Guest(config, pc, platform, entity, disks, policy, console);
     this.guests.set(config.name, guest);
     this.scheduler.add(entity);

@@ -9,7 +9,7 @@
 //
 // Cost is measured in guest instructions retired (the deterministic clock:
 // repeatable runs and tests) or in host nanoseconds (the wall clock).
-import type { Vm } from '../vm/vm.js';
+import { ExitStatus, type Vm } from '../vm/vm.js';
 
 export type SchedClock = 'instructions' | 'wall';
 
@@ -43,6 +43,8 @@ export class SchedEntity {
   }
 
   get cap(): number { return this.capPercent === undefined ? 1 : this.capPercent / 100; }
+  /** This VM's time slice, when it has its own. */
+  slice: number | undefined;
   /** Instructions left under the policy's maximum. */
   budgetLeft = Infinity;
 
@@ -139,9 +141,15 @@ export class Scheduler {
     const vcpu = best.vm.vcpus[index];
     // with the instruction clock a slice can end exactly where the cap runs out
     const capLeft = this.clock === 'instructions' ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
-    const budget = Math.max(1, Math.min(this.slice, best.budgetLeft, capLeft));
+    const budget = Math.max(1, Math.min(best.slice ?? this.slice, best.budgetLeft, capLeft));
     const t0 = this.clock === 'wall' ? process.hrtime.bigint() : 0n;
-    const retired = best.vm.runSlice(vcpu, budget);
+    let retired = 0;
+    try {
+      retired = best.vm.runSlice(vcpu, budget);
+    } catch (e) {
+      // a failure on the host side of one VM (a device model) stops that VM alone
+      best.vm.requestStop({ kind: 'error', status: ExitStatus.crash, message: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}` });
+    }
     const cost = this.clock === 'wall' ? Number(process.hrtime.bigint() - t0) : Math.max(1, retired);
     best.budgetLeft -= retired;
     best.charge(index, cost);
