@@ -11,6 +11,7 @@ import { LocalApic, type Ipi } from '../src/devices/local-apic.js';
 import { IoApic, type IoApicMessage } from '../src/devices/io-apic.js';
 import { PostCode } from '../src/devices/post-code.js';
 import { DebugCon } from '../src/devices/debugcon.js';
+import { FpuErrorLatch } from '../src/devices/fpu-error.js';
 import { Clock, NS_PER_INSTRUCTION } from '../src/platform/clock.js';
 import { buildMpTables } from '../src/firmware/mp-table.js';
 import { pcMemoryMap } from '../src/firmware/memory-map.js';
@@ -516,6 +517,18 @@ describe('POST codes and debug console', () => {
     con.write(0xe9, 1, 0x41);
     expect(bytes).toEqual([0x41]);
     expect(con.read(0xe9, 1)).toBe(0xe9);
+  });
+});
+
+describe('x87 error latch', () => {
+  it('FERR# raises IRQ 13 until the guest writes port F0h', () => {
+    const levels: boolean[] = [];
+    const latch = new FpuErrorLatch((l) => levels.push(l));
+    latch.raise();
+    expect(latch.latched).toBe(true);
+    latch.write(0xf0, 1, 0);
+    expect(latch.latched).toBe(false);
+    expect(levels).toEqual([true, false]);
   });
 });
 

@@ -17,6 +17,7 @@ import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi } from '../devices/local-ap
 import { IoApic, IOAPIC_BASE, IOAPIC_SIZE, type IoApicMessage } from '../devices/io-apic.js';
 import { PostCode, POST_PORTS } from '../devices/post-code.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
+import { FpuErrorLatch, FPU_ERROR_PORT, FPU_ERROR_IRQ } from '../devices/fpu-error.js';
 import type { BlockDevice } from '../storage/block-device.js';
 import { Clock, type ClockMode } from './clock.js';
 import { sleepMs, type HostInput } from './host-input.js';
@@ -67,6 +68,7 @@ export class Pc implements PlatformHooks {
   readonly lapics: LocalApic[];
   readonly ioapic: IoApic;
   readonly post = new PostCode();
+  readonly fpuError = new FpuErrorLatch((level) => this.setIrq(FPU_ERROR_IRQ, level));
   readonly bios: Bios;
   readonly disks: BlockDevice[];
   /** The ROM image (built-in, or --bios) and where its RAM copy lives. */
@@ -117,6 +119,7 @@ export class Pc implements PlatformHooks {
     vm.ports.register(this.ata, ATA_PRIMARY.command, ATA_PRIMARY.command + 7);
     vm.ports.register(this.ata, ATA_PRIMARY.control);
     for (const p of POST_PORTS) vm.ports.register(this.post, p);
+    vm.ports.register(this.fpuError, FPU_ERROR_PORT);
     if (options.debugcon) vm.ports.register(new DebugCon(options.debugcon), DEBUGCON_PORT);
 
     this.lapics = vm.vcpus.map((v) => new LocalApic(v.index, this.clock));
@@ -282,6 +285,8 @@ export class Pc implements PlatformHooks {
     if (vcpu.index === 0 && l.acceptsExtInt() && this.pic.hasInterrupt()) return this.pic.acknowledge();
     return -1;
   }
+
+  ferr(_vcpu: Vcpu): void { this.fpuError.raise(); }
 
   idle(vcpu: Vcpu): boolean {
     this.pollInput();
