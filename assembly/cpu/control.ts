@@ -263,7 +263,10 @@ export function iret(sz: u32): void {
   const rpl = cs & 3;
   const csLo = descLo, csHi = descHi, csAt = descAddr;
   // which flags the return may change depends on the privilege it runs at
-  let mask: u32 = 0x3F7FD5 & ~(VM | VIF | VIP); // CF PF AF ZF SF TF IF DF OF IOPL NT RF AC ID
+  // RF stays clear: it only masks instruction breakpoints, which this core does
+  // not raise, so the RF that events push is what the SDM gives for all but an
+  // interrupt taken right after an IRET that set it
+  let mask: u32 = 0x3F7FD5 & ~(VM | VIF | VIP | RF); // CF PF AF ZF SF TF IF DF OF IOPL NT AC ID
   if (sz != 2) mask &= 0xFFFF;
   if (cpl > 0) mask &= ~IOPL;
   if (cpl > ((cur & IOPL) >> 12)) mask &= ~IF;

@@ -27,6 +27,14 @@ export const enum Source { Exception = 0, Software = 1, External = 2 }
 
 function contributory(v: u32): bool { return v == DE || (v >= 10 && v <= 13); }
 
+// Fault-class exceptions: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC.
+const FAULTS: u32 = 1 << 0 | 1 << 5 | 1 << 6 | 1 << 7 | 0xF << 10 | 1 << 14 | 1 << 16 | 1 << 17;
+// The EFLAGS image a fault-class exception pushes (or saves in the TSS) has
+// RF = 1 (SDM vol. 3, 17.3.1.1); delivery clears it in the handler's EFLAGS.
+function setResumeFlag(v: u32): void {
+  if (v < 32 && ((FAULTS >> v) & 1) && protectedMode()) store<u32>(ACTIVE + S_EFLAGS, load<u32>(ACTIVE + S_EFLAGS) | RF);
+}
+
 // Deliver exception `vector` (raised by the instruction that started at EIP),
 // escalating to #DF and to a triple fault (shutdown exit) as the manuals say.
 export function exception(vector: u32, hasCode: bool, code: u32): void {
@@ -35,6 +43,7 @@ export function exception(vector: u32, hasCode: bool, code: u32): void {
   let v = vector, c = code, h = hasCode;
   for (let tries = 0; tries < 3; tries++) {
     clearAbort();
+    setResumeFlag(v);
     deliver(v, Source.Exception, h, c, eip());
     if (!aborted()) return;
     if (exitReason == ExitReason.Error) { clearAbort(); return; } // an unsupported path stopped the VM

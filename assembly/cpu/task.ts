@@ -7,7 +7,7 @@ import {
 } from "../layout";
 import {
   eip, setEip, reg32, setReg32, segSelector, segBase, segLimit, segAttr, setSegCache, loadSegReal,
-  CR0_PG, CR0_TS, NT, VM,
+  CR0_PG, CR0_TS, NT, VM, RF,
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
 import { readSys, writeSys, updateAccessMode } from "./memory";
@@ -191,7 +191,7 @@ function switchTask(sel: u32, source: TaskSource, returnEip: u32, ext: u32): voi
   if (is32 && (load<u32>(ACTIVE + S_CR0) & CR0_PG)) {
     writeCr3(cr3); // PAE PDPTEs, and global pages kept as MOV CR3 keeps them
   }
-  setFlagsRaw(newFlags | 2);
+  setFlagsRaw((newFlags | 2) & ~RF); // RF stays clear, as after IRET (control.ts)
   setEip(newEip);
   setInsnStart(newEip); // a fault from here on is the new task's
   for (let r: u32 = 0; r < 8; r++) setReg32(r, gpr(r));

@@ -13,6 +13,8 @@
 ;     the old task's JMP);
 ;   - the T flag of a TSS: #DB with DR6.BT before the new task's first
 ;     instruction (QEMU ignores the flag);
+;   - EFLAGS.RF in the image a fault pushes is 1, in a trap's it is 0 (QEMU
+;     pushes 0 for both);
 ;   - CR4.VME is reserved: Trapeze's CPUID does not advertise VME (QEMU's
 ;     pentium3 does), so setting it raises #GP(0).
 ; Each case prints `case: vector=NN error=XXXXXXXX eip-ok` or `no fault`.
@@ -65,6 +67,7 @@ main:
         call ext_cases
         call task_fault_case
         call task_trap_case
+        call resume_flag_cases
         CASE "mov cr4 with VME set"
         mov eax, cr4
         or eax, 1
@@ -381,4 +384,28 @@ db_on_switch:
         mov [db_info + 8], eax
         inc dword [db_info + 12]
         mov eax, 1                      ; handled: IRET to task T
+        ret
+
+; RF in the pushed EFLAGS: 1 for a fault-class exception, the current RF (0)
+; for a trap
+resume_flag_cases:
+        CASE "RF pushed by ud2 (a fault)"
+        TRY
+        ud2
+        CATCH
+        call print_rf
+        CASE "RF pushed by int3 (a trap)"
+        TRY_TRAP
+        int3
+        CATCH
+        call print_rf
+        ret
+
+print_rf:
+        PUTS "rf="
+        mov eax, [fault_eflags]
+        shr eax, 16
+        and eax, 1
+        PDEC eax
+        NL
         ret
