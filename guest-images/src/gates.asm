@@ -68,8 +68,8 @@ main:
         SET_DESC SEL_CODE16B, 0x100000, 0xFFFF, ACC_CODE0, FLG_32
         SET_GDT_GATE SEL_GATE16, gate16_target - 0x100000, SEL_CODE16B, 0x84, 0
         SET_GDT_GATE SEL_GATEJMP, gate_jmp_target, SEL_CODE0, 0x8C, 0
-        SET_GDT_GATE SEL_GATEUP16, gate_up16_target - 0x100000, SEL_CODE16B, 0xE4, 1
-        SET_IDT_GATE VEC_INT16, int16_target - 0x100000, SEL_CODE16B, 0xE6
+        SET_GDT_GATE SEL_GATEUP16, frame16_target - 0x100000, SEL_CODE16B, 0xE4, 1
+        SET_IDT_GATE VEC_INT16, frame16_target - 0x100000, SEL_CODE16B, 0xE6
         SET_GDT_GATE SEL_GATEABSENT, gate_jmp_target, SEL_CODE0, 0x0C, 0
         SET_GDT_GATE SEL_GATEDATA, gate_jmp_target, SEL_DATA0, 0x8C, 0
         SET_GDT_GATE SEL_GATENULL, gate_jmp_target, 0, 0x8C, 0
@@ -87,15 +87,9 @@ call_gate_cases:
         mov [gate_esp], esp
         call SEL_GATE16:0
 .back16:
-        PUTS "pushed ip="
-        movzx eax, word [gate_frame]
+        PUTS "pushed "
         mov ecx, .back16
-        cmp ax, cx
-        jne .badip
-        PUTS "next"
-        jmp .ipdone
-.badip: PHEX16 ax
-.ipdone:
+        call print_ip16
         PUTS " cs="
         PHEX16 [gate_frame + 2]
         PUTS " esp=caller-"
@@ -118,58 +112,16 @@ call_gate_cases:
         mov eax, user_call_up16
         mov ebx, EFLAGS_BASE
         call run_user
-        PUTS "frame ip="
-        movzx eax, word [gate_frame]
         mov ecx, user_call_up16.next
-        cmp ax, cx
-        jne .badip3
-        PUTS "next"
-        jmp .ip3done
-.badip3: PHEX16 ax
-.ip3done:
-        PUTS " cs="
-        PHEX16 [gate_frame + 2]
-        PUTS " param="
-        PHEX16 [gate_frame + 4]
-        PUTS " sp="
-        PHEX16 [gate_frame + 6]
-        PUTS " ss="
-        PHEX16 [gate_frame + 8]
-        PUTS " esp=esp0-"
-        mov eax, isr_stack_top
-        sub eax, [gate_esp]
-        PHEX8 al
-        PUTS " cs="
-        PHEX16 [gate_cs]
-        NL
+        mov esi, name_param
+        call print_frame16
         CASE "16-bit interrupt gate from ring 3"
         mov eax, user_int16
         mov ebx, EFLAGS_BASE
         call run_user
-        PUTS "frame ip="
-        movzx eax, word [gate_frame]
         mov ecx, user_int16.next
-        cmp ax, cx
-        jne .badip4
-        PUTS "next"
-        jmp .ip4done
-.badip4: PHEX16 ax
-.ip4done:
-        PUTS " cs="
-        PHEX16 [gate_frame + 2]
-        PUTS " flags="
-        PHEX16 [gate_frame + 4]
-        PUTS " sp="
-        PHEX16 [gate_frame + 6]
-        PUTS " ss="
-        PHEX16 [gate_frame + 8]
-        PUTS " esp=esp0-"
-        mov eax, isr_stack_top
-        sub eax, [gate_esp]
-        PHEX8 al
-        PUTS " cs="
-        PHEX16 [gate_cs]
-        NL
+        mov esi, name_flags
+        call print_frame16
         USER_CASE "call gate DPL 0 from ring 3", user_call_dpl0, EFLAGS_BASE
         CASE "call gate with RPL 3 > DPL 0"
         TRY
@@ -194,6 +146,49 @@ call_gate_cases:
         USER_CASE "jmp through a call gate to ring 0", user_jmp_inner, EFLAGS_BASE
         ret
 
+; print_ip16: `ip=next` when the word at gate_frame is the low half of ECX
+print_ip16:
+        movzx eax, word [gate_frame]
+        cmp ax, cx
+        jne .other
+        PUTS "ip=next"
+        ret
+.other: PUTS "ip="
+        PHEX16 ax
+        ret
+
+; print_frame16: the five words a 16-bit gate pushed on the ring 0 stack (IP,
+; CS, ESI = the name of the third, SP, SS), then where that left ESP and CS.
+; ECX = the return address.
+print_frame16:
+        PUTS "frame "
+        call print_ip16
+        PUTS " cs="
+        PHEX16 [gate_frame + 2]
+        mov al, ' '
+        call putc
+        call puts
+        mov al, '='
+        call putc
+        PHEX16 [gate_frame + 4]
+        PUTS " sp="
+        PHEX16 [gate_frame + 6]
+        PUTS " ss="
+        PHEX16 [gate_frame + 8]
+        PUTS " esp=esp0-"
+        mov eax, isr_stack_top
+        sub eax, [gate_esp]
+        PHEX8 al
+        PUTS " cs="
+        PHEX16 [gate_cs]
+        NL
+        ret
+
+[section .rodata]
+name_param:     db "param", 0
+name_flags:     db "flags", 0
+[section .text]
+
 ; same level through a 16-bit gate: a 16-bit IP and CS were pushed. The
 ; 16-bit gates' targets run in SEL_CODE16B (base 1 MiB) and leave by far JMP.
 gate16_target:
@@ -209,8 +204,9 @@ gate_jmp_target:
         mov [gate_cs], eax
         jmp call_gate_cases.backjmp
 
-; ring 0 through the 16-bit gate: IP, CS, the parameter, SP, SS (words)
-gate_up16_target:
+; ring 0 through a 16-bit call or interrupt gate: five words (IP, CS, the
+; parameter or FLAGS, SP, SS)
+frame16_target:
         mov [ss:gate_esp], esp
         mov ax, cs
         mov [ss:gate_cs], eax
@@ -221,19 +217,6 @@ gate_up16_target:
         mov ax, [esp + 8]
         mov [ss:gate_frame + 8], ax
         jmp SEL_CODE0:user_exit_isr     ; back to run_user's caller, in ring 0
-
-; ring 0 through the 16-bit interrupt gate: IP, CS, FLAGS, SP, SS (words)
-int16_target:
-        mov [ss:gate_esp], esp
-        mov ax, cs
-        mov [ss:gate_cs], eax
-        mov eax, [esp]
-        mov [ss:gate_frame], eax
-        mov eax, [esp + 4]
-        mov [ss:gate_frame + 4], eax
-        mov ax, [esp + 8]
-        mov [ss:gate_frame + 8], ax
-        jmp SEL_CODE0:user_exit_isr
 
 user_call_up16:
         push word 0x1234
