@@ -18,10 +18,6 @@ VEC_IDE         equ 0x42            ; IRQ 14 via the I/O APIC
 VEC_SPURIOUS    equ 0xFF
 
 %include "lib/bootsector.inc"
-%include "lib/serial.inc"
-%include "lib/exit.inc"
-%include "lib/gdt.inc"
-%include "lib/idt.inc"
 
 [section .bss]
 apic_ticks:     resd 1

@@ -16,10 +16,6 @@ VEC_SPURIOUS    equ 0xFF
 LINE_MAX        equ 120
 
 %include "lib/bootsector.inc"
-%include "lib/serial.inc"
-%include "lib/exit.inc"
-%include "lib/gdt.inc"
-%include "lib/idt.inc"
 
 [section .bss]
 ticks:          resd 1
