@@ -4,6 +4,7 @@
 ; faults (TRY), the next instruction for traps (TRY_TRAP).
 %include "lib/kernel.inc"
 %include "lib/user.inc"
+%include "lib/task.inc"
 %include "lib/paging.inc"
 
 SEL_ABSENT      equ SEL_FREE + 0x00     ; not-present data segment
@@ -199,15 +200,7 @@ segment_cases:
         call report_fault
         CASE "TS iret with NT, bad back link"
         mov word [tss + TSS_LINK], 0x103
-        pushfd
-        or dword [esp], EFLAGS_NT
-        popfd
-        TRY
-        iretd
-        CATCH
-        pushfd                          ; NT came back with the IRET frame
-        and dword [esp], ~EFLAGS_NT
-        popfd
+        call try_iret_nt
         mov word [tss + TSS_LINK], 0
         call report_fault
         ret

@@ -466,15 +466,7 @@ task_fault_cases:
         mov eax, [tss + TSS_LINK]
         mov [saved_link], eax
         mov dword [tss + TSS_LINK], SEL_TSS_G
-        pushfd
-        or dword [esp], EFLAGS_NT
-        popfd
-        TRY
-        iretd
-        CATCH
-        pushfd
-        and dword [esp], ~EFLAGS_NT
-        popfd
+        call try_iret_nt
         mov eax, [saved_link]
         mov [tss + TSS_LINK], eax
         call report_fault
