@@ -1,7 +1,7 @@
 // The PC boots: from sector 0 of a disk image through the built-in BIOS, from
 // a firmware ROM at the reset vector, a multiboot kernel on the PC; reset
 // through the 8042; --snapshot; and the bad inputs the CLI must refuse.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { copyFileSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -178,5 +178,59 @@ describe('bad input', () => {
     const r = trapeze(['run', '--disk', `${IMAGES}pcboot.img`, '--boot', 'floppy', '--snapshot']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--boot must be disk or kernel');
+  });
+});
+
+describe('BIOS services (the ROM stub traps to the host as INT n runs it)', () => {
+  const opened: Pc[] = [];
+  afterEach(() => { opened.splice(0).forEach((pc) => pc.close()); });
+  /** A PC after POST, with vCPU 0 in the INT `vector` stub, as if the guest executed INT vector. */
+  function callBios(vector: number, regs: Partial<Record<'eax' | 'ebx' | 'ecx' | 'edx' | 'edi' | 'esi', number>>) {
+    const pc = new Pc({ memoryMiB: 16, disks: openDiskImages([`${IMAGES}pcboot.img`], true), input: new BufferedInput(Uint8Array.of(0x61)) });
+    opened.push(pc);
+    const cpu = pc.vm.vcpus[0];
+    pc.bios.setup();
+    cpu.setSegment('cs', { selector: 0xf000, base: 0xf0000, limit: 0xffff, attr: 0x9b });
+    for (const s of ['es', 'ss', 'ds'] as const) cpu.setSegment(s, { selector: 0, base: 0, limit: 0xffff, attr: 0x93 });
+    cpu.setReg('esp', 0x7000);
+    pc.vm.writePhys(0x7004, Uint8Array.of(0x02, 0x02)); // the FLAGS the INT pushed: IF set
+    for (const [r, v] of Object.entries(regs)) cpu.setReg(r as 'eax', v!);
+    cpu.eip = 0xe100 + vector * 8 + 2; // just after the stub's OUT
+    pc.bios.write(0xef, 1, 0);
+    return { pc, cpu, carry: (cpu.eflags & 1) === 1 };
+  }
+
+  it('INT 15h E820 walks the memory map', () => {
+    const entries: number[][] = [];
+    let next = 0;
+    do {
+      const { pc, cpu, carry } = callBios(0x15, { eax: 0xe820, edx: 0x534d4150, ebx: next, ecx: 20, edi: 0x8000 });
+      expect(carry).toBe(false);
+      expect(cpu.reg('eax')).toBe(0x534d4150);
+      const e = new DataView(pc.vm.readPhys(0x8000, 20).buffer);
+      entries.push([e.getUint32(0, true), e.getUint32(8, true), e.getUint32(16, true)]);
+      next = cpu.reg('ebx');
+    } while (next !== 0);
+    expect(entries[0]).toEqual([0, 0x9fc00, 1]);
+    expect(entries[3]).toEqual([0x100000, 15 << 20, 1]);
+    expect(entries).toHaveLength(7);
+  });
+
+  it('INT 13h AH=08h gives the disk geometry; INT 12h the base memory; INT 16h a typed key', () => {
+    const g = callBios(0x13, { eax: 0x0800, edx: 0x80 });
+    expect(g.carry).toBe(false);
+    expect(g.cpu.reg('edx')).toBe((15 << 8) | 1); // 16 heads, one disk
+    expect(g.cpu.reg('ecx') & 0x3f).toBe(63);
+    expect(callBios(0x12, {}).cpu.reg('eax') & 0xffff).toBe(639);
+    const k = callBios(0x16, { eax: 0 });
+    expect(k.cpu.reg('eax') & 0xffff).toBe(0x1e61); // scancode of A, 'a'
+    const none = callBios(0x13, { eax: 0x0200, edx: 0x81 });
+    expect(none.carry).toBe(true); // no second disk
+  });
+
+  it('INT 10h AH=0Eh writes at the cursor on the CGA screen and moves it', () => {
+    const { pc } = callBios(0x10, { eax: 0x0e41 });
+    expect(pc.cga.lines()[0]).toBe('A');
+    expect(pc.cga.cursor).toBe(1);
   });
 });
