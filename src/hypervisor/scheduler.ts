@@ -1,11 +1,12 @@
 // Weighted fair sharing of the one host CPU (the core) among VMs: stride
 // scheduling. Each VM has a pass value that grows by cost ÷ shares whenever
 // it runs; the runnable VM with the lowest pass runs next, one time slice (an
-// instruction budget) at a time, its vCPUs taking turns. A cap limits a VM to
-// a fraction of every bandwidth period, even when the host would otherwise
-// idle. A VM whose vCPUs all wait in HLT is not runnable and uses nothing;
-// when an interrupt wakes it, it rejoins at the current pass, so it gets its
-// share back from then on, not a burst for the time it slept (nor a penalty).
+// instruction budget) at a time, on whichever of its runnable vCPUs has run
+// least. A cap limits a VM to a fraction of every bandwidth period, even when
+// the host would otherwise idle. A VM whose vCPUs all wait in HLT is not
+// runnable and uses nothing; when an interrupt wakes it, it rejoins at the
+// current pass, so it gets its share back from then on, not a burst for the
+// time it slept (nor a penalty).
 //
 // Cost is measured in guest instructions retired (the deterministic clock:
 // repeatable runs and tests) or in host nanoseconds (the wall clock).
@@ -102,11 +103,6 @@ export class Scheduler {
   add(entity: SchedEntity): void {
     entity.pass = this.minPass();
     this.entities.push(entity);
-  }
-
-  remove(entity: SchedEntity): void {
-    const i = this.entities.indexOf(entity);
-    if (i >= 0) this.entities.splice(i, 1);
   }
 
   private minPass(): number {
