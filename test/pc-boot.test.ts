@@ -234,3 +234,26 @@ describe('BIOS services (the ROM stub traps to the host as INT n runs it)', () =
     expect(pc.cga.cursor).toBe(1);
   });
 });
+
+describe('more than one vCPU, and the wall clock', () => {
+  it('the MP table lists every vCPU; INIT and SIPI through the local APIC start an AP at vector·4K', () => {
+    const pc = new Pc({ memoryMiB: 16, vcpus: 2 });
+    pc.bootMultiboot(`${IMAGES}hello.elf`);
+    const table = pc.vm.readPhys(0x9fe10, 44 + 2 * 20);
+    expect([table[44], table[45], table[64], table[65]]).toEqual([0, 0, 0, 1]); // processor entries, APIC IDs 0 and 1
+    const ap = pc.vm.vcpus[1];
+    expect(ap.waitingForSipi).toBe(true);
+    pc.vm.mmio.write(0xfee00310, 4, 1 << 24);
+    pc.vm.mmio.write(0xfee00300, 4, 0x4500); // INIT
+    pc.vm.mmio.write(0xfee00300, 4, 0x4608); // startup at 0x8000
+    expect(ap.waitingForSipi).toBe(false);
+    expect(ap.segment('cs').base).toBe(0x8000);
+    expect(ap.eip).toBe(0);
+  });
+
+  it('--clock wall boots pcboot with its timers on the host clock', () => {
+    const r = trapeze(['run', '--disk', `${IMAGES}pcboot.img`, '--snapshot', '--clock', 'wall']);
+    expect(significantLines(r.stdout)).toEqual(expected('pcboot').lines);
+    expect(r.status).toBe(1);
+  });
+});

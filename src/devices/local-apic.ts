@@ -170,7 +170,8 @@ export class LocalApic implements MmioDevice {
     if (lvt >= 0) {
       // while software-disabled every LVT entry stays masked
       this.lvt[lvt] = (v & LVT_WRITABLE[lvt]) | (this.softwareEnabled ? 0 : MASKED);
-      if (lvt === LVT_TIMER) this.armTimer(this.timerStart);
+      // a new timer mode or mask does not restart the count; a spent one-shot stays spent
+      if (lvt === LVT_TIMER) { if (this.currentCount() > 0) this.armTimer(this.timerStart); else this.timer.cancel(); }
       return;
     }
     switch (r) {
