@@ -93,6 +93,18 @@ describe('trapeze run --config and trapeze ctl', () => {
     expect(s.vms[1].shareEntitled).toBeCloseTo(0.5, 5);
   });
 
+  it('--top prints a table per VM: state, shares, cap, entitled against received, rates, violations', () => {
+    const config = writeConfig('top.json', twoVms);
+    const r = trapeze('run', '--config', config, '--seconds', '1.5', '--top');
+    expect(r.status).toBe(0);
+    const tables = r.stderr.trim().split(/\n(?=VM )/);
+    const last = tables[tables.length - 1].split('\n');
+    expect(last[0].split(/ +/)).toEqual(['VM', 'STATE', 'SHARES', 'CAP', 'ENTITLED', 'RECEIVED', 'FAIRNESS', 'INSNS/S', 'EXITS/S', 'VIOLATIONS']);
+    expect(last[1]).toMatch(/^a +running +1 +- +50\.0% +\d+\.\d% +\d\.\d{3} +[\d.]+[kMG]? +[\d.]+[kMG]? +0$/);
+    expect(last[2]).toMatch(/^b +running +3 +50% +50\.0% +\d+\.\d% +\d\.\d{3} +[\d.]+[kMG]? +[\d.]+[kMG]? +0$/);
+    expect(last[3]).toMatch(/^Jain's index [01]\.\d{4} +clock: instructions$/);
+  });
+
   it('rejects a bad config with field paths and status 2, and config-only options without --config', () => {
     const bad = writeConfig('bad.json', { vms: [{ name: 'a', kernel: SPIN, memoryMiB: 'lots' }] });
     const r = trapeze('run', '--config', bad);
