@@ -27,10 +27,14 @@ export class BufferedInput implements HostInput {
   close(): void {}
 }
 
+/** A terminal or pipe that had nothing is asked again only after this long: a read is a system call. */
+const EMPTY_RETRY_MS = 2;
+
 export class StdinInput implements HostInput {
   private fd: number;
   private done = false;
   private readonly buf = new Uint8Array(256);
+  private quietUntil = 0;
 
   constructor() {
     let regular: boolean;
@@ -52,7 +56,7 @@ export class StdinInput implements HostInput {
   }
 
   take(max: number): Uint8Array {
-    if (this.done) return this.buf.subarray(0, 0);
+    if (this.done || performance.now() < this.quietUntil) return this.buf.subarray(0, 0);
     try {
       const n = readSync(this.fd, this.buf, 0, Math.min(max, this.buf.length), null);
       if (n === 0) this.done = true;
@@ -60,6 +64,7 @@ export class StdinInput implements HostInput {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.done = true;
+      this.quietUntil = performance.now() + EMPTY_RETRY_MS;
       return this.buf.subarray(0, 0);
     }
   }
