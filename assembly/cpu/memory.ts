@@ -45,7 +45,7 @@ export function setRomWindow(start: u32, size: u32, backing: u32): void {
 // The TLB bit a word or dword data access needs for the fast path. Under
 // alignment checking (CPL 3, CR0.AM, EFLAGS.AC) none: every such access takes
 // the slow path, where a misaligned one raises #AC.
-let dataAccess: u32 = TlbBit.Super;
+export let dataAccess: u32 = TlbBit.Super;
 let alignCheck: bool = false;
 
 // Call whenever CPL, CR0.AM or EFLAGS.AC changes.

@@ -7,7 +7,7 @@
 import { R_ATTR, R_SEG, Attr } from "./decode";
 import { reg32, setReg32, setRegSz, regSz, EAX, ECX, ESI, EDI, setEip, DF } from "./state";
 import { getFlags } from "./flags";
-import { segLinear, readSz, writeSz, tlbAccess } from "./memory";
+import { segLinear, readSz, writeSz, dataAccess } from "./memory";
 import { aborted, endBlock, abort, Abort, clearAbort, exitReason } from "./fault";
 import { alu, ALU_CMP } from "./alu";
 import { zero } from "./flags";
@@ -116,7 +116,7 @@ function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32): u32 {
   const dlin = segLinear(SEG_ES, di, bytes, true);
   if (aborted()) return 0;
   const dEntry = load<u32>(TLB_WRITE + ((dlin >>> 12) << 2));
-  if (!(dEntry & tlbAccess)) return 0;
+  if (!(dEntry & dataAccess)) return 0; // none under alignment checking: items go one by one
   let n: u32 = (0x1000 - (dlin & 0xFFF)) / bytes;
   if (!a32) { const r: u32 = (<u32>0x10000 - di) / bytes; if (r < n) n = r; }
   if (n > count) n = count;
@@ -134,7 +134,7 @@ function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32): u32 {
     const slin = segLinear(seg, si, bytes, false);
     if (aborted()) return 0;
     const sEntry = load<u32>(TLB_READ + ((slin >>> 12) << 2));
-    if (!(sEntry & tlbAccess)) return 0;
+    if (!(sEntry & dataAccess)) return 0;
     const sn: u32 = (<u32>0x1000 - (slin & 0xFFF)) / bytes;
     if (sn < n) n = sn;
     if (!a32) { const r: u32 = (<u32>0x10000 - si) / bytes; if (r < n) n = r; }

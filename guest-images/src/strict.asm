@@ -39,7 +39,7 @@ CR0_AM          equ 1 << 18
 alignb 4096
 small_area:     resb 4096
 alignb 16
-ac_data:        resd 4
+ac_data:        resd 8
 saved_gate:     resd 2
 saved_esp:      resd 1
 np_info:        resd 4                  ; vector, error, TR, EIP
@@ -194,6 +194,7 @@ alignment_cases:
         USER_CASE "AC ring 3, AM=1 AC=1: misaligned word", user_misaligned_word, EFLAGS_BASE | EFLAGS_AC
         USER_CASE "AC ring 3, AM=1 AC=1: aligned dword", user_aligned, EFLAGS_BASE | EFLAGS_AC
         USER_CASE "AC ring 3, AM=1 AC=1: push with ESP misaligned", user_push_misaligned, EFLAGS_BASE | EFLAGS_AC
+        USER_CASE "AC ring 3, AM=1 AC=1: rep movsd from a misaligned source", user_movs_misaligned, EFLAGS_BASE | EFLAGS_AC
         USER_CASE "AC ring 3, AM=1 AC=0: misaligned dword", user_misaligned, EFLAGS_BASE
         USER_CASE "AC ring 3, AM=1, AC set by popfd: misaligned dword", user_popf_ac, EFLAGS_BASE
         CASE "AC ring 0, AM=1 AC=1: misaligned dword"
@@ -221,6 +222,12 @@ user_aligned:
 user_push_misaligned:
         sub esp, 2
         USER_TRY push eax
+user_movs_misaligned:
+        mov dword [ac_data + 16], 0     ; an aligned write: the page has both TLB entries
+        mov esi, ac_data + 1
+        mov edi, ac_data + 16
+        mov ecx, 2
+        USER_TRY rep movsd
 user_popf_ac:
         pushfd
         or dword [esp], EFLAGS_AC
