@@ -130,6 +130,19 @@ describe('a shell on COM1: typed input on IRQ 4 through the I/O APIC, the local 
   });
 });
 
+describe('a PC guest that waits for nothing', () => {
+  it('halted with interrupts on and every timer interrupting nobody: the run ends after a minute of virtual time', () => {
+    const path = join(dir, 'halt.rom');
+    writeFileSync(path, rom([0xfb, 0xf4, 0xeb, 0xfd])); // sti; hlt; jmp back
+    const pc = new Pc({ memoryMiB: 4 });
+    pc.bootBios(path);
+    const stop = pc.vm.run({ timeoutMs: 20_000 });
+    expect(stop.kind).toBe('halted');
+    expect(pc.clock.now()).toBeGreaterThanOrEqual(60e9);
+    expect(pc.clock.now()).toBeLessThan(62e9);
+  });
+});
+
 describe('the PC with a multiboot kernel and typed input', () => {
   it('loads the kernel after the firmware set-up (BDA, MP tables in the EBDA) and passes stdin to COM1', () => {
     let serial = '';

@@ -38,6 +38,8 @@ const BLOCKED_INTERRUPT_BUDGET = 2000;
 /** In wall-clock mode the host looks at the time at least this often (instructions). */
 const WALL_CLOCK_BUDGET = 200_000;
 const IDLE_POLL_MS = 10;
+/** A halted guest that no interrupt reached in this much virtual time (and no input can come) has stopped. */
+const MAX_QUIET_IDLE_NS = 60e9;
 const UART_FIFO = 16;
 
 export interface PcOptions extends MachineOptions {
@@ -82,6 +84,8 @@ export class Pc implements PlatformHooks {
   private readonly screenInterval: number;
   private lastScreen = '';
   private lastScreenAt = 0;
+  /** Virtual time skipped while halted since the last interrupt. */
+  private quietIdleNs = 0;
 
   constructor(options: PcOptions = {}) {
     const machine = createMachine({ ...options, serialIrq: (level) => this.setIrq(4, level) });
@@ -280,10 +284,10 @@ export class Pc implements PlatformHooks {
 
   acknowledgeInterrupt(vcpu: Vcpu): number {
     const l = this.lapics[vcpu.index];
-    const v = l.acknowledge();
-    if (v >= 0) return v;
-    if (vcpu.index === 0 && l.acceptsExtInt() && this.pic.hasInterrupt()) return this.pic.acknowledge();
-    return -1;
+    let v = l.acknowledge();
+    if (v < 0 && vcpu.index === 0 && l.acceptsExtInt() && this.pic.hasInterrupt()) v = this.pic.acknowledge();
+    if (v >= 0) this.quietIdleNs = 0;
+    return v;
   }
 
   ferr(_vcpu: Vcpu): void { this.fpuError.raise(); }
@@ -294,7 +298,12 @@ export class Pc implements PlatformHooks {
     const inputOpen = !!this.input && !this.input.ended;
     const deadline = this.clock.nextDeadline;
     if (deadline === Infinity && !inputOpen) return false;
-    if (this.clock.mode === 'virtual' && deadline !== Infinity) { this.clock.skipToDeadline(); return true; }
+    if (this.clock.mode === 'virtual' && deadline !== Infinity) {
+      // timers that interrupt nobody (the RTC's update cycle, a masked 8254) must not keep a dead guest alive
+      this.quietIdleNs += this.clock.skipToDeadline();
+      if (this.hasInterrupt(vcpu)) this.quietIdleNs = 0;
+      return inputOpen || this.quietIdleNs < MAX_QUIET_IDLE_NS;
+    }
     const waitMs = Math.min(IDLE_POLL_MS, (deadline - this.clock.now()) / 1e6);
     sleepMs(Math.ceil(waitMs));
     this.clock.fireDue();
