@@ -100,6 +100,14 @@ describe('8259A PIC pair', () => {
     expect(inp(0x20)).toBe(0); // nothing left
   });
 
+  it('a machine reset leaves both chips uninitialized', () => {
+    const { pic, inp } = initialized();
+    pic.setIrq(1, true);
+    pic.acknowledge();
+    pic.reset();
+    expect([pic.master.isr, pic.master.irr, inp(0x21), pic.master.vectorBase, pic.slave.vectorBase]).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('gives IR7 for a spurious acknowledge', () => {
     const { pic } = initialized();
     expect(pic.acknowledge()).toBe(0x27);
@@ -153,6 +161,14 @@ describe('8254 PIT', () => {
     expect(latched).toBeGreaterThan(0x8000 - 12);
     const live = inp(0x40) | (inp(0x40) << 8);
     expect(live).toBeLessThan(latched - 900);
+  });
+
+  it('a machine reset stops every counter and IRQ 0', () => {
+    const { clock, p, out, edges } = pit();
+    out(0x43, 0x34); out(0x40, 100); out(0x40, 0);
+    p.reset();
+    advance(clock, 10_000 * tickNs);
+    expect(edges).toHaveLength(0);
   });
 
   it('counts in BCD when asked', () => {

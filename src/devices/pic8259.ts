@@ -163,6 +163,14 @@ export class Pic8259 {
     if (v & 0x02) this.readIsr = (v & 0x01) !== 0;
   }
 
+  /** RESET: uninitialized, nothing requested or in service (the input lines stay as driven). */
+  reset(): void {
+    this.irr = 0; this.isr = 0; this.imr = 0; this.vectorBase = 0; this.levelMask = 0;
+    this.lowestPriority = 7; this.initStep = 0; this.needIcw4 = false; this.single = false;
+    this.autoEoi = false; this.rotateOnAutoEoi = false; this.specialMask = false;
+    this.readIsr = false; this.pollNext = false; this.ltim = false;
+  }
+
   /** Edge/level register (ELCR) bits for this chip. */
   setElcr(v: number): void { this.levelMask = this.ltim ? 0xff : v; }
 }
@@ -173,6 +181,12 @@ export class PicPair implements PortDevice {
   readonly master = new Pic8259();
   readonly slave = new Pic8259();
   private elcr = [0, 0];
+
+  reset(): void {
+    this.master.reset();
+    this.slave.reset();
+    this.elcr = [0, 0];
+  }
 
   /** Drive ISA IRQ `irq` (0-15). */
   setIrq(irq: number, level: boolean): void {

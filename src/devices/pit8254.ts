@@ -142,6 +142,15 @@ export class Pit8254 implements PortDevice {
     this.timer = clock.timer(() => this.onRise());
   }
 
+  /** RESET: every counter unprogrammed, counter 2's gate and the speaker off. */
+  reset(): void {
+    for (const c of this.counters) c.program(0, RW_WORD, false);
+    this.counters[2].gate = false;
+    this.speaker = false;
+    this.armedTick = -1;
+    this.timer.cancel();
+  }
+
   /** Machine time in PIT ticks. */
   private ticks(): number { return Math.floor(this.clock.now() / NS_PER_TICK); }
 

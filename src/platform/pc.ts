@@ -216,6 +216,8 @@ export class Pc implements PlatformHooks {
   reset(): void {
     this.vm.vcpus.forEach((_, i) => (i === 0 ? this.vm.core.exports.resetVcpu(0) : this.onInit(i)));
     this.lapics.forEach((l) => l.reset());
+    this.pic.reset();
+    this.pit.reset();
     this.kbd.resetState();
     this.setA20(true);
     this.mapRom(); // ROM contents are what the chip holds, whatever was written over the RAM copy
