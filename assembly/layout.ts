@@ -60,7 +60,7 @@ export const enum DetailFlag {
 
 // Internal-error codes in EXIT_DETAIL_ERROR for ExitReason.Error.
 export const enum ErrorCode {
-  MmioTwice = 1,        // one instruction made two MMIO writes
+  MmioWrites = 1,       // one instruction wrote MMIO more than MMIO_QUEUE_MAX + 1 times
   PagingUnsupported = 2,
   PhysAbove4G = 3,      // a PAE entry maps a frame above 4 GiB
   MmioReads = 4,        // one instruction read MMIO more than MMIO_LOG_MAX times
@@ -166,7 +166,11 @@ export const FPU_REG_SIZE: u32 = 16;
 // for the instruction being run again (cpu/mmio-replay.ts).
 export const MMIO_READS: u32 = 800;  // entries in the log
 export const MMIO_LOG: u32 = 804;    // MMIO_LOG_MAX x { addr, size, data }
-export const MMIO_LOG_MAX: u32 = 12;
+export const MMIO_LOG_MAX: u32 = 8;
+// ... and the MMIO writes waiting behind the one in the exit record (cpu/mmio-writes.ts).
+export const MMIO_WRITES: u32 = 900; // entries in the queue
+export const MMIO_QUEUE: u32 = 904;  // MMIO_QUEUE_MAX x { addr, size, data }
+export const MMIO_QUEUE_MAX: u32 = 7;
 
 export const enum PendingIo { None = 0, In = 1, Ins = 2 }
 

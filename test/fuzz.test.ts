@@ -74,6 +74,29 @@ describe('device-bound instructions (found by the fuzzer)', () => {
     expect(cpu.reg('ecx') & 0xffff).toBe(0);
   });
 
+  it('an instruction that writes MMIO many times hands every write to the host once, in order (PUSHA/POPA on a stack in MMIO)', () => {
+    const { vm, cpu, log } = realModeGuest([
+      0xb8, 0xff, 0xff, 0x8e, 0xd0, // mov ax, 0xffff; mov ss, ax
+      0xbc, 0x40, 0x00,             // mov sp, 0x40: the stack is at 0x100030..0x10003F, MMIO
+      0xb8, 0x01, 0x00, 0xb9, 0x02, 0x00, 0xba, 0x03, 0x00, 0xbb, 0x04, 0x00, // ax cx dx bx = 1 2 3 4
+      0xbd, 0x06, 0x00, 0xbe, 0x07, 0x00, 0xbf, 0x08, 0x00,                   // bp si di = 6 7 8
+      0x60,                         // pusha: eight writes
+      0x61,                         // popa: reads them back (the device answers 0x1000 + offset)
+      0xf4,                         // hlt
+    ]);
+    const stop = vm.run({ maxInstructions: 1000 });
+    expect(stop.kind, stop.message).toBe('halted');
+    expect(log.filter((a) => a.startsWith('w'))).toEqual([
+      'w2@2e=1', 'w2@2c=2', 'w2@2a=3', 'w2@28=4', 'w2@26=40', 'w2@24=6', 'w2@22=7', 'w2@20=8',
+    ]);
+    const reads = log.filter((a) => a.startsWith('r'));
+    expect(new Set(reads).size).toBe(reads.length); // each read once
+    const r = cpu.registers();
+    expect([r.edi, r.esi, r.ebp, r.ebx, r.edx, r.ecx, r.eax].map((v) => (v & 0xffff).toString(16)))
+      .toEqual(['1020', '1022', '1024', '1028', '102a', '102c', '102e']);
+    expect(r.esp & 0xffff).toBe(0x40);
+  });
+
   it('a guest whose #UD handler raises #UD again still returns to the host when its budget is spent', () => {
     const { vm, cpu } = realModeGuest([0x0f, 0x0b]); // ud2
     vm.writePhys(6 * 4, Uint8Array.from([0x00, 0x7c, 0x00, 0x00])); // #UD -> 0000:7C00, the ud2 itself

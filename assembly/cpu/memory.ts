@@ -11,6 +11,7 @@ import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
 import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
 import { translatePaged } from "../mmu/paging";
 import { mmioReplayed, replayValue, mmioLogHasRoom } from "./mmio-replay";
+import { mmioQueueWrite } from "./mmio-writes";
 import { shadowFill, tlbFlushAll, protectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
 import { bump } from "../mmu/counters";
 import { mmuTracing, mmuEvent, MmuEvent } from "../mmu/trace";
@@ -143,9 +144,11 @@ function mmioRead(phys: u32, size: u32): u32 {
 }
 
 function mmioWrite(phys: u32, size: u32, v: u32): void {
-  if (exitReason == ExitReason.Mmio) { // a second MMIO write in one instruction
-    store<u32>(EXIT_DETAIL_ERROR, ErrorCode.MmioTwice);
-    requestExit(ExitReason.Error);
+  if (exitReason == ExitReason.Mmio) { // the instruction's first write is in the exit record
+    if (!mmioQueueWrite(phys, size, v)) {
+      store<u32>(EXIT_DETAIL_ERROR, ErrorCode.MmioWrites);
+      requestExit(ExitReason.Error);
+    }
     return;
   }
   store<u32>(EXIT_MMIO_ADDR, phys);

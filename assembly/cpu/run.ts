@@ -21,6 +21,7 @@ import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart } from "./context";
 import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
+import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { Unsupported } from "./unsupported";
 import { TRACING, traceEvent, TraceKind } from "../trace";
@@ -163,6 +164,7 @@ export function run(budget: u32): void {
   retiredNow = 0;
   setRetired(0);
   completePendingIo();
+  mmioNextWrite(); // a write the last instruction queued leaves before anything runs
   let replaying = mmioReplayStart(); // the first instruction runs again with the host's MMIO answers
   // exceptions delivered use budget too: a guest that faults forever (a #UD
   // handler that is itself #UD) still returns to the host
@@ -210,6 +212,7 @@ export function run(budget: u32): void {
       execute(rec);
       if (abort != Abort.None) {
         setEip(insnStart); // the start of this instruction, or of the task it switched to
+        mmioDropWrites(); // it faults or starts over: its queued writes never happened
         if (exitReason == ExitReason.Error) { clearAbort(); break; }
         if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); break; }
         if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
