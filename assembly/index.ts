@@ -14,7 +14,6 @@ import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
 import { fpuPowerOn } from "./fpu/dispatch";
 import { setMmuTracing } from "./mmu/trace";
-import { fpuPowerOn } from "./fpu/dispatch";
 
 export { layoutProbe };
 export { decoderProbe, decoderProbeInput } from "./decoder-probe";

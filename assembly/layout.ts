@@ -61,7 +61,6 @@ export const enum DetailFlag {
 // Internal-error codes in EXIT_DETAIL_ERROR for ExitReason.Error.
 export const enum ErrorCode {
   MmioWrites = 1,       // one instruction wrote MMIO more than MMIO_QUEUE_MAX + 1 times
-  PagingUnsupported = 2,
   PhysAbove4G = 3,      // a PAE entry maps a frame above 4 GiB
   MmioReads = 4,        // one instruction read MMIO more than MMIO_LOG_MAX times
 }
@@ -227,7 +226,6 @@ export const FRAME_DIR_MANY: u32 = 0xFFFF;
 export const TABLE_LIST: u32 = 0x1900000;    // u32 per RAM page: 2 MiB
 // Per 4 MiB linear region (u8): 1 when a live shadow entry maps part of a 4 MiB page.
 export const REGION_BIG: u32 = 0x1B00000;    // 1 KiB
-
 
 // AssemblyScript's own static data starts at --memoryBase (asconfig.json: 15 MiB).
 // Guest RAM starts here: guest-physical address p is at RAM_BASE + p.

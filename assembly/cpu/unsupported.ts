@@ -7,7 +7,6 @@ import { requestExit, raise, GP } from "./fault";
 export const enum Unsupported {
   // 100 and 101 named task switches and call gates, which the core now has
   CodeFromMmio = 102,
-  V86Monitor = 103,
 }
 
 export function unsupported(what: u32): void {

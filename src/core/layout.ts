@@ -127,13 +127,9 @@ export const DetailFlag = { unimplemented: 1, hasOpcode: 2 } as const;
 /** Codes in Exit.detailError for ExitReason.Error. */
 export const ERROR_MESSAGES: Record<number, string> = {
   1: 'one instruction wrote MMIO more than 8 times (not supported)',
-  2: 'paging mode not supported',
   3: 'a PAE page-table entry points above 4 GiB of physical memory (not supported)',
   4: 'one instruction read MMIO more than 8 times (not supported)',
-  100: 'hardware task switching is not implemented yet',
-  101: 'call gates are not implemented yet',
   102: 'executing code from MMIO (outside RAM) is not supported',
-  103: 'virtual-8086 monitor path not implemented yet',
 };
 
 /** Per-vCPU counters (u64 each) from State.counters, in this order. */
