@@ -42,35 +42,19 @@ function fetchTarget(sel: u32): bool {
 
 @inline function isCallGate(attr: u32): bool { return (attr & 0x17) == 0x04; } // types 4 and C
 
-export function jmpFar(sel: u32, offset: u32): void {
-  endBlock();
-  if (!protectedMode() || v86Mode()) {
-    loadSegReal(SEG_CS, sel);
-    setEip(offset);
-    return;
-  }
-  if (!fetchTarget(sel)) return;
-  const attr = descAttr(descHi);
-  if (!attrIsSegment(attr)) {
-    if (isCallGate(attr)) callGate(sel, false, 0);
-    else jmpCallTask(sel, false, eip());
-    return;
-  }
-  if (!checkDirectCode(sel, offset)) return;
-  loadCodeSegment(sel, cplNow());
-  setEip(offset);
-}
-
-// CALL far: push CS and the return EIP at operand size sz (1 = word, 2 = dword).
-export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
+// JMP far, or CALL far (`call`: push CS and the return EIP at operand size sz,
+// 1 = word, 2 = dword), to a code segment, a call gate, a TSS or a task gate.
+function farTransfer(sel: u32, offset: u32, call: bool, sz: u32, returnEip: u32): void {
   endBlock();
   const bytes: u32 = sz == 2 ? 4 : 2;
   const sp = getSP();
   if (!protectedMode() || v86Mode()) {
-    writeStack(sp - bytes, sz, segSelector(SEG_CS));
-    writeStack(sp - 2 * bytes, sz, returnEip);
-    if (aborted()) return;
-    setSP(sp - 2 * bytes);
+    if (call) {
+      writeStack(sp - bytes, sz, segSelector(SEG_CS));
+      writeStack(sp - 2 * bytes, sz, returnEip);
+      if (aborted()) return;
+      setSP(sp - 2 * bytes);
+    }
     loadSegReal(SEG_CS, sel);
     setEip(offset);
     return;
@@ -78,19 +62,27 @@ export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
   if (!fetchTarget(sel)) return;
   const attr = descAttr(descHi);
   if (!attrIsSegment(attr)) {
-    if (isCallGate(attr)) callGate(sel, true, returnEip);
-    else jmpCallTask(sel, true, returnEip);
+    if (isCallGate(attr)) callGate(sel, call, returnEip);
+    else jmpCallTask(sel, call, returnEip);
     return;
   }
   if (!checkDirectCode(sel, offset)) return;
-  const lo = descLo, hi = descHi, at = descAddr;
-  writeStack(sp - bytes, sz, segSelector(SEG_CS));
-  writeStack(sp - 2 * bytes, sz, returnEip);
-  if (aborted()) return;
-  setSP(sp - 2 * bytes);
-  setDescriptor(lo, hi, at);
+  if (call) {
+    const lo = descLo, hi = descHi, at = descAddr; // the stack writes may fetch nothing, but keep CS's
+    writeStack(sp - bytes, sz, segSelector(SEG_CS));
+    writeStack(sp - 2 * bytes, sz, returnEip);
+    if (aborted()) return;
+    setSP(sp - 2 * bytes);
+    setDescriptor(lo, hi, at);
+  }
   loadCodeSegment(sel, cplNow());
   setEip(offset);
+}
+
+export function jmpFar(sel: u32, offset: u32): void { farTransfer(sel, offset, false, 2, eip()); }
+
+export function callFar(sel: u32, offset: u32, sz: u32, returnEip: u32): void {
+  farTransfer(sel, offset, true, sz, returnEip);
 }
 
 // Parameters a call gate copies to the inner stack (at most 31).
