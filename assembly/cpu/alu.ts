@@ -15,7 +15,7 @@ export const ALU_XOR: u32 = 6;
 export const ALU_CMP: u32 = 7;
 
 // a <op> b at size sz; records the flags and returns the (unmasked) result.
-export function alu(kind: u32, sz: u32, a: u32, b: u32): u32 {
+@inline export function alu(kind: u32, sz: u32, a: u32, b: u32): u32 {
   let r: u32;
   switch (kind) {
     case ALU_ADD: r = a + b; setLazy(LazyOp.Add, sz, a, b, r); break;

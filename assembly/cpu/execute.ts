@@ -403,7 +403,7 @@ function ifAllowed(): bool {
   return true;
 }
 
-function aluForm(rec: u32, op: u32): void {
+@inline function aluForm(rec: u32, op: u32): void {
   const kind = op >> 3;
   const form = op & 7;
   // the commonest case first: dword register to register, no memory and no size dispatch

@@ -26,7 +26,7 @@ export const enum LazyOp {
 }
 
 // INC/DEC leave CF alone: fold the current CF into EFLAGS before going lazy.
-export function setLazyIncDec(op: u32, sz: u32, a: u32, r: u32): void {
+@inline export function setLazyIncDec(op: u32, sz: u32, a: u32, r: u32): void {
   const cf = carry();
   store<u32>(ACTIVE + S_EFLAGS, (load<u32>(ACTIVE + S_EFLAGS) & ~CF) | cf);
   setLazy(op, sz, a, 1, r);
@@ -38,7 +38,7 @@ export function setLazyIncDec(op: u32, sz: u32, a: u32, r: u32): void {
   return (0x9669 >> x) & 1;
 }
 
-export function carry(): u32 {
+@inline export function carry(): u32 {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   if (op == LazyOp.None || op == LazyOp.Inc || op == LazyOp.Dec) return load<u32>(ACTIVE + S_EFLAGS) & CF;
   const m = sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
@@ -137,7 +137,7 @@ export function arithFlagsFor(r: u32, sz: u32, cf: bool, ovf: bool, af: bool): u
 }
 
 // Condition code tt of Jcc/SETcc/CMOVcc.
-export function condition(cc: u32): bool {
+@inline export function condition(cc: u32): bool {
   let r: bool;
   switch (cc >> 1) {
     case 0: r = overflow(); break;

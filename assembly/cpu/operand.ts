@@ -36,7 +36,7 @@ import { SEG_SS } from "../layout";
 let eaLinear: u32 = 0;
 
 // Read E (ModRM r/m) of size sz.
-export function readE(rec: u32, sz: u32): u32 {
+@inline export function readE(rec: u32, sz: u32): u32 {
   if (!isMem(rec)) return regSz(rmField(rec), sz);
   const lin = effectiveLinear(rec, bytesOf(sz), false);
   if (aborted()) return 0;
@@ -44,7 +44,7 @@ export function readE(rec: u32, sz: u32): u32 {
 }
 
 // Write E of size sz.
-export function writeE(rec: u32, sz: u32, v: u32): void {
+@inline export function writeE(rec: u32, sz: u32, v: u32): void {
   if (!isMem(rec)) { setRegSz(rmField(rec), sz, v); return; }
   const lin = effectiveLinear(rec, bytesOf(sz), true);
   if (aborted()) return;
@@ -52,14 +52,14 @@ export function writeE(rec: u32, sz: u32, v: u32): void {
 }
 
 // Read E for a read-modify-write; writeBack stores to the same place.
-export function readModify(rec: u32, sz: u32): u32 {
+@inline export function readModify(rec: u32, sz: u32): u32 {
   if (!isMem(rec)) return regSz(rmField(rec), sz);
   const lin = effectiveLinear(rec, bytesOf(sz), true);
   if (aborted()) return 0;
   eaLinear = lin;
   return readSz(lin, sz);
 }
-export function writeBack(rec: u32, sz: u32, v: u32): void {
+@inline export function writeBack(rec: u32, sz: u32, v: u32): void {
   if (!isMem(rec)) { setRegSz(rmField(rec), sz, v); return; }
   writeSz(eaLinear, sz, v);
 }

@@ -18,7 +18,7 @@ import {
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess, segLinear } from "./memory";
 import { TlbBit } from "../layout";
-import { setInsnStart, setRetired, insnStart } from "./context";
+import { setInsnStart, setRetired, insnStart, retired } from "./context";
 import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
@@ -32,8 +32,6 @@ const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = empty sl
 const B_GEN: u32 = 8;    // generation of the code page when decoded
 const B_COUNT: u32 = 12; // records in the block
 const B_KEEP: u32 = 16;  // 0: decode again next time (an instruction crossing a page)
-
-let retiredNow: u32 = 0;
 
 @inline function blockSlot(phys: u32, key: u32): u32 {
   const h = ((phys ^ (key << 31)) * 0x9E3779B1) >>> (32 - 12);
@@ -161,7 +159,6 @@ export function run(budget: u32): void {
   clearExit();
   clearAbort();
   clearStop();
-  retiredNow = 0;
   setRetired(0);
   completePendingIo();
   mmioNextWrite(); // a write the last instruction queued leaves before anything runs
@@ -170,7 +167,7 @@ export function run(budget: u32): void {
   // handler that is itself #UD) still returns to the host
   let faults: u32 = 0;
   while (exitReason == ExitReason.None) {
-    if (retiredNow + faults >= budget) { requestExit(ExitReason.Budget); break; }
+    if (retired + faults >= budget) { requestExit(ExitReason.Budget); break; }
     const flags = load<u32>(ACTIVE + S_EFLAGS);
     let shadow = load<u32>(ACTIVE + S_SHADOW) != 0;
     // an injected interrupt is taken at this boundary when IF allows
@@ -199,15 +196,15 @@ export function run(budget: u32): void {
     let n = count;
     const single = shadow || (flags & TF) != 0;
     if (single) n = 1;
-    if (n > budget - retiredNow - faults) n = budget - retiredNow - faults;
+    if (n > budget - retired - faults) n = budget - retired - faults;
     clearStop();
-    for (let i: u32 = 0; i < n; i++) {
-      const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
+    // every CS load ends the block, so the code size holds for all of it
+    const ipMask: u32 = code32() ? 0xFFFFFFFF : 0xFFFF;
+    const end = blk + BLOCK_HEADER + n * RECORD_SIZE;
+    for (let rec = blk + BLOCK_HEADER; rec < end; rec += RECORD_SIZE) {
       const ip = eip();
       setInsnStart(ip);
-      let next = ip + load<u8>(rec + R_LEN);
-      if (!code32()) next &= 0xFFFF;
-      setEip(next);
+      setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec);
       if (abort != Abort.None) {
@@ -222,8 +219,7 @@ export function run(budget: u32): void {
         break;
       }
       if (replaying) replaying = mmioReplayDone();
-      retiredNow++;
-      setRetired(retiredNow);
+      setRetired(retired + 1);
       if (stopBlock) break;
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
@@ -231,8 +227,8 @@ export function run(budget: u32): void {
       singleStepTrap(eip());
     }
   }
-  store<u32>(EXIT_RETIRED, retiredNow);
-  store<u64>(ACTIVE + S_INSTRET, load<u64>(ACTIVE + S_INSTRET) + <u64>retiredNow);
+  store<u32>(EXIT_RETIRED, retired);
+  store<u64>(ACTIVE + S_INSTRET, load<u64>(ACTIVE + S_INSTRET) + <u64>retired);
   store<u32>(EXIT_INSN_EIP, insnStart);
   if (exitReason == ExitReason.Shutdown || exitReason == ExitReason.Error) reportDetail();
 }
