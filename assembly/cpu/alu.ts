@@ -39,8 +39,8 @@ export const ALU_CMP: u32 = 7;
   return r & sizeMask(sz);
 }
 
-export function inc(sz: u32, a: u32): u32 { const r = a + 1; setLazyIncDec(LazyOp.Inc, sz, a, r); return r & sizeMask(sz); }
-export function dec(sz: u32, a: u32): u32 { const r = a - 1; setLazyIncDec(LazyOp.Dec, sz, a, r); return r & sizeMask(sz); }
+@inline export function inc(sz: u32, a: u32): u32 { const r = a + 1; setLazyIncDec(LazyOp.Inc, sz, a, r); return r & sizeMask(sz); }
+@inline export function dec(sz: u32, a: u32): u32 { const r = a - 1; setLazyIncDec(LazyOp.Dec, sz, a, r); return r & sizeMask(sz); }
 export function neg(sz: u32, a: u32): u32 { const r = 0 - a; setLazy(LazyOp.Sub, sz, 0, a, r); return r & sizeMask(sz); }
 
 // Write all six arithmetic flags explicitly. The other bits of S_EFLAGS are
@@ -58,7 +58,7 @@ function szp(r: u32, sz: u32): u32 {
 
 // Shifts and rotates (group 2: reg field = op). Count is masked to 5 bits;
 // a zero count changes nothing, not even the flags.
-export function shift(op: u32, sz: u32, v: u32, count: u32): u32 {
+@inline export function shift(op: u32, sz: u32, v: u32, count: u32): u32 {
   const c = count & 31;
   const m = sizeMask(sz);
   v &= m;

@@ -441,7 +441,7 @@ function group1(rec: u32, sz: u32, b: u32): void {
   if (kind != ALU_CMP) writeBack(rec, sz, r);
 }
 
-function group2(rec: u32, sz: u32, count: u32): void {
+@inline function group2(rec: u32, sz: u32, count: u32): void {
   const v = readModify(rec, sz);
   if (aborted()) return;
   if ((count & 31) == 0) return;
@@ -569,7 +569,7 @@ function divide(sz: u32, d: u32, signed: bool): void {
   }
 }
 
-function group4(rec: u32): void { // FE: INC/DEC r/m8
+@inline function group4(rec: u32): void { // FE: INC/DEC r/m8
   const r = regField(rec);
   if (r > 1) { raiseUD(); return; }
   const v = readModify(rec, 0);
