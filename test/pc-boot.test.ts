@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pc } from '../src/platform/pc.js';
+import { createMachine } from '../src/machine.js';
 import { openDiskImages } from '../src/platform/disks.js';
 import { BufferedInput } from '../src/platform/host-input.js';
 import { IMAGES, expected, significantLines } from './support/guest.js';
@@ -249,6 +250,11 @@ describe('BIOS services (the ROM stub traps to the host as INT n runs it)', () =
 });
 
 describe('more than one vCPU, and the wall clock', () => {
+  it('CPUID.1:EDX reports the on-chip local APIC on the PC (Linux keeps to the 8259s without it), not on the bare machine', () => {
+    const apic = 1 << 9;
+    expect(new Pc({ memoryMiB: 16 }).vm.cpuid.leaf(1, 0)[3] & apic).toBe(apic);
+    expect(createMachine({ memoryMiB: 16 }).vm.cpuid.leaf(1, 0)[3] & apic).toBe(0);
+  });
   it('the MP table lists every vCPU; INIT and SIPI through the local APIC start an AP at vector·4K', () => {
     const pc = new Pc({ memoryMiB: 16, vcpus: 2 });
     pc.bootMultiboot(`${IMAGES}hello.elf`);

@@ -13,6 +13,7 @@ import { CmosRtc, CMOS_INDEX, CMOS_DATA } from '../devices/cmos-rtc.js';
 import { I8042, KBD_DATA, KBD_STATUS, PORT_A } from '../devices/i8042.js';
 import { Cga, CGA_PORTS } from '../devices/cga.js';
 import { AtaChannel, ATA_PRIMARY } from '../devices/ata.js';
+import { Feature } from '../vm/cpuid.js';
 import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi } from '../devices/local-apic.js';
 import { IoApic, IOAPIC_BASE, IOAPIC_SIZE, type IoApicMessage } from '../devices/io-apic.js';
 import { PostCode, POST_PORTS } from '../devices/post-code.js';
@@ -127,6 +128,8 @@ export class Pc implements PlatformHooks {
     if (options.debugcon) vm.ports.register(new DebugCon(options.debugcon), DEBUGCON_PORT);
 
     this.lapics = vm.vcpus.map((v) => new LocalApic(v.index, this.clock));
+    // each vCPU has an on-chip local APIC, and CPUID.1:EDX says so (Linux keeps to the 8259s otherwise)
+    vm.cpuid.features |= Feature.apic;
     for (const l of this.lapics) {
       l.sendIpi = (ipi) => this.deliverIpi(ipi);
       l.onLevelEoi = (vector) => this.ioapic.eoi(vector);
