@@ -37,6 +37,21 @@ describe('hello guest', () => {
   });
 });
 
+describe('model-specific registers', () => {
+  it('IA32_BIOS_SIGN_ID (0x8B) exists as on a P6: cleared by WRMSR, CPUID, then RDMSR reads revision 0 (no #GP)', () => {
+    const MOV_ECX = 0xb9, MOV_EAX = 0xb8, MOV_EDX = 0xba;
+    const imm = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const r = runCode([
+      MOV_ECX, ...imm(0x8b), 0x31, 0xc0, 0x31, 0xd2, 0x0f, 0x30, // wrmsr 0x8B, 0
+      MOV_EAX, ...imm(1), 0x0f, 0xa2,                             // cpuid 1
+      MOV_ECX, ...imm(0x8b), MOV_EAX, ...imm(0x1234), MOV_EDX, ...imm(0x5678), 0x0f, 0x32, // rdmsr 0x8B
+      0xf4,
+    ]);
+    expect(r.stop.kind).toBe('halted'); // no IDT: a #GP would have been a triple fault
+    expect([r.vm.vcpus[0].gpr(0), r.vm.vcpus[0].gpr(2)]).toEqual([0, 0]);
+  });
+});
+
 describe('how a run ends', () => {
   it('halting with interrupts off ends the run with status 0', () => {
     const { stop } = runCode([0xfa, 0xf4]); // cli; hlt

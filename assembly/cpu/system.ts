@@ -271,6 +271,7 @@ export function rdmsr(): void {
   switch (idx) {
     case 0x10: v = tsc() + <u64>retiredNow; break;
     case 0x1B: v = <u64>load<u32>(ACTIVE + S_APIC_BASE); break;
+    case 0x8B: break; // IA32_BIOS_SIGN_ID (P6 on): no microcode update loaded, revision 0
     case 0x174: v = <u64>load<u32>(ACTIVE + S_SYSENTER_CS); break;
     case 0x175: v = <u64>load<u32>(ACTIVE + S_SYSENTER_ESP); break;
     case 0x176: v = <u64>load<u32>(ACTIVE + S_SYSENTER_EIP); break;
@@ -292,6 +293,7 @@ export function wrmsr(): void {
   switch (idx) {
     case 0x10: store<u64>(ACTIVE + S_TSC, ((<u64>hi << 32) | <u64>lo) - load<u64>(ACTIVE + S_INSTRET)); return;
     case 0x1B: store<u32>(ACTIVE + S_APIC_BASE, lo); return;
+    case 0x8B: return; // software clears it before CPUID, which would load the revision
     case 0x174: store<u32>(ACTIVE + S_SYSENTER_CS, lo); return;
     case 0x175: store<u32>(ACTIVE + S_SYSENTER_ESP, lo); return;
     case 0x176: store<u32>(ACTIVE + S_SYSENTER_EIP, lo); return;
