@@ -209,17 +209,23 @@ export function retFar(sz: u32, imm: u32): void {
   const newEsp = peek(sz, 2 * bytes + imm);
   const newSs = peek(sz, 3 * bytes + imm) & 0xFFFF;
   if (aborted()) return;
-  if (!checkOuterStack(newSs, rpl)) return;
+  if (!returnToOuterLevel(cs, rpl, csLo, csHi, csAt, newSs, newEsp + imm)) return;
+  nullifyForOuterLevel();
+  updateAccessMode();
+  setEip(ip);
+}
+
+// RETF/IRET to the outer level `rpl`: load SS (checked) and ESP, then CS from
+// the descriptor saved in csLo/csHi/csAt. False after a fault.
+function returnToOuterLevel(cs: u32, rpl: u32, csLo: u32, csHi: u32, csAt: u32, newSs: u32, newEsp: u32): bool {
+  if (!checkOuterStack(newSs, rpl)) return false;
   markAccessed();
   const ssAttr = descAttr(descHi);
   setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
   setDescriptor(csLo, csHi, csAt);
   loadCodeSegment(cs, rpl);
-  const big = (ssAttr & 0x4000) != 0;
-  setReg32(ESP, big ? newEsp + imm : (reg32(ESP) & 0xFFFF0000) | ((newEsp + imm) & 0xFFFF));
-  nullifyForOuterLevel();
-  updateAccessMode();
-  setEip(ip);
+  setReg32(ESP, (ssAttr & 0x4000) ? newEsp : (reg32(ESP) & 0xFFFF0000) | (newEsp & 0xFFFF));
+  return true;
 }
 
 // IRET / IRETD.
@@ -275,13 +281,7 @@ export function iret(sz: u32): void {
   const newEsp = peek(sz, 3 * bytes);
   const newSs = peek(sz, 4 * bytes) & 0xFFFF;
   if (aborted()) return;
-  if (!checkOuterStack(newSs, rpl)) return;
-  markAccessed();
-  const ssAttr = descAttr(descHi);
-  setSegCache(SEG_SS, newSs, descBase(descLo, descHi), descLimit(descLo, descHi), ssAttr);
-  setDescriptor(csLo, csHi, csAt);
-  loadCodeSegment(cs, rpl);
-  setReg32(ESP, (ssAttr & 0x4000) ? newEsp : (reg32(ESP) & 0xFFFF0000) | (newEsp & 0xFFFF));
+  if (!returnToOuterLevel(cs, rpl, csLo, csHi, csAt, newSs, newEsp)) return;
   setFlagsRaw(nf);
   nullifyForOuterLevel();
   updateAccessMode();
