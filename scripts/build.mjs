@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The incremental build: `npm run build` (`-- --force` rebuilds all).
+// Each step names its inputs and outputs and runs only when an input is newer
+// than the step's last success (a stamp in build/.stamps/) or an output is
+// missing; it says which it did. A failed step leaves no stamp, so it runs
+// again next time. To add a step, add one line to STEPS (they run in order).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (tool) => join(root, 'node_modules', '.bin', tool);
+const asc = bin('asc');
+
+/** name, inputs (files or folders, searched whole), outputs, command. */
+export const STEPS = [
+  { name: 'core', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core.wasm', 'build/core.wat'], cmd: [asc, 'assembly/index.ts', '--target', 'release'] },
+  { name: 'core-trace', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-trace.wasm'], cmd: [asc, 'assembly/index.ts', '--target', 'release', '--use', 'TRACE=1', '-o', 'build/core-trace.wasm', '-t', 'build/core-trace.wat'] },
+  { name: 'host', inputs: ['src', 'tsconfig.json', 'node_modules/typescript/package.json'], outputs: ['dist/cli.js'], cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
+];
+
+const commandLine = (step) => step.cmd.map((a) => a.replace(root + '/', '')).join(' ');
+const stampOf = (dir, step) => join(dir, 'build', '.stamps', step.name);
+
+/** The newest modification time under these paths (0 when none exists). */
+function newest(dir, paths) {
+  let t = 0;
+  const visit = (p) => {
+    let st;
+    try { st = statSync(p); } catch { return; }
+    if (st.isDirectory()) for (const e of readdirSync(p)) visit(join(p, e));
+    else t = Math.max(t, st.mtimeMs);
+  };
+  for (const p of paths) visit(join(dir, p));
+  return t;
+}
+
+/** Mark a step built as of `time` (its start). */
+export function stamp(step, time, dir = root) {
+  const path = stampOf(dir, step);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, commandLine(step) + '\n');
+  utimesSync(path, time, time);
+}
+
+/** Why a step must run, or undefined when it is up to date. */
+export function staleReason(step, dir = root) {
+  const stamp = stampOf(dir, step);
+  if (!existsSync(stamp)) return 'not built yet';
+  if (readFileSync(stamp, 'utf8') !== commandLine(step) + '\n') return 'its command changed';
+  const missing = step.outputs.find((o) => !existsSync(join(dir, o)));
+  if (missing) return `${missing} is missing`;
+  if (newest(dir, step.inputs) > statSync(stamp).mtimeMs) return 'inputs changed';
+  return undefined;
+}
+
+function main(argv) {
+  const force = argv.includes('--force');
+  const started = Date.now();
+  mkdirSync(join(root, 'build', '.stamps'), { recursive: true });
+  let ran = 0;
+  for (const step of STEPS) {
+    const why = force ? 'forced' : staleReason(step);
+    if (!why) { console.log(`build: ${step.name} up to date (${step.outputs.join(', ')})`); continue; }
+    rmSync(stampOf(root, step), { force: true });
+    console.log(`build: ${step.name} (${why}): ${commandLine(step)}`);
+    const t0 = Date.now();
+    const r = spawnSync(step.cmd[0], step.cmd.slice(1), { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`build: ${step.name} FAILED${r.error ? ` (${r.error.message})` : ` (status ${r.status})`}`);
+      process.exit(1);
+    }
+    // the stamp's time is the step's start: an input edited while it ran is seen next time
+    stamp(step, new Date(t0));
+    console.log(`build: ${step.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    ran++;
+  }
+  if (ran) console.log(`build: ${ran} of ${STEPS.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2));
