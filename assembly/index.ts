@@ -14,6 +14,7 @@ import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
 import { fpuPowerOn } from "./fpu/dispatch";
 import { setMmuTracing } from "./mmu/trace";
+import { selectCpuidTable } from "./cpu/system";
 
 export { layoutProbe };
 export { decoderProbe, decoderProbeInput } from "./decoder-probe";
@@ -47,6 +48,7 @@ function activate(v: u32): void {
   memory.copy(slot(active), ACTIVE, VCPU_STATE_SIZE);
   memory.copy(ACTIVE, slot(v), VCPU_STATE_SIZE);
   active = v;
+  selectCpuidTable(v);
   tlbFlushAll(); // the soft TLB belongs to the active vCPU
   updateAccessMode();
 }

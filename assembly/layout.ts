@@ -69,6 +69,28 @@ export const enum ErrorCode {
 export const IO_BUFFER: u32 = 0x2000;
 export const IO_BUFFER_SIZE: u32 = 0x1000;
 
+// ---- CPUID table: what CPUID answers, set by the host (as KVM_SET_CPUID2) -----
+// One table per vCPU (leaf 1 carries the vCPU's APIC ID). The core answers
+// CPUID from it without leaving; a leaf that is not in the table reads as
+// zeros. With CPUID_CONTROL = 1 every CPUID exits to the host instead (a
+// policy or a tracer that wants to see each one).
+export const CPUID_CONTROL: u32 = 0x8000;
+export const CPUID_TABLE: u32 = 0x8020;      // vCPU v's table is at CPUID_TABLE + v * CPUID_TABLE_SIZE
+export const CPUID_TABLE_SIZE: u32 = 0x400;
+export const CPUID_COUNT: u32 = 0;           // entries in use
+export const CPUID_ENTRIES: u32 = 32;        // the first entry
+export const CPUID_ENTRY_SIZE: u32 = 32;
+export const CPUID_MAX_ENTRIES: u32 = 31;
+// Entry fields.
+export const CPUID_E_LEAF: u32 = 0;
+export const CPUID_E_INDEX: u32 = 4;         // the subleaf (ECX), when CpuidFlag.Indexed
+export const CPUID_E_FLAGS: u32 = 8;
+export const CPUID_E_EAX: u32 = 12;
+export const CPUID_E_EBX: u32 = 16;
+export const CPUID_E_ECX: u32 = 20;
+export const CPUID_E_EDX: u32 = 24;
+export const enum CpuidFlag { Indexed = 1 } // the entry answers only for its subleaf
+
 // ---- vCPU state -------------------------------------------------------------
 // The running vCPU's state lives at ACTIVE; the others are parked in slots and
 // swapped in by `enter`. `stateOffset(v)` tells the host where vCPU v lives now.

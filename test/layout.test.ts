@@ -3,7 +3,7 @@
 // value at every field it knows, and the host must find it at its own offset.
 import { describe, it, expect } from 'vitest';
 import { createCore } from '../src/core/core.js';
-import { Exit, State, Seg, SEG_SIZE, ACTIVE_FOR_TEST } from './support/layout-names.js';
+import { Exit, State, Seg, SEG_SIZE, Cpuid, CpuidEntry, ACTIVE_FOR_TEST } from './support/layout-names.js';
 
 function fnv(name: string): number {
   let h = 0x811c9dc5;
@@ -21,6 +21,10 @@ describe('core/host layout agreement', () => {
       ...Object.entries(Exit).map(([k, off]) => [`exit.${k}`, off] as [string, number]),
       ...Object.entries(State).map(([k, off]) => [`state.${k}`, active + off] as [string, number]),
       ...Object.entries(Seg).map(([k, off]) => [`seg.${k}`, active + State.seg + SEG_SIZE + off] as [string, number]),
+      // the CPUID table: vCPU 1's count and its second entry, so both strides are checked
+      ['cpuid.control', Cpuid.control],
+      ['cpuid.count', Cpuid.table + Cpuid.tableSize + Cpuid.count],
+      ...Object.entries(CpuidEntry).map(([k, off]) => [`cpuidEntry.${k}`, Cpuid.table + Cpuid.tableSize + Cpuid.entries + Cpuid.entrySize + off] as [string, number]),
     ];
     // both sides name the same number of fields
     expect(fields.length).toBe(written);

@@ -4,7 +4,9 @@ import {
   ACTIVE, S_CPL, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE, S_IDTR_LIMIT, S_CR0, S_CR2, S_CR3, S_CR4, S_DR,
   S_INSTRET, S_TSC, S_SYSENTER_CS, S_SYSENTER_ESP, S_SYSENTER_EIP, S_APIC_BASE, SEG_LDTR, SEG_TR,
   EXIT_CPUID_LEAF, EXIT_CPUID_SUBLEAF, EXIT_MSR_INDEX, EXIT_MSR_DIR, EXIT_MSR_LO, EXIT_MSR_HI, ExitReason,
-  S_MSR_FILTER, S_MSR_GRANT, MSR_ASK,
+  S_MSR_FILTER, S_MSR_GRANT, MSR_ASK, CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_COUNT, CPUID_ENTRIES,
+  CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CPUID_E_LEAF, CPUID_E_INDEX, CPUID_E_FLAGS, CPUID_E_EAX, CPUID_E_EBX,
+  CPUID_E_ECX, CPUID_E_EDX, CpuidFlag,
 } from "../layout";
 import {
   protectedMode, v86Mode, reg32, setReg32, segSelector, setSegCache, EAX, ECX, EDX, EBX,
@@ -242,11 +244,33 @@ export function rdtsc(): void {
   setReg32(EDX, <u32>(t >> 32));
 }
 
-// CPUID leaves come from the host's policy: always an exit.
+// CPUID answers from the running vCPU's table, which the host wrote (as
+// KVM_SET_CPUID2 does); a leaf the table lacks reads as zeros. Only when the
+// host asked to see every CPUID (CPUID_CONTROL) does it leave.
+let cpuidTable: u32 = CPUID_TABLE;
+export function selectCpuidTable(v: u32): void { cpuidTable = CPUID_TABLE + v * CPUID_TABLE_SIZE; }
+
 export function cpuid(): void {
-  store<u32>(EXIT_CPUID_LEAF, reg32(EAX));
-  store<u32>(EXIT_CPUID_SUBLEAF, reg32(ECX));
-  requestExit(ExitReason.Cpuid);
+  const leaf = reg32(EAX), sub = reg32(ECX);
+  if (load<u32>(CPUID_CONTROL)) {
+    store<u32>(EXIT_CPUID_LEAF, leaf);
+    store<u32>(EXIT_CPUID_SUBLEAF, sub);
+    requestExit(ExitReason.Cpuid);
+    return;
+  }
+  let n = load<u32>(cpuidTable + CPUID_COUNT);
+  if (n > CPUID_MAX_ENTRIES) n = CPUID_MAX_ENTRIES;
+  const end = cpuidTable + CPUID_ENTRIES + n * CPUID_ENTRY_SIZE;
+  for (let e = cpuidTable + CPUID_ENTRIES; e < end; e += CPUID_ENTRY_SIZE) {
+    if (load<u32>(e + CPUID_E_LEAF) != leaf) continue;
+    if ((load<u32>(e + CPUID_E_FLAGS) & CpuidFlag.Indexed) && load<u32>(e + CPUID_E_INDEX) != sub) continue;
+    setReg32(EAX, load<u32>(e + CPUID_E_EAX));
+    setReg32(EBX, load<u32>(e + CPUID_E_EBX));
+    setReg32(ECX, load<u32>(e + CPUID_E_ECX));
+    setReg32(EDX, load<u32>(e + CPUID_E_EDX));
+    return;
+  }
+  setReg32(EAX, 0); setReg32(EBX, 0); setReg32(ECX, 0); setReg32(EDX, 0);
 }
 
 // With a policy's MSR filter on, an access first exits for permission; the

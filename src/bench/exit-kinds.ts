@@ -88,6 +88,13 @@ export function plainLoop(): Workload {
   return coreLoop(vm, PLAIN_INSNS, 300, () => vm.vcpus[0].instructionsRetired);
 }
 
+// ---- CPUID answered in the core: the loop with it, and without ----
+function cpuidLoop(withCpuid: boolean): Workload {
+  const code = withCpuid ? [0x31, 0xc0, 0x0f, 0xa2, 0xeb, 0x100 - 6] : [0x31, 0xc0, 0xeb, 0x100 - 4];
+  const vm = flatGuest(code);
+  return coreLoop(vm, withCpuid ? 3 : 2, 300, () => vm.vcpus[0].instructionsRetired);
+}
+
 // ---- shadow paging: 16 loads after a CR3 reload, to 16 pages or to one ----
 function touchLoop(distinctPages: boolean): Workload {
   const loads: number[] = [];
@@ -177,9 +184,15 @@ export const EXIT_KINDS: ExitKind[] = [
     make: () => exitLoop([0xfb, 0xf4, 0xeb, 0xfc], ExitReason.Hlt),
   },
   {
-    kind: 'cpuid', label: 'CPUID (exiting)', eventsPerIteration: 1,
-    method: 'L: xor eax, eax; cpuid; jmp L — the host policy answers leaf 0',
-    make: () => exitLoop([0x31, 0xc0, 0x0f, 0xa2, 0xeb, 0x100 - 6], ExitReason.Cpuid),
+    kind: 'cpuid', label: 'CPUID (in the core)', eventsPerIteration: 1,
+    method: 'L: xor eax, eax; cpuid; jmp L minus L: xor eax, eax; jmp L — the core answers leaf 0 from the table the host set',
+    make: () => cpuidLoop(true),
+    baseline: () => cpuidLoop(false),
+  },
+  {
+    kind: 'cpuid-exit', label: 'CPUID (exiting)', eventsPerIteration: 1,
+    method: 'L: xor eax, eax; cpuid; jmp L with every CPUID sent to the host (as a tracer asks) — the host policy answers leaf 0',
+    make: () => exitLoop([0x31, 0xc0, 0x0f, 0xa2, 0xeb, 0x100 - 6], ExitReason.Cpuid, (vm) => { vm.cpuidExits = true; }),
   },
   {
     kind: 'shadow-miss', label: 'shadow-page miss', eventsPerIteration: 15,

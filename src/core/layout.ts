@@ -34,6 +34,25 @@ export const IO_BUFFER = 0x2000;
 export const MSR_ASK = 2;
 export const IO_BUFFER_SIZE = 0x1000;
 
+/**
+ * The CPUID table the core answers CPUID from (as KVM_SET_CPUID2 sets it): one
+ * per vCPU at table + v * tableSize, `count` entries from `entries`. control = 1
+ * makes every CPUID exit to the host instead.
+ */
+export const Cpuid = {
+  control: 0x8000,
+  table: 0x8020,
+  tableSize: 0x400,
+  count: 0,
+  entries: 32,
+  entrySize: 32,
+  maxEntries: 31,
+} as const;
+/** Fields of one CPUID table entry. */
+export const CpuidEntry = { leaf: 0, index: 4, flags: 8, eax: 12, ebx: 16, ecx: 20, edx: 24 } as const;
+/** CpuidEntry.flags bits: indexed = the entry answers only for its subleaf (ECX). */
+export const CpuidFlag = { indexed: 1 } as const;
+
 /** vCPU state fields: offsets inside a vCPU state block (see core.stateOffset). */
 export const State = {
   gpr: 0,

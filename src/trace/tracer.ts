@@ -67,6 +67,8 @@ export function traceImage(image: string, options: TraceOptions, emit: (line: st
   vm = machine.vm;
   bootMultiboot(machine, image, options.cmdline ?? '');
   if (show.mmu) traceMmu(vm, (ev) => out(formatMmuEvent(ev)));
+  // the core answers CPUID from its table; to show each one, CPUID leaves it
+  if (show.exit) vm.cpuidExits = true;
   const handle = vm.handleExit.bind(vm);
   vm.handleExit = (cpu: Vcpu, reason: number) => {
     handle(cpu, reason);

@@ -1,5 +1,7 @@
 // What CPUID tells the guest: a Pentium Pro-class integer CPU, advertising only
-// what the core implements. A VM's policy may override any leaf.
+// what the core implements. A VM's policy may override any leaf. The VM writes
+// these answers into the core's CPUID table (as KVM_SET_CPUID2 does) whenever
+// they change, and the core answers CPUID from it without leaving.
 
 /** CPUID.1:EDX feature bits. */
 export const Feature = {
@@ -15,22 +17,41 @@ function vendorWords(): [number, number, number] {
   return [w(VENDOR.slice(0, 4)), w(VENDOR.slice(4, 8)), w(VENDOR.slice(8, 12))];
 }
 
+/** Leaves the policy answers without an override (any other leaf reads as zeros). */
+const BUILT_IN_LEAVES = [0, 1];
+
 export class CpuidPolicy {
-  /** Family 6, model 3, stepping 3. */
-  signature = 0x0633;
-  features: number = Feature.fpu | Feature.pse | Feature.tsc | Feature.msr | Feature.pae | Feature.cx8 | Feature.pge | Feature.cmov;
+  private sig = 0x0633; // family 6, model 3, stepping 3
+  private feat: number = Feature.fpu | Feature.pse | Feature.tsc | Feature.msr | Feature.pae | Feature.cx8 | Feature.pge | Feature.cmov;
   private overrides = new Map<number, CpuidResult>();
 
-  /** Replace a whole leaf. */
-  override(leaf: number, value: CpuidResult): void { this.overrides.set(leaf >>> 0, value); }
+  /** `changed` is told after every change (the VM rewrites the core's table). */
+  constructor(private readonly changed: () => void = () => {}) {}
 
+  get signature(): number { return this.sig; }
+  set signature(v: number) { this.sig = v >>> 0; this.changed(); }
+  get features(): number { return this.feat; }
+  set features(v: number) { this.feat = v >>> 0; this.changed(); }
+
+  /** Replace a whole leaf. */
+  override(leaf: number, value: CpuidResult): void {
+    this.overrides.set(leaf >>> 0, value.map((x) => x >>> 0) as CpuidResult);
+    this.changed();
+  }
+
+  /** The answer for `leaf` on the vCPU whose local APIC ID is `apicId`. */
   leaf(leaf: number, _subleaf: number, apicId = 0): CpuidResult {
     const o = this.overrides.get(leaf >>> 0);
     if (o) return o;
     switch (leaf >>> 0) {
       case 0: { const [b, d, c] = vendorWords(); return [1, b, c, d]; }
-      case 1: return [this.signature, (apicId & 0xff) << 24, 0, this.features >>> 0];
+      case 1: return [this.sig, (apicId & 0xff) << 24, 0, this.feat >>> 0];
       default: return [0, 0, 0, 0];
     }
+  }
+
+  /** Every leaf with a non-default answer, in order: what the core's table holds. */
+  leaves(): number[] {
+    return [...new Set([...BUILT_IN_LEAVES, ...this.overrides.keys()])].sort((a, b) => a - b);
   }
 }

@@ -4,6 +4,7 @@
 import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
 import {
   Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
+  Cpuid, CpuidEntry,
 } from '../core/layout.js';
 import { Vcpu } from './vcpu.js';
 import { PortBus, type IoSize } from './portbus.js';
@@ -103,7 +104,8 @@ export class Vm {
   readonly vcpus: Vcpu[];
   readonly ports = new PortBus();
   readonly mmio = new MmioBus();
-  readonly cpuid = new CpuidPolicy();
+  /** What CPUID answers; every change is written into the core's CPUID table at once. */
+  readonly cpuid = new CpuidPolicy(() => this.writeCpuidTables());
   readonly ramBytes: number;
   private lifecycle: VmState = 'created';
   /** Isolation policy: ports, MMIO, MSRs the guest may use, and what a violation does. */
@@ -130,7 +132,39 @@ export class Vm {
     this.haltWaits = options.haltWaits ?? false;
     // application processors wait for INIT/SIPI
     this.vcpus.forEach((v, i) => { v.waitingForSipi = i > 0; });
+    this.writeCpuidTables();
   }
+
+  // ---- CPUID ----
+  /**
+   * The policy's answers into each vCPU's CPUID table in the core (as
+   * KVM_SET_CPUID2): leaf 1 carries the vCPU's APIC ID (its index).
+   */
+  private writeCpuidTables(): void {
+    if (!this.vcpus) return; // the policy is built before the core
+    const v = this.view;
+    const leaves = this.cpuid.leaves();
+    if (leaves.length > Cpuid.maxEntries) throw new TrapezeError(`CPUID policy answers ${leaves.length} leaves; the core's table holds ${Cpuid.maxEntries}`);
+    for (const vcpu of this.vcpus) {
+      const table = Cpuid.table + vcpu.index * Cpuid.tableSize;
+      leaves.forEach((leaf, i) => {
+        const e = table + Cpuid.entries + i * Cpuid.entrySize;
+        const regs = this.cpuid.leaf(leaf, 0, vcpu.index);
+        v.setUint32(e + CpuidEntry.leaf, leaf, true);
+        v.setUint32(e + CpuidEntry.index, 0, true);
+        v.setUint32(e + CpuidEntry.flags, 0, true);
+        v.setUint32(e + CpuidEntry.eax, regs[0], true);
+        v.setUint32(e + CpuidEntry.ebx, regs[1], true);
+        v.setUint32(e + CpuidEntry.ecx, regs[2], true);
+        v.setUint32(e + CpuidEntry.edx, regs[3], true);
+      });
+      v.setUint32(table + Cpuid.count, leaves.length, true);
+    }
+  }
+
+  /** Every CPUID leaves the core and is answered here (a tracer or a policy that watches CPUID); off, the core answers from its table. */
+  get cpuidExits(): boolean { return this.view.getUint32(Cpuid.control, true) !== 0; }
+  set cpuidExits(on: boolean) { this.view.setUint32(Cpuid.control, on ? 1 : 0, true); }
 
   // ---- lifecycle ----
   get state(): VmState { return this.lifecycle; }
@@ -291,7 +325,7 @@ export class Vm {
       case ExitReason.Hlt: this.handleHalt(vcpu); return;
       case ExitReason.Budget: return;
       case ExitReason.Cpuid: {
-        const [a, b, c, d] = this.cpuid.leaf(v.getUint32(Exit.cpuidLeaf, true), v.getUint32(Exit.cpuidSubleaf, true));
+        const [a, b, c, d] = this.cpuid.leaf(v.getUint32(Exit.cpuidLeaf, true), v.getUint32(Exit.cpuidSubleaf, true), vcpu.index);
         vcpu.setGpr(0, a); vcpu.setGpr(3, b); vcpu.setGpr(1, c); vcpu.setGpr(2, d);
         return;
       }
