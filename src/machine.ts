@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Vm, type VmOptions } from './vm/vm.js';
 import { Uart16550, COM1 } from './devices/uart16550.js';
 import { DebugExit, DEBUG_EXIT_PORT } from './devices/debug-exit.js';
-import { loadMultiboot, type LoadedKernel } from './loader/multiboot.js';
+import { loadMultiboot, type LoadedKernel, type MultibootModule } from './loader/multiboot.js';
 import { loadLinux, type LoadedLinux } from './loader/linux.js';
 import { TrapezeError } from './errors.js';
 
@@ -29,20 +29,34 @@ export function createMachine(options: MachineOptions = {}): Machine {
   return { vm, uart };
 }
 
-/** Read a kernel image, with a clear error when it cannot be read. */
-export function readImage(path: string): Uint8Array {
+/** Read a kernel image (or another input named by `kind`), with a clear error when it cannot be read. */
+export function readImage(path: string, kind = 'a kernel image'): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TrapezeError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new TrapezeError(`${path}: is a directory, not a kernel image`);
+    if (code === 'EISDIR') throw new TrapezeError(`${path}: is a directory, not ${kind}`);
     throw new TrapezeError(`${path}: cannot read (${code ?? String(e)})`);
   }
 }
 
-export function bootMultiboot(machine: Machine, path: string, cmdline = ''): LoadedKernel {
-  return loadMultiboot(machine.vm, readImage(path), path, cmdline);
+export function bootMultiboot(machine: Machine, path: string, cmdline = '', modules: string[] = []): LoadedKernel {
+  return loadMultiboot(machine.vm, readImage(path), path, cmdline, readModules(modules));
+}
+
+/**
+ * Multiboot modules from `file[,arguments]` specifications. The string the
+ * kernel reads beside each module is its file name, then the arguments after a
+ * space, as GRUB's `module` line and QEMU's -initrd give it.
+ */
+export function readModules(specs: string[]): MultibootModule[] {
+  return specs.map((spec) => {
+    const comma = spec.indexOf(',');
+    const path = comma < 0 ? spec : spec.slice(0, comma);
+    if (path === '') throw new TrapezeError(`--module "${spec}": no file name before the comma`);
+    return { data: readImage(path, 'a module'), cmdline: comma < 0 ? path : `${path} ${spec.slice(comma + 1)}`, what: path };
+  });
 }
 
 /** Boot a bzImage by the Linux boot protocol, with an optional initrd. */

@@ -44,14 +44,14 @@ function computeExpected(iterations: number): string[] {
 // mbinfo prints the multiboot information it was given. QEMU's file holds
 // SeaBIOS's memory map; ours is what src/loader/multiboot.ts builds: 640 KiB
 // less the 1 KiB EBDA, the EBDA, the BIOS area, then all RAM above 1 MiB, and
-// flags MEM | CMDLINE | MMAP | LOADER_NAME.
+// flags MEM | CMDLINE | MODS | MMAP | LOADER_NAME.
 function mbinfoExpected(memoryMiB: number, cmdline: string): string[] {
   const hex16 = (n: number) => n.toString(16).toUpperCase().padStart(16, '0');
   const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
   const above1M = memoryMiB * 1024 * 1024 - 0x100000;
   return [
     'magic=2BADB002 ok',
-    `flags=${hex8(0x245)}`,
+    `flags=${hex8(0x24d)}`,
     `mem_lower=${hex8(0x27f)} mem_upper=${hex8(above1M / 1024)}`,
     `cmdline='${cmdline}'`,
     `mmap base=${hex16(0)} length=${hex16(0x9fc00)} type=1`,

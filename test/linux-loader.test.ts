@@ -83,7 +83,7 @@ describe('Linux boot protocol: bad input', () => {
     expect(r.stderr).toContain('/nonexistent/initrd: no such file');
     expect(r.status).toBe(2);
     r = spawnSync(process.execPath, [BIN, 'run', '--initrd', kernel], { encoding: 'utf8' });
-    expect(r.stderr).toContain('--initrd needs --kernel');
+    expect(r.stderr).toContain('--initrd needs a kernel (a multiboot image or --kernel)');
     expect(r.status).toBe(2);
     r = spawnSync(process.execPath, [BIN, 'run'], { encoding: 'utf8' });
     expect(r.stderr).toContain('nothing to run');

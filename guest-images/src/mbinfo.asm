@@ -1,6 +1,7 @@
 ; mbinfo: what the multiboot loader handed over.
 ;   the EAX magic, the info flags, mem_lower / mem_upper, the command line
-;   and every memory-map entry (base, length, type).
+;   every memory-map entry (base, length, type), and each module (its size,
+;   whether it starts on a page, its first bytes and its string) when there are any.
 ; The output depends on QEMU's -m and -append: see expected/mbinfo.cmd.
 %include "lib/kernel.inc"
 %include "lib/cmdline.inc"
@@ -34,6 +35,37 @@ main:
         call puts
         PUTSLN "'"
 .no_cmdline:
+        test dword [ebx + MBI_FLAGS], 1 << 3
+        jz .no_mods
+        mov ecx, [ebx + MBI_MODS_COUNT]
+        mov esi, [ebx + MBI_MODS_ADDR]
+.module:
+        test ecx, ecx
+        jz .no_mods
+        PUTS "module size="
+        mov eax, [esi + 4]
+        sub eax, [esi]
+        PHEX eax
+        PUTS " page="
+        mov eax, [esi]
+        and eax, 0xfff
+        PHEX eax
+        PUTS " bytes="
+        mov edx, [esi]
+        PHEX8 [edx]
+        PHEX8 [edx + 1]
+        PHEX8 [edx + 2]
+        PHEX8 [edx + 3]
+        PUTS " string='"
+        push esi
+        mov esi, [esi + 8]
+        call puts
+        pop esi
+        PUTSLN "'"
+        add esi, 16
+        dec ecx
+        jmp .module
+.no_mods:
         test dword [ebx + MBI_FLAGS], 1 << 6
         jz .done
         mov esi, [ebx + MBI_MMAP_ADDR]

@@ -9,7 +9,7 @@ import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
 import { bootLinux } from '../machine.js';
 import { ExitTimer } from '../stats/exit-timer.js';
-import { printStats } from './run.js';
+import { printStats, multibootModules } from './run.js';
 
 export interface RunPcOptions {
   disk?: string[];
@@ -22,6 +22,8 @@ export interface RunPcOptions {
   /** Linux by its boot protocol (trapeze run --kernel). */
   kernel?: string;
   initrd?: string;
+  /** Multiboot modules (file[,args]). */
+  module?: string[];
   append?: string;
   memory: number;
   cmdline: string;
@@ -66,7 +68,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     if (boot === 'disk') pc.bootDisk();
     else if (boot === 'bios') pc.bootBios(opts.bios!);
     else if (boot === 'linux') bootLinux(pc, opts.kernel!, opts.initrd, opts.append ?? '');
-    else pc.bootMultiboot(image!, opts.cmdline);
+    else pc.bootMultiboot(image!, opts.cmdline, multibootModules(opts));
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
     const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
     if (opts.screen) process.stderr.write(screenText(pc.cga.lines()));

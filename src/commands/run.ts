@@ -16,7 +16,8 @@ export function registerRun(program: Command): void {
     .description('boot a multiboot kernel (or a Linux bzImage with --kernel) and run it until it stops')
     .argument('[image]', 'multiboot ELF32 kernel (or a.out-kludge image)')
     .option('--kernel <bzImage>', 'boot a Linux bzImage by the Linux boot protocol')
-    .option('--initrd <file>', 'initial ramdisk for --kernel')
+    .option('--initrd <file>', 'initial ramdisk for --kernel; for a multiboot kernel, its first module')
+    .option('--module <file[,args]>', 'multiboot module (repeatable); the kernel sees the string "file args" beside it', collect)
     .option('--append <cmdline>', 'kernel command line for --kernel', '')
     .option('-m, --memory <MiB>', 'guest RAM in MiB', parseMemory, 32)
     .option('--cmdline <text>', 'kernel command line passed in the multiboot information', '')
@@ -39,13 +40,16 @@ export function registerRun(program: Command): void {
     .action((image: string | undefined, opts) => {
       if (configMode(image, opts)) return runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
-      if (opts.kernel === undefined && opts.initrd !== undefined) throw new TrapezeError('--initrd needs --kernel');
+      if (opts.kernel !== undefined && opts.module !== undefined) throw new TrapezeError('--module is for multiboot kernels; a bzImage takes --initrd');
+      if (image === undefined && opts.kernel === undefined && (opts.initrd !== undefined || opts.module !== undefined)) {
+        throw new TrapezeError(`${opts.initrd !== undefined ? '--initrd' : '--module'} needs a kernel (a multiboot image or --kernel)`);
+      }
       // Linux needs a PC's timers and interrupt controllers (stdin is typed into COM1)
       if (pcMode(opts) || opts.kernel !== undefined) return runPc(image, opts as RunPcOptions);
       if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
       const out = process.stdout;
       const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => out.write(Buffer.of(b)) });
-      bootMultiboot(machine, image, opts.cmdline);
+      bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));
       if (opts.traceMmu) traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
       const timer = opts.stats ? new ExitTimer(machine.vm) : undefined;
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
@@ -54,6 +58,11 @@ export function registerRun(program: Command): void {
       process.exitCode = stop.status;
     });
 
+}
+
+/** The modules of a multiboot boot: --initrd first, as QEMU's -initrd, then each --module. */
+export function multibootModules(opts: { initrd?: string; module?: string[] }): string[] {
+  return [...(opts.initrd !== undefined ? [opts.initrd] : []), ...(opts.module ?? [])];
 }
 
 export function printStats(vm: Vm, timer: ExitTimer): void {

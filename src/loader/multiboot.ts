@@ -6,6 +6,7 @@ import { TrapezeError } from '../errors.js';
 import { isElf, parseElf32 } from './elf.js';
 import type { Vm } from '../vm/vm.js';
 import { enterFlat32 } from './flat32.js';
+import { Placement } from './placement.js';
 
 export const MULTIBOOT_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -14,16 +15,18 @@ const FLAG_AOUT_KLUDGE = 1 << 16;
 /** Header flags 0-15 that this loader honours; any other low bit must make it refuse. */
 const KNOWN_REQUIRED = (1 << 0) | (1 << 1) | (1 << 2);
 
-// Where the loader puts its own structures (below the EBDA, above the IVT/BDA).
-const GDT_ADDR = 0x8f00;
-const INFO_ADDR = 0x9000;
-const MMAP_ADDR = 0x9100;
-const LOADER_NAME_ADDR = 0x9300;
-const CMDLINE_ADDR = 0x9400;
-const CMDLINE_MAX = 0x0c00;
-const LOADER_AREA_END = CMDLINE_ADDR + CMDLINE_MAX;
 /** Conventional memory ends at 639 KiB; the EBDA and ROMs follow. */
 const LOW_MEMORY_END = 0x9fc00;
+/** The stack the loader leaves in ESP (the specification leaves ESP undefined; kernels set their own). */
+const STACK_BYTES = 0x1000;
+const PAGE = 0x1000;
+
+/** A boot module: its bytes, the string the kernel sees with it, and its name in errors. */
+export interface MultibootModule {
+  data: Uint8Array;
+  cmdline: string;
+  what: string;
+}
 
 export interface MultibootHeader {
   offset: number;
@@ -40,6 +43,8 @@ export interface LoadedKernel {
   /** [start, end) of each range the kernel occupies in guest-physical memory. */
   ranges: [number, number][];
   infoAddr: number;
+  /** [start, end) of each module, in the order given. */
+  modules: [number, number][];
 }
 
 export function findMultibootHeader(file: Uint8Array): MultibootHeader | undefined {
@@ -60,7 +65,7 @@ export function findMultibootHeader(file: Uint8Array): MultibootHeader | undefin
 }
 
 /** Load `file` (named `what` in errors) into `vm` and set up vCPU 0 to enter it. */
-export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = ''): LoadedKernel {
+export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = '', modules: MultibootModule[] = []): LoadedKernel {
   // an ELF file must be well-formed whichever addresses end up being used
   const elf = isElf(file) ? parseElf32(file, what) : undefined;
   const header = findMultibootHeader(file);
@@ -74,9 +79,6 @@ export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = 
     const end = addr + memSize;
     if (end > vm.ramBytes || addr < 0) {
       throw new TrapezeError(`${what}: ${label} at 0x${addr.toString(16)}-0x${end.toString(16)} lies outside guest RAM (${vm.ramBytes / 1048576} MiB)`);
-    }
-    if (addr < LOADER_AREA_END && end > GDT_ADDR) {
-      throw new TrapezeError(`${what}: ${label} at 0x${addr.toString(16)} overlaps the loader's area 0x${GDT_ADDR.toString(16)}-0x${LOADER_AREA_END.toString(16)}`);
     }
     vm.writePhys(addr, bytes);
     if (memSize > bytes.length) vm.fillPhys(addr + bytes.length, memSize - bytes.length, 0);
@@ -103,62 +105,104 @@ export function loadMultiboot(vm: Vm, file: Uint8Array, what: string, cmdline = 
     entry = elf.entry;
   }
 
-  const infoAddr = writeInfo(vm, cmdline);
-  enterProtectedMode(vm, entry, infoAddr);
-  return { entry, ranges, infoAddr };
+  // what the loader hands over goes where no segment is: modules after the kernel (page-aligned,
+  // as the header's flag 0 may demand), the structures and the stack in free conventional memory
+  const free = new Placement(vm.ramBytes);
+  for (const [s, e] of ranges) free.reserve(s, e);
+  const kernelEnd = Math.max(0, ...ranges.map(([, e]) => e));
+  const placed = modules.map((m) => {
+    const at = free.take(m.data.length, PAGE, kernelEnd) ?? free.take(m.data.length, PAGE);
+    if (at === undefined) throw new TrapezeError(`${m.what}: module of ${m.data.length} bytes does not fit in guest RAM beside the kernel (${vm.ramBytes / 1048576} MiB; largest free range ${free.largest()} bytes)`);
+    vm.writePhys(at, m.data);
+    return [at, at + m.data.length] as [number, number];
+  });
+  const info = buildInfo(vm.ramBytes, cmdline, modules.map((m, i) => ({ range: placed[i], cmdline: m.cmdline })));
+  const infoAddr = free.take(info.size, 16, 0);
+  if (infoAddr === undefined) throw new TrapezeError(`${what}: no free guest RAM for the multiboot information (${info.size} bytes)`);
+  vm.writePhys(infoAddr, info.relocate(infoAddr));
+  const stack = free.take(STACK_BYTES, 16, 0);
+  if (stack === undefined) throw new TrapezeError(`${what}: no free guest RAM for the loader's stack`);
+  enterProtectedMode(vm, entry, infoAddr + info.gdtOffset, infoAddr, stack + STACK_BYTES - 16);
+  return { entry, ranges, infoAddr, modules: placed };
 }
 
 // Multiboot information structure flags.
 const INFO_MEM = 1 << 0;
 const INFO_CMDLINE = 1 << 2;
+const INFO_MODS = 1 << 3;
 const INFO_MMAP = 1 << 6;
 const INFO_LOADER_NAME = 1 << 9;
+const INFO_BYTES = 88;
+const GDT_BYTES = 24;
 
-function writeInfo(vm: Vm, cmdline: string): number {
+interface InfoBlock {
+  size: number;
+  gdtOffset: number;
+  /** The block with its pointers made absolute for a placement at `base`. */
+  relocate(base: number): Uint8Array;
+}
+
+/**
+ * The information structure and everything it points to, in one block: the
+ * structure, the memory map, the module list, the GDT, then the strings.
+ */
+function buildInfo(ram: number, cmdline: string, modules: { range: [number, number]; cmdline: string }[]): InfoBlock {
   const enc = new TextEncoder();
-  const cmd = enc.encode(cmdline);
-  if (cmd.length + 1 > CMDLINE_MAX) throw new TrapezeError(`command line is too long (${cmd.length} bytes, at most ${CMDLINE_MAX - 1})`);
-  vm.fillPhys(GDT_ADDR, LOADER_AREA_END - GDT_ADDR, 0);
-  vm.writePhys(CMDLINE_ADDR, cmd);
-  vm.writePhys(LOADER_NAME_ADDR, enc.encode('Trapeze\0'));
-
   // memory map: conventional memory, EBDA, the BIOS area, then RAM above 1 MiB
-  const ram = vm.ramBytes;
   const map: [number, number, number][] = [
     [0, LOW_MEMORY_END, 1],
     [LOW_MEMORY_END, 0xa0000 - LOW_MEMORY_END, 2],
     [0xf0000, 0x10000, 2],
   ];
   if (ram > 0x100000) map.push([0x100000, ram - 0x100000, 1]);
-  const mm = new DataView(new ArrayBuffer(map.length * 24));
-  map.forEach(([base, length, type], i) => {
-    const o = i * 24;
-    mm.setUint32(o, 20, true); // size of the entry, not counting this field
-    mm.setBigUint64(o + 4, BigInt(base), true);
-    mm.setBigUint64(o + 12, BigInt(length), true);
-    mm.setUint32(o + 20, type, true);
-  });
-  vm.writePhys(MMAP_ADDR, new Uint8Array(mm.buffer));
+  const mmapAt = INFO_BYTES;
+  const modsAt = mmapAt + map.length * 24;
+  const gdtAt = modsAt + modules.length * 16;
+  const strings = [cmdline, 'Trapeze', ...modules.map((m) => m.cmdline)].map((t) => enc.encode(`${t}\0`));
+  const stringAt: number[] = [];
+  let size = gdtAt + GDT_BYTES;
+  for (const s of strings) { stringAt.push(size); size += s.length; }
 
-  const info = new DataView(new ArrayBuffer(88));
-  info.setUint32(0, INFO_MEM | INFO_CMDLINE | INFO_MMAP | INFO_LOADER_NAME, true);
-  info.setUint32(4, LOW_MEMORY_END >> 10, true);                 // mem_lower, KiB
-  info.setUint32(8, Math.max(0, ram - 0x100000) >> 10, true);     // mem_upper, KiB above 1 MiB
-  info.setUint32(16, CMDLINE_ADDR, true);
-  info.setUint32(44, map.length * 24, true);
-  info.setUint32(48, MMAP_ADDR, true);
-  info.setUint32(64, LOADER_NAME_ADDR, true);
-  vm.writePhys(INFO_ADDR, new Uint8Array(info.buffer));
-
-  return INFO_ADDR;
+  return {
+    size,
+    gdtOffset: gdtAt,
+    relocate(base: number): Uint8Array {
+      const out = new Uint8Array(size);
+      const v = new DataView(out.buffer);
+      v.setUint32(0, INFO_MEM | INFO_CMDLINE | INFO_MODS | INFO_MMAP | INFO_LOADER_NAME, true);
+      v.setUint32(4, LOW_MEMORY_END >> 10, true);              // mem_lower, KiB
+      v.setUint32(8, Math.max(0, ram - 0x100000) >> 10, true);  // mem_upper, KiB above 1 MiB
+      v.setUint32(16, base + stringAt[0], true);                // cmdline
+      v.setUint32(20, modules.length, true);                    // mods_count
+      v.setUint32(24, base + modsAt, true);                     // mods_addr
+      v.setUint32(44, map.length * 24, true);                   // mmap_length
+      v.setUint32(48, base + mmapAt, true);                     // mmap_addr
+      v.setUint32(64, base + stringAt[1], true);                // boot_loader_name
+      map.forEach(([start, length, type], i) => {
+        const o = mmapAt + i * 24;
+        v.setUint32(o, 20, true); // size of the entry, not counting this field
+        v.setBigUint64(o + 4, BigInt(start), true);
+        v.setBigUint64(o + 12, BigInt(length), true);
+        v.setUint32(o + 20, type, true);
+      });
+      modules.forEach((m, i) => {
+        const o = modsAt + i * 16;
+        v.setUint32(o, m.range[0], true);
+        v.setUint32(o + 4, m.range[1], true);
+        v.setUint32(o + 8, base + stringAt[2 + i], true);
+      });
+      strings.forEach((s, i) => out.set(s, stringAt[i]));
+      return out;
+    },
+  };
 }
 
 /** The machine state the multiboot specification promises at the entry point. */
-function enterProtectedMode(vm: Vm, entry: number, infoAddr: number): void {
+function enterProtectedMode(vm: Vm, entry: number, gdt: number, infoAddr: number, esp: number): void {
   // a flat GDT (null, code 0x08, data 0x10) for guests that reload segments before setting their own
-  enterFlat32(vm, { gdt: GDT_ADDR, code: 0x08, data: 0x10, entry });
+  enterFlat32(vm, { gdt, code: 0x08, data: 0x10, entry });
   const cpu = vm.vcpus[0];
   cpu.setReg('eax', MULTIBOOT_BOOTLOADER_MAGIC);
   cpu.setReg('ebx', infoAddr);
-  cpu.setReg('esp', 0x7ff0);
+  cpu.setReg('esp', esp);
 }

@@ -3,7 +3,7 @@
 // channel on IRQ 14, a local APIC per vCPU and an I/O APIC, POST-code and
 // debug-console ports — the firmware that boots it, and the time that drives
 // its timers. It plugs into the VM's run loop as its PlatformHooks.
-import { createMachine, readImage, type MachineOptions } from '../machine.js';
+import { createMachine, readImage, readModules, type MachineOptions } from '../machine.js';
 import type { Vm, PlatformHooks } from '../vm/vm.js';
 import type { Vcpu } from '../vm/vcpu.js';
 import type { Uart16550 } from '../devices/uart16550.js';
@@ -177,10 +177,12 @@ export class Pc implements PlatformHooks {
   }
 
   /** Load a multiboot kernel after the firmware's set-up, as a boot loader would. */
-  bootMultiboot(path: string, cmdline = ''): LoadedKernel {
+  bootMultiboot(path: string, cmdline = '', modules: string[] = []): LoadedKernel {
+    const kernel = readImage(path);
+    const mods = readModules(modules);
     this.mapRom();
     this.bios.setup();
-    return loadMultiboot(this.vm, readImage(path), path, cmdline);
+    return loadMultiboot(this.vm, kernel, path, cmdline, mods);
   }
 
   private powerOn(): void {
