@@ -25,7 +25,8 @@ import { sleepMs, type HostInput } from './host-input.js';
 import { Bios, FIRMWARE_PORT } from '../firmware/bios.js';
 import { buildRom, ROM_BASE, ROM_SIZE } from '../firmware/rom.js';
 import { buildMpTables } from '../firmware/mp-table.js';
-import { EBDA } from '../firmware/memory-map.js';
+import { EBDA, pcMemoryMap, type MemoryRange } from '../firmware/memory-map.js';
+import { FwCfg, FW_CFG_PORT, FW_CFG_DATA } from '../devices/fw-cfg.js';
 import { loadMultiboot, type LoadedKernel } from '../loader/multiboot.js';
 import { TrapezeError } from '../errors.js';
 
@@ -73,6 +74,7 @@ export class Pc implements PlatformHooks {
   readonly post = new PostCode();
   readonly fpuError = new FpuErrorLatch((level) => this.setIrq(FPU_ERROR_IRQ, level));
   readonly bios: Bios;
+  readonly fwCfg: FwCfg;
   readonly disks: BlockDevice[];
   /** The ROM image (built-in, or --bios) and where its RAM copy lives. */
   private rom: Uint8Array = buildRom();
@@ -126,6 +128,9 @@ export class Pc implements PlatformHooks {
     for (const p of POST_PORTS) vm.ports.register(this.post, p);
     vm.ports.register(this.fpuError, FPU_ERROR_PORT);
     if (options.debugcon) vm.ports.register(new DebugCon(options.debugcon), DEBUGCON_PORT);
+    this.fwCfg = new FwCfg({ ramBytes: vm.ramBytes, cpus: vm.vcpus.length });
+    this.fwCfg.addFile('etc/e820', e820Table(pcMemoryMap(vm.ramBytes)));
+    vm.ports.register(this.fwCfg, FW_CFG_PORT, FW_CFG_DATA);
 
     this.lapics = vm.vcpus.map((v) => new LocalApic(v.index, this.clock));
     // each vCPU has an on-chip local APIC, and CPUID.1:EDX says so (Linux keeps to the 8259s otherwise)
@@ -349,6 +354,17 @@ export class Pc implements PlatformHooks {
     for (const d of this.disks) d.close();
     this.input?.close();
   }
+}
+
+/** fw_cfg's "etc/e820": per range a u64 address, u64 length and u32 type, little-endian. */
+function e820Table(map: MemoryRange[]): Uint8Array {
+  const v = new DataView(new ArrayBuffer(map.length * 20));
+  map.forEach((r, i) => {
+    v.setBigUint64(i * 20, BigInt(r.base), true);
+    v.setBigUint64(i * 20 + 8, BigInt(r.length), true);
+    v.setUint32(i * 20 + 16, r.type, true);
+  });
+  return new Uint8Array(v.buffer);
 }
 
 /** The PC's wiring of ISA IRQs to I/O APIC inputs: IRQ 0 (the 8254) arrives on INTIN 2. */
