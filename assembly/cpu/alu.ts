@@ -144,9 +144,11 @@ export function doubleShift(left: bool, sz: u32, dst: u32, src: u32, count: u32)
   if (left) {
     // the bits that enter come from src; for 16-bit counts past 16, dst follows again
     const x: u64 = w == 32 ? ((<u64>dst << 32) | <u64>src) : ((<u64>dst << 32) | (<u64>src << 16) | <u64>dst);
+    // dst sits in bits 32 up: the result is bits 32.. of the shifted pattern,
+    // CF the last bit that left dst's top (bit 32 + w - c of the pattern)
     const y: u64 = x << c;
-    r = <u32>(y >> (64 - w)) & m;
-    cf = <u32>(x >> (64 - c)) & 1;
+    r = <u32>(y >> 32) & m;
+    cf = <u32>(x >> (32 + w - c)) & 1;
   } else {
     const x: u64 = w == 32 ? ((<u64>src << 32) | <u64>dst) : ((<u64>dst << 32) | (<u64>src << 16) | <u64>dst);
     const y: u64 = x >> c;

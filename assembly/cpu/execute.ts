@@ -12,7 +12,7 @@ import {
   effectiveLinear, push, pop, peek, getSP, setSP, spMask, writeStack, segOf, bytesOf,
 } from "./operand";
 import { alu, inc, dec, neg, shift, doubleShift, setMulFlags, logicFlags, daa, das, asciiAdjust, aam, aad, ALU_CMP } from "./alu";
-import { segLinear, readSz, writeSz, read8, read16, read32, write16, write32 } from "./memory";
+import { segLinear, readSz, writeSz, read8, read16, read32, write16, write32, probeWrite } from "./memory";
 import { raise, raiseUD, raiseGP, aborted, endBlock, requestExit, DE, BR, NM, GP, UD } from "./fault";
 import { loadSegment } from "./descriptor";
 import { interrupt, Source } from "./interrupt";
@@ -599,13 +599,9 @@ function group5(rec: u32): void { // FF
     }
     case 3: case 5: { // CALL/JMP far m16:16/32
       if (!isMem(rec)) { raiseUD(); return; }
-      const bytes: u32 = sz == 2 ? 4 : 2;
-      const off = effectiveOffset(rec);
-      const lin = segLinear(segOf(rec), off, bytes + 2, false);
+      const o = readFarPointer(rec, sz);
       if (aborted()) return;
-      const o = readSz(lin, sz);
-      const sel = read16(lin + bytes);
-      if (aborted()) return;
+      const sel = farSelector;
       if (r == 3) callFar(sel, o, sz, eip()); else jmpFar(sel, o);
       return;
     }
@@ -642,27 +638,45 @@ function pushSeg(rec: u32, s: u32): void {
   push(sz, segSelector(s));
 }
 
+// The stack pointer advances as the stack was when the value was read: a POP SS
+// that loads a 32-bit SS from a 16-bit stack still moves only SP.
 function popSeg(rec: u32, s: u32): void {
   const sz = osz(rec);
   const v = peek(sz, 0);
   if (aborted()) return;
+  const m = spMask();
+  const esp = reg32(ESP);
+  const next = (esp & ~m) | ((esp + (sz == 2 ? 4 : 2)) & m);
   loadSegment(s, v & 0xFFFF);
   if (aborted()) return;
-  setSP(getSP() + (sz == 2 ? 4 : 2));
+  setReg32(ESP, next);
   if (s == SEG_SS) inhibitInterrupts();
+}
+
+// A far pointer m16:16 or m16:32: the offset at the operand, the selector
+// after it. Each part is its own access, and the selector's offset wraps at the
+// address size (a real-mode pointer at FFFE takes its selector from 0000).
+let farSelector: u32 = 0;
+function readFarPointer(rec: u32, sz: u32): u32 {
+  const off = effectiveOffset(rec);
+  const bytes: u32 = sz == 2 ? 4 : 2;
+  const lin = segLinear(segOf(rec), off, bytes, false);
+  if (aborted()) return 0;
+  const o = readSz(lin, sz);
+  if (aborted()) return 0;
+  const selLin = segLinear(segOf(rec), (off + bytes) & (a32(rec) ? 0xFFFFFFFF : 0xFFFF), 2, false);
+  if (aborted()) return 0;
+  farSelector = read16(selLin);
+  return o;
 }
 
 // LDS LES LSS LFS LGS
 function loadFarPointer(rec: u32, s: u32): void {
   if (!isMem(rec)) { raiseUD(); return; }
   const sz = osz(rec);
-  const bytes: u32 = sz == 2 ? 4 : 2;
-  const lin = effectiveLinear(rec, bytes + 2, false);
+  const off = readFarPointer(rec, sz);
   if (aborted()) return;
-  const off = readSz(lin, sz);
-  const sel = read16(lin + bytes);
-  if (aborted()) return;
-  loadSegment(s, sel);
+  loadSegment(s, farSelector);
   if (aborted()) return;
   writeG(rec, sz, off);
   if (s == SEG_SS) endBlock();
@@ -682,6 +696,8 @@ function xadd(rec: u32, sz: u32): void {
   if (aborted()) return;
   const s = readG(rec, sz);
   const r = alu(0, sz, d, s);
+  // SDM order: SRC <- DEST, then DEST <- sum; with one register as both, the sum wins
+  if (!isMem(rec)) { writeG(rec, sz, d); writeBack(rec, sz, r); return; }
   writeBack(rec, sz, r);
   if (aborted()) return;
   writeG(rec, sz, d);
@@ -771,12 +787,13 @@ function pusha(rec: u32): void {
   const sz = osz(rec);
   const bytes: u32 = sz == 2 ? 4 : 2;
   const sp = getSP();
+  const esp = reg32(ESP); // the whole ESP is pushed (its low word by PUSHA), whatever the stack size
   // check the whole frame first: PUSHA either writes all eight or nothing
   segLinear(SEG_SS, (sp - 8 * bytes) & spMask(), bytes, true);
   segLinear(SEG_SS, (sp - bytes) & spMask(), bytes, true);
   if (aborted()) return;
   for (let r: u32 = 0; r < 8; r++) {
-    const v = r == ESP ? sp : reg32(r);
+    const v = r == ESP ? esp : reg32(r);
     writeStack(sp - (r + 1) * bytes, sz, v);
   }
   if (aborted()) return;
@@ -817,51 +834,58 @@ function bound(rec: u32): void {
 
 function arpl(rec: u32): void {
   if (!protectedMode() || v86Mode()) { raiseUD(); return; }
-  const d = readModify(rec, 1);
+  // the destination is written only when its RPL changes: a read-only
+  // operand faults only then
+  const d = readE(rec, 1);
   if (aborted()) return;
   const s = readG(rec, 1);
   const f = getFlags();
   if ((d & 3) < (s & 3)) {
-    writeBack(rec, 1, (d & ~3) | (s & 3));
+    writeE(rec, 1, (d & ~3) | (s & 3));
     if (aborted()) return;
     setFlagsRaw(f | ZF);
   } else setFlagsRaw(f & ~ZF);
 }
 
+// ENTER size, level (SDM vol. 2): push (E)BP, copy level-1 frame pointers of
+// the enclosing frames, push FrameTemp, reserve `size` bytes. Every value is
+// read and every slot (and the final stack top) checked through segmentation
+// and paging before the first write, so a fault leaves no partial frame.
+// FrameTemp is (E)SP after the first push at the operand size (the whole ESP
+// for ENTERD, even on a 16-bit stack); the stack pointer moves as SS.B says.
 function enter(rec: u32): void {
   const sz = osz(rec);
   const bytes: u32 = sz == 2 ? 4 : 2;
   const size = imm(rec) & 0xFFFF;
   const level = load<u32>(rec + R_IMM2) & 31;
   const m = spMask();
-  let sp = getSP();
+  const esp = reg32(ESP);
+  const sp0 = esp & m;
   const bp = reg32(EBP);
-  sp -= bytes;
-  writeStack(sp, sz, bp);
-  if (aborted()) return;
-  const frame = sp & m;
-  if (level > 0) {
-    let p = bp;
-    for (let i: u32 = 1; i < level; i++) {
-      p -= bytes;
-      const lin = segLinear(SEG_SS, p & m, bytes, false);
-      if (aborted()) return;
-      const v = readSz(lin, sz);
-      sp -= bytes;
-      writeStack(sp, sz, v);
-      if (aborted()) return;
-    }
-    sp -= bytes;
-    writeStack(sp, sz, frame);
+  for (let i: u32 = 1; i < level; i++) {
+    const lin = segLinear(SEG_SS, (bp - i * bytes) & m, bytes, false);
+    if (aborted()) return;
+    const v = readSz(lin, sz);
+    if (aborted()) return;
+    store<u32>(ENTER_TMP + (i << 2), v);
+  }
+  const pushes: u32 = level == 0 ? 1 : level + 1;
+  const top = (sp0 - pushes * bytes - size) & m;
+  for (let k: u32 = 1; k <= pushes; k++) {
+    probeWrite(segLinear(SEG_SS, (sp0 - k * bytes) & m, bytes, true), bytes);
     if (aborted()) return;
   }
-  sp -= size;
-  // the final stack top must be writable too
-  segLinear(SEG_SS, sp & m, 1, true);
+  probeWrite(segLinear(SEG_SS, top, bytes, true), bytes);
   if (aborted()) return;
-  setRegSz(EBP, sz, frame);
-  setSP(sp);
+  const frameTemp = (esp & ~m) | ((sp0 - bytes) & m);
+  writeStack(sp0 - bytes, sz, bp);
+  for (let i: u32 = 1; i < level; i++) writeStack(sp0 - (i + 1) * bytes, sz, load<u32>(ENTER_TMP + (i << 2)));
+  if (level > 0) writeStack(sp0 - pushes * bytes, sz, frameTemp);
+  if (aborted()) return;
+  setRegSz(EBP, sz, frameTemp);
+  setSP(top);
 }
+const ENTER_TMP: u32 = <u32>memory.data(32 * 4); // the copied frame pointers
 
 function softInt(vector: u32, trapLike: bool): void {
   // V86 with IOPL < 3: INT n goes to the monitor as #GP(0)

@@ -232,6 +232,17 @@ function writeSlow(lin: u32, size: u32, v: u32, user: bool): void {
 
 @inline function userAccess(): bool { return tlbAccess == TlbBit.User; }
 
+// Raise the #PF a write of `size` bytes at `lin` would raise, writing nothing
+// (for instructions that must check a whole frame before storing any of it).
+export function probeWrite(lin: u32, size: u32): void {
+  if (aborted()) return;
+  const user = userAccess();
+  const last = lin + size - 1;
+  if (!(load<u32>(TLB_WRITE + ((lin >>> 12) << 2)) & tlbAccess)) writeTarget(lin, user);
+  if (aborted()) return;
+  if ((last ^ lin) & 0xFFFFF000 && !(load<u32>(TLB_WRITE + ((last >>> 12) << 2)) & tlbAccess)) writeTarget(last, user);
+}
+
 @inline export function read8(lin: u32): u32 {
   const e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
   if (e & tlbAccess) return load<u8>((e & 0xFFFFF000) + (lin & 0xFFF));
