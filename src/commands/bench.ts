@@ -2,8 +2,6 @@
 // on the compute guest, the vmexit guest's own figures; table, JSON, HTML.
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { runBench } from '../bench/suite.js';
-import { formatTable, toJson, toHtml } from '../bench/report.js';
 import { parseCount } from './options.js';
 import { TrapezeError } from '../errors.js';
 
@@ -35,7 +33,10 @@ export function registerBench(program: Command): void {
     .option('--kinds <list>', 'only these exit kinds, comma-separated')
     .option('--iterations <n>', 'iterations of the compute guest', parseCount)
     .option('--vmexit-iterations <n>', 'iterations per kind of the vmexit guest', parseCount)
-    .action((opts) => {
+    .action(async (opts) => {
+      // benchmark.js (with lodash) loads only for this command
+      const { runBench } = await import('../bench/suite.js');
+      const { formatTable, toJson, toHtml } = await import('../bench/report.js');
       const result = runBench({
         quick: opts.quick, kinds: opts.kinds?.split(','), computeIterations: opts.iterations,
         vmexitIterations: opts.vmexitIterations, onProgress: progress,

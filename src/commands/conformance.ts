@@ -1,7 +1,7 @@
 // `trapeze conformance <dir>`: run a folder of single-instruction tests
 // recorded on real silicon, print pass/fail per file and a total.
 import type { Command } from 'commander';
-import { runSuite, type FileResult } from '../conformance/runner.js';
+import type { FileResult } from '../conformance/runner.js';
 
 /** Differences shown per failing test (a REP can differ in hundreds of bytes). */
 const MAX_PROBLEM_LINES = 8;
@@ -14,7 +14,8 @@ export function registerConformance(program: Command): void {
     .option('-v, --verbose', 'show the first failures of each file')
     .option('--failures <n>', 'failures shown per file with --verbose', (v) => Number(v), 3)
     .option('--only <keys>', 'run only these files, comma-separated (e.g. F6.7,27)')
-    .action((dir: string, opts: { verbose?: boolean; failures: number; only?: string }) => {
+    .action(async (dir: string, opts: { verbose?: boolean; failures: number; only?: string }) => {
+      const { runSuite } = await import('../conformance/runner.js');
       const out = process.stdout;
       const only = opts.only ? new Set(opts.only.split(',').map((s) => s.trim().toUpperCase())) : undefined;
       const started = process.hrtime.bigint();

@@ -1,7 +1,6 @@
 // `trapeze ctl <socket> <action> [vm]`: drive a running `trapeze run --config
 // --api <socket>` over its control API, and print the JSON answer.
 import type { Command } from 'commander';
-import { apiRequest } from '../hypervisor/api.js';
 import { TrapezeError } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
 
@@ -30,6 +29,7 @@ export function registerCtl(program: Command): void {
       if (!spec.vm && vm) throw new TrapezeError(`${action} takes no VM name`);
       if (action === 'snapshot' && !opts.path) throw new TrapezeError('snapshot needs --path <file>');
       const [method, path, body] = spec.request(vm ?? '', opts.path);
+      const { apiRequest } = await import('../hypervisor/api.js');
       const res = await apiRequest(socket, method, path, body);
       if (res.status >= 400) {
         const fault = (res.body as { fault_message?: string } | undefined)?.fault_message ?? `HTTP ${res.status}`;

@@ -67,15 +67,3 @@ export async function runConfig(opts: RunConfigOptions): Promise<void> {
     hv.close();
   }
 }
-
-const CONFIG_ONLY = { seconds: '--seconds', statsJson: '--stats-json', api: '--api', top: '--top' } as const;
-
-/** Whether `trapeze run` was given --config; rejects options that need the other mode. */
-export function configMode(image: string | undefined, opts: Record<string, unknown>): boolean {
-  if (opts.config === undefined) {
-    for (const [k, flag] of Object.entries(CONFIG_ONLY)) if (opts[k] !== undefined) throw new TrapezeError(`${flag} needs --config`);
-    return false;
-  }
-  if (image !== undefined || opts.kernel !== undefined) throw new TrapezeError('give either --config or an image, not both');
-  return true;
-}

@@ -32,17 +32,6 @@ export interface RunPcOptions {
   stats?: boolean;
 }
 
-/** Options that make `trapeze run` build a PC. */
-const PC_FLAGS = ['disk', 'boot', 'bios', 'screen', 'debugcon', 'snapshot', 'clock'] as const;
-
-export function pcMode(opts: Record<string, unknown>): boolean {
-  return PC_FLAGS.some((k) => opts[k] !== undefined);
-}
-
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const boot = opts.kernel !== undefined ? 'linux' : opts.boot ?? (opts.bios ? 'bios' : image !== undefined ? 'kernel' : 'disk');
   if (boot !== 'disk' && boot !== 'kernel' && boot !== 'bios' && boot !== 'linux') throw new TrapezeError(`--boot must be disk or kernel (got "${opts.boot}")`);

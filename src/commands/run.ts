@@ -1,13 +1,13 @@
 // `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
+// Only the options are defined here; each mode's modules load when it runs.
 import type { Command } from 'commander';
-import { createMachine, bootMultiboot } from '../machine.js';
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds } from './options.js';
-import { runConfig, configMode, type RunConfigOptions } from './run-config.js';
-import { runPc, pcMode, collect, type RunPcOptions } from './run-pc.js';
-import { ExitTimer } from '../stats/exit-timer.js';
-import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
+import { configMode, pcMode, collect } from './run-mode.js';
+import type { RunConfigOptions } from './run-config.js';
+import type { RunPcOptions } from './run-pc.js';
+import type { ExitTimer } from '../stats/exit-timer.js';
 import type { CounterName } from '../core/layout.js';
 
 export function registerRun(program: Command): void {
@@ -37,27 +37,30 @@ export function registerRun(program: Command): void {
     .option('--debugcon <file>', 'PC: bytes written to port 0xE9 go to this file (default: stdout)')
     .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
-    .action((image: string | undefined, opts) => {
-      if (configMode(image, opts)) return runConfig(opts as RunConfigOptions);
+    .action(async (image: string | undefined, opts) => {
+      if (configMode(image, opts)) return (await import('./run-config.js')).runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel !== undefined && opts.module !== undefined) throw new TrapezeError('--module is for multiboot kernels; a bzImage takes --initrd');
       if (image === undefined && opts.kernel === undefined && (opts.initrd !== undefined || opts.module !== undefined)) {
         throw new TrapezeError(`${opts.initrd !== undefined ? '--initrd' : '--module'} needs a kernel (a multiboot image or --kernel)`);
       }
       // Linux needs a PC's timers and interrupt controllers (stdin is typed into COM1)
-      if (pcMode(opts) || opts.kernel !== undefined) return runPc(image, opts as RunPcOptions);
+      if (pcMode(opts) || opts.kernel !== undefined) return (await import('./run-pc.js')).runPc(image, opts as RunPcOptions);
       if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
+      const { createMachine, bootMultiboot } = await import('../machine.js');
       const out = process.stdout;
       const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => out.write(Buffer.of(b)) });
       bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));
-      if (opts.traceMmu) traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
-      const timer = opts.stats ? new ExitTimer(machine.vm) : undefined;
+      if (opts.traceMmu) {
+        const { traceMmu, formatMmuEvent } = await import('../mmu/trace.js');
+        traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
+      }
+      const timer = opts.stats ? new (await import('../stats/exit-timer.js')).ExitTimer(machine.vm) : undefined;
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
       if (timer) printStats(machine.vm, timer);
       process.exitCode = stop.status;
     });
-
 }
 
 /** The modules of a multiboot boot: --initrd first, as QEMU's -initrd, then each --module. */

@@ -1,7 +1,6 @@
 // `trapeze trace <image>`: stream one line per event while a guest runs.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { traceImage } from '../trace/tracer.js';
 import { parseMemory, parseCount } from './options.js';
 
 function parseAddress(v: string): number {
@@ -23,7 +22,9 @@ export function registerTrace(program: Command): void {
     .option('--from <addr>', 'start at the first instruction at this linear address', parseAddress)
     .option('--count <n>', 'stop after this many lines', parseCount)
     .option('--max-instructions <n>', 'stop after this many guest instructions', parseCount)
-    .action((image: string, opts) => {
+    .action(async (image: string, opts) => {
+      // the trace core and the disassembler (iced-x86) load only for this command
+      const { traceImage } = await import('../trace/tracer.js');
       const pending: string[] = [];
       const flush = () => { if (pending.length) process.stdout.write(pending.join('\n') + '\n'); pending.length = 0; };
       const stop = traceImage(image, { ...opts, memoryMiB: opts.memory }, (line) => {
