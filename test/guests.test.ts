@@ -8,12 +8,13 @@ import { Pc } from '../src/platform/pc.js';
 
 const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
 
-// Images that need the PC's 8259 and 8254 (a timer interrupt wakes them).
-const ON_PC = new Set(['sleeper']);
+// Images that need the PC: its 8259 and 8254 (a timer interrupt wakes sleeper),
+// its local APICs and fw_cfg (smp brings up a second vCPU).
+const ON_PC = new Set(['sleeper', 'smp']);
 
 function runOnPc(name: string, cmdline: string): { serial: string; status: number } {
   let serial = '';
-  const pc = new Pc({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); } });
+  const pc = new Pc({ memoryMiB: 32, vcpus: qemuCpus(name), serial: (b) => { serial += String.fromCharCode(b); } });
   try {
     pc.bootMultiboot(`${IMAGES}${name}.elf`, cmdline);
     const { status } = pc.vm.run({ maxInstructions: 1_000_000_000 });
@@ -21,6 +22,13 @@ function runOnPc(name: string, cmdline: string): { serial: string; status: numbe
   } finally {
     pc.close();
   }
+}
+
+/** The CPU count QEMU was given (`-smp N` in expected/NAME.cmd). */
+function qemuCpus(name: string): number {
+  const file = `${IMAGES}expected/${name}.cmd`;
+  const m = existsSync(file) ? /-smp\s+(\d+)/.exec(readFileSync(file, 'utf8')) : null;
+  return m ? Number(m[1]) : 1;
 }
 
 /** The command line QEMU was given (`-append "..."` in expected/NAME.cmd). */
@@ -65,7 +73,7 @@ function mbinfoExpected(memoryMiB: number, cmdline: string): string[] {
 describe('guest images', () => {
   it('ships the images the README lists', () => {
     expect(images).toEqual(expect.arrayContaining([
-      'compute', 'exceptions', 'hello', 'mbinfo', 'pagestress', 'paging', 'gates', 'pmode', 'rings', 'smc', 'strict', 'tasks', 'v86', 'vmexit',
+      'compute', 'exceptions', 'hello', 'mbinfo', 'pagestress', 'paging', 'gates', 'pmode', 'rings', 'smc', 'smp', 'strict', 'tasks', 'v86', 'vmexit',
     ]));
   });
 

@@ -469,6 +469,19 @@ describe('local APIC', () => {
     expect(l.read(0x300, 4) & 0x1000).toBe(0);
   });
 
+  it('keeps the level and trigger bits of the ICR: INIT level de-assert is told apart from INIT', () => {
+    const { l, ipis } = apic();
+    l.write(0x310, 4, 1 << 24);
+    l.write(0x300, 4, 0xc500);  // INIT, level assert, level-triggered
+    l.write(0x300, 4, 0x8500);  // INIT level de-assert
+    l.write(0x300, 4, 0xcc0fe); // all-but-self fixed IPI, vector 0xFE, level bits set
+    expect(ipis.map((i) => [i.mode, i.deassert, i.shorthand])).toEqual([[5, false, 0], [5, true, 0], [0, false, 3]]);
+    expect(l.read(0x300, 4)).toBe(0xcc0fe);
+    // reserved bits and delivery status read back as zero
+    l.write(0x300, 4, 0xfff33000); // reserved bits 13, 16-17, 20-31 and delivery status (12)
+    expect(l.read(0x300, 4)).toBe(0);
+  });
+
   it('tells the I/O APIC about the EOI of a level-triggered vector', () => {
     const { l } = apic();
     const eois: number[] = [];
@@ -496,6 +509,19 @@ describe('I/O APIC', () => {
     reg(0x11 + 2 * 5, 0x03000000);
     expect(reg(0x10 + 2 * 5)).toBe(0x8031);
     expect(reg(0x11 + 2 * 5)).toBe(0x03000000);
+  });
+
+  it('keeps the mask, trigger and polarity bits written; delivery status, remote IRR and reserved bits are its own', () => {
+    const { io, sent, reg } = ioapic();
+    reg(0x10 + 2 * 3, 0x1a9ff | 0xfffe0000 | 0x5000);
+    expect(reg(0x10 + 2 * 3)).toBe(0x1a9ff);
+    // the mask bit holds: a masked edge pin sends nothing; unmasked, it sends
+    reg(0x10 + 2 * 4, 0x10044);
+    io.setPin(4, true); io.setPin(4, false);
+    expect(sent).toHaveLength(0);
+    reg(0x10 + 2 * 4, 0x44);
+    io.setPin(4, true);
+    expect(sent.map((m) => m.vector)).toEqual([0x44]);
   });
 
   it('sends edges once; a masked edge is lost', () => {

@@ -20,3 +20,8 @@ export function parseSeconds(v: string): number {
   return n;
 }
 
+
+export function parseCpus(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 16) throw new InvalidArgumentError(`expected a vCPU count from 1 to 16 (got "${v}")`);
+  return Number(v);
+}

@@ -19,6 +19,7 @@ export interface RunPcOptions {
   debugcon?: string;
   snapshot?: boolean;
   clock?: string;
+  cpus?: number;
   /** Linux by its boot protocol (trapeze run --kernel). */
   kernel?: string;
   initrd?: string;
@@ -46,6 +47,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const out = process.stdout;
   const pc = new Pc({
     memoryMiB: opts.memory,
+    vcpus: opts.cpus ?? 1,
     serial: (b) => out.write(Buffer.of(b)),
     disks,
     clock: (opts.clock ?? 'virtual') as ClockMode,

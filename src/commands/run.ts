@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
-import { parseMemory, parseCount, parseSeconds } from './options.js';
+import { parseMemory, parseCount, parseSeconds, parseCpus } from './options.js';
 import { configMode, pcMode, collect } from './run-mode.js';
 import type { RunConfigOptions } from './run-config.js';
 import type { RunPcOptions } from './run-pc.js';
@@ -31,6 +31,7 @@ export function registerRun(program: Command): void {
     .option('--top', 'with --config: a live table per VM on stderr')
     .option('--trace-mmu', 'log each shadow fill, guest #PF, invalidation and flush to stderr')
     .option('--disk <file>', 'PC: a raw disk image on the IDE channel (give twice for master and slave)', collect)
+    .option('--cpus <n>', 'PC: this many vCPUs (1-16); the others wait for INIT/SIPI as APs do', parseCpus)
     .option('--boot <what>', 'PC: boot from the first disk\'s sector 0 (disk) or load the multiboot image (kernel)')
     .option('--bios <file>', 'PC: run this firmware ROM from F000:FFF0 instead of the built-in BIOS')
     .option('--screen', 'PC: show the CGA text screen on stderr')

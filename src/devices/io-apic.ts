@@ -11,7 +11,13 @@ export const IOAPIC_PINS = 24;
 const VERSION = ((IOAPIC_PINS - 1) << 16) | 0x11;
 
 const MASKED = 1 << 16, LEVEL = 1 << 15, REMOTE_IRR = 1 << 14, ACTIVE_LOW = 1 << 13;
-const WRITABLE_LOW = 0x1affff; // everything but delivery status and remote IRR
+/**
+ * What a write to a redirection entry's low word keeps (82093AA datasheet, 3.2.4):
+ * vector, delivery mode, destination mode (bits 0-11), polarity (13), trigger
+ * mode (15) and mask (16); delivery status (12) and remote IRR (14) are the
+ * I/O APIC's own, and bits 17-31 are reserved.
+ */
+const WRITABLE_LOW = 0x1afff;
 
 /** A message from a redirection entry. */
 export interface IoApicMessage {

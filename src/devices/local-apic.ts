@@ -20,6 +20,13 @@ const LVT_TIMER = 0, LVT_LINT0 = 3, LVT_LINT1 = 4; // then thermal, perf counter
 const LVT_OFFSETS = [0x320, 0x330, 0x340, 0x350, 0x360, 0x370]; // timer, thermal, perf, LINT0, LINT1, error
 const LVT_WRITABLE = [0x300ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff];
 
+/**
+ * ICR low bits software writes (SDM vol. 3, 10.6.1): vector, delivery mode,
+ * destination mode (0-11), level (14), trigger mode (15) and shorthand (18-19).
+ * Delivery status (12) is read-only; the rest is reserved.
+ */
+const ICR_LOW_WRITABLE = 0xccfff;
+
 /** An IPI the ICR sent: the platform delivers it. */
 export interface Ipi {
   from: number;
@@ -185,7 +192,7 @@ export class LocalApic implements MmioDevice {
         if (!this.softwareEnabled) for (let i = 0; i < this.lvt.length; i++) this.lvt[i] |= MASKED;
         return;
       case 0x280: this.esr = 0; return; // a write clears the error status
-      case 0x300: this.icrLow = v & 0xfff3fff; this.sendFromIcr(); return;
+      case 0x300: this.icrLow = v & ICR_LOW_WRITABLE; this.sendFromIcr(); return;
       case 0x310: this.icrHigh = v & 0xff000000; return;
       case 0x380: this.initialCount = v; this.armTimer(this.clock.now()); return;
       case 0x3e0: this.divideConfig = v & 0xb; return;

@@ -98,6 +98,9 @@ export interface ExitStats {
 
 const EXIT_COUNT = EXIT_REASON_NAMES.length;
 
+/** Instructions each vCPU runs in its turn when several share the core. */
+const SMP_SLICE = 20_000;
+
 export class Vm {
   readonly name: string;
   readonly core: CoreInstance;
@@ -274,6 +277,7 @@ export class Vm {
     else if (this.lifecycle !== 'running') throw new TrapezeError(`cannot run VM ${this.name}: it is ${this.lifecycle}`);
     const maxInsns = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
+    if (this.vcpus.length > 1) return this.runAll(maxInsns, deadline, options.timeoutMs);
     const vcpu = this.vcpus[0];
     const exports = this.core.exports;
     // the hot path of every exit: no BigInt, and no clock read unless there is a timeout
@@ -295,6 +299,45 @@ export class Vm {
       this.platform?.retired(vcpu, retired);
       this.handleExit(vcpu, reason);
       this.offerInterrupt(vcpu);
+    }
+    this.lifecycle = 'stopped';
+    return this.stopInfo!;
+  }
+
+  /**
+   * Several vCPUs on the one core: each runnable vCPU in turn for a short
+   * slice (spin locks and IPIs need the others to make progress), the halted
+   * ones offered their interrupts between turns. When none can run, the
+   * platform waits for its next event on behalf of a halted vCPU.
+   */
+  private runAll(maxInsns: number, deadline: number, timeoutMs: number | undefined): StopInfo {
+    const all = this.vcpus;
+    let done = 0, next = 0;
+    while (!this.stopInfo) {
+      if (done >= maxInsns) {
+        this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
+        break;
+      }
+      if (deadline !== Infinity && Date.now() > deadline) {
+        this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${timeoutMs} ms` });
+        break;
+      }
+      let vcpu: Vcpu | undefined;
+      for (let k = 0; k < all.length && !vcpu; k++) {
+        const c = all[(next + k) % all.length];
+        if (c.halted) this.offerInterrupt(c);
+        if (this.runnable(c)) vcpu = c;
+      }
+      if (!vcpu) {
+        // every vCPU halts or waits for a SIPI: time passes to the platform's next event
+        const sleeper = all.find((c) => !c.waitingForSipi && c.halted && (c.eflags & 0x200) !== 0);
+        if (sleeper && this.platform?.idle(sleeper)) continue;
+        const bsp = all[0];
+        this.requestStop({ kind: 'halted', status: ExitStatus.halted, message: `every vCPU halted (vCPU 0 at 0x${bsp.eip.toString(16)}) and no interrupt can wake one` });
+        break;
+      }
+      next = (vcpu.index + 1) % all.length;
+      done += this.runSlice(vcpu, Math.min(SMP_SLICE, maxInsns - done));
     }
     this.lifecycle = 'stopped';
     return this.stopInfo!;
@@ -421,6 +464,8 @@ export class Vm {
   /** A vCPU halted. Without an interrupt source that could wake it, the run ends. */
   protected handleHalt(vcpu: Vcpu): void {
     if (vcpu.pendingInterrupt >= 0 && (vcpu.eflags & 0x200)) { vcpu.halted = false; return; }
+    // with other vCPUs running, a halted one waits for them (an IPI, INIT or their devices may wake it)
+    if (this.vcpus.length > 1 && this.vcpus.some((v) => v !== vcpu && this.runnable(v))) return;
     // the core re-enters HLT until the platform's next event brings an interrupt
     if ((vcpu.eflags & 0x200) && this.platform?.idle(vcpu)) return;
     // under a hypervisor the vCPU waits; the VM ends when no vCPU could ever run again
