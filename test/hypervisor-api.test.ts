@@ -2,7 +2,7 @@
 // against a running `trapeze run --config --api`), and `trapeze run --config`
 // itself: prefixed consoles, --stats-json, and bad input.
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -76,7 +76,7 @@ describe('trapeze run --config and trapeze ctl', () => {
     const stats = join(dir, 'stats.json');
     const r = trapeze('run', '--config', config, '--seconds', '1.5', '--stats-json', stats);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(8); // both VMs still running when --seconds ended the run
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain('[a] spin 1 sum=89E23DBE');
     expect(lines).toContain('[b] spin 1 sum=89E23DBE');
@@ -96,7 +96,7 @@ describe('trapeze run --config and trapeze ctl', () => {
   it('--top prints a table per VM: state, shares, cap, entitled against received, rates, violations', () => {
     const config = writeConfig('top.json', twoVms);
     const r = trapeze('run', '--config', config, '--seconds', '1.5', '--top');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(8);
     const tables = r.stderr.trim().split(/\n(?=VM )/);
     const last = tables[tables.length - 1].split('\n');
     expect(last[0].split(/ +/)).toEqual(['VM', 'STATE', 'SHARES', 'CAP', 'ENTITLED', 'RECEIVED', 'FAIRNESS', 'INSNS/S', 'EXITS/S', 'VIOLATIONS']);
@@ -110,9 +110,27 @@ describe('trapeze run --config and trapeze ctl', () => {
     const r = trapeze('run', '--config', bad);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('trapeze: invalid config:\n  vms[0].memoryMiB: must be a whole number (got "lots")\n');
-    expect(trapeze('run', SPIN, '--top').stderr).toBe('trapeze: --top needs --config\n');
+    expect(trapeze('run', SPIN, '--top').stderr).toBe('trapeze: --top needs --config or --restore\n');
     expect(trapeze('run', '--config', join(dir, 'missing.json')).stderr).toBe(`trapeze: ${join(dir, 'missing.json')}: no such file\n`);
     expect(trapeze('ctl', join(dir, 'none.sock'), 'list').stderr).toMatch(/cannot connect \(ENOENT\)/);
+  });
+
+  it('refuses a socket path the kernel would cut short, and replaces a stale socket', async () => {
+    const long = join(dir, 'x'.repeat(120) + '.sock');
+    const r = trapeze('run', '--config', writeConfig('long.json', twoVms), '--api', long, '--seconds', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/a socket path may have at most 107 bytes \(this one has \d+\)/);
+    expect(trapeze('ctl', long, 'list').status).toBe(2);
+    // a socket left by a process that died: nobody answers, so it is replaced
+    const stale = join(dir, 'stale.sock');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(existsSync(stale)).toBe(true);
+    const hv = Hypervisor.fromConfig({ vms: [spinVm('a')] });
+    const api = new ApiServer(hv, stale);
+    await api.listen();
+    expect((await apiRequest(stale, 'GET', '/vms')).status).toBe(200);
+    await api.close();
+    hv.close();
   });
 
   it('trapeze ctl drives a running trapeze run --config --api over its socket', async () => {
@@ -122,8 +140,9 @@ describe('trapeze run --config and trapeze ctl', () => {
     let out = '';
     run.stdout.on('data', (d) => { out += d; });
     const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
-    const ctl = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((r) => {
-      const p = spawn(process.execPath, [BIN, 'ctl', socket, ...args]);
+    const ctl = (...args: string[]) => ctlIn(process.cwd(), ...args);
+    const ctlIn = (cwd: string, ...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((r) => {
+      const p = spawn(process.execPath, [BIN, 'ctl', socket, ...args], { cwd });
       let stdout = '', stderr = '';
       p.stdout.on('data', (d) => { stdout += d; });
       p.stderr.on('data', (d) => { stderr += d; });
@@ -142,9 +161,36 @@ describe('trapeze run --config and trapeze ctl', () => {
       expect(again.stderr).toBe('trapeze: cannot pause VM a: it is paused (pause needs running)\n');
       expect((await ctl('state')).stderr).toBe('trapeze: state needs a VM name\n');
       expect(JSON.parse((await ctl('stats')).stdout).vms).toHaveLength(2);
+
+      // a second instance on the live socket is refused and the first stays reachable
+      const second = trapeze('run', '--config', config, '--api', socket, '--seconds', '1');
+      expect(second.status).toBe(2);
+      expect(second.stderr).toBe(`trapeze: ${socket}: in use (another instance answers on it); give --api another path\n`);
+      expect(JSON.parse((await ctl('list')).stdout)).toHaveLength(2);
+
+      // --path is the caller's: relative to ctl's directory, whatever the server's is
+      const here = join(dir, 'caller');
+      mkdirSync(here);
+      expect((await ctlIn(here, 'snapshot', 'a', '--path', 'rel.snap')).status).toBe(0);
+      expect(existsSync(join(here, 'rel.snap'))).toBe(true);
+      // an existing file is replaced only with --force, and then whole (written aside, renamed)
+      writeFileSync(join(here, 'keep.json'), '{"precious": true}');
+      const refused = await ctlIn(here, 'snapshot', 'a', '--path', 'keep.json');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/keep\.json: exists; not overwriting it/);
+      expect(readFileSync(join(here, 'keep.json'), 'utf8')).toBe('{"precious": true}');
+      expect((await ctlIn(here, 'snapshot', 'a', '--path', 'keep.json', '--force')).status).toBe(0);
+      expect(readFileSync(join(here, 'keep.json')).subarray(0, 2)).toEqual(Buffer.of(0x1f, 0x8b)); // gzip
+      expect(readdirSync(here).sort()).toEqual(['keep.json', 'rel.snap']); // no temporary left
+
+      // restore: the snapshot becomes a new paused VM, which resume runs
+      expect(JSON.parse((await ctlIn(here, 'restore', 'a2', '--path', 'rel.snap')).stdout)).toEqual({ name: 'a2', state: 'paused' });
+      expect(JSON.parse((await ctl('resume', 'a2')).stdout)).toEqual({ name: 'a2', state: 'running' });
+      expect((await ctl('restore', '--path', join(dir, 'nope.snap'))).stderr).toMatch(/nope\.snap: not a readable snapshot/);
+      expect((await ctl('stop', 'a2')).status).toBe(0);
       expect((await ctl('stop', 'a')).status).toBe(0);
       expect((await ctl('stop', 'b')).status).toBe(0);
-      expect(await exited).toBe(0); // nothing left to run: the run ends
+      expect(await exited).toBe(0); // nothing left to run: the run ends; VMs the host stopped count 0
       expect(out).toMatch(/^\[(a|b)\] spin 1 sum=89E23DBE$/m);
       expect(existsSync(socket)).toBe(false);
     } finally {

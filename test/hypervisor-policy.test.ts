@@ -168,7 +168,7 @@ describe('instruction and memory quotas', () => {
 
   it('the host memory budget refuses a VM that would pass it, and frees a stopped VM\'s memory', () => {
     expect(() => Hypervisor.fromConfig({ hostMemoryMiB: 10, vms: [spinVm('a'), spinVm('b'), spinVm('c')] }))
-      .toThrow('VM c needs 4 MiB but only 2 MiB of the host budget (10 MiB) is left');
+      .toThrow('hostMemoryMiB: the VMs need 12 MiB together, more than the host budget of 10 MiB');
     const hv = Hypervisor.fromConfig({ hostMemoryMiB: 10, vms: [spinVm('a'), spinVm('b')] });
     expect(() => hv.create(spinVm('c'))).toThrow('only 2 MiB of the host budget');
     expect([...hv.guests.keys()]).toEqual(['a', 'b']);

@@ -1,10 +1,11 @@
 // The PC boots: from sector 0 of a disk image through the built-in BIOS, from
 // a firmware ROM at the reset vector, a multiboot kernel on the PC; reset
 // through the 8042; --snapshot; and the bad inputs the CLI must refuse.
-import { describe, it, expect, afterEach } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { copyFileSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pc } from '../src/platform/pc.js';
@@ -19,6 +20,16 @@ function trapeze(args: string[], input = '') {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-pc-'));
+
+// The shipped disk images are booted here only through --snapshot or a copy: they end as they began.
+const SHIPPED = ['pcboot', 'pcshell'].map((n) => `${IMAGES}${n}.img`);
+const digest = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+let shippedBefore: string[] = [];
+beforeAll(() => { shippedBefore = SHIPPED.map(digest); });
+afterAll(() => {
+  expect(SHIPPED.map(digest)).toEqual(shippedBefore);
+  rmSync(dir, { recursive: true, force: true });
+});
 function diskCopy(name: string): string {
   const path = join(dir, `${name}-${Math.random().toString(36).slice(2)}.img`);
   copyFileSync(`${IMAGES}${name}.img`, path);
@@ -62,6 +73,21 @@ describe('booting from a disk image', () => {
     expect(r.stdout).toContain('ata: sector 100 written and read back');
     expect(r.status).toBe(1);
     expect(Buffer.compare(readFileSync(path), before)).toBe(0);
+  });
+
+  it('--snapshot\'s overlay has no name from the start, so even kill -9 leaves nothing behind', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'trapeze-tmpdir-'));
+    const path = diskCopy('pcshell');
+    const run = spawn(process.execPath, [BIN, 'run', '--disk', path, '--snapshot'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise((r) => run.on('exit', (_, signal) => r(signal)));
+    let out = '';
+    await new Promise<void>((r) => run.stdout.on('data', (d) => { out += d; if (out.includes('$ ')) r(); }));
+    run.stdin.write('echo written\n'); // the shell's writes would go to the overlay
+    expect(readdirSync(tmp)).toEqual([]); // running, with its overlay open: nothing in TMPDIR
+    run.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(readdirSync(tmp)).toEqual([]);
+    rmSync(tmp, { recursive: true });
   });
 });
 

@@ -1,28 +1,58 @@
-// `trapeze run --config vms.json`: every VM of the config runs at once under
-// the hypervisor, each console line prefixed with its VM's name; optionally
-// for --seconds, with the control API on --api, a live --top table, and the
-// figures written to --stats-json at the end.
-import { writeFileSync } from 'node:fs';
-import { Hypervisor, type HypervisorStats } from '../hypervisor/hypervisor.js';
-import { ApiServer } from '../hypervisor/api.js';
+// `trapeze run --config vms.json` (or `--restore file.snap`): every VM runs at
+// once under the hypervisor, each console line prefixed with its VM's name;
+// optionally for --seconds, with the control API on --api, a live --top table,
+// and the figures written to --stats-json at the end. The process's status is
+// the highest of the VMs' (a VM still running when the run ends counts as a
+// timeout, 8).
+import { Hypervisor, type HypervisorStats, type VmStats } from '../hypervisor/hypervisor.js';
+import { ApiServer, checkSocketPath } from '../hypervisor/api.js';
 import { formatTop } from '../hypervisor/top.js';
 import { TrapezeError } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
+import { checkOutputPath, writeOutput } from './output.js';
 
 export interface RunConfigOptions {
-  config: string;
+  config?: string;
+  restore?: string;
   seconds?: number;
   statsJson?: string;
   api?: string;
   top?: boolean;
 }
 
+/** A VM's share of the process status. */
+export function vmStatus(v: VmStats): number {
+  return v.stop ? v.stop.status : ExitStatus.timeout; // still running or paused at the end
+}
+
+/** The status of a multi-VM run: the highest of its VMs'. */
+export function runStatus(stats: HypervisorStats): number {
+  return stats.vms.reduce((worst, v) => Math.max(worst, vmStatus(v)), 0);
+}
+
 export async function runConfig(opts: RunConfigOptions): Promise<void> {
   const out = process.stdout, err = process.stderr;
-  const hv = Hypervisor.fromConfig(opts.config, {
-    console: (vm, line) => out.write(`[${vm}] ${line}\n`),
-    log: (vm, message) => err.write(`trapeze: ${vm}: ${message}\n`),
-  });
+  if (opts.statsJson) checkOutputPath(opts.statsJson, '--stats-json');
+  if (opts.api) checkSocketPath(opts.api);
+  const hooks = {
+    console: (vm: string, line: string) => out.write(`[${vm}] ${line}\n`),
+    log: (vm: string, message: string) => err.write(`trapeze: ${vm}: ${message}\n`),
+  };
+  const progress = setupProgress();
+  let hv: Hypervisor;
+  if (opts.restore !== undefined) {
+    hv = new Hypervisor(hooks);
+    try {
+      const g = hv.restore(opts.restore);
+      hv.resume(g.name);
+    } catch (e) {
+      hv.close();
+      throw e;
+    }
+  } else {
+    hv = Hypervisor.fromConfig(opts.config!, { ...hooks, onCreate: progress.step });
+  }
+  progress.done(hv.guests.size);
   const api = opts.api ? new ApiServer(hv, opts.api) : undefined;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -51,19 +81,34 @@ export async function runConfig(opts: RunConfigOptions): Promise<void> {
     for (const g of hv.guests.values()) g.console.flush();
     if (opts.top) { last = undefined; lastAt = startedAt; top(); } // the whole run's rates
     const stats = hv.stats();
-    if (opts.statsJson) {
-      try {
-        writeFileSync(opts.statsJson, JSON.stringify(stats, null, 2) + '\n');
-      } catch (e) {
-        throw new TrapezeError(`${opts.statsJson}: cannot write stats (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-      }
-    }
-    const crashed = stats.vms.some((v) => v.stop && (v.stop.kind === 'shutdown' || v.stop.kind === 'error'));
-    process.exitCode = crashed ? ExitStatus.crash : 0;
+    if (opts.statsJson) writeOutput(opts.statsJson, JSON.stringify(stats, null, 2) + '\n', '--stats-json');
+    process.exitCode = runStatus(stats);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await api?.close();
     hv.close();
   }
+}
+
+/** Progress while a large config's VMs are created: shown once setup has taken a second. */
+function setupProgress(): { step: (i: number, total: number, name: string) => void; done: (n: number) => void } {
+  const err = process.stderr;
+  const started = Date.now();
+  let lastAt = started, shown = false;
+  return {
+    step(i, total, name) {
+      const now = Date.now();
+      if (now - started < 1000 || now - lastAt < (err.isTTY ? 100 : 5000)) return;
+      lastAt = now;
+      shown = true;
+      const text = `trapeze: creating VM ${i + 1} of ${total} (${name})`;
+      err.write(err.isTTY ? `\r\x1b[K${text}` : `${text}\n`);
+    },
+    done(n) {
+      if (!shown) return;
+      const s = ((Date.now() - started) / 1000).toFixed(1);
+      err.write(`${err.isTTY ? '\r\x1b[K' : ''}trapeze: ${n} VMs created in ${s} s\n`);
+    },
+  };
 }

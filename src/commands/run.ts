@@ -25,6 +25,7 @@ export function registerRun(program: Command): void {
     .option('--timeout <seconds>', 'stop after this much wall-clock time', parseSeconds)
     .option('--stats', 'print exit counts and counters when the guest stops')
     .option('--config <file>', 'run every VM of a hypervisor config file together (docs/hypervisor.md)')
+    .option('--restore <file>', 'continue a VM from a snapshot file (trapeze ctl ... snapshot), as --config does')
     .option('--seconds <n>', 'with --config: stop after this long', parseSeconds)
     .option('--stats-json <file>', 'with --config: write per-VM figures and the Jain index here')
     .option('--api <socket>', 'with --config: serve the control API on this Unix socket')
@@ -38,8 +39,8 @@ export function registerRun(program: Command): void {
     .option('--debugcon <file>', 'PC: bytes written to port 0xE9 go to this file (default: stdout)')
     .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
-    .action(async (image: string | undefined, opts) => {
-      if (configMode(image, opts)) return (await import('./run-config.js')).runConfig(opts as RunConfigOptions);
+    .action(async (image: string | undefined, opts, cmd: Command) => {
+      if (configMode(image, opts, cmd)) return (await import('./run-config.js')).runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel !== undefined && opts.module !== undefined) throw new TrapezeError('--module is for multiboot kernels; a bzImage takes --initrd');
       if (image === undefined && opts.kernel === undefined && (opts.initrd !== undefined || opts.module !== undefined)) {

@@ -4,14 +4,35 @@
 //   GET   /vms/{name}              one VM's state and stats
 //   GET   /stats                   every VM's stats and the run's Jain index
 //   PATCH /vms/{name}  {"state": "Paused" | "Resumed" | "Stopped"}
-//   PUT   /vms/{name}/snapshot  {"snapshot_path": "file"}   (the VM must be paused)
+//   PUT   /vms/{name}/snapshot  {"snapshot_path": "/abs/file", "overwrite"?: true}   (the VM must be paused)
+//   PUT   /snapshot/load  {"snapshot_path": "/abs/file", "name"?: "new-name"}   a new paused VM from a snapshot
 // Errors answer 400 (or 404 for an unknown VM or route) with {"fault_message": "..."}.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { isAbsolute } from 'node:path';
 import type { Hypervisor } from './hypervisor.js';
 import { TrapezeError } from '../errors.js';
 
 const MAX_BODY = 64 * 1024;
+/** The longest socket path the kernel keeps whole (sun_path less its NUL); longer ones would be cut short. */
+const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
+
+/** Refuse a socket path the kernel would silently truncate. */
+export function checkSocketPath(path: string): void {
+  const n = Buffer.byteLength(path);
+  if (n > MAX_SOCKET_PATH) throw new TrapezeError(`${path}: a socket path may have at most ${MAX_SOCKET_PATH} bytes (this one has ${n}); use a shorter or relative path`);
+}
+
+/** Whether something accepts connections on this socket (a live server), or it is stale. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.setTimeout(2000, () => { s.destroy(); resolve(true); }); // connected-but-silent is still alive
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -24,13 +45,19 @@ export class ApiServer {
     this.server = createServer((req, res) => { void this.handle(req, res); });
   }
 
-  /** Listen on the socket (a stale socket file left by an earlier run is replaced). */
-  listen(): Promise<void> {
+  /**
+   * Listen on the socket. A socket file nobody answers on (left by a run that
+   * crashed) is replaced; one that answers belongs to a live instance and is
+   * refused, so that instance stays reachable.
+   */
+  async listen(): Promise<void> {
+    checkSocketPath(this.socketPath);
     if (existsSync(this.socketPath)) {
       if (!lstatSync(this.socketPath).isSocket()) throw new TrapezeError(`${this.socketPath}: exists and is not a socket; refusing to replace it`);
+      if (await answers(this.socketPath)) throw new TrapezeError(`${this.socketPath}: in use (another instance answers on it); give --api another path`);
       unlinkSync(this.socketPath);
     }
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       this.server.once('error', (e) => reject(new TrapezeError(`${this.socketPath}: cannot listen (${(e as NodeJS.ErrnoException).code ?? e.message})`)));
       this.server.listen(this.socketPath, () => resolve());
     });
@@ -69,13 +96,29 @@ export class ApiServer {
       }
     }
     if (parts[0] === 'vms' && parts.length === 3 && parts[2] === 'snapshot' && method === 'PUT') {
-      const file = field(body, 'snapshot_path');
-      if (typeof file !== 'string' || !file) throw new HttpError(400, 'snapshot_path must be a file name');
-      hv.snapshot(parts[1], file);
+      const file = snapshotPath(body);
+      const overwrite = field(body, 'overwrite');
+      if (overwrite !== undefined && typeof overwrite !== 'boolean') throw new HttpError(400, `overwrite must be true or false (got ${JSON.stringify(overwrite)})`);
+      hv.snapshot(parts[1], file, { overwrite: overwrite === true });
       return { name: parts[1], snapshot_path: file };
+    }
+    if (method === 'PUT' && path === '/snapshot/load') {
+      const file = snapshotPath(body);
+      const name = field(body, 'name');
+      if (name !== undefined && typeof name !== 'string') throw new HttpError(400, `name must be a string (got ${JSON.stringify(name)})`);
+      const g = hv.restore(file, name);
+      return { name: g.name, state: g.state };
     }
     throw new HttpError(404, `no route for ${method} ${path}`);
   }
+}
+
+/** The snapshot file: absolute, since the server's directory is not the caller's. */
+function snapshotPath(body: unknown): string {
+  const file = field(body, 'snapshot_path');
+  if (typeof file !== 'string' || !file) throw new HttpError(400, 'snapshot_path must be a file name');
+  if (!isAbsolute(file)) throw new HttpError(400, `snapshot_path must be absolute (got "${file}"): a relative one would be taken from the server's directory, not yours`);
+  return file;
 }
 
 function field(body: unknown, name: string): unknown {
@@ -108,6 +151,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** One request to a control socket; resolves with the status and the parsed body. */
 export function apiRequest(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  checkSocketPath(socketPath);
   return import('node:http').then(({ request }) => new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request({ socketPath, method, path, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} }, (res) => {

@@ -1,7 +1,7 @@
 // The hypervisor's config file: parsed and validated in one pass, every
 // problem reported with its field path ("vms[1].disks[0].capacityMiB: ...").
 // The names in the issue's example hold for good; the format may only grow.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TrapezeError } from '../errors.js';
 import { VIOLATION_ACTIONS, type PolicySpec, type Range, type ViolationAction, type CpuidRule } from './policy.js';
@@ -222,6 +222,60 @@ function parseCpuid(c: Checker, raw: unknown, path: string): CpuidRule | undefin
     rule[key] = out;
   }
   return rule;
+}
+
+/**
+ * Check the files a validated config names, before anything is opened or
+ * created: kernels, boot disks, read-only disks and overlays' bases exist;
+ * no file written by one disk is used by another (a disk file or overlay
+ * is one VM's alone unless every user opens it read-only); the VMs fit the
+ * host memory budget together. Returns the files that opening will create,
+ * so a failure later can remove them again.
+ */
+export function checkConfigFiles(config: HypervisorConfig): string[] {
+  const problems: string[] = [];
+  const isFile = (f: string) => { try { return statSync(f).isFile(); } catch { return false; } };
+  const created: string[] = [];
+  const users = new Map<string, { where: string; write: boolean }[]>();
+  const use = (file: string, where: string, write: boolean) => {
+    let key = file;
+    try { key = realpathSync(file); } catch { /* not there yet: its own name */ }
+    const list = users.get(key) ?? [];
+    list.push({ where, write });
+    users.set(key, list);
+  };
+  config.vms.forEach((vm, i) => {
+    const at = `vms[${i}]`;
+    if (vm.kernel && !isFile(vm.kernel)) problems.push(`${at}.kernel: ${vm.kernel}: no such file`);
+    if (vm.disk) {
+      if (!isFile(vm.disk)) problems.push(`${at}.disk: ${vm.disk}: no such disk image`);
+      use(vm.disk, `${at}.disk`, true);
+    }
+    vm.disks.forEach((d, j) => {
+      const where = `${at}.disks[${j}]`;
+      const mustExist = d.overlay !== undefined || d.readOnly;
+      if (!isFile(d.file)) {
+        if (mustExist) problems.push(`${where}.file: ${d.file}: no such disk image${d.overlay ? ' (the base of an overlay must exist)' : ''}`);
+        else created.push(d.file);
+      }
+      use(d.file, `${where}.file`, !d.overlay && !d.readOnly);
+      if (d.overlay) {
+        if (!isFile(d.overlay)) created.push(d.overlay);
+        use(d.overlay, `${where}.overlay`, true);
+      }
+    });
+  });
+  for (const [file, list] of users) {
+    if (list.length > 1 && list.some((u) => u.write)) {
+      problems.push(`${list.map((u) => u.where).join(' and ')}: all name ${file}, written by ${list.filter((u) => u.write).map((u) => u.where).join(', ')}; a disk file written by one VM cannot be shared (give each VM an overlay, or make them all readOnly)`);
+    }
+  }
+  const total = config.vms.reduce((n, vm) => n + vm.memoryMiB, 0);
+  if (config.hostMemoryMiB !== undefined && total > config.hostMemoryMiB) {
+    problems.push(`hostMemoryMiB: the VMs need ${total} MiB together, more than the host budget of ${config.hostMemoryMiB} MiB`);
+  }
+  if (problems.length) throw new TrapezeError(`invalid config:\n  ${problems.join('\n  ')}`);
+  return [...new Set(created)];
 }
 
 /** Read and validate a config file; file names in it are relative to its directory. */

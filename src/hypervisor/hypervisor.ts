@@ -10,7 +10,8 @@ import type { BlockDevice } from '../storage/block-device.js';
 import { openDisk } from '../storage/open-disk.js';
 import { IsolationPolicy, type ViolationKind } from './policy.js';
 import { Scheduler, SchedEntity, jainIndex, type SchedClock } from './scheduler.js';
-import { parseConfig, loadConfigFile, type VmConfig } from './config.js';
+import { parseConfig, loadConfigFile, checkConfigFiles, type VmConfig } from './config.js';
+import { rmSync } from 'node:fs';
 import { LineConsole } from './console.js';
 import { captureVm, restoreVm, writeSnapshot, readSnapshot } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
@@ -24,6 +25,8 @@ export interface HypervisorOptions {
   console?: (vm: string, line: string) => void;
   /** Each policy violation (and each VM that stops). */
   log?: (vm: string, message: string) => void;
+  /** fromConfig: before creating VM `index` of `total` (for progress). */
+  onCreate?: (index: number, total: number, name: string) => void;
 }
 
 /** A VM under the hypervisor (a PC: 8259s, 8254, local APICs, ATA), with what it was made from. */
@@ -88,11 +91,17 @@ export class Hypervisor {
   /** A hypervisor with every VM of a config (object or validated file) created. */
   static fromConfig(config: string | unknown, options: HypervisorOptions = {}): Hypervisor {
     const c = typeof config === 'string' ? loadConfigFile(config) : parseConfig(config);
+    // every file checked before any is opened; a VM failing later takes back what was created
+    const created = checkConfigFiles(c);
     const hv = new Hypervisor({ hostMemoryMiB: c.hostMemoryMiB, clock: c.clock, sliceInstructions: c.sliceInstructions, ...options });
     try {
-      for (const vm of c.vms) hv.add(vm);
+      c.vms.forEach((vm, i) => {
+        options.onCreate?.(i, c.vms.length, vm.name);
+        hv.add(vm);
+      });
     } catch (e) {
       hv.close();
+      for (const f of created) rmSync(f, { force: true });
       throw e;
     }
     return hv;
@@ -269,8 +278,8 @@ export class Hypervisor {
   }
 
   // ---- snapshots ----
-  /** Snapshot a paused VM to a file. */
-  snapshot(name: string, path: string): void {
+  /** Snapshot a paused VM to a file (an existing file only with `overwrite`). */
+  snapshot(name: string, path: string, options: { overwrite?: boolean } = {}): void {
     const g = this.get(name);
     if (g.state !== 'paused') throw new TrapezeError(`cannot snapshot VM ${name}: it is ${g.state} (pause it first)`);
     const e = g.entity;
@@ -281,7 +290,7 @@ export class Hypervisor {
       violations: g.policy.counts,
       // disks are referenced, not copied: a restore reopens the same files (overlays included)
       disks: g.config.disks.map((d) => ({ file: d.file, overlay: d.overlay })),
-    }, platformState(g)));
+    }, platformState(g)), options);
   }
 
   /** A new VM (paused) from a snapshot file; `name` renames it. */

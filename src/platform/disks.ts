@@ -1,6 +1,8 @@
 // The PC's disk images: raw files checked before use (present, whole sectors),
 // opened read-write, or with `snapshot` behind a copy-on-write overlay in a
-// temporary file that is deleted at close, so the image stays byte-identical.
+// temporary file, so the image stays byte-identical. The overlay is unlinked
+// as soon as it is open: it lives only as long as the process holds it, so no
+// way out (exit, signal, timeout, a crash, kill -9) leaves it behind.
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +27,13 @@ export function checkDiskImage(path: string): void {
   }
 }
 
-/** A snapshot disk: writes go to an overlay that disappears when the disk closes. */
-class SnapshotDisk extends CowOverlayDisk {
-  constructor(base: BlockDevice, private readonly dir: string) { super(base, join(dir, 'overlay.cow')); }
-  override close(): void {
-    super.close();
-    rmSync(this.dir, { recursive: true, force: true });
+/** A snapshot disk: writes go to an overlay file with no name, gone with the process. */
+function snapshotDisk(base: BlockDevice): BlockDevice {
+  const dir = mkdtempSync(join(tmpdir(), 'trapeze-snapshot-'));
+  try {
+    return new CowOverlayDisk(base, join(dir, 'overlay.cow'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // the open overlay stays usable through its descriptor
   }
 }
 
@@ -39,6 +42,6 @@ export function openDiskImages(paths: string[], snapshot: boolean): BlockDevice[
   paths.forEach(checkDiskImage);
   return paths.map((path) => {
     if (!snapshot) return new RawFileDisk(path);
-    return new SnapshotDisk(new RawFileDisk(path, { readOnly: true }), mkdtempSync(join(tmpdir(), 'trapeze-snapshot-')));
+    return snapshotDisk(new RawFileDisk(path, { readOnly: true }));
   });
 }

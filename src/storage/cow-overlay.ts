@@ -7,6 +7,7 @@
 import { openSync, closeSync, fstatSync, readSync, writeSync, existsSync } from 'node:fs';
 import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from './block-device.js';
 import { TrapezeError } from '../errors.js';
+import { lockImage } from './image-lock.js';
 
 const MAGIC = 'TRPZCOW1';
 const HEADER = 512;
@@ -19,6 +20,7 @@ export class CowOverlayDisk implements BlockDevice {
   readonly sectors: number;
   readonly readOnly = false;
   private fd: number;
+  private unlock: () => void = () => {};
   private readonly map: Uint32Array;
   private readonly dataStart: number;
   private slots = 0;
@@ -36,6 +38,12 @@ export class CowOverlayDisk implements BlockDevice {
       this.fd = openSync(path, fresh ? 'w+' : 'r+');
     } catch (e) {
       throw new TrapezeError(`${path}: cannot open overlay (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    try {
+      this.unlock = lockImage(path, this.fd, true);
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
     }
     if (fresh) this.writeHeader();
     else this.readHeader(blocks);
@@ -89,7 +97,7 @@ export class CowOverlayDisk implements BlockDevice {
   delayFor(): number { return 0; }
 
   close(): void {
-    if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; }
+    if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; this.unlock(); }
     this.base.close();
   }
 
@@ -109,7 +117,7 @@ export class CowOverlayDisk implements BlockDevice {
     const h = Buffer.alloc(HEADER);
     readSync(this.fd, h, 0, HEADER, 0);
     if (h.toString('latin1', 0, 8) !== MAGIC || h.readUInt32LE(8) !== COW_BLOCK || h.readUInt32LE(12) !== blocks) {
-      closeSync(this.fd);
+      this.close();
       throw new TrapezeError(`${this.path}: not a Trapeze overlay for a disk of ${this.sectors} sectors`);
     }
     readSync(this.fd, new Uint8Array(this.map.buffer), 0, blocks * 4, HEADER);

@@ -5,6 +5,7 @@
 import { openSync, closeSync, fstatSync, readSync, writeSync, ftruncateSync } from 'node:fs';
 import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from './block-device.js';
 import { TrapezeError } from '../errors.js';
+import { lockImage } from './image-lock.js';
 
 export interface RawFileOptions {
   /** Size the guest sees, in bytes (a multiple of 512); default: capacity, else the file's size. */
@@ -23,6 +24,7 @@ export class RawFileDisk implements BlockDevice {
   readonly capacityBytes: number;
   private fd: number;
   private fileBytes: number;
+  private readonly unlock: () => void;
 
   constructor(readonly path: string, options: RawFileOptions = {}) {
     this.name = path;
@@ -32,15 +34,21 @@ export class RawFileDisk implements BlockDevice {
     } catch (e) {
       throw new TrapezeError(`${path}: cannot open disk image (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
+    try {
+      this.unlock = lockImage(path, this.fd, !this.readOnly);
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
     this.fileBytes = fstatSync(this.fd).size;
     this.capacityBytes = options.capacityBytes ?? Infinity;
     if (this.fileBytes > this.capacityBytes) {
-      closeSync(this.fd);
+      this.close();
       throw new TrapezeError(`${path}: the image (${this.fileBytes} bytes) is already larger than its capacity quota (${this.capacityBytes} bytes)`);
     }
     const size = options.sizeBytes ?? (Number.isFinite(this.capacityBytes) ? this.capacityBytes : this.fileBytes);
     if (size % SECTOR_SIZE !== 0 || size <= 0) {
-      closeSync(this.fd);
+      this.close();
       throw new TrapezeError(`${path}: disk size must be a positive multiple of ${SECTOR_SIZE} bytes (got ${size})`);
     }
     this.sectors = size / SECTOR_SIZE;
@@ -90,7 +98,7 @@ export class RawFileDisk implements BlockDevice {
   delayFor(): number { return 0; }
 
   close(): void {
-    if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; }
+    if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; this.unlock(); }
   }
 
   /** Shrink or grow the host file (tests and tools only). */

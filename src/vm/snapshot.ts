@@ -7,7 +7,7 @@
 // File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
 // the vCPU blocks, the exit record and the I/O buffer.
 import { gzipSync, gunzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, linkSync, rmSync, existsSync } from 'node:fs';
 import { Exit, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
@@ -98,14 +98,28 @@ export function restoreVm(vm: Vm, snap: Snapshot, platform?: { root: object; sha
   }
 }
 
-export function writeSnapshot(path: string, snap: Snapshot): void {
+/**
+ * Write a snapshot file whole or not at all: into a temporary file beside it,
+ * then renamed over `path` (with `overwrite`) or linked to it (which fails
+ * when it exists, so nothing is replaced by accident).
+ */
+export function writeSnapshot(path: string, snap: Snapshot, options: { overwrite?: boolean } = {}): void {
+  if (!options.overwrite && existsSync(path)) throw new TrapezeError(`${path}: exists; not overwriting it (ask for overwrite, e.g. trapeze ctl ... --force)`);
   const json = Buffer.from(JSON.stringify(snap.header));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
   const body = Buffer.concat([Buffer.from(MAGIC, 'latin1'), len, json, snap.ram, ...snap.vcpuBlocks, snap.exitRecord, snap.ioBuffer]);
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, gzipSync(body, { level: 1 }));
-  renameSync(tmp, path); // a snapshot file is whole or absent
+  try {
+    writeFileSync(tmp, gzipSync(body, { level: 1 }));
+    if (options.overwrite) renameSync(tmp, path);
+    else linkSync(tmp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TrapezeError(`${path}: cannot write the snapshot (${code === 'EEXIST' ? 'it exists' : code ?? String(e)})`);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 export function readSnapshot(path: string): Snapshot {
