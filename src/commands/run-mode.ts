@@ -50,3 +50,8 @@ export function pcMode(opts: Record<string, unknown>): boolean {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** The modules of a multiboot boot: --initrd first, as QEMU's -initrd, then each --module. */
+export function multibootModules(opts: { initrd?: string; module?: string[] }): string[] {
+  return [...(opts.initrd !== undefined ? [opts.initrd] : []), ...(opts.module ?? [])];
+}

@@ -7,25 +7,15 @@ import { openDiskImages } from '../platform/disks.js';
 import { StdinInput } from '../platform/host-input.js';
 import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
-import { bootLinux } from '../machine.js';
 import { ExitTimer } from '../stats/exit-timer.js';
-import { printStats, multibootModules } from './run.js';
+import { printStats } from './run.js';
+import { choosePcBoot, bootPc, type PcBootOptions } from './pc-boot.js';
 
-export interface RunPcOptions {
-  disk?: string[];
-  boot?: string;
-  bios?: string;
+export interface RunPcOptions extends PcBootOptions {
   screen?: boolean;
   debugcon?: string;
-  snapshot?: boolean;
   clock?: string;
   cpus?: number;
-  /** Linux by its boot protocol (trapeze run --kernel). */
-  kernel?: string;
-  initrd?: string;
-  /** Multiboot modules (file[,args]). */
-  module?: string[];
-  append?: string;
   memory: number;
   cmdline: string;
   maxInstructions?: number;
@@ -34,12 +24,8 @@ export interface RunPcOptions {
 }
 
 export function runPc(image: string | undefined, opts: RunPcOptions): void {
-  const boot = opts.kernel !== undefined ? 'linux' : opts.boot ?? (opts.bios ? 'bios' : image !== undefined ? 'kernel' : 'disk');
-  if (boot !== 'disk' && boot !== 'kernel' && boot !== 'bios' && boot !== 'linux') throw new TrapezeError(`--boot must be disk or kernel (got "${opts.boot}")`);
-  if (boot === 'kernel' && image === undefined) throw new TrapezeError('--boot kernel needs a multiboot image');
-  if (boot === 'disk' && image !== undefined) throw new TrapezeError('--boot disk boots from --disk: leave out the kernel image');
+  const boot = choosePcBoot(image, opts);
   if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'wall') throw new TrapezeError(`--clock must be virtual or wall (got "${opts.clock}")`);
-  if (opts.snapshot && !opts.disk?.length) throw new TrapezeError('--snapshot needs --disk');
 
   const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
   const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
@@ -56,10 +42,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
   });
   try {
-    if (boot === 'disk') pc.bootDisk();
-    else if (boot === 'bios') pc.bootBios(opts.bios!);
-    else if (boot === 'linux') bootLinux(pc, opts.kernel!, opts.initrd, opts.append ?? '');
-    else pc.bootMultiboot(image!, opts.cmdline, multibootModules(opts));
+    bootPc(pc, boot, image, opts);
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
     const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
     if (opts.screen) process.stderr.write(screenText(pc.cga.lines()));

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { TrapezeError } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds, parseCpus } from './options.js';
-import { configMode, pcMode, collect } from './run-mode.js';
+import { configMode, pcMode, collect, multibootModules } from './run-mode.js';
 import type { RunConfigOptions } from './run-config.js';
 import type { RunPcOptions } from './run-pc.js';
 import type { ExitTimer } from '../stats/exit-timer.js';
@@ -63,11 +63,6 @@ export function registerRun(program: Command): void {
       if (timer) printStats(machine.vm, timer);
       process.exitCode = stop.status;
     });
-}
-
-/** The modules of a multiboot boot: --initrd first, as QEMU's -initrd, then each --module. */
-export function multibootModules(opts: { initrd?: string; module?: string[] }): string[] {
-  return [...(opts.initrd !== undefined ? [opts.initrd] : []), ...(opts.module ?? [])];
 }
 
 export function printStats(vm: Vm, timer: ExitTimer): void {

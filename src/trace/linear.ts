@@ -4,6 +4,12 @@
 import type { Vm } from '../vm/vm.js';
 
 const P = 1, PS = 0x80, CR0_PG = 0x80000000, CR4_PSE = 0x10;
+/**
+ * The PC maps its ROM at the top of 4 GiB as a read-only alias of the copy
+ * that ends at 1 MiB (src/platform/pc.ts): the last MiB below 4 GiB shows as
+ * the first MiB (the plain multiboot machine runs nothing there).
+ */
+const TOP_ALIAS = 0xfff00000;
 
 /** Guest-physical address of `lin`, or undefined when the guest's tables do not map it (or it is outside RAM). */
 export function linearToPhys(vm: Vm, lin: number, vcpu = 0): number | undefined {
@@ -20,6 +26,7 @@ export function linearToPhys(vm: Vm, lin: number, vcpu = 0): number | undefined 
       phys = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
     }
   }
+  if (phys >= TOP_ALIAS && vm.ramBytes >= 0x100000) phys -= TOP_ALIAS;
   return phys < vm.ramBytes ? phys : undefined;
 }
 

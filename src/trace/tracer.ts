@@ -4,6 +4,10 @@
 // event channel, src/mmu/trace.ts). It runs the trace build of the core,
 // whose hooks the normal build does not contain.
 import { createMachine, bootMultiboot } from '../machine.js';
+import { Pc } from '../platform/pc.js';
+import { openDiskImages } from '../platform/disks.js';
+import { choosePcBoot, bootPc, type PcBootOptions } from '../commands/pc-boot.js';
+import { multibootModules } from '../commands/run-mode.js';
 import type { Vm, StopInfo } from '../vm/vm.js';
 import type { Vcpu } from '../vm/vcpu.js';
 import { Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER } from '../core/layout.js';
@@ -11,10 +15,10 @@ import { readLinear } from './linear.js';
 import { disassemble } from './disassembler.js';
 import { EXCEPTION_NAMES } from '../vm/vm.js';
 import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
+import { TrapezeError } from '../errors.js';
 
-export interface TraceOptions {
+export interface TraceOptions extends PcBootOptions {
   memoryMiB?: number;
-  cmdline?: string;
   /** Event classes to show; all of them when none is chosen. */
   exits?: boolean;
   mmu?: boolean;
@@ -31,8 +35,17 @@ const enum Kind { Insn = 1, Interrupt = 2, Exception = 3 } // assembly/trace.ts
 const hex = (v: number, width = 0) => '0x' + (v >>> 0).toString(16).padStart(width, '0');
 const addr = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
 
-/** Run `image` and pass each trace line to `emit`; returns how the run ended. */
-export function traceImage(image: string, options: TraceOptions, emit: (line: string) => void): StopInfo {
+/** Options that boot a PC rather than the plain multiboot machine (as `trapeze run`). */
+export function tracesPc(options: TraceOptions): boolean {
+  return [options.disk, options.bios, options.boot, options.kernel].some((o) => o !== undefined);
+}
+
+/**
+ * Run `image` (a multiboot kernel), or the PC the options describe (--disk,
+ * --bios, --kernel, --boot), and pass each trace line to `emit`; returns how
+ * the run ended.
+ */
+export function traceImage(image: string | undefined, options: TraceOptions, emit: (line: string) => void): StopInfo {
   const all = !options.exits && !options.mmu && !options.irq;
   const show = { insn: all, exit: all || !!options.exits, irq: all || !!options.irq, mmu: all || !!options.mmu };
   let started = options.from === undefined;
@@ -63,9 +76,19 @@ export function traceImage(image: string, options: TraceOptions, emit: (line: st
     }
   };
 
-  const machine = createMachine({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent } });
-  vm = machine.vm;
-  bootMultiboot(machine, image, options.cmdline ?? '');
+  let close = () => {};
+  if (tracesPc(options)) {
+    const boot = choosePcBoot(image, options);
+    const pc = new Pc({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent }, disks: openDiskImages(options.disk ?? [], options.snapshot ?? false) });
+    close = () => pc.close();
+    vm = pc.vm;
+    try { bootPc(pc, boot, image, options); } catch (e) { close(); throw e; }
+  } else {
+    if (image === undefined) throw new TrapezeError('nothing to trace: give a multiboot image, --disk, --bios or --kernel');
+    const machine = createMachine({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent } });
+    vm = machine.vm;
+    bootMultiboot(machine, image, options.cmdline ?? '', multibootModules(options));
+  }
   if (show.mmu) traceMmu(vm, (ev) => out(formatMmuEvent(ev)));
   // the core answers CPUID from its table; to show each one, CPUID leaves it
   if (show.exit) vm.cpuidExits = true;
@@ -74,7 +97,11 @@ export function traceImage(image: string, options: TraceOptions, emit: (line: st
     handle(cpu, reason);
     if (show.exit && reason !== ExitReason.None) out(`exit  ${describeExit(vm!, cpu, reason)}`);
   };
-  return vm.run({ maxInstructions: options.maxInstructions });
+  try {
+    return vm.run({ maxInstructions: options.maxInstructions });
+  } finally {
+    close();
+  }
 }
 
 /** An exit's reason and payload, after the host handled it (so an IN shows the value it got). */
