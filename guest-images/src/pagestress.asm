@@ -28,6 +28,14 @@ touch_sum:      resd 1
 main:
         mov dword [pool_next], 0x01000000
         mov dword [pool_end], 0x02000000
+        ; the first line before the work, so a timer can see where it starts
+        PUTS "spaces="
+        PDEC SPACES
+        PUTS " pages="
+        PDEC SPACES * PAGES
+        PUTS " steps="
+        PDEC STEPS
+        NL
         call paging_identity
         call build_spaces
         mov eax, [directories]
@@ -38,13 +46,6 @@ main:
         call stress
         mov [touch_sum], eax
         call scan
-        PUTS "spaces="
-        PDEC SPACES
-        PUTS " pages="
-        PDEC SPACES * PAGES
-        PUTS " steps="
-        PDEC STEPS
-        NL
         PUTS "cr3_writes="
         PDEC [cr3_writes]
         NL

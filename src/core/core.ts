@@ -80,8 +80,23 @@ export interface MmuHooks {
   event?: (kind: number, lin: number, entry: number, shadow: number) => void;
 }
 
-/** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs. */
-export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks): CoreInstance {
+/** A core compiled from another wasm file (a benchmark compares an earlier build with this one). */
+export function coreModuleFrom(path: string): WebAssembly.Module {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new TrapezeError(`${path}: cannot read the core (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  try {
+    return new WebAssembly.Module(new Uint8Array(bytes));
+  } catch (e) {
+    throw new TrapezeError(`${path}: not a WebAssembly core (${(e as Error).message})`);
+  }
+}
+
+/** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs (of `module`, or of the build's core). */
+export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks, module?: WebAssembly.Module): CoreInstance {
   if (!Number.isInteger(ramBytes) || ramBytes < MIN_RAM || ramBytes > MAX_RAM || ramBytes % 4096 !== 0) {
     throw new TrapezeError(`guest RAM must be a whole number of 4 KiB pages between 1 MiB and 2048 MiB (got ${ramBytes} bytes)`);
   }
@@ -95,7 +110,7 @@ export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks):
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent };
   if (trace) env.traceEvent = trace.traceEvent;
-  const instance = new WebAssembly.Instance(coreModule(trace ? 'core-trace' : 'core'), { env });
+  const instance = new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env });
   const exports = instance.exports as unknown as CoreExports;
   exports.init(ramBytes, vcpus);
   return {

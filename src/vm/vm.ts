@@ -60,6 +60,8 @@ export interface VmOptions {
   vcpus?: number;
   /** Instructions a vCPU runs before the host gets control back (preemption). */
   sliceInstructions?: number;
+  /** Run on this compiled core instead of build/core.wasm (a benchmark's earlier build). */
+  coreModule?: WebAssembly.Module;
   /** Run on the trace build of the core, which reports each instruction and event here. */
   trace?: TraceHooks;
   /**
@@ -127,7 +129,7 @@ export class Vm {
   constructor(options: VmOptions = {}) {
     this.name = options.name ?? 'vm';
     const bytes = options.memoryBytes ?? (options.memoryMiB ?? 32) * 1024 * 1024;
-    this.core = createCore(bytes, options.vcpus ?? 1, options.trace);
+    this.core = createCore(bytes, options.vcpus ?? 1, options.trace, options.coreModule);
     this.ramBytes = bytes;
     this.view = this.core.view;
     this.vcpus = Array.from({ length: options.vcpus ?? 1 }, (_, i) => new Vcpu(this.core, i));

@@ -1,0 +1,37 @@
+// One guest on v86 (the npm package), in a process of its own, for
+// `npm run bench:peers`: v86 boots Debian's SeaBIOS when it is installed and
+// loads the multiboot image as an option ROM (without SeaBIOS it loads the
+// image itself). The guest's serial output goes to stdout as it comes; v86
+// has no debug-exit port, so the process ends after the line matching <end>.
+//   node v86-child.js <image> <cmdline> <end regex> [--no-jit]
+import { readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { SEABIOS, SEABIOS_VGA } from './engines.js';
+
+const [image, cmdline, end, ...flags] = process.argv.slice(2);
+const endLine = new RegExp(end);
+
+const file = (path: string) => { const b = readFileSync(path); return { buffer: b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer }; };
+const lib = createRequire(import.meta.url).resolve('v86');
+const { V86 } = await import('v86');
+const emulator = new V86({
+  wasm_path: join(dirname(lib), 'v86.wasm'),
+  memory_size: 64 * 1024 * 1024,
+  multiboot: file(image),
+  cmdline,
+  autostart: true,
+  disable_jit: flags.includes('--no-jit'),
+  ...(existsSync(SEABIOS) ? { bios: file(SEABIOS), ...(existsSync(SEABIOS_VGA) ? { vga_bios: file(SEABIOS_VGA) } : {}) } : {}),
+});
+let line = '';
+emulator.add_listener('serial0-output-byte', (b: number) => {
+  line += String.fromCharCode(b);
+  if (b !== 0x0a) return;
+  process.stdout.write(line);
+  if (endLine.test(line)) {
+    void emulator.destroy();
+    process.exit(0);
+  }
+  line = '';
+});
