@@ -3,7 +3,7 @@
 import {
   ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, EXIT_SIZE, S_EFLAGS, S_CR0, S_A20_MASK,
   S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_GPR, S_EIP, S_CPL,
-  SEG_CS, SEG_SS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT,
+  SEG_CS, SEG_SS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT, S_MISC_ENABLE, S_PAT,
 } from "./layout";
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
@@ -14,7 +14,7 @@ import { clearAbort, clearExit } from "./cpu/fault";
 import { layoutProbe } from "./probe";
 import { fpuPowerOn } from "./fpu/dispatch";
 import { setMmuTracing } from "./mmu/trace";
-import { selectCpuidTable } from "./cpu/system";
+import { selectCpuidTable, MISC_ENABLE_RESET, PAT_RESET } from "./cpu/system";
 
 export { layoutProbe };
 export { decoderProbe, decoderProbeInput } from "./decoder-probe";
@@ -63,6 +63,8 @@ function reset(): void {
   store<u32>(ACTIVE + S_IDTR_LIMIT, 0x3FF);
   store<u32>(ACTIVE + S_GDTR_LIMIT, 0xFFFF);
   store<u32>(ACTIVE + S_APIC_BASE, 0xFEE00900);
+  store<u64>(ACTIVE + S_MISC_ENABLE, MISC_ENABLE_RESET);
+  store<u64>(ACTIVE + S_PAT, PAT_RESET);
   for (let s: u32 = 0; s < 6; s++) setSegCache(s, 0, 0, 0xFFFF, 0x93);
   setSegCache(SEG_CS, 0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
   setSegCache(6, 0, 0, 0xFFFF, 0x82);

@@ -51,6 +51,7 @@ export const enum ExitReason {
   Breakpoint = 8, // a host breakpoint address was reached
   Error = 9,      // the core cannot continue (unsupported situation); detail says why
   FpuError = 10,  // FERR#: an unmasked x87 exception with CR0.NE = 0 (a PC raises IRQ 13)
+  IrqWindow = 11, // the guest can take an external interrupt now (S_IRQ_WINDOW asked for it)
 }
 
 export const enum DetailFlag {
@@ -148,6 +149,10 @@ export const S_APIC_BASE: u32 = 464;
 export const S_PENDING_ATTR: u32 = 472;   // for INS: the decoded attributes (address size, REP)
 export const S_MSR_FILTER: u32 = 476;     // 1: each RDMSR/WRMSR first asks the host (a policy's MSR filter)
 export const S_MSR_GRANT: u32 = 480;      // 1: the host allowed the next RDMSR/WRMSR (one use)
+export const S_NMI: u32 = 484;            // NmiBit: an NMI waits / NMIs are blocked until the next IRET
+export const S_IRQ_WINDOW: u32 = 488;     // 1: exit (IrqWindow) at the first boundary that could take an external interrupt
+export const S_MISC_ENABLE: u32 = 496;    // u64: IA32_MISC_ENABLE
+export const S_PAT: u32 = 504;            // u64: IA32_PAT
 // PAE: the 4 PDPTEs (u64 each), loaded from CR3 by MOV CR3 / enabling paging, as the CPU caches them.
 export const S_PDPTE: u32 = 992;
 
@@ -194,6 +199,8 @@ export const MMIO_QUEUE: u32 = 904;  // MMIO_QUEUE_MAX x { addr, size, data }
 export const MMIO_QUEUE_MAX: u32 = 7;
 
 export const enum PendingIo { None = 0, In = 1, Ins = 2 }
+
+export const enum NmiBit { Pending = 1, Blocked = 2 }
 
 export const enum SegRight { Read = 1, Write = 2, Usable = 4, Code = 8 }
 

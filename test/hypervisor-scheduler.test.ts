@@ -89,7 +89,7 @@ describe('hypervisor scheduler', () => {
     const hv = hypervisor([
       { name: 'sleeper', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4, shares: 1 },
       spinVm('spin', { shares: 1 }),
-    ], { sliceInstructions: 10_000 });
+    ], { sliceInstructions: 2_000 });
     hv.runFor(20_000_000);
     const s = hv.stats();
     const [sleeper, spin] = s.vms;

@@ -1,6 +1,6 @@
 // Far control transfers: JMP/CALL far, RETF, IRET, in real, V86 and protected
 // mode, with the privilege rules of direct code-segment transfers.
-import { ACTIVE, S_CPL, SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS } from "../layout";
+import { ACTIVE, S_CPL, SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS, S_NMI, NmiBit } from "../layout";
 import {
   eip, setEip, segSelector, segLimit, loadSegReal, protectedMode, v86Mode, setSegCache, reg32, setReg32, ESP,
   IF, IOPL, NT, RF, VM, VIF, VIP, AC, ID, TF,
@@ -231,6 +231,8 @@ function returnToOuterLevel(cs: u32, rpl: u32, csLo: u32, csHi: u32, csAt: u32, 
 // IRET / IRETD.
 export function iret(sz: u32): void {
   endBlock();
+  // IRET ends the NMI handler's blocking, even when it faults
+  store<u32>(ACTIVE + S_NMI, load<u32>(ACTIVE + S_NMI) & ~NmiBit.Blocked);
   const bytes: u32 = sz == 2 ? 4 : 2;
   const cur = getFlags();
   if (v86Mode() && ((cur & IOPL) >> 12) != 3) { raise(GP, 0, true); return; }

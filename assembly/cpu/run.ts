@@ -6,7 +6,7 @@ import {
   RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
   S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
   EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS, S_MMIO_REPLAY,
-  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR,
+  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
 import { decode, setFetch, crossedPage, R_OP, R_LEN, R_BYTES, R_PREFIX, Op } from "./decode";
@@ -25,6 +25,8 @@ import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { Unsupported } from "./unsupported";
 import { TRACING, traceEvent, TraceKind } from "../trace";
+
+const NMI_VECTOR: u32 = 2;
 
 // Block header fields
 const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
@@ -170,8 +172,25 @@ export function run(budget: u32): void {
     if (retired + faults >= budget) { requestExit(ExitReason.Budget); break; }
     const flags = load<u32>(ACTIVE + S_EFLAGS);
     let shadow = load<u32>(ACTIVE + S_SHADOW) != 0;
+    // an NMI is taken at the first boundary outside an interrupt shadow, whatever
+    // IF says; NMIs are then blocked until the next IRET (SDM vol. 3, 6.7.1)
+    if (load<u32>(ACTIVE + S_NMI) == NmiBit.Pending && !shadow) {
+      store<u32>(ACTIVE + S_NMI, NmiBit.Blocked);
+      if (replaying) replaying = mmioReplayDone();
+      bump(Counter.Interrupts);
+      if (TRACING) traceEvent(TraceKind.Interrupt, NMI_VECTOR, eip(), 0);
+      interrupt(NMI_VECTOR, Source.External, eip());
+      if (exitReason != ExitReason.None) break;
+      continue;
+    }
     // an injected interrupt is taken at this boundary when IF allows
     const irq = load<i32>(ACTIVE + S_IRQ);
+    if (irq < 0 && (flags & IF) && !shadow && load<u32>(ACTIVE + S_IRQ_WINDOW)) {
+      // the host holds an interrupt for this vCPU: the window is open, let it offer it
+      store<u32>(ACTIVE + S_IRQ_WINDOW, 0);
+      requestExit(ExitReason.IrqWindow);
+      break;
+    }
     if (irq >= 0 && (flags & IF) && !shadow) {
       store<i32>(ACTIVE + S_IRQ, -1);
       if (replaying) replaying = mmioReplayDone(); // it will start over after the handler

@@ -6,7 +6,7 @@ import {
   EXIT_CPUID_LEAF, EXIT_CPUID_SUBLEAF, EXIT_MSR_INDEX, EXIT_MSR_DIR, EXIT_MSR_LO, EXIT_MSR_HI, ExitReason,
   S_MSR_FILTER, S_MSR_GRANT, MSR_ASK, CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_COUNT, CPUID_ENTRIES,
   CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CPUID_E_LEAF, CPUID_E_INDEX, CPUID_E_FLAGS, CPUID_E_EAX, CPUID_E_EBX,
-  CPUID_E_ECX, CPUID_E_EDX, CpuidFlag,
+  CPUID_E_ECX, CPUID_E_EDX, CpuidFlag, S_MISC_ENABLE, S_PAT,
 } from "../layout";
 import {
   protectedMode, v86Mode, reg32, setReg32, segSelector, setSegCache, EAX, ECX, EDX, EBX,
@@ -296,6 +296,8 @@ export function rdmsr(): void {
     case 0x10: v = tsc() + <u64>retiredNow; break;
     case 0x1B: v = <u64>load<u32>(ACTIVE + S_APIC_BASE); break;
     case 0x8B: break; // IA32_BIOS_SIGN_ID (P6 on): no microcode update loaded, revision 0
+    case 0x1A0: v = load<u64>(ACTIVE + S_MISC_ENABLE); break;
+    case 0x277: v = load<u64>(ACTIVE + S_PAT); break;
     case 0x174: v = <u64>load<u32>(ACTIVE + S_SYSENTER_CS); break;
     case 0x175: v = <u64>load<u32>(ACTIVE + S_SYSENTER_ESP); break;
     case 0x176: v = <u64>load<u32>(ACTIVE + S_SYSENTER_EIP); break;
@@ -309,6 +311,13 @@ export function rdmsr(): void {
   setReg32(EDX, <u32>(v >> 32));
 }
 
+// IA32_MISC_ENABLE: fast strings on (as firmware leaves it); no branch-trace
+// store and no PEBS (bits 11 and 12, read-only, like bit 7: no performance monitoring).
+export const MISC_ENABLE_RESET: u64 = 0x1801;
+const MISC_ENABLE_READ_ONLY: u64 = 0x1880;
+// IA32_PAT at power-on: WB WT UC- UC in both halves.
+export const PAT_RESET: u64 = 0x0007040600070406;
+
 export function wrmsr(): void {
   if (!requirePrivilege()) return;
   const idx = reg32(ECX);
@@ -318,6 +327,19 @@ export function wrmsr(): void {
     case 0x10: store<u64>(ACTIVE + S_TSC, ((<u64>hi << 32) | <u64>lo) - load<u64>(ACTIVE + S_INSTRET)); return;
     case 0x1B: store<u32>(ACTIVE + S_APIC_BASE, lo); return;
     case 0x8B: return; // software clears it before CPUID, which would load the revision
+    case 0x1A0: { // the read-only bits keep their value
+      const old = load<u64>(ACTIVE + S_MISC_ENABLE);
+      store<u64>(ACTIVE + S_MISC_ENABLE, (((<u64>hi << 32) | <u64>lo) & ~MISC_ENABLE_READ_ONLY) | (old & MISC_ENABLE_READ_ONLY));
+      return;
+    }
+    case 0x277: { // each entry must name a memory type: 0 1 4 5 6 7
+      for (let i: u32 = 0; i < 8; i++) {
+        const t = ((i < 4 ? lo : hi) >>> ((i & 3) << 3)) & 0xFF;
+        if (t > 7 || t == 2 || t == 3) { raise(GP, 0, true); return; }
+      }
+      store<u64>(ACTIVE + S_PAT, (<u64>hi << 32) | <u64>lo);
+      return;
+    }
     case 0x174: store<u32>(ACTIVE + S_SYSENTER_CS, lo); return;
     case 0x175: store<u32>(ACTIVE + S_SYSENTER_ESP, lo); return;
     case 0x176: store<u32>(ACTIVE + S_SYSENTER_EIP, lo); return;

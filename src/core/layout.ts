@@ -95,6 +95,10 @@ export const State = {
   pendingAttr: 472,
   msrFilter: 476,
   msrGrant: 480,
+  nmi: 484,
+  irqWindow: 488,
+  miscEnable: 496,
+  pat: 504,
   pdpte: 992,
   counters: 512,
   fpuCw: 640,
@@ -136,8 +140,9 @@ export const enum ExitReason {
   Breakpoint = 8,
   Error = 9,
   FpuError = 10,
+  IrqWindow = 11,
 }
-export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error'] as const;
+export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error', 'irq-window'] as const;
 export type ExitReasonName = (typeof EXIT_REASON_NAMES)[number];
 
 /** EXIT_DETAIL_FLAGS bits. */

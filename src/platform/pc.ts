@@ -35,8 +35,6 @@ export const MAX_ROM_BYTES = 256 * 1024;
 const A20_OFF_MASK = 0xffefffff;
 /** Where the MP floating pointer and configuration table go: the EBDA's second half. */
 const MP_TABLES = EBDA + 0x200;
-/** An interrupt waits for the guest to set IF: give control back soon to offer it. */
-const BLOCKED_INTERRUPT_BUDGET = 2000;
 /** In wall-clock mode the host looks at the time at least this often (instructions). */
 const WALL_CLOCK_BUDGET = 200_000;
 const IDLE_POLL_MS = 10;
@@ -268,10 +266,13 @@ export class Pc implements PlatformHooks {
         case 0: case 1: l.accept(ipi.vector); break;
         case 5: if (!ipi.deassert) this.onInit(l.index); break;
         case 6: this.onStartup(l.index, ipi.vector); break;
-        default: break; // NMI and SMI: not delivered (the core has no NMI input yet)
+        case 4: this.vm.vcpus[l.index].injectNmi(); break;
+        default: break; // SMI: no system-management mode
       }
     }
   }
+
+  interruptPending(vcpu: Vcpu): boolean { return this.hasInterrupt(vcpu); }
 
   private hasInterrupt(vcpu: Vcpu): boolean {
     const l = this.lapics[vcpu.index];
@@ -283,7 +284,6 @@ export class Pc implements PlatformHooks {
     this.currentVcpu = vcpu.index;
     let limit = this.clock.instructionsUntilDeadline();
     if (this.clock.mode === 'wall') limit = Math.min(limit, WALL_CLOCK_BUDGET);
-    if (vcpu.pendingInterrupt < 0 && this.hasInterrupt(vcpu)) limit = Math.min(limit, BLOCKED_INTERRUPT_BUDGET);
     return limit;
   }
 

@@ -60,6 +60,13 @@ export class Vcpu {
   /** Inject an external interrupt: taken at the next boundary where IF allows. */
   injectInterrupt(vector: number): void { this.core.view.setInt32(this.base + State.irq, vector, true); }
   get pendingInterrupt(): number { return this.core.view.getInt32(this.base + State.irq, true); }
+  /** Raise NMI: vector 2 at the next boundary outside an interrupt shadow, whatever IF says (one waits at most). */
+  injectNmi(): void { this.set('nmi', this.get('nmi') | 1); }
+  get nmiPending(): boolean { return (this.get('nmi') & 1) !== 0; }
+  /** Between an NMI's delivery and the next IRET, further NMIs wait. */
+  get nmiBlocked(): boolean { return (this.get('nmi') & 2) !== 0; }
+  /** Leave with an irq-window exit at the first boundary where an external interrupt could be taken (as KVM's interrupt-window exiting). */
+  requestInterruptWindow(on = true): void { this.set('irqWindow', on ? 1 : 0); }
   get halted(): boolean { return this.get('halted') !== 0; }
   set halted(v: boolean) { this.set('halted', v ? 1 : 0); }
   get instructionsRetired(): number { return Number(this.core.view.getBigUint64(this.base + State.instret, true)); }

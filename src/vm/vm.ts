@@ -87,6 +87,8 @@ export interface PlatformHooks {
   retired(vcpu: Vcpu, n: number): void;
   /** The vector the interrupt controllers present to `vcpu`, acknowledged (INTA); -1 = none. */
   acknowledgeInterrupt(vcpu: Vcpu): number;
+  /** Whether the controllers hold an interrupt for `vcpu`, without acknowledging it. */
+  interruptPending?(vcpu: Vcpu): boolean;
   /** `vcpu` halted with nothing pending: wait for the next event (virtual time skips to it). False when none can come. */
   idle(vcpu: Vcpu): boolean;
   /** FERR#: an unmasked x87 exception with CR0.NE = 0. A PC raises IRQ 13. */
@@ -208,7 +210,7 @@ export class Vm {
   }
   /** A vCPU that can run now (not waiting for a SIPI, not halted or about to be woken). */
   runnable(v: Vcpu): boolean {
-    return !v.waitingForSipi && (!v.halted || (v.pendingInterrupt >= 0 && (v.eflags & 0x200) !== 0));
+    return !v.waitingForSipi && (!v.halted || v.nmiPending || (v.pendingInterrupt >= 0 && (v.eflags & 0x200) !== 0));
   }
   /** A vCPU that could run again some day: not halted with interrupts off. */
   private wakeable(v: Vcpu): boolean {
@@ -220,6 +222,7 @@ export class Vm {
    * exit. Returns the instructions it retired.
    */
   runSlice(vcpu: Vcpu, budget: number): number {
+    this.offerInterrupt(vcpu); // what arrived while other vCPUs ran is taken on entry, as KVM injects it
     const reason = this.core.exports.enter(vcpu.index, Math.min(budget, this.platform?.budgetLimit(vcpu) ?? Infinity));
     const retired = this.view.getUint32(Exit.retired, true);
     this.exitCounts[reason]++;
@@ -369,6 +372,7 @@ export class Vm {
       }
       case ExitReason.Hlt: this.handleHalt(vcpu); return;
       case ExitReason.Budget: return;
+      case ExitReason.IrqWindow: return; // the guest set IF: offerInterrupt (after every exit) hands the vector over
       case ExitReason.Cpuid: {
         const [a, b, c, d] = this.cpuid.leaf(v.getUint32(Exit.cpuidLeaf, true), v.getUint32(Exit.cpuidSubleaf, true), vcpu.index);
         vcpu.setGpr(0, a); vcpu.setGpr(3, b); vcpu.setGpr(1, c); vcpu.setGpr(2, d);
@@ -458,7 +462,13 @@ export class Vm {
 
   /** When `vcpu` can take an external interrupt now, ask the platform's controllers for one. */
   offerInterrupt(vcpu: Vcpu): void {
-    if (!this.platform || vcpu.pendingInterrupt >= 0 || !(vcpu.eflags & 0x200)) return;
+    if (!this.platform || vcpu.pendingInterrupt >= 0) return;
+    if (!(vcpu.eflags & 0x200)) {
+      // IF is clear: the core comes back (irq-window exit) at the first boundary that could take one
+      vcpu.requestInterruptWindow(this.platform.interruptPending?.(vcpu) ?? false);
+      return;
+    }
+    vcpu.requestInterruptWindow(false);
     const vector = this.platform.acknowledgeInterrupt(vcpu);
     if (vector >= 0) vcpu.injectInterrupt(vector);
   }
@@ -466,6 +476,7 @@ export class Vm {
   /** A vCPU halted. Without an interrupt source that could wake it, the run ends. */
   protected handleHalt(vcpu: Vcpu): void {
     if (vcpu.pendingInterrupt >= 0 && (vcpu.eflags & 0x200)) { vcpu.halted = false; return; }
+    if (vcpu.nmiPending && !vcpu.nmiBlocked) return; // taken at the next entry, which ends the halt
     // with other vCPUs running, a halted one waits for them (an IPI, INIT or their devices may wake it)
     if (this.vcpus.length > 1 && this.vcpus.some((v) => v !== vcpu && this.runnable(v))) return;
     // the core re-enters HLT until the platform's next event brings an interrupt
