@@ -14,6 +14,7 @@ import { choosePcBoot, bootPc, type PcBootOptions } from './pc-boot.js';
 export interface RunPcOptions extends PcBootOptions {
   screen?: boolean;
   debugcon?: string;
+  testdev?: boolean;
   clock?: string;
   cpus?: number;
   memory: number;
@@ -38,6 +39,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     disks,
     clock: (opts.clock ?? 'virtual') as ClockMode,
     debugcon: (b) => writeSync(debugFd, Uint8Array.of(b)),
+    testdev: opts.testdev,
     input,
     screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
   });

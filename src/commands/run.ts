@@ -39,6 +39,7 @@ export function registerRun(program: Command): void {
     .option('--debugcon <file>', 'PC: bytes written to port 0xE9 go to this file (default: stdout)')
     .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
+    .option('--testdev', 'PC: add QEMU\'s pc-testdev (ports 0xE0-0xE7, 0x2000-0x2017, memory at 0xFF000000), as kvm-unit-tests expect')
     .action(async (image: string | undefined, opts, cmd: Command) => {
       if (configMode(image, opts, cmd)) return (await import('./run-config.js')).runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');

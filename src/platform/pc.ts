@@ -18,6 +18,7 @@ import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi } from '../devices/local-ap
 import { IoApic, IOAPIC_BASE, IOAPIC_SIZE, type IoApicMessage } from '../devices/io-apic.js';
 import { PostCode, POST_PORTS } from '../devices/post-code.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
+import { PcTestdev, TESTDEV_PORT, TESTDEV_FLUSH_PORT, TESTDEV_IRQ_PORT, TESTDEV_IRQ_LINES, TESTDEV_IOMEM, TESTDEV_IOMEM_SIZE } from '../devices/pc-testdev.js';
 import { FpuErrorLatch, FPU_ERROR_PORT, FPU_ERROR_IRQ } from '../devices/fpu-error.js';
 import type { BlockDevice } from '../storage/block-device.js';
 import { Clock, type ClockMode } from './clock.js';
@@ -50,6 +51,8 @@ export interface PcOptions extends MachineOptions {
   rtcStartMs?: number;
   /** Bytes written to port 0xE9. */
   debugcon?: (byte: number) => void;
+  /** QEMU's pc-testdev (ports 0xE0-0xE7 and 0x2000, memory at 0xFF000000), which kvm-unit-tests expect. */
+  testdev?: boolean;
   /** Typed input for COM1. */
   input?: HostInput;
   /** Called with the text screen when it changed (at most every `screenIntervalMs` of host time). */
@@ -126,6 +129,12 @@ export class Pc implements PlatformHooks {
     for (const p of POST_PORTS) vm.ports.register(this.post, p);
     vm.ports.register(this.fpuError, FPU_ERROR_PORT);
     if (options.debugcon) vm.ports.register(new DebugCon(options.debugcon), DEBUGCON_PORT);
+    if (options.testdev) {
+      const testdev = new PcTestdev((line, level) => this.setIrq(line, level));
+      vm.ports.register(testdev, TESTDEV_PORT, TESTDEV_FLUSH_PORT + 3);
+      vm.ports.register(testdev, TESTDEV_IRQ_PORT, TESTDEV_IRQ_PORT + TESTDEV_IRQ_LINES - 1);
+      vm.mmio.register(testdev.iomem, TESTDEV_IOMEM, TESTDEV_IOMEM_SIZE);
+    }
     this.fwCfg = new FwCfg({ ramBytes: vm.ramBytes, cpus: vm.vcpus.length });
     this.fwCfg.addFile('etc/e820', e820Table(pcMemoryMap(vm.ramBytes)));
     vm.ports.register(this.fwCfg, FW_CFG_PORT, FW_CFG_DATA);
