@@ -1,6 +1,7 @@
 // The trapeze command line: each subcommand lives in src/commands/.
 import { Command } from 'commander';
-import { TrapezeError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { TrapezeError, OutputClosed, OUTPUT_CLOSED_STATUS } from './errors.js';
 import { ExitStatus } from './vm/vm.js';
 import { registerRun } from './commands/run.js';
 import { registerCtl } from './commands/ctl.js';
@@ -8,11 +9,16 @@ import { registerBench } from './commands/bench.js';
 import { registerTrace } from './commands/trace.js';
 import { registerConformance } from './commands/conformance.js';
 
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildCli(): Command {
   const program = new Command();
   program
     .name('trapeze')
     .description('An x86 hardware-virtualization emulator: a WebAssembly CPU core and a TypeScript VMM.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`trapeze: ${str.replace(/^error: /, '')}`) });
   registerRun(program);
@@ -23,11 +29,30 @@ export function buildCli(): Command {
   return program;
 }
 
+/** A closed stdout or stderr (a pipe's reader left) ends the run quietly, never with a stack trace. */
+function quietOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+      process.exitCode = OUTPUT_CLOSED_STATUS;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedOutput();
   const program = buildCli();
+  if (argv.length <= 2) { // no arguments: the help, as --help prints it
+    process.stdout.write(program.helpInformation());
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (e) {
+    if (e instanceof OutputClosed || (e as NodeJS.ErrnoException).code === 'EPIPE') { // (a direct write to fd 1: --debugcon)
+      process.exitCode = OUTPUT_CLOSED_STATUS;
+      return;
+    }
     if (e instanceof TrapezeError) {
       process.stderr.write(`trapeze: ${e.message}\n`);
       process.exitCode = ExitStatus.badInput;

@@ -6,3 +6,24 @@ export class TrapezeError extends Error {
     this.name = 'TrapezeError';
   }
 }
+
+/**
+ * Standard output was closed under us (the reader of a pipe left, as with
+ * `| head -1`): the run ends quietly with OUTPUT_CLOSED_STATUS, the status a
+ * program killed by SIGPIPE reports (128 + 13).
+ */
+export class OutputClosed extends Error {
+  constructor() {
+    super('standard output was closed');
+    this.name = 'OutputClosed';
+  }
+}
+export const OUTPUT_CLOSED_STATUS = 141;
+
+/** Write to stdout; throws OutputClosed at once when the reader has gone, so a long run stops there. */
+export function writeStdout(data: string | Uint8Array): void {
+  const out = process.stdout;
+  if (out.errored || out.destroyed) throw new OutputClosed();
+  out.write(data);
+  if (out.errored) throw new OutputClosed();
+}

@@ -61,6 +61,6 @@ export function readModules(specs: string[]): MultibootModule[] {
 
 /** Boot a bzImage by the Linux boot protocol, with an optional initrd. */
 export function bootLinux(machine: Machine, kernelPath: string, initrdPath: string | undefined, cmdline = ''): LoadedLinux {
-  const initrd = initrdPath === undefined ? undefined : { data: readImage(initrdPath), what: initrdPath };
+  const initrd = initrdPath === undefined ? undefined : { data: readImage(initrdPath, 'an initial ramdisk'), what: initrdPath };
   return loadLinux(machine.vm, readImage(kernelPath), kernelPath, cmdline, initrd);
 }

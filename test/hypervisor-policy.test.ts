@@ -210,7 +210,7 @@ describe('config validation', () => {
       'vms[0].capPercent: must be between 1 and 100 (got 150)',
       'vms[1].vcpus: must be a whole number (got "two")',
       'vms[1].disks[0].file: must be a non-empty string (got nothing)',
-      'vms[1].disks[0].capacityMiB: must be between 0.0009765625 and 1048576 (got -1)',
+      'vms[1].disks[0].capacityMiB: must be between 1/1024 and 1048576 (got -1)',
       'vms[1].disks[0].bandwidthBytesPerSec: must be a whole number (got 1.5)',
       'vms[2].colour: unknown field (known: name, kernel, cmdline, memoryMiB, vcpus, shares, capPercent, sliceInstructions, disk, disks, policy)',
       'vms[2].policy.ioPorts[0]: range ends before it starts ("0x3ff-0x3f8")',

@@ -1,9 +1,8 @@
 // `trapeze bench`: the trap benchmark — ns per exit for every exit kind, MIPS
 // on the compute guest, the vmexit guest's own figures; table, JSON, HTML.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { parseCount } from './options.js';
-import { TrapezeError } from '../errors.js';
+import { checkOutputPath, writeOutput } from './output.js';
 
 /** A progress line on stderr: redrawn in place on a terminal, one line per step otherwise. */
 function progress(done: number, total: number, what: string): void {
@@ -13,14 +12,6 @@ function progress(done: number, total: number, what: string): void {
   const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${what}`;
   if (err.isTTY) err.write(`\r\x1b[K${done === total ? '' : text}`);
   else if (done < total) err.write(text + '\n');
-}
-
-function write(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    throw new TrapezeError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }
 
 export function registerBench(program: Command): void {
@@ -34,6 +25,9 @@ export function registerBench(program: Command): void {
     .option('--iterations <n>', 'iterations of the compute guest', parseCount)
     .option('--vmexit-iterations <n>', 'iterations per kind of the vmexit guest', parseCount)
     .action(async (opts) => {
+      // output files are checked before minutes of measuring, not after
+      if (opts.json) checkOutputPath(opts.json, '--json');
+      if (opts.html) checkOutputPath(opts.html, '--html');
       // benchmark.js (with lodash) loads only for this command
       const { runBench } = await import('../bench/suite.js');
       const { formatTable, toJson, toHtml } = await import('../bench/report.js');
@@ -42,7 +36,7 @@ export function registerBench(program: Command): void {
         vmexitIterations: opts.vmexitIterations, onProgress: progress,
       });
       process.stdout.write(formatTable(result));
-      if (opts.json) write(opts.json, toJson(result));
-      if (opts.html) write(opts.html, toHtml(result));
+      if (opts.json) writeOutput(opts.json, toJson(result), '--json');
+      if (opts.html) writeOutput(opts.html, toHtml(result), '--html');
     });
 }

@@ -1,6 +1,7 @@
 // `trapeze conformance <dir>`: run a folder of single-instruction tests
 // recorded on real silicon, print pass/fail per file and a total.
 import type { Command } from 'commander';
+import { writeStdout } from '../errors.js';
 import type { FileResult } from '../conformance/runner.js';
 
 /** Differences shown per failing test (a REP can differ in hundreds of bytes). */
@@ -20,7 +21,7 @@ export function registerConformance(program: Command): void {
       const only = opts.only ? new Set(opts.only.split(',').map((s) => s.trim().toUpperCase())) : undefined;
       const started = process.hrtime.bigint();
       const results = runSuite(dir, { only, keepFailures: opts.verbose ? opts.failures : 0 }, (r) => {
-        out.write(fileLine(r) + '\n');
+        writeStdout(fileLine(r) + '\n');
         if (opts.verbose) for (const f of r.failures) {
           out.write(`    #${f.test.idx} ${f.test.name} [${f.test.bytes}]${f.test.exception ? ` (exception ${f.test.exception.vector})` : ''}\n`);
           for (const p of f.problems.slice(0, MAX_PROBLEM_LINES)) out.write(`      ${p}\n`);

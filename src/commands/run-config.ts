@@ -7,7 +7,7 @@
 import { Hypervisor, type HypervisorStats, type VmStats } from '../hypervisor/hypervisor.js';
 import { ApiServer, checkSocketPath } from '../hypervisor/api.js';
 import { formatTop } from '../hypervisor/top.js';
-import { TrapezeError } from '../errors.js';
+import { TrapezeError, writeStdout } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
 import { checkOutputPath, writeOutput } from './output.js';
 
@@ -31,11 +31,11 @@ export function runStatus(stats: HypervisorStats): number {
 }
 
 export async function runConfig(opts: RunConfigOptions): Promise<void> {
-  const out = process.stdout, err = process.stderr;
+  const err = process.stderr;
   if (opts.statsJson) checkOutputPath(opts.statsJson, '--stats-json');
   if (opts.api) checkSocketPath(opts.api);
   const hooks = {
-    console: (vm: string, line: string) => out.write(`[${vm}] ${line}\n`),
+    console: (vm: string, line: string) => writeStdout(`[${vm}] ${line}\n`),
     log: (vm: string, message: string) => err.write(`trapeze: ${vm}: ${message}\n`),
   };
   const progress = setupProgress();

@@ -6,7 +6,7 @@ import { Pc } from '../platform/pc.js';
 import { openDiskImages } from '../platform/disks.js';
 import { StdinInput } from '../platform/host-input.js';
 import type { ClockMode } from '../platform/clock.js';
-import { TrapezeError } from '../errors.js';
+import { TrapezeError, writeStdout } from '../errors.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
 import { choosePcBoot, bootPc, type PcBootOptions } from './pc-boot.js';
@@ -31,11 +31,10 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
   const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
   const input = new StdinInput();
-  const out = process.stdout;
   const pc = new Pc({
     memoryMiB: opts.memory,
     vcpus: opts.cpus ?? 1,
-    serial: (b) => out.write(Buffer.of(b)),
+    serial: (b) => writeStdout(Buffer.of(b)),
     disks,
     clock: (opts.clock ?? 'virtual') as ClockMode,
     debugcon: (b) => writeSync(debugFd, Uint8Array.of(b)),

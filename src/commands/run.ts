@@ -1,7 +1,7 @@
 // `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
 // Only the options are defined here; each mode's modules load when it runs.
 import type { Command } from 'commander';
-import { TrapezeError } from '../errors.js';
+import { TrapezeError, writeStdout } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds, parseCpus } from './options.js';
 import { configMode, pcMode, collect, multibootModules } from './run-mode.js';
@@ -49,10 +49,9 @@ export function registerRun(program: Command): void {
       }
       // Linux needs a PC's timers and interrupt controllers (stdin is typed into COM1)
       if (pcMode(opts) || opts.kernel !== undefined) return (await import('./run-pc.js')).runPc(image, opts as RunPcOptions);
-      if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image or --kernel <bzImage>');
+      if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image, --kernel <bzImage>, --disk <image> or --config <file> (trapeze run --help)');
       const { createMachine, bootMultiboot } = await import('../machine.js');
-      const out = process.stdout;
-      const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => out.write(Buffer.of(b)) });
+      const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => writeStdout(Buffer.of(b)) });
       bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));
       if (opts.traceMmu) {
         const { traceMmu, formatMmuEvent } = await import('../mmu/trace.js');

@@ -1,5 +1,6 @@
 // `trapeze trace <image>`: stream one line per event while a guest runs.
 import type { Command } from 'commander';
+import { writeStdout } from '../errors.js';
 import { InvalidArgumentError } from 'commander';
 import { parseMemory, parseCount } from './options.js';
 import { collect } from './run-mode.js';
@@ -35,7 +36,7 @@ export function registerTrace(program: Command): void {
       // the trace core and the disassembler (iced-x86) load only for this command
       const { traceImage } = await import('../trace/tracer.js');
       const pending: string[] = [];
-      const flush = () => { if (pending.length) process.stdout.write(pending.join('\n') + '\n'); pending.length = 0; };
+      const flush = () => { if (pending.length) writeStdout(pending.join('\n') + '\n'); pending.length = 0; };
       const stop = traceImage(image, { ...opts, memoryMiB: opts.memory }, (line) => {
         pending.push(line);
         if (pending.length >= 512) flush();

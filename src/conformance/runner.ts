@@ -1,4 +1,5 @@
 // Runs a conformance folder file by file on one reused VM.
+import { TrapezeError } from '../errors.js';
 import { Suite, type SuiteFile, type ConformanceTest } from './suite.js';
 import { Harness } from './harness.js';
 import { compare } from './compare.js';
@@ -60,6 +61,11 @@ export function runFile(h: Harness, file: SuiteFile, keep: number): FileResult {
 /** Run every (selected) file of `dir`, calling `onFile` as each finishes. */
 export function runSuite(dir: string, options: RunOptions, onFile: (r: FileResult) => void): FileResult[] {
   const suite = new Suite(dir);
+  if (options.only) {
+    const known = new Set(suite.files.map((f) => f.key));
+    const unknown = [...options.only].filter((k) => !known.has(k));
+    if (unknown.length) throw new TrapezeError(`--only: no file for ${unknown.join(', ')} in ${dir} (keys are file names without .jsonl.gz, such as ${suite.files.slice(0, 3).map((f) => f.key).join(', ')})`);
+  }
   const harness = new Harness();
   const results: FileResult[] = [];
   for (const file of suite.files) {

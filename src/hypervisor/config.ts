@@ -69,7 +69,7 @@ class Checker {
     if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
       return this.bad(path, `must be a${integer ? ' whole' : ''} number (got ${show(v)})`);
     }
-    if (v < min || v > max) return this.bad(path, `must be between ${min} and ${max} (got ${v})`);
+    if (v < min || v > max) return this.bad(path, `must be between ${readable(min)} and ${readable(max)} (got ${v})`);
     return v;
   }
   oneOf<T extends string>(v: unknown, path: string, options: readonly T[]): T | undefined {
@@ -97,6 +97,11 @@ class Checker {
     });
     return out;
   }
+}
+
+/** A bound as a person writes it: 1/1024 (one KiB in MiB), not 0.0009765625. */
+function readable(n: number): string {
+  return Number.isInteger(n) || !Number.isInteger(n * 1024) ? String(n) : `${n * 1024}/1024`;
 }
 
 function show(v: unknown): string {
