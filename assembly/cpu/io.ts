@@ -1,14 +1,13 @@
 // Port I/O: IN/OUT/INS/OUTS leave to the host as Io exits. The privilege check
 // (IOPL, then the TSS I/O permission bitmap) happens here, in the core.
 import {
-  ACTIVE, S_CPL, S_PENDING_IO, S_PENDING_DEST, S_PENDING_ATTR, PendingIo, EXIT_IO_DIR, EXIT_IO_SIZE, EXIT_IO_PORT,
+  ACTIVE, S_CPL, S_EFLAGS, S_PENDING_IO, S_PENDING_DEST, S_PENDING_ATTR, PendingIo, EXIT_IO_DIR, EXIT_IO_SIZE, EXIT_IO_PORT,
   EXIT_IO_COUNT, EXIT_IO_DATA, IO_BUFFER, IO_BUFFER_SIZE, ExitReason, SEG_TR, SEG_ES,
 } from "../layout";
 import {
   protectedMode, v86Mode, segBase, segLimit, segAttr, reg32, setReg32, regSz, setRegSz, EAX, ECX, EDX, ESI, EDI,
   setEip, DF,
 } from "./state";
-import { getFlags } from "./flags";
 import { readSys, segLinear, readSz, writeSz, translate } from "./memory";
 import { raise, GP, aborted, requestExit } from "./fault";
 import { R_SEG, R_ATTR, Attr } from "./decode";
@@ -19,7 +18,8 @@ import { TlbBit } from "../layout";
 // May the guest touch `bytes` ports from `port` at its current privilege?
 export function ioAllowed(port: u32, bytes: u32): bool {
   if (!protectedMode()) return true;
-  const iopl = (getFlags() >> 12) & 3;
+  // IOPL is never lazy: the stored EFLAGS has it (no need to fold the arithmetic flags in)
+  const iopl = (load<u32>(ACTIVE + S_EFLAGS) >> 12) & 3;
   if (!v86Mode() && load<u32>(ACTIVE + S_CPL) <= iopl) return true;
   // consult the I/O permission bitmap of a 32-bit TSS
   if ((segAttr(SEG_TR) & 0x0F) != 0x0B && (segAttr(SEG_TR) & 0x0F) != 0x09) return false;
@@ -76,7 +76,7 @@ function stringCount(rec: u32, lin: u32, off: u32, bytes: u32): u32 {
   const attr = load<u8>(rec + R_ATTR);
   if (!(attr & REP)) return 1;
   let n = (attr & Attr.A32) ? reg32(ECX) : reg32(ECX) & 0xFFFF;
-  const down = (getFlags() & DF) != 0;
+  const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   const room = down ? ((lin & 0xFFF) / bytes) + 1 : (0x1000 - (lin & 0xFFF)) / bytes;
   if (room > 0 && n > room) n = room;
   if (!(attr & Attr.A32)) {
@@ -89,7 +89,7 @@ function stringCount(rec: u32, lin: u32, off: u32, bytes: u32): u32 {
 
 // Move SI/DI and CX after `n` items; returns the items REP still has to do.
 function advance(attr: u32, r: u32, n: u32, bytes: u32): u32 {
-  const step = (getFlags() & DF) ? <u32>(-<i32>(n * bytes)) : n * bytes;
+  const step = (load<u32>(ACTIVE + S_EFLAGS) & DF) ? <u32>(-<i32>(n * bytes)) : n * bytes;
   if (attr & Attr.A32) setReg32(r, reg32(r) + step);
   else setRegSz(r, 1, reg32(r) + step);
   if (attr & REP) {
@@ -114,7 +114,7 @@ export function outs(rec: u32, sz: u32): void {
   const first = segLinear(seg, index(rec, ESI), bytes, false);
   if (aborted()) return;
   const n = stringCount(rec, first, index(rec, ESI), bytes);
-  const down = (getFlags() & DF) != 0;
+  const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   let off = index(rec, ESI);
   for (let i: u32 = 0; i < n; i++) {
     const lin = segLinear(seg, off, bytes, false);
@@ -140,7 +140,7 @@ export function ins(rec: u32, sz: u32): void {
   const first = segLinear(SEG_ES, index(rec, EDI), bytes, true);
   if (aborted()) return;
   const n = stringCount(rec, first, index(rec, EDI), bytes);
-  const down = (getFlags() & DF) != 0;
+  const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   const lastOff = down ? index(rec, EDI) - (n - 1) * bytes : index(rec, EDI) + (n - 1) * bytes;
   segLinear(SEG_ES, (attr & Attr.A32) ? lastOff : lastOff & 0xFFFF, bytes, true);
   // the destination must be writable now, so completing on re-entry cannot fault
@@ -167,7 +167,7 @@ export function completePendingIo(): void {
     return;
   }
   const n = load<u32>(EXIT_IO_COUNT);
-  const down = (getFlags() & DF) != 0;
+  const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   let lin = load<u32>(ACTIVE + S_PENDING_DEST);
   for (let i: u32 = 0; i < n; i++) {
     const v: u32 = bytes == 4 ? load<u32>(IO_BUFFER + i * 4) : (bytes == 2 ? <u32>load<u16>(IO_BUFFER + i * 2) : <u32>load<u8>(IO_BUFFER + i));

@@ -353,9 +353,17 @@ export class Vm {
     const v = this.view;
     switch (reason) {
       case ExitReason.Io: {
-        const port = v.getUint32(Exit.ioPort, true), size = v.getUint32(Exit.ioSize, true);
+        const port = v.getUint32(Exit.ioPort, true), size = v.getUint32(Exit.ioSize, true) as IoSize;
         if (this.policy && !this.policy.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
-        this.handleIo();
+        // the common case, one OUT or IN, without a further call
+        if (v.getUint32(Exit.ioCount, true) === 1) {
+          if (v.getUint32(Exit.ioDir, true) === 0) { this.ports.write(port, size, v.getUint32(Exit.ioData, true)); return; }
+          const x = this.ports.read(port, size) >>> 0;
+          v.setUint32(Exit.ioData, x, true);
+          v.setUint32(IO_BUFFER, x, true);
+          return;
+        }
+        this.handleStringIo(port, size);
         return;
       }
       case ExitReason.Mmio: {
@@ -440,14 +448,11 @@ export class Vm {
     }
   }
 
-  private handleIo(): void {
+  /** INS/OUTS: `count` items through IO_BUFFER in one exit. */
+  private handleStringIo(port: number, size: IoSize): void {
     const v = this.view;
-    const port = v.getUint32(Exit.ioPort, true);
-    const size = v.getUint32(Exit.ioSize, true) as IoSize;
     const count = v.getUint32(Exit.ioCount, true);
     const input = v.getUint32(Exit.ioDir, true) === 1;
-    if (count === 1 && !input) { this.ports.write(port, size, v.getUint32(Exit.ioData, true)); return; }
-    if (count === 1) { v.setUint32(Exit.ioData, this.ports.read(port, size) >>> 0, true); v.setUint32(IO_BUFFER, v.getUint32(Exit.ioData, true), true); return; }
     for (let i = 0; i < count; i++) {
       const at = IO_BUFFER + i * size;
       if (input) {

@@ -39,7 +39,8 @@ export function trapeze(id: string, label: string, options: { core?: () => strin
       try { options.core(); return undefined; } catch (e) { return (e as Error).message; }
     },
     command: (w) => [process.execPath, CHILD('trapeze-child'), w.image, w.cmdline,
-      ...(options.core ? ['--core', options.core()] : []), ...(w.rdtsc ? ['--host-clock'] : []), ...(options.args ?? [])],
+      ...(options.core ? ['--core', options.core()] : []), ...(w.rdtsc ? ['--host-clock'] : []),
+      ...(w.warmup !== undefined ? ['--warmup', w.warmup] : []), ...(options.args ?? [])],
     // the command line users run
     startup: options.cli ? () => [process.execPath, `${ROOT}bin/trapeze.js`, 'run', `${ROOT}guest-images/hello.elf`, ...(options.args ?? [])] : undefined,
   };
@@ -60,7 +61,8 @@ export function v86(jit: boolean): Engine {
     id: jit ? 'v86' : 'v86-interpreter',
     label: `v86 ${version ?? ''} ${jit ? 'JIT' : 'interpreter'} (${bios})`.replace(/ +/g, ' '),
     missing: () => version ? undefined : 'the v86 package is not installed (npm install)',
-    command: (w) => [process.execPath, CHILD('v86-child'), w.image, w.cmdline, w.end.source, ...(jit ? [] : ['--no-jit'])],
+    command: (w) => [process.execPath, CHILD('v86-child'), w.image, w.cmdline, w.end.source, ...(jit ? [] : ['--no-jit']),
+      ...(w.warmup !== undefined ? ['--warmup', w.warmup] : [])],
     startup: jit ? () => [process.execPath, CHILD('v86-child'), `${ROOT}guest-images/hello.elf`, '', '^Hello'] : undefined,
   };
 }
