@@ -256,6 +256,18 @@ export const TABLE_LIST: u32 = 0x1900000;    // u32 per RAM page: 2 MiB
 // Per 4 MiB linear region (u8): 1 when a live shadow entry maps part of a 4 MiB page.
 export const REGION_BIG: u32 = 0x1B00000;    // 1 KiB
 
+// ---- JIT (assembly/jit/) ---------------------------------------------------------
+// Regions waiting to be compiled, their function bodies, and the module the
+// host compiles from them (one batch at a time).
+export const JIT_QUEUE: u32 = 0x1B01000;     // JIT_QUEUE_MAX x 32 bytes
+export const JIT_QUEUE_MAX: u32 = 64;
+export const JIT_BODIES: u32 = 0x1C00000;    // 1 MiB of function bodies
+export const JIT_BODIES_SIZE: u32 = 0x100000;
+export const JIT_MODULE: u32 = 0x1D00000;    // the module: header, then the bodies (up to 2 MiB)
+export const JIT_MODULE_SIZE: u32 = 0x200000;
+// Function-table index of block slot 0's region (below it: the core's own entries).
+export const JIT_TABLE_BASE: u32 = 16;
+
 // AssemblyScript's own static data starts at --memoryBase (asconfig.json: 15 MiB).
 // Guest RAM starts here: guest-physical address p is at RAM_BASE + p.
 export const RAM_BASE: u32 = 0x2000000;

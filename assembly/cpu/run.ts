@@ -25,6 +25,7 @@ import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { Unsupported } from "./unsupported";
 import { TRACING, traceEvent, TraceKind } from "../trace";
+import { jitOn, jitRun, jitForget, jitPending, jitFlush } from "../jit/tier";
 
 const NMI_VECTOR: u32 = 2;
 
@@ -102,6 +103,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
   store<u32>(blk + B_GEN, gen);
   store<u32>(blk + B_COUNT, count);
   store<u32>(blk + B_KEEP, keep);
+  jitForget(blk);
   return blk;
 }
 
@@ -145,6 +147,20 @@ function deliverFault(rec: u32): void {
   bump(Counter.Exceptions);
   if (TRACING) traceEvent(TraceKind.Exception, v, c, h ? 1 : 0);
   exception(v, h, c);
+}
+
+// The instruction at `rec` stopped half-way (a fault, or an MMIO read the host
+// must answer): roll back to its start and deliver its fault. Returns 1 when a
+// fault was delivered (it counts against the budget).
+function abandon(rec: u32, replaying: bool): u32 {
+  setEip(insnStart); // the start of this instruction, or of the task it switched to
+  mmioDropWrites(); // it faults or starts over: its queued writes never happened
+  if (exitReason == ExitReason.Error) { clearAbort(); return 0; }
+  if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); return 0; }
+  if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
+  if (replaying) mmioReplayDone();
+  deliverFault(rec);
+  return 1;
 }
 
 // Copy the last exception into the exit record, for crash reports.
@@ -219,22 +235,23 @@ export function run(budget: u32): void {
     clearStop();
     // every CS load ends the block, so the code size holds for all of it
     const ipMask: u32 = code32() ? 0xFFFFFFFF : 0xFFFF;
-    const end = blk + BLOCK_HEADER + n * RECORD_SIZE;
-    for (let rec = blk + BLOCK_HEADER; rec < end; rec += RECORD_SIZE) {
+    let rec = blk + BLOCK_HEADER;
+    let end = rec + n * RECORD_SIZE;
+    if (!TRACING && jitOn && !single && !replaying) {
+      // the block's compiled region (jit/tier.ts) runs first; the interpreter goes on from where it left
+      const first = jitRun(blk, count, budget - retired - faults);
+      rec += first * RECORD_SIZE;
+      if (aborted()) { faults += abandon(rec, false); continue; }
+      if (first) end = rec + min(count - first, budget - retired - faults) * RECORD_SIZE;
+    }
+    for (; rec < end; rec += RECORD_SIZE) {
       const ip = eip();
       setInsnStart(ip);
       setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec);
       if (abort != Abort.None) {
-        setEip(insnStart); // the start of this instruction, or of the task it switched to
-        mmioDropWrites(); // it faults or starts over: its queued writes never happened
-        if (exitReason == ExitReason.Error) { clearAbort(); break; }
-        if (abort == Abort.MmioRead) { clearAbort(); requestExit(ExitReason.Mmio); break; }
-        if (exitReason == ExitReason.Mmio) clearExit(); // the buffered write is dropped with the instruction
-        if (replaying) replaying = mmioReplayDone();
-        faults++;
-        deliverFault(rec);
+        if (abandon(rec, replaying)) { replaying = false; faults++; }
         break;
       }
       if (replaying) replaying = mmioReplayDone();
@@ -246,6 +263,7 @@ export function run(budget: u32): void {
       singleStepTrap(eip());
     }
   }
+  if (jitPending()) jitFlush(); // hot blocks found in this entry: compile them now, run them next time
   store<u32>(EXIT_RETIRED, retired);
   store<u64>(ACTIVE + S_INSTRET, load<u64>(ACTIVE + S_INSTRET) + <u64>retired);
   store<u32>(EXIT_INSN_EIP, insnStart);

@@ -71,6 +71,7 @@ export function printStats(vm: Vm, timer: ExitTimer): void {
   const lines = [
     ...timer.format(insns),
     ...counterLines(cpu.counters()),
+    jitLine(vm, insns),
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }
@@ -84,6 +85,16 @@ const COUNTER_GROUPS: [string, [CounterName, string][]][] = [
   ['code', [['blocksDecoded', 'blocks decoded'], ['codeInvalidations', 'pages invalidated by writes']]],
   ['delivered', [['exceptions', 'exceptions'], ['interrupts', 'interrupts']]],
 ];
+
+/** The JIT's figures: regions compiled, compile time, invalidations, share of instructions run compiled. */
+export function jitLine(vm: Vm, instructions: number): string {
+  if (!vm.jitOn) return `${'jit:'.padEnd(12)} off`;
+  const j = vm.core.jit.stats();
+  const share = instructions > 0 ? (100 * j.instructions / instructions).toFixed(1) : '0.0';
+  return `${'jit:'.padEnd(12)} regions=${j.regions} (batches=${j.batches}, ${j.compileMs.toFixed(1)} ms), invalidated=${j.invalidated}, ` +
+    `not compiled=${j.rejected}, instructions compiled=${j.instructions} (${share}%)` +
+    (j.errors ? `, modules refused=${j.errors} (${j.firstError})` : '');
+}
 
 function counterLines(counters: Record<CounterName, number>): string[] {
   return COUNTER_GROUPS.map(([group, items]) => `${`${group}:`.padEnd(12)} ${items.map(([name, label]) => `${label}=${counters[name]}`).join(', ')}`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RAM_BASE, MAX_VCPUS } from './layout.js';
 import { TrapezeError } from '../errors.js';
+import { JitHost, DEFAULT_JIT_THRESHOLD, type JitOptions } from './jit.js';
 
 /** The functions core.wasm exports (see assembly/index.ts). */
 export interface CoreExports {
@@ -29,6 +30,16 @@ export interface CoreExports {
   decoderProbeInput(): number;
   ramBase(): number;
   maxVcpus(): number;
+  /** on 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only. */
+  jit(on: number, threshold: number): void;
+  /** JIT counters by index (assembly/jit/tier.ts jitStat). */
+  jitStat(i: number): number;
+  // what compiled regions call back (assembly/jit/tier.ts)
+  jitStep(rec: number, ip: number, done: number): number;
+  jitCond(cc: number): number;
+  jitCarry(): number;
+  jitShift(op: number, sz: number, v: number, count: number): number;
+  jitImul(a: number, b: number): number;
 }
 
 /** Host functions only the trace build of the core calls (assembly/trace.ts). */
@@ -74,6 +85,8 @@ export interface CoreInstance {
   ramBytes: number;
   /** Receives the core's MMU events while `exports.traceMmu(1)` is on (src/mmu/trace.ts). */
   mmuHooks: MmuHooks;
+  /** The JIT's host half: the function table and the compile callback. */
+  jit: JitHost;
 }
 
 export interface MmuHooks {
@@ -96,7 +109,9 @@ export function coreModuleFrom(path: string): WebAssembly.Module {
 }
 
 /** One core instance with `ramBytes` of guest RAM and `vcpus` vCPUs (of `module`, or of the build's core). */
-export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks, module?: WebAssembly.Module): CoreInstance {
+export function createCore(
+  ramBytes: number, vcpus: number, trace?: TraceHooks, module?: WebAssembly.Module, jitOptions: JitOptions = {},
+): CoreInstance {
   if (!Number.isInteger(ramBytes) || ramBytes < MIN_RAM || ramBytes > MAX_RAM || ramBytes % 4096 !== 0) {
     throw new TrapezeError(`guest RAM must be a whole number of 4 KiB pages between 1 MiB and 2048 MiB (got ${ramBytes} bytes)`);
   }
@@ -108,11 +123,16 @@ export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks, 
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const mmuHooks: MmuHooks = {};
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
-  const env: WebAssembly.ModuleImports = { memory, mmuEvent };
+  const jit = new JitHost(memory);
+  const env: WebAssembly.ModuleImports = { memory, mmuEvent, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;
   const instance = new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env });
   const exports = instance.exports as unknown as CoreExports;
+  jit.attach(exports);
   exports.init(ramBytes, vcpus);
+  // the trace build keeps the interpreter: every instruction is seen
+  // (a core built before the JIT has no `jit` export)
+  exports.jit?.(!trace && jitOptions.on === true ? 1 : 0, jitOptions.threshold ?? DEFAULT_JIT_THRESHOLD);
   return {
     exports,
     memory,
@@ -120,5 +140,6 @@ export function createCore(ramBytes: number, vcpus: number, trace?: TraceHooks, 
     bytes: new Uint8Array(memory.buffer),
     ramBytes,
     mmuHooks,
+    jit,
   };
 }

@@ -2,6 +2,7 @@
 // buses with their devices, and the loop that runs the core and handles each
 // exit it returns — the VMM's side of KVM_RUN.
 import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
+import { jitDefault, type JitOptions } from '../core/jit.js';
 import {
   Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
   Cpuid, CpuidEntry,
@@ -69,6 +70,8 @@ export interface VmOptions {
    * another vCPU may raise one) instead of ending the run. A hypervisor sets it.
    */
   haltWaits?: boolean;
+  /** The JIT tier (src/core/jit.ts); default: on, unless TRAPEZE_JIT=off. */
+  jit?: JitOptions;
 }
 
 export interface RunOptions {
@@ -113,6 +116,8 @@ export class Vm {
   readonly mmio = new MmioBus();
   /** What CPUID answers; every change is written into the core's CPUID table at once. */
   readonly cpuid = new CpuidPolicy(() => this.writeCpuidTables());
+  /** Whether hot code is compiled (src/core/jit.ts). */
+  readonly jitOn: boolean;
   readonly ramBytes: number;
   private lifecycle: VmState = 'created';
   /** Isolation policy: ports, MMIO, MSRs the guest may use, and what a violation does. */
@@ -131,7 +136,9 @@ export class Vm {
   constructor(options: VmOptions = {}) {
     this.name = options.name ?? 'vm';
     const bytes = options.memoryBytes ?? (options.memoryMiB ?? 32) * 1024 * 1024;
-    this.core = createCore(bytes, options.vcpus ?? 1, options.trace, options.coreModule);
+    const jit = { ...jitDefault(), ...options.jit };
+    this.jitOn = jit.on === true && !options.trace && !options.coreModule;
+    this.core = createCore(bytes, options.vcpus ?? 1, options.trace, options.coreModule, jit);
     this.ramBytes = bytes;
     this.view = this.core.view;
     this.vcpus = Array.from({ length: options.vcpus ?? 1 }, (_, i) => new Vcpu(this.core, i));

@@ -1,0 +1,606 @@
+// The region compiler: one decoded block (assembly/cpu/run.ts) becomes one
+// WebAssembly function `(room, access) -> packed`.
+//
+// - The eight guest registers live in wasm locals, loaded on entry and
+//   written back on every exit (and around a fallback into the interpreter).
+// - The lazy flags of the last flag-setting instruction stay in locals while
+//   the compiler knows which operation set them, so a CMP/Jcc pair becomes one
+//   wasm comparison; they are stored to the vCPU state at exits and joins.
+// - Memory operands look up the soft TLB inline. Anything the fast path does
+//   not cover (a miss, a page crossing, MMIO, a watched page, alignment
+//   checks) leaves the region *before* the instruction has any effect: the
+//   interpreter then runs the rest of the block from that record, so faults,
+//   invalidation and exits are handled by exactly the interpreter's code.
+// - A branch to a later record of the block is a wasm `br`; a branch back to
+//   the block's first record loops inside the function while the budget
+//   allows a whole pass (and the region has no fallback, which could change
+//   the mapping of the code).
+// - An instruction without an emitter calls the core's `jitStep`, which runs
+//   its interpreter handler.
+//
+// The result packs the instructions retired and the record to resume at:
+// (retired << 5) | resume, where resume = DONE means the block is finished.
+import {
+  ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
+  S_SEG, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
+} from "../layout";
+import {
+  R_OP, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
+} from "../cpu/decode";
+import { LazyOp } from "../cpu/flags";
+import { W, VOID, I32, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
+
+export const DONE: u32 = 31;
+
+// Functions the region module imports from the core (tier.ts), by index.
+export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
+export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
+export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory
+export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
+export const F_IMUL: u32 = 4;  // (a, b) -> truncated product; flags written
+export const IMPORTS: u32 = 5;
+
+// Locals: the two parameters, then these.
+const ROOM: u32 = 0;    // instructions the budget still allows
+const ACCESS: u32 = 1;  // TLB bit a data access needs (0: every access takes the slow path)
+const R0: u32 = 2;      // EAX..EDI: 2..9
+const EIP0: u32 = 10;   // EIP at entry
+const BASE: u32 = 11;   // retired before the current pass, minus skipped records
+const LA: u32 = 12;
+const LB: u32 = 13;
+const LR: u32 = 14;
+const T0: u32 = 15;
+const T1: u32 = 16;
+const LIN: u32 = 17;
+const ENT: u32 = 18;
+const XEIP: u32 = 19;
+const XRET: u32 = 20;
+const LOCALS: u32 = 19;
+
+const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
+
+// ---- compile-time state of one region ----
+let blk: u32 = 0;
+let count: u32 = 0;
+let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
+let fwd: u32 = 0;          // bit j: some record branches forward to record j
+let loops: bool = false;   // a branch returns to record 0 and the region may loop
+let pure: bool = true;     // no fallback in the region
+let segs: u32 = 0;         // segments used by memory operands
+let written: u32 = 0;      // registers the region has written so far
+let fl: u32 = MEMSTATE;    // who holds the lazy flags
+let flSz: u32 = 0;
+let depth: u32 = 0;        // open wasm blocks
+const EXIT_LABEL: u32 = 0;
+const TOP_LABEL: u32 = 1;
+let labelOfRecord = new StaticArray<u32>(17); // depth index of the block that ends at record j
+export let compiled: u32 = 0; // records with an emitter in the last region
+export let fallbacks: u32 = 0;
+
+@inline function rec(k: u32): u32 { return blk + BLOCK_HEADER + k * RECORD_SIZE; }
+@inline function opOf(r: u32): u32 { return <u32>load<u16>(r + R_OP); }
+@inline function attr(r: u32): u32 { return load<u8>(r + R_ATTR); }
+@inline function isMem(r: u32): bool { return (attr(r) & Attr.Mem) != 0; }
+@inline function o32(r: u32): bool { return (attr(r) & Attr.O32) != 0; }
+@inline function imm(r: u32): u32 { return load<u32>(r + R_IMM); }
+@inline function imm8s(r: u32): u32 { return <u32><i32><i8>load<u8>(r + R_IMM); }
+
+function open(kind: u32): void { byte(kind); byte(VOID); depth++; }
+function close(): void { op(W.End); depth--; }
+function br(label: u32): void { byte(W.Br); uleb(depth - 1 - label); }
+
+// ---- which records have an emitter ----
+// Operand size of a word/dword form: only dword forms are compiled.
+function canEmit(r: u32): bool {
+  const o = opOf(r);
+  const a = attr(r);
+  if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return o == 0x90;
+  if ((a & Attr.Mem) && !(a & Attr.A32)) return false;
+  const d = (a & Attr.O32) != 0;
+  const m = (a & Attr.Mem) != 0;
+  const g = load<u8>(r + R_REG);
+  if (o < 0x40) {
+    const form = o & 7;
+    if (form >= 6) return false;
+    return (form & 1) == 0 || d;
+  }
+  if (o >= 0x40 && o <= 0x5F) return d;
+  if (o == 0x68 || o == 0x6A || o == 0x69 || o == 0x6B) return d;
+  if (o >= 0x70 && o <= 0x7F) return d;
+  if (o >= 0x180 && o <= 0x18F) return d;
+  switch (o) {
+    case 0x80: case 0x82: case 0x84: case 0x88: case 0x8A: case 0xA8: case 0xC6: return true;
+    case 0x81: case 0x83: case 0x85: case 0x89: case 0x8B: case 0xA9: case 0xC7: return d;
+    case 0x8D: return d && m;
+    case 0x90: return true;
+    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: return d;
+    case 0x87: return d && !m;
+    case 0x98: case 0x99: return d;
+    case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7: return true;
+    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF: return d;
+    case 0xC0: case 0xD0: case 0xD2: return !m;
+    case 0xC1: case 0xD1: case 0xD3: return d && !m;
+    case 0xC3: case 0xE8: case 0xE9: case 0xEB: return d;
+    case 0xF6: return g == 0 || g == 1;
+    case 0xF7: return d && (g <= 1 || (!m && (g == 2 || g == 3)));
+    case 0xFE: return g <= 1;
+    case 0xFF: return d && g <= 1;
+    case 0x1AF: return d;
+    case 0x1B6: case 0x1B7: case 0x1BE: case 0x1BF: return d;
+    default:
+      if (o >= 0x140 && o <= 0x14F) return d && !m;
+      if (o >= 0x190 && o <= 0x19F) return !m;
+      return false;
+  }
+}
+
+// Target of a relative branch as an offset from the block start.
+function branchTarget(r: u32, k: u32): u32 {
+  const o = opOf(r);
+  const disp = (o >= 0x70 && o <= 0x7F) || o == 0xEB ? imm8s(r) : imm(r);
+  return unchecked(offs[k + 1]) + disp;
+}
+@inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9; }
+
+// ---- registers ----
+function getReg(r: u32, sz: u32): void {
+  if (sz == 2) { get(R0 + r); return; }
+  if (sz == 1) { get(R0 + r); i32c(0xFFFF); op(W.And); return; }
+  get(R0 + (r & 3));
+  if (r >= 4) { i32c(8); op(W.ShrU); }
+  i32c(0xFF); op(W.And);
+}
+// The value on the stack goes to register r (size sz).
+function setReg(r: u32, sz: u32): void {
+  if (sz == 2) { set(R0 + r); written |= 1 << r; return; }
+  const rr = sz == 1 ? r : r & 3;
+  const sh: u32 = sz == 0 && r >= 4 ? 8 : 0;
+  const m: u32 = sz == 1 ? 0xFFFF : 0xFF;
+  i32c(m); op(W.And);
+  if (sh) { i32c(sh); op(W.Shl); }
+  get(R0 + rr); i32c(~(m << sh)); op(W.And);
+  op(W.Or);
+  set(R0 + rr);
+  written |= 1 << rr;
+}
+
+// ---- flags ----
+function storeState(off: u32): void { mem(W.Store, ACTIVE + off); } // (0, value) on the stack
+function flushCode(): void {
+  if (fl == MEMSTATE) return;
+  i32c(0); i32c(fl); storeState(S_LAZY_OP);
+  i32c(0); i32c(flSz); storeState(S_LAZY_SIZE);
+  i32c(0); get(LA); storeState(S_LAZY_A);
+  i32c(0); get(LB); storeState(S_LAZY_B);
+  i32c(0); get(LR); storeState(S_LAZY_R);
+}
+function flush(): void { flushCode(); fl = MEMSTATE; }
+function setLazy(o: u32, sz: u32): void { fl = o; flSz = sz; }
+@inline function maskOf(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
+@inline function signOf(sz: u32): u32 { return sz == 2 ? 0x80000000 : (sz == 1 ? 0x8000 : 0x80); }
+function getMasked(l: u32): void { get(l); if (flSz != 2) { i32c(maskOf(flSz)); op(W.And); } }
+
+// CF of the known lazy state.
+function cfCode(): void {
+  switch (fl) {
+    case LazyOp.Add: getMasked(LR); getMasked(LA); op(W.LtU); return;
+    case LazyOp.Sub: getMasked(LA); getMasked(LB); op(W.LtU); return;
+    case LazyOp.Logic: i32c(0); return;
+    default: i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); return; // Inc, Dec
+  }
+}
+function zfCode(): void { getMasked(LR); op(W.Eqz); }
+function sfCode(): void { get(LR); i32c(signOf(flSz)); op(W.And); i32c(0); op(W.Ne); }
+function ofCode(): void {
+  if (fl == LazyOp.Logic) { i32c(0); return; }
+  get(LA); get(LB); op(W.Xor);
+  if (fl == LazyOp.Add || fl == LazyOp.Inc) { i32c(-1); op(W.Xor); }
+  get(LA); get(LR); op(W.Xor); op(W.And);
+  i32c(signOf(flSz)); op(W.And); i32c(0); op(W.Ne);
+}
+function pfCode(): void {
+  i32c(0x9669);
+  get(LR); get(LR); i32c(4); op(W.ShrU); op(W.Xor); i32c(0xF); op(W.And);
+  op(W.ShrU); i32c(1); op(W.And);
+}
+
+// Condition cc (Jcc/SETcc/CMOVcc) as 0/1 on the stack.
+function condCode(cc: u32): void {
+  if (fl == MEMSTATE) { i32c(cc); call(F_COND); return; }
+  const t = cc >> 1;
+  if (fl == LazyOp.Sub && flSz == 2 && (t == 1 || t == 2 || t == 3 || t == 6 || t == 7)) {
+    get(LA); get(LB);
+    op(t == 1 ? W.LtU : t == 2 ? W.Eq : t == 3 ? W.LeU : t == 6 ? W.LtS : W.LeS);
+  } else {
+    switch (t) {
+      case 0: ofCode(); break;
+      case 1: cfCode(); break;
+      case 2: zfCode(); break;
+      case 3: cfCode(); zfCode(); op(W.Or); break;
+      case 4: sfCode(); break;
+      case 5: pfCode(); break;
+      case 6: sfCode(); ofCode(); op(W.Ne); break;
+      default: zfCode(); sfCode(); ofCode(); op(W.Ne); op(W.Or); break;
+    }
+  }
+  if (cc & 1) op(W.Eqz);
+}
+
+function carryCode(): void { if (fl == MEMSTATE) call(F_CARRY); else cfCode(); }
+
+// ---- exits ----
+// Leave the region: EIP = EIP0 + offset, result = packed(BASE + retired, resume).
+function exitAt(eipOff: u32, retired: u32, resume: u32): void {
+  flushCode();
+  get(EIP0); if (eipOff) { i32c(eipOff); op(W.Add); } set(XEIP);
+  exitRet(retired, resume);
+}
+function exitRet(retired: u32, resume: u32): void {
+  get(BASE); if (retired) { i32c(retired); op(W.Add); }
+  i32c(5); op(W.Shl); if (resume) { i32c(resume); op(W.Or); }
+  set(XRET);
+  br(EXIT_LABEL);
+}
+// Leave before record k: the interpreter runs it.
+function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
+
+// ---- memory operands ----
+function eaCode(r: u32): void {
+  i32c(load<u32>(r + R_DISP));
+  const b = load<u8>(r + R_BASE), x = load<u8>(r + R_INDEX);
+  if (b != NO_REG) { get(R0 + b); op(W.Add); }
+  if (x != NO_REG) {
+    get(R0 + x);
+    const s = load<u8>(r + R_SCALE);
+    if (s) { i32c(s); op(W.Shl); }
+    op(W.Add);
+  }
+  segs |= 1 << load<u8>(r + R_SEG);
+}
+// The linear address is on the stack: leave the region before record k unless
+// the TLB maps it for this access without a page crossing; LIN = host address.
+function tlbCode(bytes: u32, write: bool, k: u32): void {
+  set(LIN);
+  get(LIN); i32c(12); op(W.ShrU); i32c(2); op(W.Shl);
+  mem(W.Load, write ? TLB_WRITE : TLB_READ); tee(ENT);
+  get(ACCESS); op(W.And); op(W.Eqz);
+  if (bytes > 1) { get(LIN); i32c(0xFFF); op(W.And); i32c(0x1000 - bytes); op(W.GtU); op(W.Or); }
+  open(W.If); bail(k); close();
+  get(ENT); i32c(0xFFFFF000); op(W.And); get(LIN); i32c(0xFFF); op(W.And); op(W.Add); set(LIN);
+}
+function loadSz(sz: u32): void { get(LIN); mem(sz == 2 ? W.Load : (sz == 1 ? W.Load16U : W.Load8U), 0); }
+// (value on the stack in T0)
+function storeSz(sz: u32): void { get(LIN); get(T0); mem(sz == 2 ? W.Store : (sz == 1 ? W.Store16 : W.Store8), 0); }
+
+// E operand of record r: read (for RMW, the TLB check is the write one).
+function readE(r: u32, sz: u32, k: u32, rmw: bool): void {
+  if (!isMem(r)) { getReg(load<u8>(r + R_RM), sz); return; }
+  eaCode(r); tlbCode(1 << sz, rmw, k); loadSz(sz);
+}
+// Write the value on the stack to E; `again`: LIN is already checked (RMW).
+function writeE(r: u32, sz: u32, k: u32, again: bool): void {
+  if (!isMem(r)) { setReg(load<u8>(r + R_RM), sz); return; }
+  set(T0);
+  if (!again) { eaCode(r); tlbCode(1 << sz, true, k); }
+  storeSz(sz);
+}
+
+// ---- ALU ----
+// LA and LB hold the operands; leaves the result in LR (and sets the lazy state).
+function aluCode(kind: u32, sz: u32): void {
+  if (kind == 2 || kind == 3) { // ADC, SBB: carry-in known only at run time
+    carryCode(); set(T1);
+    get(LA); get(LB); op(kind == 2 ? W.Add : W.Sub); get(T1); op(kind == 2 ? W.Add : W.Sub); set(LR);
+    const base: u32 = kind == 2 ? LazyOp.Add : LazyOp.Sub;
+    i32c(0); i32c(base); get(T1); op(W.Add); storeState(S_LAZY_OP);
+    i32c(0); i32c(sz); storeState(S_LAZY_SIZE);
+    i32c(0); get(LA); storeState(S_LAZY_A);
+    i32c(0); get(LB); storeState(S_LAZY_B);
+    i32c(0); get(LR); storeState(S_LAZY_R);
+    fl = MEMSTATE;
+    return;
+  }
+  get(LA); get(LB);
+  switch (kind) {
+    case 0: op(W.Add); setLazy(LazyOp.Add, sz); break;
+    case 1: op(W.Or); setLazy(LazyOp.Logic, sz); break;
+    case 4: op(W.And); setLazy(LazyOp.Logic, sz); break;
+    case 6: op(W.Xor); setLazy(LazyOp.Logic, sz); break;
+    default: op(W.Sub); setLazy(LazyOp.Sub, sz); break; // SUB, CMP
+  }
+  set(LR);
+}
+
+// INC/DEC of the value in LA: CF folds into EFLAGS first, as the interpreter does.
+function incDecCode(dec: bool, sz: u32): void {
+  if (fl != LazyOp.Inc && fl != LazyOp.Dec) {
+    i32c(0);
+    i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
+    carryCode(); op(W.Or);
+    storeState(S_EFLAGS);
+  }
+  i32c(1); set(LB);
+  get(LA); i32c(1); op(dec ? W.Sub : W.Add); set(LR);
+  setLazy(dec ? LazyOp.Dec : LazyOp.Inc, sz);
+}
+
+// TEST: lazy Logic with A = B = 0, as logicFlags records it.
+function testCode(sz: u32): void {
+  op(W.And); set(LR);
+  i32c(0); set(LA); i32c(0); set(LB);
+  setLazy(LazyOp.Logic, sz);
+}
+
+// ---- one record ----
+function emitRecord(r: u32, k: u32): void {
+  const o = opOf(r);
+  const g = load<u8>(r + R_REG);
+  const e = load<u8>(r + R_RM);
+  const d: u32 = o32(r) ? 2 : 1;
+  if (o < 0x40) { // ALU: six forms of eight operations
+    const kind = o >> 3, form = o & 7;
+    const sz: u32 = form & 1 ? d : 0;
+    if (form < 2) { // E, G
+      readE(r, sz, k, kind != 7); set(LA);
+      getReg(g, sz); set(LB);
+      aluCode(kind, sz);
+      if (kind != 7) { get(LR); writeE(r, sz, k, true); }
+    } else if (form < 4) { // G, E
+      getReg(g, sz); set(LA);
+      readE(r, sz, k, false); set(LB);
+      aluCode(kind, sz);
+      if (kind != 7) { get(LR); setReg(g, sz); }
+    } else { // AL/EAX, imm
+      getReg(0, sz); set(LA);
+      i32c(imm(r)); set(LB);
+      aluCode(kind, sz);
+      if (kind != 7) { get(LR); setReg(0, sz); }
+    }
+    return;
+  }
+  if (o >= 0x40 && o <= 0x4F) {
+    get(R0 + (o & 7)); set(LA);
+    incDecCode(o >= 0x48, 2);
+    get(LR); setReg(o & 7, 2);
+    return;
+  }
+  if (o >= 0x50 && o <= 0x57) { get(R0 + (o & 7)); pushCode(k); return; }
+  if (o >= 0x58 && o <= 0x5F) { popCode(k); setReg(o & 7, 2); return; }
+  if ((o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F)) { jccCode(r, k, o & 15); return; }
+  if (o >= 0x140 && o <= 0x14F) { // CMOVcc r32, r32
+    getReg(e, 2); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2);
+    return;
+  }
+  if (o >= 0x190 && o <= 0x19F) { condCode(o & 15); setReg(e, 0); return; } // SETcc r8
+  switch (o) {
+    case 0x68: i32c(imm(r)); pushCode(k); return;
+    case 0x6A: i32c(imm8s(r)); pushCode(k); return;
+    case 0x69: case 0x6B: // IMUL r32, r/m32, imm
+      readE(r, 2, k, false); i32c(o == 0x69 ? imm(r) : imm8s(r)); mulCode(); setReg(g, 2); return;
+    case 0x1AF: getReg(g, 2); readE(r, 2, k, false); mulCode(); setReg(g, 2); return;
+    case 0x80: case 0x82: case 0x81: case 0x83: { // group 1: E, imm
+      const sz: u32 = o == 0x80 || o == 0x82 ? 0 : d;
+      readE(r, sz, k, g != 7); set(LA);
+      i32c(o == 0x83 ? imm8s(r) : imm(r)); set(LB);
+      aluCode(g, sz);
+      if (g != 7) { get(LR); writeE(r, sz, k, true); }
+      return;
+    }
+    case 0x84: case 0x85: { const sz: u32 = o == 0x84 ? 0 : d; readE(r, sz, k, false); getReg(g, sz); testCode(sz); return; }
+    case 0xA8: case 0xA9: { const sz: u32 = o == 0xA8 ? 0 : d; getReg(0, sz); i32c(imm(r)); testCode(sz); return; }
+    case 0x88: case 0x89: { const sz: u32 = o == 0x88 ? 0 : d; getReg(g, sz); writeE(r, sz, k, false); return; }
+    case 0x8A: case 0x8B: { const sz: u32 = o == 0x8A ? 0 : d; readE(r, sz, k, false); setReg(g, sz); return; }
+    case 0xC6: case 0xC7: { const sz: u32 = o == 0xC6 ? 0 : d; i32c(imm(r)); writeE(r, sz, k, false); return; }
+    case 0x8D: eaCode(r); segs &= ~(1 << load<u8>(r + R_SEG)); setReg(g, 2); return; // LEA: no access
+    case 0x90: return;
+    case 0x87: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+      const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
+      get(R0 + a); get(R0 + b); setReg(a, 2); setReg(b, 2);
+      return;
+    }
+    case 0x98: get(R0); op(W.Extend16S); setReg(0, 2); return;
+    case 0x99: get(R0); i32c(31); op(W.ShrS); setReg(2, 2); return;
+    case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
+      i32c(imm(r)); setReg(o & 7, 0); return;
+    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
+      i32c(imm(r)); setReg(o & 7, 2); return;
+    case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: { // group 2, register operand
+      const sz: u32 = o & 1 ? 2 : 0;
+      flush();
+      i32c(g); i32c(sz); getReg(e, sz);
+      if (o <= 0xC1) i32c(imm(r)); else if (o <= 0xD1) i32c(1); else getReg(1, 0);
+      call(F_SHIFT);
+      setReg(e, sz);
+      return;
+    }
+    case 0xF6: case 0xF7: {
+      const sz: u32 = o == 0xF6 ? 0 : d;
+      if (g <= 1) { readE(r, sz, k, false); i32c(imm(r)); testCode(sz); return; }
+      if (g == 2) { get(R0 + e); i32c(-1); op(W.Xor); setReg(e, 2); return; } // NOT
+      i32c(0); set(LA); get(R0 + e); set(LB); aluCode(5, 2); get(LR); setReg(e, 2); return; // NEG
+    }
+    case 0xFE: case 0xFF: { // INC/DEC r/m
+      const sz: u32 = o == 0xFE ? 0 : d;
+      readE(r, sz, k, true); set(LA);
+      incDecCode(g == 1, sz);
+      get(LR); writeE(r, sz, k, true);
+      return;
+    }
+    case 0x1B6: case 0x1B7: case 0x1BE: case 0x1BF: { // MOVZX, MOVSX
+      const sz: u32 = o & 1 ? 1 : 0;
+      readE(r, sz, k, false);
+      if (o == 0x1BE) op(W.Extend8S); else if (o == 0x1BF) op(W.Extend16S);
+      setReg(g, 2);
+      return;
+    }
+    case 0xE8: // CALL rel32: push the return address, leave at the target
+      get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k);
+      exitAt(branchTarget(r, k), k + 1, DONE);
+      return;
+    case 0xC3: // RET: leave at the popped address
+      popCode(k); set(T1);
+      flushCode(); get(T1); set(XEIP); exitRet(k + 1, DONE);
+      return;
+    case 0xE9: case 0xEB: branchCode(r, k); return;
+  }
+  unreachable();
+}
+
+// PUSH the value on the stack (32-bit stack: the entry guard checked SS).
+function pushCode(k: u32): void {
+  set(T1);
+  get(R0 + 4); i32c(4); op(W.Sub); tee(T0);
+  segs |= 1 << SEG_SS;
+  tlbCode(4, true, k);
+  get(LIN); get(T1); mem(W.Store, 0);
+  get(R0 + 4); i32c(4); op(W.Sub); set(R0 + 4); written |= 1 << 4;
+}
+// POP to the stack (the caller stores it; POP ESP: the popped value wins).
+function popCode(k: u32): void {
+  get(R0 + 4);
+  segs |= 1 << SEG_SS;
+  tlbCode(4, false, k);
+  get(R0 + 4); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
+  get(LIN); mem(W.Load, 0);
+}
+function mulCode(): void { // (a, b) on the stack
+  set(T1); set(T0); flush();
+  get(T0); get(T1); call(F_IMUL);
+}
+
+// Jcc: taken goes to its target; not taken falls through.
+function jccCode(r: u32, k: u32, cc: u32): void {
+  const t = branchTarget(r, k);
+  condCode(cc);
+  open(W.If);
+  const saved = fl, savedSz = flSz;
+  takeBranch(t, k);
+  fl = saved; flSz = savedSz;
+  close();
+}
+function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
+
+// The branch at record k to block offset t is taken.
+function takeBranch(t: u32, k: u32): void {
+  const j = recordAt(t);
+  if (j > k && j < count) { // forward, inside the block
+    flush();
+    get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
+    byte(W.Br); uleb(depth - 1 - unchecked(labelOfRecord[j]));
+    return;
+  }
+  if (j == 0 && loops) { // back to the top: another pass if the budget allows one
+    get(BASE); i32c(k + 1); op(W.Add); tee(BASE);
+    i32c(count); op(W.Add); get(ROOM); op(W.GtU);
+    open(W.If); exitAt(0, 0, DONE); close();
+    flush();
+    br(TOP_LABEL);
+    return;
+  }
+  exitAt(t, k + 1, DONE);
+}
+function recordAt(t: u32): u32 {
+  for (let j: u32 = 0; j < count; j++) if (unchecked(offs[j]) == t) return j;
+  return 0xFFFF;
+}
+
+// ---- the function ----
+// Segments the memory operands of record r use (LEA uses none).
+function segsOf(r: u32): u32 {
+  const o = opOf(r);
+  if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3) return 1 << SEG_SS;
+  if (o == 0x8D || !isMem(r)) return 0;
+  return 1 << load<u8>(r + R_SEG);
+}
+
+// Emits the body (size-prefixed) at the writer's position; false when the
+// region is not worth compiling (too few records with an emitter).
+export function compileRegion(block: u32, n: u32): bool {
+  blk = block; count = n;
+  let off: u32 = 0;
+  compiled = 0; fallbacks = 0; segs = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    const r = rec(k);
+    unchecked(offs[k] = off);
+    off += load<u8>(r + R_LEN);
+    if (canEmit(r)) { compiled++; segs |= segsOf(r); } else fallbacks++;
+  }
+  unchecked(offs[n] = off);
+  if (compiled == 0 || fallbacks * 2 > n) return false;
+  pure = fallbacks == 0;
+  fwd = 0; loops = false;
+  for (let k: u32 = 0; k < n; k++) {
+    const r = rec(k);
+    if (!isBranch(opOf(r)) || !canEmit(r)) continue;
+    const j = recordAt(branchTarget(r, k));
+    if (j > k && j < n) fwd |= 1 << j;
+    else if (j == 0 && pure) loops = true;
+  }
+  written = 0; fl = MEMSTATE; flSz = 0; depth = 0;
+
+  const sizeAt = reserve5();
+  const bodyStart = pos;
+  uleb(1); uleb(LOCALS); byte(I32);
+  guardCode();
+  for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
+  i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
+  open(W.Block); // EXIT_LABEL
+  open(W.Loop);  // TOP_LABEL
+  for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
+  for (let k: u32 = 0; k < n; k++) {
+    if (k > 0 && (fwd & (1 << k))) { flush(); close(); }
+    const r = rec(k);
+    if (canEmit(r)) emitRecord(r, k);
+    else fallbackCode(r, k);
+  }
+  exitAt(unchecked(offs[n]), n, DONE);
+  close(); close();
+  // the common exit: registers back, EIP, the result
+  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
+  i32c(0); get(XEIP); storeState(S_EIP);
+  get(XRET);
+  op(W.End);
+  patch5(sizeAt, pos - bodyStart);
+  return true;
+}
+
+// The entry guard: every segment a memory operand uses must be flat (base 0,
+// offsets 0..4 GiB-1, readable and writable) and SS 32-bit; otherwise the
+// function returns 0 (nothing run, resume at record 0).
+function guardCode(): void {
+  let conds: u32 = 0;
+  for (let s: u32 = 0; s < 6; s++) {
+    if (!(segs & (1 << s))) continue;
+    const a = ACTIVE + S_SEG + s * SEG_SIZE;
+    i32c(0); mem(W.Load, a + SEG_BASE);
+    i32c(0); mem(W.Load, a + SEG_LO); op(W.Or);
+    i32c(0); mem(W.Load, a + SEG_HI); i32c(-1); op(W.Xor); op(W.Or);
+    i32c(0); mem(W.Load, a + SEG_RIGHTS); i32c(3); op(W.And); i32c(3); op(W.Xor); op(W.Or);
+    if (s == SEG_SS) { i32c(0); mem(W.Load, a + SEG_ATTR); i32c(0x4000); op(W.And); op(W.Eqz); op(W.Or); }
+    if (conds) op(W.Or);
+    conds++;
+  }
+  if (conds) { open(W.If); i32c(0); op(W.Return); close(); }
+}
+
+// An instruction without an emitter: its interpreter handler runs in the core
+// (registers and flags go back to the state first, and are reloaded after).
+function fallbackCode(r: u32, k: u32): void {
+  flush();
+  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
+  i32c(r);
+  get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
+  get(BASE); if (k) { i32c(k); op(W.Add); }
+  call(F_STEP); set(T0);
+  for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
+  get(T0);
+  open(W.If);
+  // 1: retired, and the block ends at the handler's EIP; 2: aborted, not retired
+  i32c(0); mem(W.Load, ACTIVE + S_EIP); set(XEIP);
+  get(BASE); i32c(k); op(W.Add); get(T0); i32c(1); op(W.Eq); op(W.Add);
+  i32c(5); op(W.Shl);
+  i32c(DONE); i32c(k); get(T0); i32c(1); op(W.Eq); op(W.Select);
+  op(W.Or); set(XRET);
+  br(EXIT_LABEL);
+  close();
+}

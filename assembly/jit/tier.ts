@@ -1,0 +1,215 @@
+// Tiering: decoded blocks are counted as the interpreter runs them; a block
+// that reaches the threshold is compiled (jit/region.ts) into the pending
+// batch. The batch becomes one WebAssembly module that the host compiles and
+// instantiates (env.jitCompile), putting each region's function in the table
+// the core calls through `call_indirect`. Until then the block keeps running
+// in the interpreter. A block decoded again (its code page was written, its
+// slot reused) forgets its region: invalidation rides on the code-page
+// generations the block cache already checks.
+import {
+  BLOCKS, BLOCK_SIZE, JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
+  JIT_MODULE_SIZE, JIT_TABLE_BASE,
+} from "../layout";
+import { R_LEN } from "../cpu/decode";
+import { execute } from "../cpu/execute";
+import { setEip, eip } from "../cpu/state";
+import { setInsnStart, setRetired, retired } from "../cpu/context";
+import { abort, Abort, stopBlock } from "../cpu/fault";
+import { condition, carry } from "../cpu/flags";
+import { shift, setMulFlags } from "../cpu/alu";
+import { dataAccess } from "../cpu/memory";
+import { compileRegion, DONE, IMPORTS } from "./region";
+import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32 } from "./emit";
+
+// Block header fields the JIT owns (run.ts owns 0..19).
+const B_PHYS: u32 = 0;
+const B_KEY: u32 = 4;
+const B_GEN: u32 = 8;
+const B_COUNT: u32 = 12;
+const B_JIT: u32 = 20;  // table index of the block's region, 0 = none
+const B_HITS: u32 = 24; // runs in the interpreter since it was decoded
+const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, queued, or not worth it
+
+// Queue entry fields.
+const Q_TABLE: u32 = 0; // read by the host
+const Q_BLOCK: u32 = 4;
+const Q_PHYS: u32 = 8;
+const Q_KEY: u32 = 12;
+const Q_GEN: u32 = 16;
+const Q_COUNT: u32 = 20;
+const Q_SIZE: u32 = 32;
+
+export let jitOn: bool = false;
+let threshold: u32 = 1000;
+let queued: u32 = 0;
+let bodiesEnd: u32 = JIT_BODIES;
+let jitBase: u32 = 0; // retired when the running region was entered
+
+// Statistics (--stats).
+let statCompiled: u64 = 0;      // regions installed
+let statInstructions: u64 = 0;  // instructions retired in compiled code
+let statInvalidated: u64 = 0;   // compiled regions dropped because their block was decoded again
+let statRejected: u64 = 0;      // hot blocks not compiled (too few instructions with an emitter)
+let statBatches: u64 = 0;       // modules the host compiled
+
+export function setJit(on: bool, hot: u32): void { jitOn = on; threshold = hot > 0 ? hot : 1; }
+
+export function jitStat(i: u32): f64 {
+  switch (i) {
+    case 0: return <f64>statCompiled;
+    case 1: return <f64>statInstructions;
+    case 2: return <f64>statInvalidated;
+    case 3: return <f64>statRejected;
+    case 4: return <f64>statBatches;
+    default: return 0;
+  }
+}
+
+// The block at blk was (re)decoded: whatever was compiled from it is stale.
+export function jitForget(blk: u32): void {
+  if (load<u32>(blk + B_JIT)) statInvalidated++;
+  store<u32>(blk + B_JIT, 0);
+  store<u32>(blk + B_HITS, 0);
+}
+
+// Run the block's region if it has one; count it otherwise. Returns the
+// first record the interpreter must run (count: none). `room` is what the
+// budget still allows; a region runs only when the whole block fits.
+export function jitRun(blk: u32, count: u32, room: u32): u32 {
+  const fn = load<u32>(blk + B_JIT);
+  if (fn == 0) {
+    const hits = load<u32>(blk + B_HITS);
+    if (hits != NEVER) {
+      if (hits + 1 >= threshold) enqueue(blk, count);
+      else store<u32>(blk + B_HITS, hits + 1);
+    }
+    return 0;
+  }
+  if (count > room) return 0;
+  jitBase = retired;
+  const packed = call_indirect<u32>(fn, room, dataAccess);
+  const done = packed >>> 5;
+  setRetired(jitBase + done);
+  statInstructions += done;
+  const resume = packed & 31;
+  return resume == DONE ? count : resume;
+}
+
+// ---- what a region calls back ----
+// Run record `rec` (starting at `ip`) with its interpreter handler, with
+// `done` instructions of the region retired before it.
+// 0: go on; 1: retired, and the block ends (a jump, a mode change, an exit);
+// 2: it aborted (a fault, an MMIO read): nothing retired, run.ts handles it.
+export function jitStep(rec: u32, ip: u32, done: u32): u32 {
+  setRetired(jitBase + done);
+  setInsnStart(ip);
+  const next = ip + load<u8>(rec + R_LEN); // regions are 32-bit code: no wrap at 64 KiB
+  setEip(next);
+  execute(rec);
+  if (abort != Abort.None) return 2;
+  return stopBlock || eip() != next ? 1 : 0;
+}
+export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
+export function jitCarry(): u32 { return carry(); }
+export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
+  if ((count & 31) == 0) return v;
+  return shift(op, sz, v, count);
+}
+export function jitImul(a: u32, b: u32): u32 {
+  const p = <i64><i32>a * <i64><i32>b;
+  setMulFlags(<u32>p, 2, p != <i64><i32>p);
+  return <u32>p;
+}
+
+// ---- batches ----
+@inline function slotOf(blk: u32): u32 { return (blk - BLOCKS) / BLOCK_SIZE; }
+
+function enqueue(blk: u32, count: u32): void {
+  store<u32>(blk + B_HITS, NEVER);
+  if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
+  startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
+  if (!compileRegion(blk, count) || overflow) { statRejected++; return; }
+  bodiesEnd = pos;
+  const q = JIT_QUEUE + queued * Q_SIZE;
+  store<u32>(q + Q_TABLE, JIT_TABLE_BASE + slotOf(blk));
+  store<u32>(q + Q_BLOCK, blk);
+  store<u32>(q + Q_PHYS, load<u32>(blk + B_PHYS));
+  store<u32>(q + Q_KEY, load<u32>(blk + B_KEY));
+  store<u32>(q + Q_GEN, load<u32>(blk + B_GEN));
+  store<u32>(q + Q_COUNT, count);
+  queued++;
+}
+
+export function jitPending(): bool { return queued != 0; }
+
+// The host compiles the module at `at` (len bytes) and puts its function i
+// at table index load<u32>(queue + 32 * i); 1 when done, 0 when refused.
+@external("env", "jitCompile")
+declare function hostCompile(at: u32, len: u32, queue: u32, n: u32): u32;
+
+// Build the module of the queued regions, have the host install it, and
+// point each block that is still the one compiled at its function.
+export function jitFlush(): void {
+  if (queued == 0) return;
+  const n = queued;
+  startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
+  byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
+  // types: 0 (i32 i32) -> i32: regions, imul; 1 step; 2 cond; 3 carry; 4 shift
+  let s = section(1);
+  uleb(5);
+  sig(2); sig(3); sig(1); sig(0); sig(4);
+  patch5(s, pos - s - 5);
+  s = section(2);
+  uleb(6);
+  name("env"); name("memory"); byte(2); byte(0); uleb(0);
+  name("env"); name("step"); byte(0); uleb(1);
+  name("env"); name("cond"); byte(0); uleb(2);
+  name("env"); name("carry"); byte(0); uleb(3);
+  name("env"); name("shift"); byte(0); uleb(4);
+  name("env"); name("imul"); byte(0); uleb(0);
+  patch5(s, pos - s - 5);
+  s = section(3);
+  uleb(n);
+  for (let i: u32 = 0; i < n; i++) uleb(0);
+  patch5(s, pos - s - 5);
+  s = section(7);
+  uleb(n);
+  for (let i: u32 = 0; i < n; i++) {
+    // "f<i>"
+    if (i < 10) { uleb(2); byte(0x66); byte(0x30 + i); }
+    else { uleb(3); byte(0x66); byte(0x30 + i / 10); byte(0x30 + i % 10); }
+    byte(0); uleb(IMPORTS + i);
+  }
+  patch5(s, pos - s - 5);
+  s = section(10);
+  uleb(n);
+  const bodies = bodiesEnd - JIT_BODIES;
+  const at = pos;
+  if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { queued = 0; bodiesEnd = JIT_BODIES; return; }
+  memory.copy(at, JIT_BODIES, bodies);
+  startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
+  patch5(s, pos - s - 5);
+  const len = pos - JIT_MODULE;
+  const ok = hostCompile(JIT_MODULE, len, JIT_QUEUE, n) != 0; // 0: refused, its regions stay interpreted
+  statBatches++;
+  for (let i: u32 = 0; i < n; i++) {
+    const q = JIT_QUEUE + i * Q_SIZE;
+    const blk = load<u32>(q + Q_BLOCK);
+    if (load<u32>(blk + B_PHYS) == load<u32>(q + Q_PHYS) && load<u32>(blk + B_KEY) == load<u32>(q + Q_KEY) &&
+        load<u32>(blk + B_GEN) == load<u32>(q + Q_GEN) && load<u32>(blk + B_COUNT) == load<u32>(q + Q_COUNT) &&
+        load<u32>(blk + B_HITS) == NEVER && ok) {
+      store<u32>(blk + B_JIT, load<u32>(q + Q_TABLE));
+      statCompiled++;
+    }
+  }
+  queued = 0;
+  bodiesEnd = JIT_BODIES;
+}
+
+function section(id: u32): u32 { byte(id); return reserve5(); }
+// A function type with `params` i32 parameters and one i32 result.
+function sig(params: u32): void {
+  byte(0x60); uleb(params);
+  for (let i: u32 = 0; i < params; i++) byte(I32);
+  uleb(1); byte(I32);
+}

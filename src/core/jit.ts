@@ -1,0 +1,97 @@
+// The host half of the JIT (assembly/jit/): the core writes a WebAssembly
+// module of hot regions into its memory and calls env.jitCompile; this
+// compiles and instantiates it against the core's memory and the core's
+// callbacks, and puts each region's function in the table the core calls
+// through `call_indirect`. docs/jit.md describes the whole tier.
+import type { CoreExports } from './core.js';
+
+/** Function-table index of the first region (assembly/layout.ts JIT_TABLE_BASE) and the block slots. */
+export const JIT_TABLE_BASE = 16;
+export const JIT_TABLE_SLOTS = 4096;
+/** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
+export const DEFAULT_JIT_THRESHOLD = 1000;
+
+export interface JitOptions {
+  /** Compile hot blocks (default: on). */
+  on?: boolean;
+  /** Interpreter runs of a block before it is compiled. */
+  threshold?: number;
+}
+
+/** The JIT setting a VM gets unless it says otherwise: TRAPEZE_JIT=on|off overrides the default. */
+export function jitDefault(): JitOptions {
+  const env = typeof process === 'undefined' ? undefined : process.env.TRAPEZE_JIT;
+  return { on: env === undefined ? DEFAULT_JIT_ON : env !== 'off' };
+}
+export const DEFAULT_JIT_ON = false;
+
+/** The callbacks a region module imports, from the core's exports. */
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitImul'>;
+
+export interface JitStats {
+  /** Regions installed (compiled and still current when their batch finished). */
+  regions: number;
+  /** Modules compiled (each a batch of regions). */
+  batches: number;
+  /** Host time spent compiling and instantiating, in ms. */
+  compileMs: number;
+  /** Compiled regions dropped because their code was decoded again (written, or its slot reused). */
+  invalidated: number;
+  /** Hot blocks left to the interpreter (too few instructions with an emitter). */
+  rejected: number;
+  /** Instructions retired inside compiled regions. */
+  instructions: number;
+  /** Modules WebAssembly refused (a core bug: their regions stay interpreted). */
+  errors: number;
+  firstError?: string;
+}
+
+export class JitHost {
+  readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_TABLE_SLOTS, element: 'anyfunc' });
+  compileMs = 0;
+  errors = 0;
+  firstError?: string;
+  private imports?: RegionImports;
+  private core?: CoreExports;
+
+  constructor(private readonly memory: WebAssembly.Memory) {}
+
+  attach(core: CoreExports): void {
+    this.core = core;
+    this.imports = core;
+  }
+
+  /** env.jitCompile: 1 when the module's functions are in the table, 0 when it was refused. */
+  compile = (at: number, len: number, queue: number, n: number): number => {
+    const started = performance.now();
+    try {
+      const core = this.imports!;
+      const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
+      const instance = new WebAssembly.Instance(module, {
+        env: {
+          memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
+          shift: core.jitShift, imul: core.jitImul,
+        },
+      });
+      const view = new DataView(this.memory.buffer);
+      for (let i = 0; i < n; i++) {
+        this.table.set(view.getUint32(queue + 32 * i, true), instance.exports[`f${i}`] as WebAssembly.ExportValue as () => number);
+      }
+      return 1;
+    } catch (e) {
+      this.errors++;
+      this.firstError ??= (e as Error).message;
+      return 0;
+    } finally {
+      this.compileMs += performance.now() - started;
+    }
+  };
+
+  stats(): JitStats {
+    const s = (i: number) => this.core!.jitStat(i);
+    return {
+      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4),
+      compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
+    };
+  }
+}
