@@ -18,7 +18,7 @@ import { selectCpuidTable, MISC_ENABLE_RESET, PAT_RESET } from "./cpu/system";
 
 export { layoutProbe };
 // The JIT: what a compiled region calls back, and its controls (jit/tier.ts).
-export { jitStep, jitCond, jitCarry, jitShift, jitImul, jitStat } from "./jit/tier";
+export { jitStep, jitCond, jitCarry, jitShift, jitStat } from "./jit/tier";
 import { setJit } from "./jit/tier";
 // 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only.
 export function jit(on: u32, threshold: u32): void { setJit(on != 0, threshold); }

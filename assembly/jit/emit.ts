@@ -58,9 +58,11 @@ export const enum W {
   Add = 0x6A, Sub = 0x6B, Mul = 0x6C, And = 0x71, Or = 0x72, Xor = 0x73,
   Shl = 0x74, ShrS = 0x75, ShrU = 0x76, Rotl = 0x77, Rotr = 0x78,
   Extend8S = 0xC0, Extend16S = 0xC1,
+  I64Ne = 0x52, I64Mul = 0x7E, Wrap = 0xA7, I64ExtendS = 0xAC,
 }
 export const VOID: u32 = 0x40;
 export const I32: u32 = 0x7F;
+export const I64: u32 = 0x7E;
 
 @inline export function op(o: u32): void { byte(o); }
 export function get(l: u32): void { byte(W.LocalGet); uleb(l); }

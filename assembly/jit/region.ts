@@ -28,7 +28,7 @@ import {
   R_OP, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
 } from "../cpu/decode";
 import { LazyOp } from "../cpu/flags";
-import { W, VOID, I32, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
+import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
 
 export const DONE: u32 = 31;
 
@@ -37,8 +37,7 @@ export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends |
 export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
-export const F_IMUL: u32 = 4;  // (a, b) -> truncated product; flags written
-export const IMPORTS: u32 = 5;
+export const IMPORTS: u32 = 4;
 
 // Locals: the two parameters, then these.
 const ROOM: u32 = 0;    // instructions the budget still allows
@@ -56,8 +55,11 @@ const ENT: u32 = 18;
 const XEIP: u32 = 19;
 const XRET: u32 = 20;
 const LOCALS: u32 = 19;
+const P64: u32 = 21;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
+// after a shift: the state holds them too, and LR (result), LA (CF), LB (OF) give them quickly
+const SHIFTED: u32 = 100;
 
 // ---- compile-time state of one region ----
 let blk: u32 = 0;
@@ -70,6 +72,7 @@ let segs: u32 = 0;         // segments used by memory operands
 let written: u32 = 0;      // registers the region has written so far
 let fl: u32 = MEMSTATE;    // who holds the lazy flags
 let flSz: u32 = 0;
+let memNone: bool = false; // with fl == MEMSTATE: the state's lazy op is known to be None
 let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
 const TOP_LABEL: u32 = 1;
@@ -167,14 +170,18 @@ function setReg(r: u32, sz: u32): void {
 // ---- flags ----
 function storeState(off: u32): void { mem(W.Store, ACTIVE + off); } // (0, value) on the stack
 function flushCode(): void {
-  if (fl == MEMSTATE) return;
+  if (fl == MEMSTATE || fl == SHIFTED) return;
   i32c(0); i32c(fl); storeState(S_LAZY_OP);
   i32c(0); i32c(flSz); storeState(S_LAZY_SIZE);
   i32c(0); get(LA); storeState(S_LAZY_A);
   i32c(0); get(LB); storeState(S_LAZY_B);
   i32c(0); get(LR); storeState(S_LAZY_R);
 }
-function flush(): void { flushCode(); fl = MEMSTATE; }
+function flush(): void {
+  flushCode();
+  if (fl == SHIFTED) memNone = true; else if (fl != MEMSTATE) memNone = false;
+  fl = MEMSTATE;
+}
 function setLazy(o: u32, sz: u32): void { fl = o; flSz = sz; }
 @inline function maskOf(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
 @inline function signOf(sz: u32): u32 { return sz == 2 ? 0x80000000 : (sz == 1 ? 0x8000 : 0x80); }
@@ -183,6 +190,7 @@ function getMasked(l: u32): void { get(l); if (flSz != 2) { i32c(maskOf(flSz)); 
 // CF of the known lazy state.
 function cfCode(): void {
   switch (fl) {
+    case SHIFTED: get(LA); return;
     case LazyOp.Add: getMasked(LR); getMasked(LA); op(W.LtU); return;
     case LazyOp.Sub: getMasked(LA); getMasked(LB); op(W.LtU); return;
     case LazyOp.Logic: i32c(0); return;
@@ -193,6 +201,7 @@ function zfCode(): void { getMasked(LR); op(W.Eqz); }
 function sfCode(): void { get(LR); i32c(signOf(flSz)); op(W.And); i32c(0); op(W.Ne); }
 function ofCode(): void {
   if (fl == LazyOp.Logic) { i32c(0); return; }
+  if (fl == SHIFTED) { get(LB); return; }
   get(LA); get(LB); op(W.Xor);
   if (fl == LazyOp.Add || fl == LazyOp.Inc) { i32c(-1); op(W.Xor); }
   get(LA); get(LR); op(W.Xor); op(W.And);
@@ -286,10 +295,13 @@ function writeE(r: u32, sz: u32, k: u32, again: bool): void {
 }
 
 // ---- ALU ----
-// LA and LB hold the operands; leaves the result in LR (and sets the lazy state).
+// The operands a, b are on the stack; leaves the result in LR (and sets the
+// lazy state). LA/LB/LR still hold the previous flags until the operands are
+// known: a bail before that point flushes them.
 function aluCode(kind: u32, sz: u32): void {
   if (kind == 2 || kind == 3) { // ADC, SBB: carry-in known only at run time
     carryCode(); set(T1);
+    set(LB); set(LA);
     get(LA); get(LB); op(kind == 2 ? W.Add : W.Sub); get(T1); op(kind == 2 ? W.Add : W.Sub); set(LR);
     const base: u32 = kind == 2 ? LazyOp.Add : LazyOp.Sub;
     i32c(0); i32c(base); get(T1); op(W.Add); storeState(S_LAZY_OP);
@@ -297,9 +309,10 @@ function aluCode(kind: u32, sz: u32): void {
     i32c(0); get(LA); storeState(S_LAZY_A);
     i32c(0); get(LB); storeState(S_LAZY_B);
     i32c(0); get(LR); storeState(S_LAZY_R);
-    fl = MEMSTATE;
+    fl = MEMSTATE; memNone = false;
     return;
   }
+  set(LB); set(LA);
   get(LA); get(LB);
   switch (kind) {
     case 0: op(W.Add); setLazy(LazyOp.Add, sz); break;
@@ -311,7 +324,7 @@ function aluCode(kind: u32, sz: u32): void {
   set(LR);
 }
 
-// INC/DEC of the value in LA: CF folds into EFLAGS first, as the interpreter does.
+// INC/DEC of the value on the stack: CF folds into EFLAGS first, as the interpreter does.
 function incDecCode(dec: bool, sz: u32): void {
   if (fl != LazyOp.Inc && fl != LazyOp.Dec) {
     i32c(0);
@@ -319,6 +332,7 @@ function incDecCode(dec: bool, sz: u32): void {
     carryCode(); op(W.Or);
     storeState(S_EFLAGS);
   }
+  set(LA);
   i32c(1); set(LB);
   get(LA); i32c(1); op(dec ? W.Sub : W.Add); set(LR);
   setLazy(dec ? LazyOp.Dec : LazyOp.Inc, sz);
@@ -341,25 +355,25 @@ function emitRecord(r: u32, k: u32): void {
     const kind = o >> 3, form = o & 7;
     const sz: u32 = form & 1 ? d : 0;
     if (form < 2) { // E, G
-      readE(r, sz, k, kind != 7); set(LA);
-      getReg(g, sz); set(LB);
+      readE(r, sz, k, kind != 7);
+      getReg(g, sz);
       aluCode(kind, sz);
       if (kind != 7) { get(LR); writeE(r, sz, k, true); }
     } else if (form < 4) { // G, E
-      getReg(g, sz); set(LA);
-      readE(r, sz, k, false); set(LB);
+      getReg(g, sz);
+      readE(r, sz, k, false);
       aluCode(kind, sz);
       if (kind != 7) { get(LR); setReg(g, sz); }
     } else { // AL/EAX, imm
-      getReg(0, sz); set(LA);
-      i32c(imm(r)); set(LB);
+      getReg(0, sz);
+      i32c(imm(r));
       aluCode(kind, sz);
       if (kind != 7) { get(LR); setReg(0, sz); }
     }
     return;
   }
   if (o >= 0x40 && o <= 0x4F) {
-    get(R0 + (o & 7)); set(LA);
+    get(R0 + (o & 7));
     incDecCode(o >= 0x48, 2);
     get(LR); setReg(o & 7, 2);
     return;
@@ -380,8 +394,8 @@ function emitRecord(r: u32, k: u32): void {
     case 0x1AF: getReg(g, 2); readE(r, 2, k, false); mulCode(); setReg(g, 2); return;
     case 0x80: case 0x82: case 0x81: case 0x83: { // group 1: E, imm
       const sz: u32 = o == 0x80 || o == 0x82 ? 0 : d;
-      readE(r, sz, k, g != 7); set(LA);
-      i32c(o == 0x83 ? imm8s(r) : imm(r)); set(LB);
+      readE(r, sz, k, g != 7);
+      i32c(o == 0x83 ? imm8s(r) : imm(r));
       aluCode(g, sz);
       if (g != 7) { get(LR); writeE(r, sz, k, true); }
       return;
@@ -406,22 +420,28 @@ function emitRecord(r: u32, k: u32): void {
       i32c(imm(r)); setReg(o & 7, 2); return;
     case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: { // group 2, register operand
       const sz: u32 = o & 1 ? 2 : 0;
+      const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
+      if (g >= 4 && c != 0 && (sz == 2 || c <= 7)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
+      if (g <= 1 && c != 0 && sz == 2 && (fl == SHIFTED || (fl == MEMSTATE && memNone))) {
+        getReg(e, 2); rotateCode(g, c); setReg(e, 2); return;
+      }
       flush();
       i32c(g); i32c(sz); getReg(e, sz);
       if (o <= 0xC1) i32c(imm(r)); else if (o <= 0xD1) i32c(1); else getReg(1, 0);
       call(F_SHIFT);
       setReg(e, sz);
+      memNone = c != 0; // a zero count leaves the lazy state as it was
       return;
     }
     case 0xF6: case 0xF7: {
       const sz: u32 = o == 0xF6 ? 0 : d;
       if (g <= 1) { readE(r, sz, k, false); i32c(imm(r)); testCode(sz); return; }
       if (g == 2) { get(R0 + e); i32c(-1); op(W.Xor); setReg(e, 2); return; } // NOT
-      i32c(0); set(LA); get(R0 + e); set(LB); aluCode(5, 2); get(LR); setReg(e, 2); return; // NEG
+      i32c(0); get(R0 + e); aluCode(5, 2); get(LR); setReg(e, 2); return; // NEG
     }
     case 0xFE: case 0xFF: { // INC/DEC r/m
       const sz: u32 = o == 0xFE ? 0 : d;
-      readE(r, sz, k, true); set(LA);
+      readE(r, sz, k, true);
       incDecCode(g == 1, sz);
       get(LR); writeE(r, sz, k, true);
       return;
@@ -446,6 +466,83 @@ function emitRecord(r: u32, k: u32): void {
   unreachable();
 }
 
+// SHL/SAL, SHR, SAR of the value on the stack by a constant count c (1..31;
+// a byte only up to 7) as the interpreter's shift() does: the result stays on
+// the stack (and in LR), CF in LA and OF in LB for conditions, and EFLAGS is
+// written whole with the lazy state dropped.
+function shiftCode(g: u32, sz: u32, c: u32): void {
+  const w: u32 = 8 << sz;
+  const msb = signOf(sz);
+  set(T0);
+  flushCode(); // the stale lazy fields stay as the interpreter leaves them
+  if (g == 7) { // SAR
+    get(T0); if (sz == 0) op(W.Extend8S); set(T1);
+    get(T1); i32c(c - 1); op(W.ShrS); i32c(1); op(W.And); set(LA);
+    get(T1); i32c(c); op(W.ShrS); i32c(maskOf(sz)); op(W.And); set(LR);
+    i32c(0); set(LB);
+  } else if (g == 5) { // SHR
+    get(T0); i32c(c - 1); op(W.ShrU); i32c(1); op(W.And); set(LA);
+    get(T0); i32c(c); op(W.ShrU); set(LR);
+    get(LR); i32c(msb); op(W.And); i32c(0); op(W.Ne);
+    get(LR); i32c(msb >> 1); op(W.And); i32c(0); op(W.Ne); op(W.Ne); set(LB);
+  } else { // SHL (and /6)
+    get(T0); i32c(w - c); op(W.ShrU); i32c(1); op(W.And); set(LA);
+    get(T0); i32c(c); op(W.Shl); i32c(maskOf(sz)); op(W.And); set(LR);
+    get(LR); i32c(msb); op(W.And); i32c(0); op(W.Ne); get(LA); op(W.Ne); set(LB);
+  }
+  eagerFlags(sz, g == 5 || g == 7); // AF set by SHR and SAR, as the interpreter defines it
+  get(LR);
+}
+
+// Write all six arithmetic flags to EFLAGS from LR (ZF SF PF), LA (CF) and
+// LB (OF), and drop the lazy state, as alu.ts setArithBits does.
+function eagerFlags(sz: u32, af: bool): void {
+  fl = SHIFTED; flSz = sz;
+  i32c(0);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~ARITH); op(W.And);
+  get(LA); op(W.Or);
+  get(LB); i32c(11); op(W.Shl); op(W.Or);
+  pfCode(); i32c(2); op(W.Shl); op(W.Or);
+  zfCode(); i32c(6); op(W.Shl); op(W.Or);
+  sfCode(); i32c(7); op(W.Shl); op(W.Or);
+  if (af) { i32c(0x10); op(W.Or); }
+  i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
+  storeState(S_EFLAGS);
+  i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
+}
+
+// ROL/ROR of a dword by a constant count (1..31) when the lazy state is known
+// to be empty: only CF and OF change, the other flags stay in EFLAGS.
+function rotateCode(g: u32, c: u32): void {
+  set(T0);
+  get(T0); i32c(c); op(g == 0 ? W.Rotl : W.Rotr); set(LR);
+  if (g == 0) { get(LR); i32c(1); op(W.And); } else { get(LR); i32c(31); op(W.ShrU); }
+  set(LA);
+  get(LR); i32c(31); op(W.ShrU);
+  if (g == 0) get(LA); else { get(LR); i32c(30); op(W.ShrU); i32c(1); op(W.And); }
+  op(W.Ne); set(LB);
+  i32c(0);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~0x801); op(W.And);
+  get(LA); op(W.Or); get(LB); i32c(11); op(W.Shl); op(W.Or);
+  i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
+  storeState(S_EFLAGS);
+  fl = MEMSTATE; memNone = true;
+  get(LR);
+}
+
+// IMUL r32: the truncated signed product of the two values on the stack;
+// CF = OF = the product does not fit (as execute.ts imulTrunc).
+function mulCode(): void {
+  set(T1); set(T0); flushCode();
+  get(T0); op(W.I64ExtendS); get(T1); op(W.I64ExtendS); op(W.I64Mul); tee(P64);
+  op(W.Wrap); set(LR);
+  get(P64); get(LR); op(W.I64ExtendS); op(W.I64Ne); tee(LA); set(LB);
+  eagerFlags(2, false);
+  get(LR);
+}
+const ARITH: u32 = 0x8D5;           // CF PF AF ZF SF OF
+const DEFINED_FLAGS: u32 = 0x3F7FD5; // as flags.ts setFlagsRaw keeps
+
 // PUSH the value on the stack (32-bit stack: the entry guard checked SS).
 function pushCode(k: u32): void {
   set(T1);
@@ -463,19 +560,15 @@ function popCode(k: u32): void {
   get(R0 + 4); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
   get(LIN); mem(W.Load, 0);
 }
-function mulCode(): void { // (a, b) on the stack
-  set(T1); set(T0); flush();
-  get(T0); get(T1); call(F_IMUL);
-}
 
 // Jcc: taken goes to its target; not taken falls through.
 function jccCode(r: u32, k: u32, cc: u32): void {
   const t = branchTarget(r, k);
   condCode(cc);
   open(W.If);
-  const saved = fl, savedSz = flSz;
+  const saved = fl, savedSz = flSz, savedNone = memNone;
   takeBranch(t, k);
-  fl = saved; flSz = savedSz;
+  fl = saved; flSz = savedSz; memNone = savedNone;
   close();
 }
 function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
@@ -536,11 +629,11 @@ export function compileRegion(block: u32, n: u32): bool {
     if (j > k && j < n) fwd |= 1 << j;
     else if (j == 0 && pure) loops = true;
   }
-  written = 0; fl = MEMSTATE; flSz = 0; depth = 0;
+  written = 0; fl = MEMSTATE; flSz = 0; memNone = false; depth = 0;
 
   const sizeAt = reserve5();
   const bodyStart = pos;
-  uleb(1); uleb(LOCALS); byte(I32);
+  uleb(2); uleb(LOCALS); byte(I32); uleb(1); byte(I64);
   guardCode();
   for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
@@ -548,7 +641,7 @@ export function compileRegion(block: u32, n: u32): bool {
   open(W.Loop);  // TOP_LABEL
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
   for (let k: u32 = 0; k < n; k++) {
-    if (k > 0 && (fwd & (1 << k))) { flush(); close(); }
+    if (k > 0 && (fwd & (1 << k))) { flush(); close(); memNone = false; }
     const r = rec(k);
     if (canEmit(r)) emitRecord(r, k);
     else fallbackCode(r, k);
@@ -592,6 +685,7 @@ function fallbackCode(r: u32, k: u32): void {
   get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
   get(BASE); if (k) { i32c(k); op(W.Add); }
   call(F_STEP); set(T0);
+  memNone = false;
   for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
   get(T0);
   open(W.If);

@@ -16,7 +16,7 @@ import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
 import { abort, Abort, stopBlock } from "../cpu/fault";
 import { condition, carry } from "../cpu/flags";
-import { shift, setMulFlags } from "../cpu/alu";
+import { shift } from "../cpu/alu";
 import { dataAccess } from "../cpu/memory";
 import { compileRegion, DONE, IMPORTS } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32 } from "./emit";
@@ -115,11 +115,6 @@ export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
   if ((count & 31) == 0) return v;
   return shift(op, sz, v, count);
 }
-export function jitImul(a: u32, b: u32): u32 {
-  const p = <i64><i32>a * <i64><i32>b;
-  setMulFlags(<u32>p, 2, p != <i64><i32>p);
-  return <u32>p;
-}
 
 // ---- batches ----
 @inline function slotOf(blk: u32): u32 { return (blk - BLOCKS) / BLOCK_SIZE; }
@@ -154,19 +149,18 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 (i32 i32) -> i32: regions, imul; 1 step; 2 cond; 3 carry; 4 shift
+  // types: 0 (i32 i32) -> i32: regions; 1 step; 2 cond; 3 carry; 4 shift
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(6);
+  uleb(5);
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
   name("env"); name("cond"); byte(0); uleb(2);
   name("env"); name("carry"); byte(0); uleb(3);
   name("env"); name("shift"); byte(0); uleb(4);
-  name("env"); name("imul"); byte(0); uleb(0);
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(n);

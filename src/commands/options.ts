@@ -25,3 +25,8 @@ export function parseCpus(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 16) throw new InvalidArgumentError(`expected a vCPU count from 1 to 16 (got "${v}")`);
   return Number(v);
 }
+
+export function parseOnOff(v: string): boolean {
+  if (v !== 'on' && v !== 'off') throw new InvalidArgumentError(`expected on or off (got "${v}")`);
+  return v === 'on';
+}

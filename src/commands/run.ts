@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { TrapezeError, writeStdout } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
-import { parseMemory, parseCount, parseSeconds, parseCpus } from './options.js';
+import { parseMemory, parseCount, parseSeconds, parseCpus, parseOnOff } from './options.js';
 import { configMode, pcMode, collect, multibootModules } from './run-mode.js';
 import type { RunConfigOptions } from './run-config.js';
 import type { RunPcOptions } from './run-pc.js';
@@ -40,7 +40,9 @@ export function registerRun(program: Command): void {
     .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
     .option('--testdev', 'PC: add QEMU\'s pc-testdev (ports 0xE0-0xE7, 0x2000-0x2017, memory at 0xFF000000), as kvm-unit-tests expect')
+    .option('--jit <on|off>', 'compile hot guest code to WebAssembly (docs/jit.md)', parseOnOff)
     .action(async (image: string | undefined, opts, cmd: Command) => {
+      if (opts.jit !== undefined) (await import('../core/jit.js')).setJitDefault(opts.jit);
       if (configMode(image, opts, cmd)) return (await import('./run-config.js')).runConfig(opts as RunConfigOptions);
       if (opts.kernel !== undefined && image !== undefined) throw new TrapezeError('give either a multiboot image or --kernel, not both');
       if (opts.kernel !== undefined && opts.module !== undefined) throw new TrapezeError('--module is for multiboot kernels; a bzImage takes --initrd');

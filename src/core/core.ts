@@ -39,7 +39,6 @@ export interface CoreExports {
   jitCond(cc: number): number;
   jitCarry(): number;
   jitShift(op: number, sz: number, v: number, count: number): number;
-  jitImul(a: number, b: number): number;
 }
 
 /** Host functions only the trace build of the core calls (assembly/trace.ts). */

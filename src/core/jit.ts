@@ -18,15 +18,21 @@ export interface JitOptions {
   threshold?: number;
 }
 
-/** The JIT setting a VM gets unless it says otherwise: TRAPEZE_JIT=on|off overrides the default. */
+/** Whether VMs compile hot code unless they say otherwise. */
+export const DEFAULT_JIT_ON = false;
+let processDefault: boolean | undefined;
+
+/** The process-wide default (`trapeze run --jit on|off`). */
+export function setJitDefault(on: boolean): void { processDefault = on; }
+
+/** The JIT setting a VM gets unless it says otherwise: --jit, then TRAPEZE_JIT=on|off, then the default. */
 export function jitDefault(): JitOptions {
   const env = typeof process === 'undefined' ? undefined : process.env.TRAPEZE_JIT;
-  return { on: env === undefined ? DEFAULT_JIT_ON : env !== 'off' };
+  return { on: processDefault ?? (env === undefined ? DEFAULT_JIT_ON : env !== 'off') };
 }
-export const DEFAULT_JIT_ON = false;
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitImul'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -51,6 +57,8 @@ export class JitHost {
   compileMs = 0;
   errors = 0;
   firstError?: string;
+  /** Told of every module the core hands over (docs/jit.md shows one); the bytes are a copy. */
+  onModule?: (bytes: Uint8Array, tableIndices: number[]) => void;
   private imports?: RegionImports;
   private core?: CoreExports;
 
@@ -66,11 +74,16 @@ export class JitHost {
     const started = performance.now();
     try {
       const core = this.imports!;
+      if (this.onModule) {
+        const view = new DataView(this.memory.buffer);
+        const indices = Array.from({ length: n }, (_, i) => view.getUint32(queue + 32 * i, true));
+        this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), indices);
+      }
       const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
       const instance = new WebAssembly.Instance(module, {
         env: {
           memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift, imul: core.jitImul,
+          shift: core.jitShift,
         },
       });
       const view = new DataView(this.memory.buffer);

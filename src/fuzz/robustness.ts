@@ -8,6 +8,8 @@ import { createMachine } from '../machine.js';
 import { Vm, type StopInfo, type PlatformHooks } from '../vm/vm.js';
 import { prng } from './random-code.js';
 import { randomGuest, codePool, GUEST_MODES, type GuestMode } from './random-guest.js';
+import type { JitOptions } from '../core/jit.js';
+import { RAM_BASE } from '../core/layout.js';
 
 export interface FuzzOptions {
   /** Instructions to run for the seed (summed over its episodes). */
@@ -20,6 +22,8 @@ export interface FuzzOptions {
   episodeMs?: number;
   /** Told before each guest starts (to find the one that hangs). */
   onEpisode?: (episode: number, mode: GuestMode, vm: Vm) => void;
+  /** The JIT setting of the guests' VMs (default: the VM default). */
+  jit?: JitOptions;
 }
 
 export interface SeedReport {
@@ -39,6 +43,10 @@ export interface SeedReport {
   coreErrors: Record<string, number>;
   /** Anything unexpected: host errors, wasm traps, memory outside RAM changed. */
   failures: string[];
+  /** Per guest: a hash of its final registers, flags, instruction count and RAM (for differential runs). */
+  digests: number[];
+  /** Instructions the guests retired in compiled code. */
+  compiledInstructions: number;
   ms: number;
 }
 
@@ -50,7 +58,7 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
   const modes = options.modes ?? GUEST_MODES;
   const perEpisode = options.episodeInstructions ?? 200_000;
   const report: SeedReport = {
-    seed, instructions: 0, episodes: 0, ends: {}, byMode: {}, exits: {}, exceptions: 0, coreErrors: {}, failures: [], ms: 0,
+    seed, instructions: 0, episodes: 0, ends: {}, byMode: {}, exits: {}, exceptions: 0, coreErrors: {}, failures: [], digests: [], compiledInstructions: 0, ms: 0,
   };
   const bump = (m: Record<string, number>, k: string, n = 1): void => { m[k] = (m[k] ?? 0) + n; };
 
@@ -66,7 +74,7 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
   while (report.instructions < options.instructions && report.failures.length < 10) {
     const mode = modes[rnd() % modes.length];
     const episode = report.episodes++;
-    const { vm } = createMachine({ name: `fuzz-${seed}-${episode}`, memoryBytes: ram, sliceInstructions: 1 + (rnd() % 100_000) });
+    const { vm } = createMachine({ name: `fuzz-${seed}-${episode}`, memoryBytes: ram, sliceInstructions: 1 + (rnd() % 100_000), jit: options.jit });
     pristine ??= decodeTables(vm);
     const size = vm.core.memory.buffer.byteLength;
     const where = `seed ${seed} episode ${episode} (${mode})`;
@@ -89,6 +97,8 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
       bump(report.ends, stop.kind === 'stopped' ? 'exception-loop' : stop.kind);
       if (stop.kind === 'error') bump(report.coreErrors, stop.message.replace(/0x[0-9a-f]+/g, 'X'));
     }
+    report.digests.push(finalState(vm, ram));
+    if (vm.jitOn) report.compiledInstructions += vm.core.jit.stats().instructions;
     if (vm.core.memory.buffer.byteLength !== size) report.failures.push(`${where}: the core's memory changed size`);
     if (decodeTables(vm) !== pristine) report.failures.push(`${where}: the core's decode tables changed`);
   }
@@ -138,6 +148,36 @@ export function formatReport(r: SeedReport): string {
   for (const [msg, n] of Object.entries(r.coreErrors)) lines.push(`  core error x${n}: ${msg}`);
   for (const f of r.failures) lines.push(`  FAILURE ${f}`);
   return lines.join('\n');
+}
+
+/** A hash of what a guest can see at its end: registers, EIP, EFLAGS, instructions retired, RAM. */
+function finalState(vm: Vm, ram: number): number {
+  const { exports, view, bytes } = vm.core;
+  const base = exports.stateOffset(0);
+  const regs = new Uint32Array(12);
+  for (let i = 0; i < 9; i++) regs[i] = view.getUint32(base + 4 * i, true);
+  regs[9] = exports.getEflags(0);
+  regs[10] = vm.vcpus[0].instructionsRetired;
+  regs[11] = checksum(bytes.subarray(RAM_BASE, RAM_BASE + ram));
+  return checksum(new Uint8Array(regs.buffer));
+}
+
+/**
+ * The differential fuzz: the same seed with the JIT (compiling blocks after
+ * `threshold` runs) and without; every guest must end in the same state after
+ * the same instructions. Returns the failures (empty when they agree) and the
+ * two reports.
+ */
+export function fuzzJitDiff(seed: number, options: FuzzOptions, threshold = 2): { failures: string[]; jit: SeedReport; interpreter: SeedReport } {
+  const jit = fuzzSeed(seed, { ...options, jit: { on: true, threshold } });
+  const interpreter = fuzzSeed(seed, { ...options, jit: { on: false } });
+  const failures = [...jit.failures, ...interpreter.failures];
+  const first = jit.digests.findIndex((d, i) => d !== interpreter.digests[i]);
+  if (first >= 0 || jit.digests.length !== interpreter.digests.length) {
+    failures.push(`seed ${seed}: guest ${first} ends differently with the JIT (and ${jit.digests.filter((d, i) => d !== interpreter.digests[i]).length} others)`);
+  }
+  if (jit.instructions !== interpreter.instructions) failures.push(`seed ${seed}: ${jit.instructions} instructions with the JIT, ${interpreter.instructions} without`);
+  return { failures, jit, interpreter };
 }
 
 function checksum(b: Uint8Array): number {

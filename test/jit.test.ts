@@ -1,0 +1,84 @@
+// The JIT tier (assembly/jit/, src/core/jit.ts) never changes what a guest
+// does: every shipped guest gives the same serial output, exit status,
+// instruction count and final state with the JIT as without it; and the
+// differential fuzzer's random guests end in the same state both ways.
+import { describe, it, expect } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { IMAGES } from './support/guest.js';
+import { createMachine, bootMultiboot } from '../src/machine.js';
+import { Pc } from '../src/platform/pc.js';
+import { fuzzJitDiff } from '../src/fuzz/robustness.js';
+import type { JitOptions } from '../src/core/jit.js';
+import type { Vm } from '../src/vm/vm.js';
+
+const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
+const ON_PC = new Set(['sleeper']);
+const CMDLINE: Record<string, string> = { compute: 'iterations=12' };
+// `spin` loops until stopped: both runs stop at this count, where they must agree too
+const MAX_INSTRUCTIONS = 20_000_000;
+
+interface Outcome { serial: string; status: number; instructions: number; state: number[]; compiled: number; regions: number }
+
+function finalState(vm: Vm): number[] {
+  const base = vm.core.exports.stateOffset(0);
+  const regs = Array.from({ length: 9 }, (_, i) => vm.core.view.getUint32(base + 4 * i, true));
+  return [...regs, vm.core.exports.getEflags(0)];
+}
+
+function run(name: string, jit: JitOptions): Outcome {
+  let serial = '';
+  const serialOut = (b: number) => { serial += String.fromCharCode(b); };
+  const cmdline = CMDLINE[name] ?? '';
+  let vm: Vm;
+  let status: number;
+  if (ON_PC.has(name)) {
+    const pc = new Pc({ memoryMiB: 32, serial: serialOut, jit });
+    try {
+      pc.bootMultiboot(`${IMAGES}${name}.elf`, cmdline);
+      status = pc.vm.run({ maxInstructions: MAX_INSTRUCTIONS }).status;
+      vm = pc.vm;
+    } finally {
+      pc.close();
+    }
+  } else {
+    const machine = createMachine({ memoryMiB: 32, serial: serialOut, jit });
+    bootMultiboot(machine, `${IMAGES}${name}.elf`, cmdline);
+    status = machine.vm.run({ maxInstructions: MAX_INSTRUCTIONS }).status;
+    vm = machine.vm;
+  }
+  const stats = vm.core.jit.stats();
+  expect(stats.errors, stats.firstError).toBe(0);
+  return { serial, status, instructions: vm.instructionsRetired, state: finalState(vm), compiled: stats.instructions, regions: stats.regions };
+}
+
+describe('JIT: same guest behaviour with and without it', () => {
+  for (const name of images) {
+    it(`${name}: output, status, instruction count and final state agree`, () => {
+      const off = run(name, { on: false });
+      // a threshold of 2 compiles nearly everything that runs twice: the most code paths
+      const on = run(name, { on: true, threshold: 2 });
+      expect(on.serial).toBe(off.serial);
+      expect(on.status).toBe(off.status);
+      expect(on.instructions).toBe(off.instructions);
+      expect(on.state).toEqual(off.state);
+      expect(off.compiled).toBe(0);
+    });
+  }
+
+  it('compute runs almost entirely in compiled regions', () => {
+    const on = run('compute', { on: true });
+    expect(on.regions).toBeGreaterThan(5);
+    expect(on.compiled / on.instructions).toBeGreaterThan(0.6);
+  });
+});
+
+describe('JIT: differential fuzz (quick)', () => {
+  for (const seed of [1, 2]) {
+    it(`seed ${seed}: random guests end in the same state with the JIT`, () => {
+      const r = fuzzJitDiff(seed, { instructions: 600_000, episodeMs: 5_000 });
+      expect(r.failures).toEqual([]);
+      // the JIT really ran a good part of the random code
+      expect(r.jit.compiledInstructions).toBeGreaterThan(r.jit.instructions / 10);
+    });
+  }
+});
