@@ -138,7 +138,11 @@ export interface PeerOptions {
 
 export function peerEngines(options: PeerOptions): Engine[] {
   const log = options.log ?? (() => {});
-  const engines: Engine[] = [trapeze('trapeze', 'Trapeze', { cli: true })];
+  // the interpreter alone (the figures before the JIT), and with the JIT tier (docs/jit.md)
+  const engines: Engine[] = [
+    trapeze('trapeze', 'Trapeze', { cli: true, args: ['--jit', 'off'] }),
+    trapeze('trapeze-jit', 'Trapeze JIT', { cli: true, args: ['--jit', 'on'] }),
+  ];
   if (options.baselineWasm) {
     const path = options.baselineWasm;
     engines.push(trapeze('trapeze-before', `Trapeze (${path})`, { core: () => path }));

@@ -3,7 +3,7 @@
 // line's arrival), and at the end one line on stderr gives the instructions
 // retired when each line was written, so the parent knows how many
 // instructions ran between two lines.
-//   node trapeze-child.js <image> <cmdline> [--core <file.wasm>] [--host-clock] [--warmup <cmdline>]
+//   node trapeze-child.js <image> <cmdline> [--core <file.wasm>] [--host-clock] [--warmup <cmdline>] [--jit on|off]
 // --core runs an earlier build of the core; --host-clock makes the TSC follow
 // the host clock (the vmexit guest times itself with RDTSC); --warmup runs the
 // image once with that command line first (output discarded), so V8 has
@@ -18,11 +18,12 @@ const option = (name: string) => flags.includes(name) ? flags[flags.indexOf(name
 const corePath = option('--core');
 const hostClock = flags.includes('--host-clock');
 const warmup = option('--warmup');
+const jit = option('--jit') === undefined ? undefined : { on: option('--jit') === 'on' };
 const coreModule = corePath ? coreModuleFrom(corePath) : undefined;
 
 /** Run the image with `args`; `serial` gets each byte. Returns the exit status. */
 function run(args: string, serial: (machine: Machine, b: number) => void): { machine: Machine; status: number } {
-  const machine: Machine = createMachine({ memoryMiB: 32, coreModule, serial: (b) => serial(machine, b) });
+  const machine: Machine = createMachine({ memoryMiB: 32, coreModule, jit, serial: (b) => serial(machine, b) });
   bootMultiboot(machine, image, args);
   if (!hostClock) return { machine, status: machine.vm.run().status };
   runWithHostClock(machine.vm, Number.MAX_SAFE_INTEGER);
