@@ -1,7 +1,8 @@
 // String instructions: MOVS CMPS STOS LODS SCAS with REP/REPE/REPNE. Each
 // iteration commits its registers, so a fault restarts where it stopped. Long
 // REP runs yield every CHUNK items so interrupts and the budget are honoured.
-// REP MOVS/STOS forward over RAM pages run as bulk copies. An MMIO access
+// REP MOVS/STOS forward over RAM pages run as bulk copies, a page at a time
+// (a page without TLB entries yet gets them from its first item). An MMIO access
 // ends the run at the item it reaches (one exit per item, each counted as
 // retired like a yield), so the instruction budget bounds device-bound REPs.
 import { R_ATTR, R_SEG, Attr } from "./decode";
@@ -33,10 +34,13 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
   if (left == 0) return;
   let budget = CHUNK;
   let done: u32 = 0; // items this execution committed
-  if (rep && step == bytes && (op == StrOp.Movs || op == StrOp.Stos)) {
-    const done = bulk(op, sz, seg, a32, left);
+  const bulkable = rep && step == bytes && (op == StrOp.Movs || op == StrOp.Stos);
+  // the DI page where bulk declined after an item there filled the TLB (code, MMIO, #AC): items go one by one
+  let declined: u32 = 0xFFFFFFFF;
+  if (bulkable) {
+    const n = bulk(op, sz, seg, a32, left);
     if (aborted()) return;
-    left -= done;
+    left -= n;
     if (left == 0) return;
   }
   while (true) {
@@ -95,6 +99,20 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
       if ((attr & Attr.Repne) && z) return;  // REPNE stops on a match
     }
     if (--budget == 0) { resumeLater(); return; }
+    // the item just done made the TLB entries a fresh page lacked: the rest of the page goes in bulk
+    if (bulkable) {
+      const page = idx(a32, EDI) >>> 12;
+      if (page != declined) {
+        const n = bulk(op, sz, seg, a32, left);
+        if (aborted()) return;
+        if (n == 0) declined = page;
+        left -= n;
+        done += n;
+        if (left == 0) return;
+        if (n >= budget) { resumeLater(); return; }
+        budget -= n;
+      }
+    }
   }
 }
 
