@@ -12,7 +12,7 @@ import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit,
 import { translatePaged } from "../mmu/paging";
 import { mmioReplayed, replayValue, mmioLogHasRoom } from "./mmio-replay";
 import { mmioQueueWrite } from "./mmio-writes";
-import { shadowFill, tlbFlushAll, protectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
+import { shadowFill, tlbFlushAll, protectFrame, unprotectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
 import { bump } from "../mmu/counters";
 import { mmuTracing, mmuEvent, MmuEvent } from "../mmu/trace";
 import { SEG_SS } from "../layout";
@@ -93,10 +93,14 @@ export function markCodePage(phys: u32): void {
   if (!(info & (PageInfo.PageTable | PageInfo.PageDir))) protectFrame(phys >>> 12);
 }
 
-// A write hit a code page: every block decoded from it is stale.
+// A write hit a code page: every block decoded from it is stale. Until a
+// block is decoded from it again (markCodePage), it is plain data: its writes
+// stop trapping, so a burst of them (a freed page cleared, data beside code)
+// costs one invalidation, not one each.
 function invalidateCodePage(a: u32): void {
   const info = load<u32>(a);
-  store<u32>(a, (info & ~PageInfo.Generation) | ((info + 1) & PageInfo.Generation));
+  store<u32>(a, (info & ~(PageInfo.Generation | PageInfo.Code)) | ((info + 1) & PageInfo.Generation));
+  if (!(info & (PageInfo.PageTable | PageInfo.PageDir))) unprotectFrame((a - PAGE_INFO) >>> 2);
   bump(Counter.CodeInvalidations);
   if (mmuTracing) mmuEvent(MmuEvent.CodeWrite, 0, ((a - PAGE_INFO) >>> 2) << 12, 0, 0);
   endBlock();

@@ -122,6 +122,17 @@ export function protectFrame(page: u32): void {
   }
 }
 
+// Writes to this frame need not trap any more (its decoded code was dropped and
+// it holds no page table): the trapped write entries of its aliases go direct.
+export function unprotectFrame(page: u32): void {
+  const host = RAM_BASE + (page << 12);
+  for (let i: u32 = 0; i < tlbCount; i++) {
+    const a = at(TLB_WRITE, load<u32>(at(TLB_LIST, i)));
+    const w = load<u32>(a);
+    if ((w & 0xFFFFF000) == host && (w & TRAP)) store<u32>(a, host | ((w >>> TRAP_SHIFT) & 3));
+  }
+}
+
 function clearTableMarks(): void {
   for (let i: u32 = 0; i < tableCount; i++) {
     const page = load<u32>(at(TABLE_LIST, i));
