@@ -1,6 +1,7 @@
 // Loads core.wasm once and makes one instance per VM. The VM's RAM is part of
 // the instance's memory, so two VMs never share a byte.
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { RAM_BASE, MAX_VCPUS } from './layout.js';
 import { TrapezeError } from '../errors.js';
@@ -53,6 +54,18 @@ const compiled = new Map<CoreBuild, WebAssembly.Module>();
 function wasmPath(build: CoreBuild): string {
   return fileURLToPath(new URL(`../../build/${build}.wasm`, import.meta.url));
 }
+
+// V8 moves a wasm function up to its optimizing tier once it has run about
+// this many bytes of its code. The core's run loop is one large function
+// whose optimization takes 50-150 ms on a background thread; with V8's
+// default budget (1.8 MB) it starts within the first few hundred blocks, so a
+// short run (hello: 1,450 instructions) then waits for it at exit. With this
+// budget it starts after some ten thousand blocks: still within the first
+// milliseconds of a long run (the compute and pagestress guests use the same
+// CPU time), while hello's process ends 30-50 ms sooner. Set before the first
+// instance, which reads it.
+const TIERING_BUDGET = 400_000_000;
+setFlagsFromString(`--wasm-tiering-budget=${TIERING_BUDGET}`);
 
 /** The compiled core, compiled once per process. */
 export function coreModule(build: CoreBuild = 'core'): WebAssembly.Module {
