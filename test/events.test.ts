@@ -193,3 +193,24 @@ describe('model-specific registers of a P6', () => {
     expect(vm.vcpus[0].eip).toBe(HANDLER + 7);
   });
 });
+
+describe('several vCPUs share one exit record', () => {
+  it('an IN completes with its own port\'s data when another vCPU exited for I/O in between', () => {
+    const vm = new Vm({ memoryMiB: 2, vcpus: 2 });
+    vm.ports.register({ name: 'a', read: () => 0x11, write: () => {} }, 0x70);
+    vm.ports.register({ name: 'b', read: () => 0x22, write: () => {} }, 0x71);
+    vm.writePhys(0x10000, Uint8Array.from([0xe4, 0x70, 0xf4])); // in al, 0x70; hlt
+    vm.writePhys(0x20000, Uint8Array.from([0xe4, 0x71, 0xf4])); // in al, 0x71; hlt
+    vm.vcpus.forEach((cpu, i) => {
+      cpu.setSegment('cs', { selector: (i + 1) * 0x1000, base: (i + 1) * 0x10000, limit: 0xffff, attr: 0x9b });
+      cpu.eip = 0;
+      cpu.waitingForSipi = false;
+    });
+    vm.runSlice(vm.vcpus[0], 10); // exits for its IN
+    vm.runSlice(vm.vcpus[1], 10); // exits for its own IN, writing the exit record
+    vm.runSlice(vm.vcpus[0], 10);
+    vm.runSlice(vm.vcpus[1], 10);
+    expect(vm.vcpus[0].reg('eax') & 0xff).toBe(0x11);
+    expect(vm.vcpus[1].reg('eax') & 0xff).toBe(0x22);
+  });
+});

@@ -230,13 +230,38 @@ export class Vm {
    */
   runSlice(vcpu: Vcpu, budget: number): number {
     this.offerInterrupt(vcpu); // what arrived while other vCPUs ran is taken on entry, as KVM injects it
+    this.unparkExit(vcpu);
     const reason = this.core.exports.enter(vcpu.index, Math.min(budget, this.platform?.budgetLimit(vcpu) ?? Infinity));
     const retired = this.view.getUint32(Exit.retired, true);
     this.exitCounts[reason]++;
     this.platform?.retired(vcpu, retired);
     this.handleExit(vcpu, reason);
     this.offerInterrupt(vcpu);
+    if (this.vcpus.length > 1) this.parkExit(vcpu);
     return retired;
+  }
+
+  /**
+   * The exit record is one for all vCPUs, but an IN's data (an INS's buffer) and
+   * an MMIO read's value are consumed when that vCPU enters again: keep them
+   * aside while other vCPUs run (KVM's kvm_run is per vCPU).
+   */
+  private readonly parked = new Map<number, { exit: Uint8Array; buffer: Uint8Array | undefined }>();
+  private parkExit(vcpu: Vcpu): void {
+    if (!vcpu.get('pendingIo') && !vcpu.get('mmioReplay')) return;
+    const bytes = this.core.bytes;
+    const n = vcpu.get('pendingIo') === 2 ? this.view.getUint32(Exit.ioSize, true) * this.view.getUint32(Exit.ioCount, true) : 0;
+    this.parked.set(vcpu.index, {
+      exit: bytes.slice(Exit.reason, Exit.insnEip + 4),
+      buffer: n ? bytes.slice(IO_BUFFER, IO_BUFFER + n) : undefined,
+    });
+  }
+  private unparkExit(vcpu: Vcpu): void {
+    const p = this.parked.get(vcpu.index);
+    if (!p) return;
+    this.parked.delete(vcpu.index);
+    this.core.bytes.set(p.exit, Exit.reason);
+    if (p.buffer) this.core.bytes.set(p.buffer, IO_BUFFER);
   }
 
   /** Instructions retired by all vCPUs. */
