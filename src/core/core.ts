@@ -62,10 +62,15 @@ function wasmPath(build: CoreBuild): string {
 // short run (hello: 1,450 instructions) then waits for it at exit. With this
 // budget it starts after some ten thousand blocks: still within the first
 // milliseconds of a long run (the compute and pagestress guests use the same
-// CPU time), while hello's process ends 30-50 ms sooner. Set before the first
-// instance, which reads it.
-const TIERING_BUDGET = 400_000_000;
-setFlagsFromString(`--wasm-tiering-budget=${TIERING_BUDGET}`);
+// CPU time), while hello's process ends 30-50 ms sooner. V8 takes the budget
+// when a module is compiled and instantiated, so it is set around the core's
+// alone: other modules (the JIT's regions) keep V8's default.
+const CORE_TIERING_BUDGET = 400_000_000;
+const V8_TIERING_BUDGET = 1_800_000;
+function withCoreBudget<T>(make: () => T): T {
+  setFlagsFromString(`--wasm-tiering-budget=${CORE_TIERING_BUDGET}`);
+  try { return make(); } finally { setFlagsFromString(`--wasm-tiering-budget=${V8_TIERING_BUDGET}`); }
+}
 
 /** The compiled core, compiled once per process. */
 export function coreModule(build: CoreBuild = 'core'): WebAssembly.Module {
@@ -77,7 +82,7 @@ export function coreModule(build: CoreBuild = 'core'): WebAssembly.Module {
     } catch {
       throw new TrapezeError(`core not built: ${wasmPath(build)} is missing (run \`npm run build\`)`);
     }
-    module = new WebAssembly.Module(new Uint8Array(bytes));
+    module = withCoreBudget(() => new WebAssembly.Module(new Uint8Array(bytes)));
     compiled.set(build, module);
   }
   return module;
@@ -114,7 +119,7 @@ export function coreModuleFrom(path: string): WebAssembly.Module {
     throw new TrapezeError(`${path}: cannot read the core (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   try {
-    return new WebAssembly.Module(new Uint8Array(bytes));
+    return withCoreBudget(() => new WebAssembly.Module(new Uint8Array(bytes)));
   } catch (e) {
     throw new TrapezeError(`${path}: not a WebAssembly core (${(e as Error).message})`);
   }
@@ -138,7 +143,7 @@ export function createCore(
   const jit = new JitHost(memory);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;
-  const instance = new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env });
+  const instance = withCoreBudget(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));
   const exports = instance.exports as unknown as CoreExports;
   jit.attach(exports);
   exports.init(ramBytes, vcpus);
