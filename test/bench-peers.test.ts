@@ -2,7 +2,7 @@
 // instruction count and MIPS, an engine whose output is wrong refused with the
 // reason, a missing engine skipped, never given a figure.
 import { describe, it, expect } from 'vitest';
-import { runPeers, formatPeers } from '../src/bench/peers/peers.js';
+import { runPeers, formatPeers, formatMarkdown } from '../src/bench/peers/peers.js';
 import { trapeze, type Engine } from '../src/bench/peers/engines.js';
 
 // an "engine" that prints the compute guest's lines with a wrong checksum
@@ -33,5 +33,12 @@ describe('bench:peers (quick)', async () => {
     expect(result.engines.find((e) => e.id === 'absent')?.skipped).toBe('not installed here');
     expect(cells.absent).toBeUndefined();
     expect(formatPeers(result)).toMatch(/SKIPPED Absent: not installed here/);
+  });
+
+  it('gives the README\'s table row by row: Trapeze\'s MIPS, the refusal, the skip', () => {
+    const md = formatMarkdown(result).split('\n');
+    expect(md.find((l) => l.startsWith('| Trapeze |'))).toContain(`${cells.trapeze.mips!.toFixed(1)} (1.0×)`);
+    expect(md.find((l) => l.startsWith('| Liar |'))).toContain('refused');
+    expect(md.find((l) => l.startsWith('| Absent |'))).toContain('skipped: not installed here');
   });
 });

@@ -259,6 +259,34 @@ export function formatPeers(r: PeerResult): string {
   return out.join('\n');
 }
 
+/** The README's table: one row per engine, the startup, each guest's MIPS and ratio, and the vmexit guest's OUT, IN and CPUID. */
+export function formatMarkdown(r: PeerResult): string {
+  const w = (id: string) => r.workloads.find((x) => x.id === id);
+  const compute = w('compute'), paging = w('pagestress'), exits = w('vmexit');
+  const start = r.startup.trapeze?.seconds;
+  const speed = (x: PeerResult['workloads'][number] | undefined, id: string) => {
+    const c = x?.cells[id], b = x?.cells.trapeze;
+    if (!c) return '—';
+    if (c.refused) return 'refused';
+    return `${c.mips!.toFixed(1)} (${b?.seconds ? fmtRatio(b.seconds / c.seconds!) : '—'})`;
+  };
+  const ns = (id: string, kind: string) => {
+    const c = exits?.cells[id];
+    return !c ? '—' : c.refused ? 'refused' : c.nsPerIteration?.[kind] !== undefined ? c.nsPerIteration[kind].toFixed(0) : '—';
+  };
+  const rows = [
+    '| engine | `hello`, whole process, s (× Trapeze) | compute, MIPS (× Trapeze) | pagestress, MIPS (× Trapeze) | vmexit: OUT / IN / CPUID, ns per iteration |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const e of r.engines) {
+    if (e.skipped) { rows.push(`| ${e.label} | skipped: ${e.skipped} | | | |`); continue; }
+    const s = r.startup[e.id];
+    const startup = s?.seconds !== undefined ? `${s.seconds.toFixed(3)} (${start ? fmtRatio(s.seconds / start) : '—'})` : s?.refused ? 'refused' : '—';
+    rows.push(`| ${e.label} | ${startup} | ${speed(compute, e.id)} | ${speed(paging, e.id)} | ${ns(e.id, 'out')} / ${ns(e.id, 'in')} / ${ns(e.id, 'cpuid')} |`);
+  }
+  return rows.join('\n');
+}
+
 /** `npm run bench:peers [options]`. */
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -267,12 +295,13 @@ export async function main(argv: string[]): Promise<void> {
       options: {
         quick: { type: 'boolean' }, repeat: { type: 'string' }, baseline: { type: 'string' }, 'baseline-wasm': { type: 'string' },
         'no-baseline': { type: 'boolean' }, engines: { type: 'string' }, guests: { type: 'string' }, json: { type: 'string' },
+        markdown: { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
     if (values.help) {
       process.stdout.write(`usage: npm run bench:peers -- [--quick] [--repeat N] [--baseline REV | --baseline-wasm FILE | --no-baseline]
-                              [--engines ids] [--guests compute,pagestress,vmexit] [--json FILE]
+                              [--engines ids] [--guests compute,pagestress,vmexit] [--json FILE] [--markdown]
 Runs each guest on Trapeze, Trapeze's core before the speed work (${DEFAULT_BASELINE} by default, built into .cache/),
 v86 (JIT and interpreter) and QEMU TCG, each in its own process; prints times, MIPS and ratios to Trapeze.
 `);
@@ -287,6 +316,7 @@ v86 (JIT and interpreter) and QEMU TCG, each in its own process; prints times, M
       log: (line) => process.stderr.write(`bench:peers: ${line}\n`),
     });
     process.stdout.write(formatPeers(result) + '\n');
+    if (values.markdown) process.stdout.write(`\n${formatMarkdown(result)}\n`);
     if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
   } catch (e) {
     const message = e instanceof TrapezeError ? e.message : (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : undefined;
