@@ -3,8 +3,9 @@ import { defineConfig, configDefaults } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // the Linux boot takes minutes: npm run test:linux (vitest.linux.config.ts)
-    exclude: [...configDefaults.exclude, 'test/boot/**'],
+    // the Linux boot takes minutes: npm run test:linux (vitest.linux.config.ts);
+    // kvm-unit-tests: npm run test:kvm-unit-tests (vitest.kvm-unit-tests.config.ts)
+    exclude: [...configDefaults.exclude, 'test/boot/**', 'test/kvm/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
