@@ -38,6 +38,30 @@ describe('pc-testdev', () => {
     expect(vm.mmio.read(TESTDEV_IOMEM + 0xffe, 2)).toBe(0x0011);
   });
 
+  it('REP INSB into device memory and REP OUTSB from it move every item (one MMIO access per exit)', () => {
+    const pc = new Pc({ memoryMiB: 4, testdev: true });
+    const vm = pc.vm, cpu = vm.vcpus[0];
+    vm.writePhys(0x1000, Uint8Array.from([
+      0x66, 0xb8, 0x99, 0x99, 0x66, 0xba, 0xe0, 0x00, 0x66, 0xef, // mov ax, 0x9999; mov dx, 0xe0; out dx, ax
+      0xbf, 0x10, 0x00, 0x00, 0xff, 0xb9, 0x64, 0x00, 0x00, 0x00, // mov edi, 0xFF000010; mov ecx, 100
+      0xfc, 0xf3, 0x6c,                                           // cld; rep insb
+      0xc6, 0x05, 0x20, 0x00, 0x00, 0xff, 0x42,                   // mov byte [0xFF000020], 0x42
+      0xbe, 0x1e, 0x00, 0x00, 0xff, 0xb9, 0x03, 0x00, 0x00, 0x00, // mov esi, 0xFF00001E; mov ecx, 3
+      0xf3, 0x6e,                                                 // rep outsb: 99 99 42, the last one latched
+      0xf4]));
+    cpu.set('cr0', 0x11);
+    cpu.setSegment('cs', { selector: 8, base: 0, limit: 0xffffffff, attr: 0xc09b });
+    for (const s of ['ds', 'es'] as const) cpu.setSegment(s, { selector: 16, base: 0, limit: 0xffffffff, attr: 0xc093 });
+    cpu.eflags = 2;
+    cpu.eip = 0x1000;
+    vm.core.exports.stateChanged(0);
+    const stop = vm.run({ maxInstructions: 1000 });
+    expect(stop.kind).toBe('halted');
+    expect([...Array(100)].map((_, i) => vm.mmio.read(TESTDEV_IOMEM + 0x10 + i, 1)).every((b, i) => b === (i === 0x10 ? 0x42 : 0x99))).toBe(true);
+    expect(cpu.reg('ecx')).toBe(0);
+    expect(vm.ports.read(0xe0, 1)).toBe(0x42);
+  });
+
   it('raises ISA line n when 0x2000 + n is written non-zero', () => {
     const pc = new Pc({ memoryMiB: 4, testdev: true });
     expect(pc.pic.hasInterrupt()).toBe(false);

@@ -8,7 +8,7 @@ import {
   protectedMode, v86Mode, segBase, segLimit, segAttr, reg32, setReg32, regSz, setRegSz, EAX, ECX, EDX, ESI, EDI,
   setEip, DF,
 } from "./state";
-import { readSys, segLinear, readSz, writeSz, translate } from "./memory";
+import { readSys, segLinear, readSz, writeSz, translate, ramSize } from "./memory";
 import { raise, GP, aborted, requestExit } from "./fault";
 import { R_SEG, R_ATTR, Attr } from "./decode";
 import { insnStart } from "./context";
@@ -113,7 +113,10 @@ export function outs(rec: u32, sz: u32): void {
   const seg = load<u8>(rec + R_SEG);
   const first = segLinear(seg, index(rec, ESI), bytes, false);
   if (aborted()) return;
-  const n = stringCount(rec, first, index(rec, ESI), bytes);
+  // from device memory, one item per exit: each read leaves to the host
+  const src = translate(first, false, tlbAccess == TlbBit.User);
+  if (aborted()) return;
+  const n: u32 = src >= ramSize ? 1 : stringCount(rec, first, index(rec, ESI), bytes);
   const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   let off = index(rec, ESI);
   for (let i: u32 = 0; i < n; i++) {
@@ -139,12 +142,14 @@ export function ins(rec: u32, sz: u32): void {
   if (!checkPorts(port, bytes)) return;
   const first = segLinear(SEG_ES, index(rec, EDI), bytes, true);
   if (aborted()) return;
-  const n = stringCount(rec, first, index(rec, EDI), bytes);
+  // the destination must be writable now, so completing on re-entry cannot fault
+  const dest = translate(first, true, tlbAccess == TlbBit.User);
+  if (aborted()) return;
+  // into device memory, one item per exit: each store leaves to the host as an MMIO write
+  const n: u32 = dest >= ramSize ? 1 : stringCount(rec, first, index(rec, EDI), bytes);
   const down = (load<u32>(ACTIVE + S_EFLAGS) & DF) != 0;
   const lastOff = down ? index(rec, EDI) - (n - 1) * bytes : index(rec, EDI) + (n - 1) * bytes;
   segLinear(SEG_ES, (attr & Attr.A32) ? lastOff : lastOff & 0xFFFF, bytes, true);
-  // the destination must be writable now, so completing on re-entry cannot fault
-  translate(first, true, tlbAccess == TlbBit.User);
   if (aborted()) return;
   store<u32>(ACTIVE + S_PENDING_IO, PendingIo.Ins);
   store<u32>(ACTIVE + S_PENDING_DEST, first);
