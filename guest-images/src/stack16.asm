@@ -6,7 +6,11 @@
 ;   advances SP under the old SS.B. Each case starts from ESP = 5A5A0080 on a
 ;   64 KiB stack segment filled with EE and prints ESP, EBP, EAX, ECX and the
 ;   dwords at SS:60..7F (SS:FFF0..FFFF and 0000..000F for the wrap cases).
+;   Last, an interrupt from ring 3 whose ring-0 stack (TSS SS0) is 16-bit: the
+;   frame (dwords, 32-bit gate) goes below SP = ESP0's low word, and ESP keeps
+;   the upper half of the ring-3 ESP.
 %include "lib/kernel.inc"
+%include "lib/user.inc"
 
 SEL_STK16       equ SEL_FREE + 0x00     ; data, B=0, base stk, limit FFFF
 SEL_STK32       equ SEL_FREE + 0x08     ; data, B=1, base stk, limit FFFF
@@ -48,6 +52,7 @@ main:
         call t_int
         call t_fault
         call t_wrap
+        call t_ring3
         ret
 
 ; BEGIN: fill the stack segment, switch to SS = 16-bit with ESP = INIT_ESP
@@ -355,3 +360,34 @@ t_wrap:
         PUTS "wrap"
         call report
         ret
+
+; --- INT from ring 3 to a ring-0 stack with B = 0 ---------------------------------------
+SEL_STK16_R0    equ SEL_STK16
+
+t_ring3:
+        call fill_stack
+        SET_IDT_GATE 0x42, ring0_handler, SEL_CODE0, GATE_INT3
+        mov dword [tss + TSS_SS0], SEL_STK16_R0
+        mov dword [tss + TSS_ESP0], 0x00000080
+        mov eax, ring3_code
+        mov ebx, EFLAGS_BASE
+        call run_user
+        mov eax, [h_esp]
+        mov [r_esp], eax
+        mov dword [r_ebp], 0
+        mov dword [r_eax], 0
+        mov dword [r_ecx], 0
+        PUTS "int from ring 3"
+        mov esi, 0x60
+        call report
+        ret
+
+ring3_code:
+        int 0x42
+        USER_EXIT
+
+ring0_handler:                          ; CPL 0 on the 16-bit stack; DS is still the ring-3 flat data
+        mov [h_esp], esp
+        mov dword [tss + TSS_SS0], SEL_DATA0
+        mov dword [tss + TSS_ESP0], isr_stack_top
+        iretd
