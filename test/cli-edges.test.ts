@@ -21,7 +21,8 @@ function closeAfterFirstOutput(...args: string[]): Promise<{ status: number | nu
 
 describe('a closed stdout', () => {
   it('ends run and trace quietly with status 141, as SIGPIPE would', async () => {
-    for (const args of [['run', 'guest-images/compute.elf', '--cmdline', 'iterations=100000000'], ['trace', 'guest-images/compute.elf']]) {
+    // spin prints a line every 100,000 iterations, forever: only the closed stdout can end it
+    for (const args of [['run', 'guest-images/spin.elf', '--cmdline', 'report=100000'], ['trace', 'guest-images/spin.elf']]) {
       const r = await closeAfterFirstOutput(...args);
       expect(r.first.length, args[0]).toBeGreaterThan(0);
       expect(r.stderr, args[0]).toBe('');
@@ -63,5 +64,29 @@ describe('bad paths are refused before the work', () => {
     const initrd = trapeze('run', '--kernel', 'guest-images/hello.elf', '--initrd', '/tmp');
     expect(initrd.stderr).toBe('trapeze: /tmp: is a directory, not an initial ramdisk\n');
     expect(initrd.status).toBe(2);
+  });
+});
+
+const HAVE_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!HAVE_SCRIPT) console.warn('!!! SKIPPED: the terminal status-line test: util-linux `script` (a pseudo-terminal) is not installed');
+
+describe('the status line of run', () => {
+  const args = ['run', 'guest-images/compute.elf', '--max-instructions', '60000000'];
+
+  it.skipIf(!HAVE_SCRIPT)('on a terminal: instructions, MIPS and exits, redrawn in place, cleared before the end', async () => {
+    // script(1) gives trapeze a pseudo-terminal; its stdin stays open until the run ends
+    const p = spawn('script', ['-qfec', [process.execPath, BIN, ...args].join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    await new Promise((r) => p.on('close', r));
+    const lines = [...out.matchAll(/\r\x1b\[Ktrapeze: ([\d.]+[kMG]?) instructions, ([\d.]+) MIPS, (\d+(?:\.\d)?[kMG]?) exits, ([\d.]+) s/g)];
+    expect(lines.length).toBeGreaterThan(0);
+    expect(out).toMatch(/ s\r\x1b\[Ktrapeze: instruction limit reached \(60000000 instructions\)/); // cleared, then the end
+  });
+
+  it('off when the output is not a terminal', () => {
+    const r = trapeze(...args);
+    expect(r.stderr).toBe('trapeze: instruction limit reached (60000000 instructions)\n');
+    expect(r.status).toBe(6);
   });
 });

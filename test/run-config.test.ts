@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
 import { RawFileDisk } from '../src/storage/raw-file.js';
+import { setupProgress } from '../src/commands/run-config.js';
 import { spinVm, SPIN } from './support/hypervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-runcfg-'));
@@ -151,5 +152,36 @@ describe('disk image locking', () => {
     expect(readFileSync(`${img}.lock`, 'utf8')).toBe(`${process.pid}\n`);
     again.close();
     expect(existsSync(`${img}.lock`)).toBe(false);
+  });
+});
+
+describe('progress while a large config is set up', () => {
+  it('is silent for a second, then reports every 5 s (a line each) when not on a terminal, and the total', () => {
+    let t = 0;
+    const written: string[] = [];
+    const p = setupProgress({ isTTY: false, write: (s: string) => written.push(s) }, () => t);
+    for (let i = 0; i < 1000; i++) { t = i * 20; p.step(i, 1000, `vm${i}`); } // 20 ms a VM: 20 s in all
+    t = 20_000;
+    p.done(1000);
+    expect(written).toEqual([
+      'trapeze: creating VM 51 of 1000 (vm50)\n', 'trapeze: creating VM 301 of 1000 (vm300)\n',
+      'trapeze: creating VM 551 of 1000 (vm550)\n', 'trapeze: creating VM 801 of 1000 (vm800)\n',
+      'trapeze: 1000 VMs created in 20.0 s\n',
+    ]);
+    const quick: string[] = [];
+    const q = setupProgress({ isTTY: false, write: (s: string) => quick.push(s) }, () => 0);
+    q.step(0, 3, 'a'); q.done(3);
+    expect(quick).toEqual([]); // a small config says nothing
+  });
+
+  it('redraws one line in place on a terminal', () => {
+    let t = 0;
+    const written: string[] = [];
+    const p = setupProgress({ isTTY: true, write: (s: string) => written.push(s) }, () => t);
+    for (let i = 0; i < 100; i++) { t = i * 20; p.step(i, 100, `vm${i}`); }
+    p.done(100);
+    expect(written[0]).toBe('\r\x1b[Ktrapeze: creating VM 51 of 100 (vm50)');
+    expect(written.every((w) => w.startsWith('\r\x1b[K'))).toBe(true);
+    expect(written.at(-1)).toBe('\r\x1b[Ktrapeze: 100 VMs created in 2.0 s\n');
   });
 });

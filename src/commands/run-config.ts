@@ -91,23 +91,26 @@ export async function runConfig(opts: RunConfigOptions): Promise<void> {
   }
 }
 
-/** Progress while a large config's VMs are created: shown once setup has taken a second. */
-function setupProgress(): { step: (i: number, total: number, name: string) => void; done: (n: number) => void } {
-  const err = process.stderr;
-  const started = Date.now();
+/**
+ * Progress while a large config's VMs are created (a thousand take many
+ * seconds): nothing for the first second, then a line redrawn in place on a
+ * terminal, or a line every 5 s otherwise, and the total at the end.
+ */
+export function setupProgress(err: { isTTY?: boolean; write(s: string): unknown } = process.stderr, now: () => number = Date.now): { step: (i: number, total: number, name: string) => void; done: (n: number) => void } {
+  const started = now();
   let lastAt = started, shown = false;
   return {
     step(i, total, name) {
-      const now = Date.now();
-      if (now - started < 1000 || now - lastAt < (err.isTTY ? 100 : 5000)) return;
-      lastAt = now;
+      const t = now();
+      if (t - started < 1000 || (shown && t - lastAt < (err.isTTY ? 100 : 5000))) return;
+      lastAt = t;
       shown = true;
       const text = `trapeze: creating VM ${i + 1} of ${total} (${name})`;
       err.write(err.isTTY ? `\r\x1b[K${text}` : `${text}\n`);
     },
     done(n) {
       if (!shown) return;
-      const s = ((Date.now() - started) / 1000).toFixed(1);
+      const s = ((now() - started) / 1000).toFixed(1);
       err.write(`${err.isTTY ? '\r\x1b[K' : ''}trapeze: ${n} VMs created in ${s} s\n`);
     },
   };

@@ -9,6 +9,7 @@ import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError, writeStdout } from '../errors.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
+import { StatusLine } from './status-line.js';
 import { choosePcBoot, bootPc, type PcBootOptions } from './pc-boot.js';
 
 export interface RunPcOptions extends PcBootOptions {
@@ -31,13 +32,14 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
   const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
   const input = new StdinInput();
+  let status: StatusLine | undefined;
   const pc = new Pc({
     memoryMiB: opts.memory,
     vcpus: opts.cpus ?? 1,
-    serial: (b) => writeStdout(Buffer.of(b)),
+    serial: (b) => { status?.beforeOutput(b); writeStdout(Buffer.of(b)); },
     disks,
     clock: (opts.clock ?? 'virtual') as ClockMode,
-    debugcon: (b) => writeSync(debugFd, Uint8Array.of(b)),
+    debugcon: (b) => { if (debugFd === 1) status?.beforeOutput(b); writeSync(debugFd, Uint8Array.of(b)); },
     testdev: opts.testdev,
     input,
     screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
@@ -45,7 +47,9 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   try {
     bootPc(pc, boot, image, opts);
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
-    const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
+    if (!opts.screen) status = StatusLine.forTerminal(pc.vm); // the screen has stderr's terminal
+    const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, onTick: status?.tick });
+    status?.clear();
     if (opts.screen) process.stderr.write(screenText(pc.cga.lines()));
     if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
     if (timer) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { TrapezeError, writeStdout } from '../errors.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds, parseCpus, parseOnOff } from './options.js';
+import { StatusLine } from './status-line.js';
 import { configMode, pcMode, collect, multibootModules } from './run-mode.js';
 import type { RunConfigOptions } from './run-config.js';
 import type { RunPcOptions } from './run-pc.js';
@@ -53,14 +54,17 @@ export function registerRun(program: Command): void {
       if (pcMode(opts) || opts.kernel !== undefined) return (await import('./run-pc.js')).runPc(image, opts as RunPcOptions);
       if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image, --kernel <bzImage>, --disk <image> or --config <file> (trapeze run --help)');
       const { createMachine, bootMultiboot } = await import('../machine.js');
-      const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => writeStdout(Buffer.of(b)) });
+      let status: StatusLine | undefined;
+      const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => { status?.beforeOutput(b); writeStdout(Buffer.of(b)); } });
       bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));
       if (opts.traceMmu) {
         const { traceMmu, formatMmuEvent } = await import('../mmu/trace.js');
         traceMmu(machine.vm, (ev) => process.stderr.write(formatMmuEvent(ev) + '\n'));
       }
       const timer = opts.stats ? new (await import('../stats/exit-timer.js')).ExitTimer(machine.vm) : undefined;
-      const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
+      status = StatusLine.forTerminal(machine.vm);
+      const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, onTick: status?.tick });
+      status?.clear();
       if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
       if (timer) printStats(machine.vm, timer);
       process.exitCode = stop.status;
