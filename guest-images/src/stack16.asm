@@ -8,13 +8,16 @@
 ;   dwords at SS:60..7F (SS:FFF0..FFFF and 0000..000F for the wrap cases).
 ;   Last, an interrupt from ring 3 whose ring-0 stack (TSS SS0) is 16-bit: the
 ;   frame (dwords, 32-bit gate) goes below SP = ESP0's low word, and ESP keeps
-;   the upper half of the ring-3 ESP.
+;   the upper half of the ring-3 ESP. And ring 3 on a 16-bit stack: the INT
+;   saves its whole ESP, and the IRET back sets only SP (ESP's upper half is
+;   the ring-0 one's).
 %include "lib/kernel.inc"
 %include "lib/user.inc"
 
 SEL_STK16       equ SEL_FREE + 0x00     ; data, B=0, base stk, limit FFFF
 SEL_STK32       equ SEL_FREE + 0x08     ; data, B=1, base stk, limit FFFF
 SEL_CODE16      equ SEL_FREE + 0x10     ; 16-bit code, base code16
+SEL_STK16_R3    equ SEL_FREE + 0x18 | 3 ; ring-3 data, B=0, base stk, limit FFFF
 INIT_ESP        equ 0x5A5A0080
 
 [section .bss]
@@ -33,6 +36,7 @@ main:
         SET_DESC SEL_STK16, stk, 0xFFFF, ACC_DATA0, FLG_16
         SET_DESC SEL_STK32, stk, 0xFFFF, ACC_DATA0, FLG_32
         SET_DESC SEL_CODE16, code16, 0xFFFF, ACC_CODE0, FLG_16
+        SET_DESC SEL_STK16_R3, stk, 0xFFFF, ACC_DATA3, FLG_16
         SET_IDT_GATE 0x40, int32_handler, SEL_CODE0, GATE_INT0
         SET_IDT_GATE 0x41, code16.handler16 - code16, SEL_CODE16, 0x86 ; 16-bit interrupt gate
         SET_IDT_GATE 6, ud_handler, SEL_CODE0, GATE_INT0
@@ -53,6 +57,7 @@ main:
         call t_fault
         call t_wrap
         call t_ring3
+        call t_ring3_stack16
         ret
 
 ; BEGIN: fill the stack segment, switch to SS = 16-bit with ESP = INIT_ESP
@@ -391,3 +396,52 @@ ring0_handler:                          ; CPL 0 on the 16-bit stack; DS is still
         mov dword [tss + TSS_SS0], SEL_DATA0
         mov dword [tss + TSS_ESP0], isr_stack_top
         iretd
+
+; --- ring 3 on a 16-bit stack: INT to ring 0 and IRET back ------------------------------
+t_ring3_stack16:
+        call fill_stack
+        SET_IDT_GATE 0x43, ring0_frame, SEL_CODE0, GATE_INT3
+        mov eax, ring3_stack16
+        mov ebx, EFLAGS_BASE
+        call run_user
+        mov dword [r_ebp], 0
+        mov dword [r_ecx], 0
+        PUTS "ring 3, 16-bit stack"
+        mov esi, 0x60
+        call report
+        PUTS "  frame ss:esp="
+        PHEX [h_frame + 16]
+        PUTS ":"
+        PHEX [h_frame + 12]
+        NL
+        ret
+
+ring3_stack16:
+        mov ax, SEL_STK16_R3
+        mov ss, ax
+        mov esp, INIT_ESP
+        push dword 0x0B0B0B0B            ; at SS:7C
+        int 0x43
+        mov [r_esp], esp                ; SP from the frame, ESP's upper half from ring 0
+        mov ax, SEL_DATA3
+        mov ss, ax
+        mov esp, user_stack_top
+        mov eax, 0
+        USER_EXIT
+
+ring0_frame:                            ; ring 0 on isr_stack: copy the 5-dword frame
+        push esi
+        push edi
+        push ecx
+        lea esi, [esp + 12]
+        mov edi, h_frame
+        mov ecx, 5
+        cld
+        rep movsd
+        pop ecx
+        pop edi
+        pop esi
+        iretd
+
+[section .bss]
+h_frame:        resd 5
