@@ -17,6 +17,7 @@ export class HostedPlatform implements PlatformHooks {
   /** Time moves for every VM at once (advance), not per VM. */
   retired(): void {}
   acknowledgeInterrupt(vcpu: Vcpu): number { return this.pc.acknowledgeInterrupt(vcpu); }
+  interruptPending(vcpu: Vcpu): boolean { return this.pc.interruptPending(vcpu); }
   /** A halted vCPU just waits: the hypervisor runs others and wakes it when an interrupt comes. */
   idle(): boolean { return true; }
   ferr(vcpu: Vcpu): void { (this.pc as PlatformHooks).ferr?.(vcpu); }
