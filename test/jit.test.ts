@@ -73,9 +73,10 @@ describe('JIT: same guest behaviour with and without it', () => {
 });
 
 describe('JIT: differential fuzz (quick)', () => {
-  for (const seed of [1, 2]) {
+  // seed 101's guest 32 (V86 mode) once ended differently: 16-bit code was compiled
+  for (const [seed, instructions] of [[1, 600_000], [2, 600_000], [101, 2_000_000]]) {
     it(`seed ${seed}: random guests end in the same state with the JIT`, () => {
-      const r = fuzzJitDiff(seed, { instructions: 600_000, episodeMs: 5_000 });
+      const r = fuzzJitDiff(seed, { instructions, episodeMs: 5_000 });
       expect(r.failures).toEqual([]);
       // the JIT really ran a good part of the random code
       expect(r.jit.compiledInstructions).toBeGreaterThan(r.jit.instructions / 10);

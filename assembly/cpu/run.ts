@@ -29,14 +29,15 @@ import { jitOn, jitRun, jitForget, jitPending, jitFlush } from "../jit/tier";
 
 const NMI_VECTOR: u32 = 2;
 
-// Block header fields
-const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
-const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = empty slot
-const B_GEN: u32 = 8;    // generation of the code page when decoded
-const B_COUNT: u32 = 12; // records in the block
+// Block header fields (20..31 belong to the JIT: jit/tier.ts)
+export const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
+export const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = empty slot
+export const B_GEN: u32 = 8;    // generation of the code page when decoded
+export const B_COUNT: u32 = 12; // records in the block
 const B_KEEP: u32 = 16;  // 0: decode again next time (an instruction crossing a page)
 
-@inline function blockSlot(phys: u32, key: u32): u32 {
+// The block-cache slot of the block at phys in mode key (the JIT chains through it too).
+@inline export function blockSlot(phys: u32, key: u32): u32 {
   const h = ((phys ^ (key << 31)) * 0x9E3779B1) >>> (32 - 12);
   return BLOCKS + (h & (BLOCK_COUNT - 1)) * BLOCK_SIZE;
 }

@@ -23,14 +23,18 @@
 import {
   ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo,
 } from "../layout";
 import {
   R_OP, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
 } from "../cpu/decode";
 import { LazyOp } from "../cpu/flags";
+import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
+import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
 
 export const DONE: u32 = 31;
+export const RELOOKUP: u32 = 30; // a chained region stopped mid-block: look the block up at EIP
 
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
@@ -38,24 +42,30 @@ export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const IMPORTS: u32 = 4;
+// Functions every module defines before its regions (tier.ts writes them).
+export const F_CARRY_HERE: u32 = IMPORTS;     // () -> CF from the lazy flags in memory, without leaving the module
+export const HELPERS: u32 = 1;
 
 // Locals: the two parameters, then these.
-const ROOM: u32 = 0;    // instructions the budget still allows
+const ROOM: u32 = 0;    // instructions the budget still allows (counting from the run loop's call)
 const ACCESS: u32 = 1;  // TLB bit a data access needs (0: every access takes the slow path)
-const R0: u32 = 2;      // EAX..EDI: 2..9
-const EIP0: u32 = 10;   // EIP at entry
-const BASE: u32 = 11;   // retired before the current pass, minus skipped records
-const LA: u32 = 12;
-const LB: u32 = 13;
-const LR: u32 = 14;
-const T0: u32 = 15;
-const T1: u32 = 16;
-const LIN: u32 = 17;
-const ENT: u32 = 18;
-const XEIP: u32 = 19;
-const XRET: u32 = 20;
-const LOCALS: u32 = 19;
-const P64: u32 = 21;    // the i64 local: a product
+const BEFORE: u32 = 2;  // instructions retired by the regions that chained to this one
+const R0: u32 = 3;      // EAX..EDI: 3..10
+const EIP0: u32 = 11;   // EIP at entry
+const BASE: u32 = 12;   // retired before the current pass, minus skipped records
+const LA: u32 = 13;
+const LB: u32 = 14;
+const LR: u32 = 15;
+const T0: u32 = 16;
+const T1: u32 = 17;
+const LIN: u32 = 18;
+const ENT: u32 = 19;
+const XEIP: u32 = 20;
+const XRET: u32 = 21;
+const XNEXT: u32 = 22;  // at an exit to a block of the same page: its block-cache slot
+const XPHYS: u32 = 23;  // ... and its guest-physical address
+const LOCALS: u32 = 21;
+const P64: u32 = 24;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
 // after a shift: the state holds them too, and LR (result), LA (CF), LB (OF) give them quickly
@@ -63,11 +73,13 @@ const SHIFTED: u32 = 100;
 
 // ---- compile-time state of one region ----
 let blk: u32 = 0;
+let blkPhys: u32 = 0;
+let blkKey: u32 = 0;
 let count: u32 = 0;
 let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
 let fwd: u32 = 0;          // bit j: some record branches forward to record j
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
-let pure: bool = true;     // no fallback in the region
+export let pure: bool = true; // no fallback in the region
 let segs: u32 = 0;         // segments used by memory operands
 let written: u32 = 0;      // registers the region has written so far
 let fl: u32 = MEMSTATE;    // who holds the lazy flags
@@ -77,6 +89,14 @@ let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
 const TOP_LABEL: u32 = 1;
 let labelOfRecord = new StaticArray<u32>(17); // depth index of the block that ends at record j
+// A looping region is emitted twice: pass 0 is the first pass over the block
+// (flags unknown on entry), pass 1 the loop, entered with the flag state pass
+// 0 had when it branched back, so the flags stay in locals around the loop.
+let pass: u32 = 0;
+const UNSET: u32 = 0xFFFF;
+let loopFl: u32 = UNSET;
+let loopSz: u32 = 0;
+let loopNone: bool = false;
 export let compiled: u32 = 0; // records with an emitter in the last region
 export let fallbacks: u32 = 0;
 
@@ -215,8 +235,22 @@ function pfCode(): void {
 
 // Condition cc (Jcc/SETcc/CMOVcc) as 0/1 on the stack.
 function condCode(cc: u32): void {
-  if (fl == MEMSTATE) { i32c(cc); call(F_COND); return; }
   const t = cc >> 1;
+  if (fl == MEMSTATE && memNone) { // from EFLAGS: OF 11, CF 0, ZF 6, SF 7, PF 2
+    switch (t) {
+      case 0: bitCode(11); break;
+      case 1: bitCode(0); break;
+      case 2: bitCode(6); break;
+      case 3: bitCode(0); bitCode(6); op(W.Or); break;
+      case 4: bitCode(7); break;
+      case 5: bitCode(2); break;
+      case 6: bitCode(7); bitCode(11); op(W.Ne); break;
+      default: bitCode(6); bitCode(7); bitCode(11); op(W.Ne); op(W.Or); break;
+    }
+    if (cc & 1) op(W.Eqz);
+    return;
+  }
+  if (fl == MEMSTATE) { i32c(cc); call(F_COND); return; }
   if (fl == LazyOp.Sub && flSz == 2 && (t == 1 || t == 2 || t == 3 || t == 6 || t == 7)) {
     get(LA); get(LB);
     op(t == 1 ? W.LtU : t == 2 ? W.Eq : t == 3 ? W.LeU : t == 6 ? W.LtS : W.LeS);
@@ -235,7 +269,13 @@ function condCode(cc: u32): void {
   if (cc & 1) op(W.Eqz);
 }
 
-function carryCode(): void { if (fl == MEMSTATE) call(F_CARRY); else cfCode(); }
+function carryCode(): void {
+  if (fl != MEMSTATE) cfCode();
+  else if (memNone) { i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); }
+  else call(F_CARRY_HERE);
+}
+// EFLAGS bit b as 0/1 (the lazy state is known to be empty).
+function bitCode(b: u32): void { i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(b); op(W.ShrU); i32c(1); op(W.And); }
 
 // ---- exits ----
 // Leave the region: EIP = EIP0 + offset, result = packed(BASE + retired, resume).
@@ -243,6 +283,18 @@ function exitAt(eipOff: u32, retired: u32, resume: u32): void {
   flushCode();
   get(EIP0); if (eipOff) { i32c(eipOff); op(W.Add); } set(XEIP);
   exitRet(retired, resume);
+}
+// Leave to block offset t after `retired` records, chaining to the region of
+// the block there when it is in this page (a pure region only: nothing it ran
+// can have changed what the run loop checks between blocks).
+function exitTo(t: u32, retired: u32): void {
+  const inPage = <i32>(blkPhys & 0xFFF) + <i32>t;
+  if (pure && inPage >= 0 && inPage < 0x1000) {
+    const phys = (blkPhys & 0xFFFFF000) + <u32>inPage;
+    i32c(blockSlot(phys, blkKey)); set(XNEXT);
+    i32c(phys); set(XPHYS);
+  }
+  exitAt(t, retired, DONE);
 }
 function exitRet(retired: u32, resume: u32): void {
   get(BASE); if (retired) { i32c(retired); op(W.Add); }
@@ -326,7 +378,8 @@ function aluCode(kind: u32, sz: u32): void {
 
 // INC/DEC of the value on the stack: CF folds into EFLAGS first, as the interpreter does.
 function incDecCode(dec: bool, sz: u32): void {
-  if (fl != LazyOp.Inc && fl != LazyOp.Dec) {
+  // (CF is in EFLAGS already after INC/DEC, a shift, or with no lazy state: the store would change nothing)
+  if (fl != LazyOp.Inc && fl != LazyOp.Dec && fl != SHIFTED && !(fl == MEMSTATE && memNone)) {
     i32c(0);
     i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
     carryCode(); op(W.Or);
@@ -422,7 +475,8 @@ function emitRecord(r: u32, k: u32): void {
       const sz: u32 = o & 1 ? 2 : 0;
       const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
       if (g >= 4 && c != 0 && (sz == 2 || c <= 7)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
-      if (g <= 1 && c != 0 && sz == 2 && (fl == SHIFTED || (fl == MEMSTATE && memNone))) {
+      if (g <= 1 && c != 0 && sz == 2 && (fl != MEMSTATE || memNone)) {
+        materialize();
         getReg(e, 2); rotateCode(g, c); setReg(e, 2); return;
       }
       flush();
@@ -455,7 +509,7 @@ function emitRecord(r: u32, k: u32): void {
     }
     case 0xE8: // CALL rel32: push the return address, leave at the target
       get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k);
-      exitAt(branchTarget(r, k), k + 1, DONE);
+      exitTo(branchTarget(r, k), k + 1);
       return;
     case 0xC3: // RET: leave at the popped address
       popCode(k); set(T1);
@@ -509,6 +563,26 @@ function eagerFlags(sz: u32, af: bool): void {
   i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
   storeState(S_EFLAGS);
   i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
+}
+
+// Make EFLAGS hold the known lazy flags and drop the lazy state, as getFlags
+// and setFlagsRaw do when an instruction (a rotate) needs the whole value.
+function materialize(): void {
+  if (fl == MEMSTATE) return;
+  if (fl == SHIFTED) { fl = MEMSTATE; memNone = true; return; }
+  flushCode();
+  i32c(0);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~ARITH); op(W.And);
+  cfCode(); op(W.Or);
+  pfCode(); i32c(2); op(W.Shl); op(W.Or);
+  if (fl != LazyOp.Logic) { get(LA); get(LB); op(W.Xor); get(LR); op(W.Xor); i32c(0x10); op(W.And); op(W.Or); }
+  zfCode(); i32c(6); op(W.Shl); op(W.Or);
+  sfCode(); i32c(7); op(W.Shl); op(W.Or);
+  ofCode(); i32c(11); op(W.Shl); op(W.Or);
+  i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
+  storeState(S_EFLAGS);
+  i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
+  fl = MEMSTATE; memNone = true;
 }
 
 // ROL/ROR of a dword by a constant count (1..31) when the lazy state is known
@@ -586,11 +660,12 @@ function takeBranch(t: u32, k: u32): void {
     get(BASE); i32c(k + 1); op(W.Add); tee(BASE);
     i32c(count); op(W.Add); get(ROOM); op(W.GtU);
     open(W.If); exitAt(0, 0, DONE); close();
-    flush();
-    br(TOP_LABEL);
+    if (pass == 0 && loopFl == UNSET) { loopFl = fl; loopSz = flSz; loopNone = memNone; }
+    if (fl == loopFl && (fl == MEMSTATE ? memNone || !loopNone : flSz == loopSz)) br(TOP_LABEL); // the loop pass
+    else exitAt(0, 0, DONE); // another flag state: the run loop enters again
     return;
   }
-  exitAt(t, k + 1, DONE);
+  exitTo(t, k + 1);
 }
 function recordAt(t: u32): u32 {
   for (let j: u32 = 0; j < count; j++) if (unchecked(offs[j]) == t) return j;
@@ -610,6 +685,7 @@ function segsOf(r: u32): u32 {
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32): bool {
   blk = block; count = n;
+  blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
   for (let k: u32 = 0; k < n; k++) {
@@ -635,10 +711,43 @@ export function compileRegion(block: u32, n: u32): bool {
   const bodyStart = pos;
   uleb(2); uleb(LOCALS); byte(I32); uleb(1); byte(I64);
   guardCode();
+  // chained to: the whole block must fit in the budget (the run loop checked that itself)
+  get(BEFORE); i32c(n); op(W.Add); get(ROOM); op(W.GtU);
+  open(W.If); earlyReturn(); close();
+  get(BEFORE); set(BASE);
   for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
   open(W.Block); // EXIT_LABEL
-  open(W.Loop);  // TOP_LABEL
+  loopFl = UNSET;
+  pass = 0;
+  open(W.Block); // TOP_LABEL in pass 0: its end is the loop's start
+  bodyCode(n);
+  close();
+  if (loopFl != UNSET) {
+    pass = 1;
+    open(W.Loop); // TOP_LABEL in pass 1
+    fl = loopFl; flSz = loopSz; memNone = loopNone;
+    bodyCode(n);
+    close();
+  }
+  close();
+  // the common exit: registers back, EIP, the result
+  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
+  i32c(0); get(XEIP); storeState(S_EIP);
+  // chained to and stopped mid-block: the interpreter must look that block up
+  get(BEFORE); open(W.If);
+  get(XRET); i32c(31); op(W.And); i32c(DONE); op(W.Ne);
+  open(W.If); get(XRET); i32c(~31); op(W.And); i32c(RELOOKUP); op(W.Or); set(XRET); close();
+  close();
+  if (pure) chainCode();
+  get(XRET);
+  op(W.End);
+  patch5(sizeAt, pos - bodyStart);
+  return true;
+}
+
+// One pass over the block's records, and the exit after the last.
+function bodyCode(n: u32): void {
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
   for (let k: u32 = 0; k < n; k++) {
     if (k > 0 && (fwd & (1 << k))) { flush(); close(); memNone = false; }
@@ -646,16 +755,38 @@ export function compileRegion(block: u32, n: u32): bool {
     if (canEmit(r)) emitRecord(r, k);
     else fallbackCode(r, k);
   }
-  exitAt(unchecked(offs[n]), n, DONE);
-  close(); close();
-  // the common exit: registers back, EIP, the result
-  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
-  i32c(0); get(XEIP); storeState(S_EIP);
-  get(XRET);
-  op(W.End);
-  patch5(sizeAt, pos - bodyStart);
-  return true;
+  exitTo(unchecked(offs[n]), n);
 }
+
+// Nothing run: (BEFORE << 5) | (BEFORE ? RELOOKUP : 0), so the interpreter runs the block.
+function earlyReturn(): void {
+  get(BEFORE); i32c(5); op(W.Shl);
+  i32c(RELOOKUP); i32c(0); get(BEFORE); op(W.Select); op(W.Or);
+  op(W.Return);
+}
+
+// At an exit to a block of this page whose region is pure and current (the
+// block-cache slot holds that block, decoded from this generation of the page),
+// and whose start is within the CS limit: tail-call its region.
+function chainCode(): void {
+  get(XNEXT);
+  open(W.If);
+  get(XNEXT); mem(W.Load, B_KEY_AT); i32c(blkKey); op(W.Ne);
+  get(XNEXT); mem(W.Load, B_PHYS_AT); get(XPHYS); op(W.Ne); op(W.Or);
+  get(XNEXT); mem(W.Load, B_GEN_AT);
+  get(XPHYS); i32c(12); op(W.ShrU); i32c(2); op(W.Shl); mem(W.Load, PAGE_INFO); i32c(PageInfo.Generation); op(W.And);
+  op(W.Ne); op(W.Or);
+  get(XNEXT); mem(W.Load, B_JIT_AT); tee(T0); i32c(0); op(W.GeS); op(W.Or); // bit 31: a pure region
+  get(XEIP); i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_LIMIT); op(W.GtU); op(W.Or);
+  op(W.Eqz);
+  open(W.If);
+  get(ROOM); get(ACCESS); get(XRET); i32c(5); op(W.ShrU);
+  get(T0); i32c(0x7FFFFFFF); op(W.And);
+  byte(W.ReturnCallIndirect); uleb(REGION_TYPE); uleb(0);
+  close();
+  close();
+}
+export const REGION_TYPE: u32 = 1; // (room, access, before) -> packed, in the module's type section
 
 // The entry guard: every segment a memory operand uses must be flat (base 0,
 // offsets 0..4 GiB-1, readable and writable) and SS 32-bit; otherwise the
@@ -673,7 +804,7 @@ function guardCode(): void {
     if (conds) op(W.Or);
     conds++;
   }
-  if (conds) { open(W.If); i32c(0); op(W.Return); close(); }
+  if (conds) { open(W.If); earlyReturn(); close(); }
 }
 
 // An instruction without an emitter: its interpreter handler runs in the core

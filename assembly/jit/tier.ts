@@ -18,15 +18,16 @@ import { abort, Abort, stopBlock } from "../cpu/fault";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { dataAccess } from "../cpu/memory";
-import { compileRegion, DONE, IMPORTS } from "./region";
-import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32 } from "./emit";
+import { compileRegion, DONE, RELOOKUP, IMPORTS, HELPERS, REGION_TYPE, pure } from "./region";
+import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
+import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
+import { LazyOp } from "../cpu/flags";
 
 // Block header fields the JIT owns (run.ts owns 0..19).
-const B_PHYS: u32 = 0;
-const B_KEY: u32 = 4;
-const B_GEN: u32 = 8;
-const B_COUNT: u32 = 12;
-const B_JIT: u32 = 20;  // table index of the block's region, 0 = none
+import { B_PHYS, B_KEY, B_GEN, B_COUNT } from "../cpu/run";
+// table index of the block's region | 0x80000000 when it has no fallback
+// (other regions may chain to it), 0 = none
+export const B_JIT: u32 = 20;
 const B_HITS: u32 = 24; // runs in the interpreter since it was decoded
 const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, queued, or not worth it
 
@@ -37,6 +38,7 @@ const Q_PHYS: u32 = 8;
 const Q_KEY: u32 = 12;
 const Q_GEN: u32 = 16;
 const Q_COUNT: u32 = 20;
+const Q_PURE: u32 = 24;
 const Q_SIZE: u32 = 32;
 
 export let jitOn: bool = false;
@@ -87,12 +89,13 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   }
   if (count > room) return 0;
   jitBase = retired;
-  const packed = call_indirect<u32>(fn, room, dataAccess);
+  const packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
   const done = packed >>> 5;
   setRetired(jitBase + done);
   statInstructions += done;
   const resume = packed & 31;
-  return resume == DONE ? count : resume;
+  // (RELOOKUP: a region it chained to stopped inside its own block)
+  return resume == DONE || resume == RELOOKUP ? count : resume;
 }
 
 // ---- what a region calls back ----
@@ -121,6 +124,9 @@ export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
 
 function enqueue(blk: u32, count: u32): void {
   store<u32>(blk + B_HITS, NEVER);
+  // regions are 32-bit code (EIP never wraps at 64 KiB, operand and address
+  // size 32 unless prefixed); 16-bit code stays in the interpreter
+  if (!(load<u32>(blk + B_KEY) & 1)) { statRejected++; return; }
   if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
   startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
   if (!compileRegion(blk, count) || overflow) { statRejected++; return; }
@@ -132,6 +138,7 @@ function enqueue(blk: u32, count: u32): void {
   store<u32>(q + Q_KEY, load<u32>(blk + B_KEY));
   store<u32>(q + Q_GEN, load<u32>(blk + B_GEN));
   store<u32>(q + Q_COUNT, count);
+  store<u32>(q + Q_PURE, pure ? 0x80000000 : 0);
   queued++;
 }
 
@@ -149,22 +156,24 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 (i32 i32) -> i32: regions; 1 step; 2 cond; 3 carry; 4 shift
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry; 4 shift
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(5);
+  uleb(6);
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
+  name("env"); name("table"); byte(1); byte(0x70); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
   name("env"); name("cond"); byte(0); uleb(2);
   name("env"); name("carry"); byte(0); uleb(3);
   name("env"); name("shift"); byte(0); uleb(4);
   patch5(s, pos - s - 5);
   s = section(3);
-  uleb(n);
-  for (let i: u32 = 0; i < n; i++) uleb(0);
+  uleb(HELPERS + n);
+  uleb(3); // carry
+  for (let i: u32 = 0; i < n; i++) uleb(REGION_TYPE);
   patch5(s, pos - s - 5);
   s = section(7);
   uleb(n);
@@ -172,11 +181,12 @@ export function jitFlush(): void {
     // "f<i>"
     if (i < 10) { uleb(2); byte(0x66); byte(0x30 + i); }
     else { uleb(3); byte(0x66); byte(0x30 + i / 10); byte(0x30 + i % 10); }
-    byte(0); uleb(IMPORTS + i);
+    byte(0); uleb(IMPORTS + HELPERS + i);
   }
   patch5(s, pos - s - 5);
   s = section(10);
-  uleb(n);
+  uleb(HELPERS + n);
+  carryBody();
   const bodies = bodiesEnd - JIT_BODIES;
   const at = pos;
   if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { queued = 0; bodiesEnd = JIT_BODIES; return; }
@@ -192,7 +202,7 @@ export function jitFlush(): void {
     if (load<u32>(blk + B_PHYS) == load<u32>(q + Q_PHYS) && load<u32>(blk + B_KEY) == load<u32>(q + Q_KEY) &&
         load<u32>(blk + B_GEN) == load<u32>(q + Q_GEN) && load<u32>(blk + B_COUNT) == load<u32>(q + Q_COUNT) &&
         load<u32>(blk + B_HITS) == NEVER && ok) {
-      store<u32>(blk + B_JIT, load<u32>(q + Q_TABLE));
+      store<u32>(blk + B_JIT, load<u32>(q + Q_TABLE) | load<u32>(q + Q_PURE));
       statCompiled++;
     }
   }
@@ -201,6 +211,33 @@ export function jitFlush(): void {
 }
 
 function section(id: u32): u32 { byte(id); return reserve5(); }
+
+// The carry helper: CF from the lazy record in the vCPU state, as flags.ts
+// carry() computes it (locals: op, mask, a, b, r).
+function carryBody(): void {
+  const at = reserve5();
+  const start = pos;
+  uleb(1); uleb(5); byte(I32);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_OP); tee(0); op(W.Eqz); get(0); i32c(LazyOp.Inc); op(W.GeU); op(W.Or);
+  byte(W.If); byte(VOID); i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); op(W.Return); op(W.End);
+  get(0); i32c(LazyOp.Logic); op(W.Eq);
+  byte(W.If); byte(VOID); i32c(0); op(W.Return); op(W.End);
+  i32c(-1); i32c(0xFFFF); i32c(0xFF);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_SIZE); i32c(1); op(W.Eq); op(W.Select);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_SIZE); i32c(2); op(W.Eq); op(W.Select); set(1);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_A); get(1); op(W.And); set(2);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_B); get(1); op(W.And); set(3);
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_R); get(1); op(W.And); set(4);
+  get(0); i32c(LazyOp.Add); op(W.Eq);
+  byte(W.If); byte(VOID); get(4); get(2); op(W.LtU); op(W.Return); op(W.End);
+  get(0); i32c(LazyOp.Adc); op(W.Eq);
+  byte(W.If); byte(VOID); get(4); get(2); op(W.LeU); op(W.Return); op(W.End);
+  get(0); i32c(LazyOp.Sub); op(W.Eq);
+  byte(W.If); byte(VOID); get(2); get(3); op(W.LtU); op(W.Return); op(W.End);
+  get(2); get(3); op(W.LeU); // Sbb
+  op(W.End);
+  patch5(at, pos - start);
+}
 // A function type with `params` i32 parameters and one i32 result.
 function sig(params: u32): void {
   byte(0x60); uleb(params);

@@ -19,7 +19,7 @@ export interface JitOptions {
 }
 
 /** Whether VMs compile hot code unless they say otherwise. */
-export const DEFAULT_JIT_ON = false;
+export const DEFAULT_JIT_ON = true;
 let processDefault: boolean | undefined;
 
 /** The process-wide default (`trapeze run --jit on|off`). */
@@ -82,7 +82,7 @@ export class JitHost {
       const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
       const instance = new WebAssembly.Instance(module, {
         env: {
-          memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
+          memory: this.memory, table: this.table, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
           shift: core.jitShift,
         },
       });
