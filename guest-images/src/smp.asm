@@ -4,7 +4,9 @@
 ;   to all but self. The AP starts in real mode at 0x8000 (vector 08h), counts
 ;   itself in, reports its CPUID APIC ID and increments a heartbeat forever.
 ;   The second SIPI must be ignored (the AP runs), and an INIT de-assert sent
-;   while the AP runs must leave it running (it is not an INIT).
+;   while the AP runs must leave it running (it is not an INIT). The AP then
+;   goes to protected mode (the BSP's GDT) and reads its local APIC ID on
+;   every beat while the BSP reads its own: each must always see its own ID.
 ; Needs -smp 2 (expected/smp.cmd); the PC's local APIC at 0xFEE00000.
 %include "lib/kernel.inc"
 
@@ -22,6 +24,10 @@ AP_BASE         equ 0x8000                  ; SIPI vector 08h
 AP_COUNT        equ 0x9000                  ; shared with the AP: how many times it started
 AP_APIC_ID      equ 0x9004                  ; its CPUID.1:EBX[31:24]
 AP_BEAT         equ 0x9008                  ; its heartbeat
+AP_GDTR         equ 0x9010                  ; the BSP's GDTR, for the AP's LGDT
+AP_LAPIC_ID     equ 0x9018                  ; the AP's local APIC ID register, as it read it
+AP_WRONG        equ 0x901c                  ; reads of its ID register that showed another ID
+BSP_READS       equ 200000
 WAIT_LOOPS      equ 0x10000000
 
 [section .text]
@@ -60,6 +66,9 @@ main:
         mov dword [AP_COUNT], 0
         mov dword [AP_APIC_ID], 0xffffffff
         mov dword [AP_BEAT], 0
+        mov dword [AP_LAPIC_ID], 0xffffffff
+        mov dword [AP_WRONG], 0
+        sgdt [AP_GDTR]
 
         mov dword [LAPIC_ICR_HI], 0
         mov eax, INIT_ASSERT
@@ -95,6 +104,25 @@ main:
         jc .stopped
         PUTSLN "ap still running after INIT de-assert"
         CHECK [AP_COUNT], 1, "the AP started once"
+
+        ; both read their own local APIC ID register, over and over, at once
+        xor edx, edx
+        mov ecx, BSP_READS
+.read:  mov eax, [LAPIC_ID]
+        test eax, eax
+        jz .own
+        inc edx
+.own:   loop .read
+        CHECK edx, 0, "the BSP read another APIC's ID"
+        call wait_beat
+        jc .stopped
+        mov eax, [AP_LAPIC_ID]
+        shr eax, 24
+        PUTS "ap lapic id="
+        PDEC eax
+        NL
+        CHECK [AP_WRONG], 0, "the AP read another APIC's ID"
+        PUTSLN "each CPU read its own APIC ID"
         ret
 .stopped:
         FAIL "the AP's heartbeat stopped"
@@ -135,7 +163,24 @@ ap_start:
         cpuid
         shr ebx, 24
         mov [AP_APIC_ID], ebx
-.beat:  lock inc dword [AP_BEAT]
-        jmp .beat
+        o32 lgdt [AP_GDTR]
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        jmp dword SEL_CODE0:ap_protected
 ap_end:
 bits 32
+
+; The AP in protected mode (flat segments of the BSP's GDT), no stack.
+ap_protected:
+        mov ax, SEL_DATA0
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov eax, [LAPIC_ID]
+        mov [AP_LAPIC_ID], eax
+.beat:  cmp dword [LAPIC_ID], 1 << 24
+        je .own
+        lock inc dword [AP_WRONG]
+.own:   lock inc dword [AP_BEAT]
+        jmp .beat

@@ -358,6 +358,8 @@ export class Vm {
   private runAll(maxInsns: number, deadline: number, timeoutMs: number | undefined, onTick: (() => void) | undefined): StopInfo {
     const all = this.vcpus;
     let done = 0, next = 0, ticks = 0;
+    let vcpu: Vcpu | undefined;
+    let used = 0; // instructions the current vCPU ran in its turn
     while (!this.stopInfo) {
       if (done >= maxInsns) {
         this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
@@ -368,11 +370,18 @@ export class Vm {
         break;
       }
       if (onTick !== undefined && ++ticks >= TICK_EXITS) { ticks = 0; onTick(); }
-      let vcpu: Vcpu | undefined;
-      for (let k = 0; k < all.length && !vcpu; k++) {
-        const c = all[(next + k) % all.length];
-        if (c.halted) this.offerInterrupt(c);
-        if (this.runnable(c)) vcpu = c;
+      // a turn ends when its slice is spent or the vCPU cannot go on; not after an I/O or MMIO
+      // exit, whose value (an IN's data, an MMIO read's) the vCPU takes on its next entry
+      const reason = this.view.getUint32(Exit.reason, true);
+      const midAccess = reason === ExitReason.Io || reason === ExitReason.Mmio;
+      if (!vcpu || !this.runnable(vcpu) || (used >= SMP_SLICE && !midAccess)) {
+        vcpu = undefined;
+        for (let k = 0; k < all.length && !vcpu; k++) {
+          const c = all[(next + k) % all.length];
+          if (c.halted) this.offerInterrupt(c);
+          if (this.runnable(c)) vcpu = c;
+        }
+        used = 0;
       }
       if (!vcpu) {
         // every vCPU halts or waits for a SIPI: time passes to the platform's next event
@@ -383,7 +392,9 @@ export class Vm {
         break;
       }
       next = (vcpu.index + 1) % all.length;
-      done += this.runSlice(vcpu, Math.min(SMP_SLICE, maxInsns - done));
+      const n = this.runSlice(vcpu, Math.max(1, Math.min(SMP_SLICE - used, maxInsns - done)));
+      used += n;
+      done += n;
     }
     this.lifecycle = 'stopped';
     return this.stopInfo!;
