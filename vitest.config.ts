@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // the VMM asks the host platform for files and the clock: tests run on Node's
+    setupFiles: ['src/host/node/index.ts'],
   },
 });

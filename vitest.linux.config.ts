@@ -6,5 +6,7 @@ export default defineConfig({
     include: ['test/boot/**/*.test.ts'],
     testTimeout: 20 * 60_000,
     pool: 'forks',
+    // the VMM asks the host platform for files and the clock: tests run on Node's
+    setupFiles: ['src/host/node/index.ts'],
   },
 });

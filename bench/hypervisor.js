@@ -2,6 +2,7 @@
 // `npm run bench:hypervisor`: the scheduler's cost per vCPU switch and the
 // throughput of N identical VMs against one (src/bench/hypervisor.ts).
 // --quick: short samples; --json <file>: the figures as JSON.
+import '../dist/host/node/index.js';
 import { writeFileSync } from 'node:fs';
 import { runHypervisorBench, formatHypervisorBench } from '../dist/bench/hypervisor.js';
 

@@ -5,6 +5,7 @@
 // up to the busybox shell prompt or wherever the boot stops.
 // Options: --max-instructions <n> (default 20e9), -m <MiB> (default 128),
 // --crypto-tests (keep the kernel's crypto self-tests: ~3e9 more instructions).
+import '../dist/host/node/index.js';
 import { existsSync } from 'node:fs';
 import { bootLinux } from '../dist/machine.js';
 import { Pc } from '../dist/platform/pc.js';

@@ -2,6 +2,7 @@
 // `npm run bench:mmu`: the MMU benchmark (src/bench/mmu.ts) — shadow miss,
 // page touch after a flush, PT-write trap, CR3 switch, pagestress throughput.
 // --quick: short samples; --json <file>: the figures as JSON.
+import '../dist/host/node/index.js';
 import { writeFileSync } from 'node:fs';
 import { runMmuBench, formatMmuBench } from '../dist/bench/mmu.js';
 

@@ -2,6 +2,7 @@
 // The long robustness fuzz: `npm run fuzz -- --seeds N [--first S]
 // [--instructions M] [--jit]`. Prints, per seed, the instructions executed and how
 // the random guests ended; exits non-zero when any seed found a failure.
+import '../dist/host/node/index.js';
 import { Command } from 'commander';
 import { fuzzSeed, fuzzJitDiff, formatReport } from '../dist/fuzz/robustness.js';
 

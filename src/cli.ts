@@ -1,4 +1,5 @@
 // The trapeze command line: each subcommand lives in src/commands/.
+import './host/node/index.js'; // the CLI runs on the Node host
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TrapezeError, OutputClosed, OUTPUT_CLOSED_STATUS } from './errors.js';

@@ -19,11 +19,3 @@ export class OutputClosed extends Error {
   }
 }
 export const OUTPUT_CLOSED_STATUS = 141;
-
-/** Write to stdout; throws OutputClosed at once when the reader has gone, so a long run stops there. */
-export function writeStdout(data: string | Uint8Array): void {
-  const out = process.stdout;
-  if (out.errored || out.destroyed) throw new OutputClosed();
-  out.write(data);
-  if (out.errored) throw new OutputClosed();
-}

@@ -1,11 +1,11 @@
 // A ready-to-run machine: a VM with its standard devices, and a kernel loaded.
-import { readFileSync } from 'node:fs';
 import { Vm, type VmOptions } from './vm/vm.js';
 import { Uart16550, COM1 } from './devices/uart16550.js';
 import { DebugExit, DEBUG_EXIT_PORT } from './devices/debug-exit.js';
 import { loadMultiboot, type LoadedKernel, type MultibootModule } from './loader/multiboot.js';
 import { loadLinux, type LoadedLinux } from './loader/linux.js';
 import { TrapezeError } from './errors.js';
+import { host } from './host/platform.js';
 
 export interface MachineOptions extends VmOptions {
   /** Receives every byte the guest sends to COM1. */
@@ -31,14 +31,7 @@ export function createMachine(options: MachineOptions = {}): Machine {
 
 /** Read a kernel image (or another input named by `kind`), with a clear error when it cannot be read. */
 export function readImage(path: string, kind = 'a kernel image'): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TrapezeError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new TrapezeError(`${path}: is a directory, not ${kind}`);
-    throw new TrapezeError(`${path}: cannot read (${code ?? String(e)})`);
-  }
+  return host().files.read(path, kind);
 }
 
 export function bootMultiboot(machine: Machine, path: string, cmdline = '', modules: string[] = []): LoadedKernel {

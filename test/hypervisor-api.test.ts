@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { ApiServer, apiRequest } from '../src/hypervisor/api.js';
+import { ApiServer, apiRequest } from '../src/host/node/api.js';
 import { spinVm, SPIN } from './support/hypervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-api-'));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pc } from '../src/platform/pc.js';
 import { createMachine } from '../src/machine.js';
-import { openDiskImages } from '../src/platform/disks.js';
+import { openDiskImages } from '../src/host/node/disks.js';
 import { BufferedInput } from '../src/platform/host-input.js';
 import { IMAGES, expected, significantLines } from './support/guest.js';
 

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { RawFileDisk } from '../src/storage/raw-file.js';
+import { RawFileDisk } from '../src/host/node/raw-file.js';
 import { setupProgress } from '../src/commands/run-config.js';
 import { spinVm, SPIN } from './support/hypervisor.js';
 
@@ -140,7 +140,7 @@ describe('disk image locking', () => {
     r1.close(); r2.close();
     // another process holding it for writing
     const holder = spawnSync(process.execPath, ['--input-type=module', '-e', `
-      const { RawFileDisk } = await import(${JSON.stringify(resolve('dist/storage/raw-file.js'))});
+      const { RawFileDisk } = await import(${JSON.stringify(resolve('dist/host/node/raw-file.js'))});
       new RawFileDisk(${JSON.stringify(img)});
       const { spawnSync } = await import('node:child_process');
       console.log(spawnSync(process.execPath, [${JSON.stringify(BIN)}, 'run', '--disk', ${JSON.stringify(img)}, '--max-instructions', '10'], { encoding: 'utf8' }).stderr);

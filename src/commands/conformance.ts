@@ -1,7 +1,7 @@
 // `trapeze conformance <dir>`: run a folder of single-instruction tests
 // recorded on real silicon, print pass/fail per file and a total.
 import type { Command } from 'commander';
-import { writeStdout } from '../errors.js';
+import { writeStdout } from './output.js';
 import type { FileResult } from '../conformance/runner.js';
 
 /** Differences shown per failing test (a REP can differ in hundreds of bytes). */

@@ -37,7 +37,7 @@ export function registerCtl(program: Command): void {
       if (action !== 'snapshot' && opts.force) throw new TrapezeError('--force applies to snapshot only');
       // the server runs elsewhere: the file is named by its absolute path, taken from here
       const [method, path, body] = spec.request(vm ?? '', opts.path === undefined ? '' : resolve(opts.path), opts.force ?? false);
-      const { apiRequest } = await import('../hypervisor/api.js');
+      const { apiRequest } = await import('../host/node/api.js');
       const res = await apiRequest(socket, method, path, body);
       if (res.status >= 400) {
         const fault = (res.body as { fault_message?: string } | undefined)?.fault_message ?? `HTTP ${res.status}`;

@@ -2,7 +2,7 @@
 // them (a long benchmark or run must not end in "cannot write"), written whole.
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { TrapezeError } from '../errors.js';
+import { TrapezeError, OutputClosed } from '../errors.js';
 
 /** Refuse an output path that cannot be written: a missing or unwritable folder, or a folder itself. */
 export function checkOutputPath(path: string, option: string): void {
@@ -24,4 +24,12 @@ export function writeOutput(path: string, text: string, option: string): void {
   } catch (e) {
     throw new TrapezeError(`${option} ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+}
+
+/** Write to stdout; throws OutputClosed at once when the reader has gone, so a long run stops there. */
+export function writeStdout(data: string | Uint8Array): void {
+  const out = process.stdout;
+  if (out.errored || out.destroyed) throw new OutputClosed();
+  out.write(data);
+  if (out.errored) throw new OutputClosed();
 }

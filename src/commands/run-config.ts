@@ -5,11 +5,11 @@
 // the highest of the VMs' (a VM still running when the run ends counts as a
 // timeout, 8).
 import { Hypervisor, type HypervisorStats, type VmStats } from '../hypervisor/hypervisor.js';
-import { ApiServer, checkSocketPath } from '../hypervisor/api.js';
+import { ApiServer, checkSocketPath } from '../host/node/api.js';
 import { formatTop } from '../hypervisor/top.js';
-import { TrapezeError, writeStdout } from '../errors.js';
+import { TrapezeError } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
-import { checkOutputPath, writeOutput } from './output.js';
+import { checkOutputPath, writeOutput, writeStdout } from './output.js';
 
 export interface RunConfigOptions {
   config?: string;

@@ -3,10 +3,11 @@
 // to COM1; the text screen (--screen) is drawn on stderr.
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { Pc } from '../platform/pc.js';
-import { openDiskImages } from '../platform/disks.js';
-import { StdinInput } from '../platform/host-input.js';
+import { openDiskImages } from '../host/node/disks.js';
+import { StdinInput } from '../host/node/stdin.js';
 import type { ClockMode } from '../platform/clock.js';
-import { TrapezeError, writeStdout } from '../errors.js';
+import { TrapezeError } from '../errors.js';
+import { writeStdout } from './output.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
 import { StatusLine } from './status-line.js';

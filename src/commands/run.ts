@@ -1,7 +1,8 @@
 // `trapeze run <image>`: boot a multiboot kernel and run it until it stops.
 // Only the options are defined here; each mode's modules load when it runs.
 import type { Command } from 'commander';
-import { TrapezeError, writeStdout } from '../errors.js';
+import { TrapezeError } from '../errors.js';
+import { writeStdout } from './output.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds, parseCpus, parseOnOff } from './options.js';
 import { StatusLine } from './status-line.js';

@@ -1,6 +1,6 @@
 // `trapeze trace <image>`: stream one line per event while a guest runs.
 import type { Command } from 'commander';
-import { writeStdout } from '../errors.js';
+import { writeStdout } from './output.js';
 import { InvalidArgumentError } from 'commander';
 import { parseMemory, parseCount } from './options.js';
 import { collect } from './run-mode.js';

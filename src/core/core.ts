@@ -1,8 +1,6 @@
 // Loads core.wasm once and makes one instance per VM. The VM's RAM is part of
 // the instance's memory, so two VMs never share a byte.
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath } from 'node:url';
+import { host, type CoreBuild } from '../host/platform.js';
 import { RAM_BASE, MAX_VCPUS } from './layout.js';
 import { TrapezeError } from '../errors.js';
 import { JitHost, DEFAULT_JIT_THRESHOLD, type JitOptions } from './jit.js';
@@ -47,42 +45,15 @@ export interface TraceHooks {
   traceEvent(kind: number, a: number, b: number, c: number): void;
 }
 
-/** The normal core, and the trace build (same code, plus the trace hooks). */
-export type CoreBuild = 'core' | 'core-trace';
+export type { CoreBuild };
 const compiled = new Map<CoreBuild, WebAssembly.Module>();
-
-function wasmPath(build: CoreBuild): string {
-  return fileURLToPath(new URL(`../../build/${build}.wasm`, import.meta.url));
-}
-
-// V8 moves a wasm function up to its optimizing tier once it has run about
-// this many bytes of its code. The core's run loop is one large function
-// whose optimization takes 50-150 ms on a background thread; with V8's
-// default budget (1.8 MB) it starts within the first few hundred blocks, so a
-// short run (hello: 1,450 instructions) then waits for it at exit. With this
-// budget it starts after some ten thousand blocks: still within the first
-// milliseconds of a long run (the compute and pagestress guests use the same
-// CPU time), while hello's process ends 30-50 ms sooner. V8 takes the budget
-// when a module is compiled and instantiated, so it is set around the core's
-// alone: other modules (the JIT's regions) keep V8's default.
-const CORE_TIERING_BUDGET = 400_000_000;
-const V8_TIERING_BUDGET = 1_800_000;
-function withCoreBudget<T>(make: () => T): T {
-  setFlagsFromString(`--wasm-tiering-budget=${CORE_TIERING_BUDGET}`);
-  try { return make(); } finally { setFlagsFromString(`--wasm-tiering-budget=${V8_TIERING_BUDGET}`); }
-}
 
 /** The compiled core, compiled once per process. */
 export function coreModule(build: CoreBuild = 'core'): WebAssembly.Module {
   let module = compiled.get(build);
   if (!module) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(wasmPath(build));
-    } catch {
-      throw new TrapezeError(`core not built: ${wasmPath(build)} is missing (run \`npm run build\`)`);
-    }
-    module = withCoreBudget(() => new WebAssembly.Module(new Uint8Array(bytes)));
+    const bytes = host().coreWasm(build);
+    module = host().tuneCore(() => new WebAssembly.Module(bytes as BufferSource));
     compiled.set(build, module);
   }
   return module;
@@ -112,14 +83,9 @@ export interface MmuHooks {
 
 /** A core compiled from another wasm file (a benchmark compares an earlier build with this one). */
 export function coreModuleFrom(path: string): WebAssembly.Module {
-  let bytes: Buffer;
+  const bytes = host().files.read(path, 'a core');
   try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new TrapezeError(`${path}: cannot read the core (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  try {
-    return withCoreBudget(() => new WebAssembly.Module(new Uint8Array(bytes)));
+    return host().tuneCore(() => new WebAssembly.Module(bytes as BufferSource));
   } catch (e) {
     throw new TrapezeError(`${path}: not a WebAssembly core (${(e as Error).message})`);
   }
@@ -143,7 +109,7 @@ export function createCore(
   const jit = new JitHost(memory);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;
-  const instance = withCoreBudget(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));
+  const instance = host().tuneCore(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));
   const exports = instance.exports as unknown as CoreExports;
   jit.attach(exports);
   exports.init(ramBytes, vcpus);

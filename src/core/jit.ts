@@ -4,6 +4,7 @@
 // callbacks, and puts each region's function in the table the core calls
 // through `call_indirect`. docs/jit.md describes the whole tier.
 import type { CoreExports } from './core.js';
+import { host } from '../host/platform.js';
 
 /** Function-table index of the first region (assembly/layout.ts JIT_TABLE_BASE) and the block slots. */
 export const JIT_TABLE_BASE = 16;
@@ -27,7 +28,7 @@ export function setJitDefault(on: boolean): void { processDefault = on; }
 
 /** The JIT setting a VM gets unless it says otherwise: --jit, then TRAPEZE_JIT=on|off, then the default. */
 export function jitDefault(): JitOptions {
-  const env = typeof process === 'undefined' ? undefined : process.env.TRAPEZE_JIT;
+  const env = host().setting('TRAPEZE_JIT');
   return { on: processDefault ?? (env === undefined ? DEFAULT_JIT_ON : env !== 'off') };
 }
 

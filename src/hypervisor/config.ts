@@ -1,9 +1,8 @@
 // The hypervisor's config file: parsed and validated in one pass, every
 // problem reported with its field path ("vms[1].disks[0].capacityMiB: ...").
 // The names in the issue's example hold for good; the format may only grow.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { TrapezeError } from '../errors.js';
+import { host } from '../host/platform.js';
 import { VIOLATION_ACTIONS, type PolicySpec, type Range, type ViolationAction, type CpuidRule } from './policy.js';
 import type { SchedClock } from './scheduler.js';
 import type { BucketSpec } from '../storage/token-bucket.js';
@@ -123,7 +122,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
  * Validate a config object. Relative file names are resolved against `baseDir`
  * (the config file's directory). Throws a TrapezeError listing every problem.
  */
-export function parseConfig(raw: unknown, baseDir = process.cwd()): HypervisorConfig {
+export function parseConfig(raw: unknown, baseDir = host().files.resolve('.')): HypervisorConfig {
   const c = new Checker();
   const top = c.object(raw, 'config', TOP_FIELDS);
   const config: HypervisorConfig = { vms: [] };
@@ -151,7 +150,7 @@ function parseVm(c: Checker, raw: unknown, path: string, baseDir: string): VmCon
   const kernel = c.string(o.kernel, `${path}.kernel`);
   const vm: VmConfig = {
     name: name ?? '',
-    kernel: kernel ? resolve(baseDir, kernel) : '',
+    kernel: kernel ? host().files.resolve(kernel, baseDir) : '',
     memoryMiB: o.memoryMiB === undefined ? 32 : c.number(o.memoryMiB, `${path}.memoryMiB`, 2, 2048) ?? 0,
     vcpus: o.vcpus === undefined ? 1 : c.number(o.vcpus, `${path}.vcpus`, 1, 16) ?? 0,
     shares: o.shares === undefined ? 1 : c.number(o.shares, `${path}.shares`, 1, 10000) ?? 0,
@@ -160,7 +159,7 @@ function parseVm(c: Checker, raw: unknown, path: string, baseDir: string): VmCon
   if (o.cmdline !== undefined) vm.cmdline = typeof o.cmdline === 'string' ? o.cmdline : c.bad(`${path}.cmdline`, `must be a string (got ${show(o.cmdline)})`);
   if (o.capPercent !== undefined) vm.capPercent = c.number(o.capPercent, `${path}.capPercent`, 1, 100, false);
   if (o.sliceInstructions !== undefined) vm.sliceInstructions = c.number(o.sliceInstructions, `${path}.sliceInstructions`, 100, 1e9);
-  if (o.disk !== undefined) { const d = c.string(o.disk, `${path}.disk`); if (d) vm.disk = resolve(baseDir, d); }
+  if (o.disk !== undefined) { const d = c.string(o.disk, `${path}.disk`); if (d) vm.disk = host().files.resolve(d, baseDir); }
   if (o.disks !== undefined) {
     if (!Array.isArray(o.disks)) c.bad(`${path}.disks`, `must be a list (got ${show(o.disks)})`);
     else o.disks.forEach((d, i) => { const disk = parseDisk(c, d, `${path}.disks[${i}]`, baseDir); if (disk) vm.disks.push(disk); });
@@ -173,11 +172,11 @@ function parseDisk(c: Checker, raw: unknown, path: string, baseDir: string): Dis
   const o = c.object(raw, path, DISK_FIELDS);
   if (!o) return undefined;
   const file = c.string(o.file, `${path}.file`);
-  const d: DiskConfig = { file: file ? resolve(baseDir, file) : '' };
+  const d: DiskConfig = { file: file ? host().files.resolve(file, baseDir) : '' };
   if (o.capacityMiB !== undefined) d.capacityMiB = c.number(o.capacityMiB, `${path}.capacityMiB`, 1 / 1024, 1 << 20, false);
   if (o.sizeMiB !== undefined) d.sizeMiB = c.number(o.sizeMiB, `${path}.sizeMiB`, 1 / 1024, 1 << 20, false);
   if (o.readOnly !== undefined) d.readOnly = typeof o.readOnly === 'boolean' ? o.readOnly : c.bad(`${path}.readOnly`, `must be true or false (got ${show(o.readOnly)})`);
-  if (o.overlay !== undefined) { const f = c.string(o.overlay, `${path}.overlay`); if (f) d.overlay = resolve(baseDir, f); }
+  if (o.overlay !== undefined) { const f = c.string(o.overlay, `${path}.overlay`); if (f) d.overlay = host().files.resolve(f, baseDir); }
   if (o.bandwidthBytesPerSec !== undefined) d.bandwidthBytesPerSec = c.number(o.bandwidthBytesPerSec, `${path}.bandwidthBytesPerSec`, 1, 1e12);
   if (o.opsPerSec !== undefined) d.opsPerSec = c.number(o.opsPerSec, `${path}.opsPerSec`, 1, 1e9);
   if (o.bandwidth !== undefined) d.bandwidth = parseBucket(c, o.bandwidth, `${path}.bandwidth`);
@@ -239,12 +238,11 @@ function parseCpuid(c: Checker, raw: unknown, path: string): CpuidRule | undefin
  */
 export function checkConfigFiles(config: HypervisorConfig): string[] {
   const problems: string[] = [];
-  const isFile = (f: string) => { try { return statSync(f).isFile(); } catch { return false; } };
+  const isFile = (f: string) => host().files.isFile(f);
   const created: string[] = [];
   const users = new Map<string, { where: string; write: boolean }[]>();
   const use = (file: string, where: string, write: boolean) => {
-    let key = file;
-    try { key = realpathSync(file); } catch { /* not there yet: its own name */ }
+    const key = host().files.canonical(file); // not there yet: its own name
     const list = users.get(key) ?? [];
     list.push({ where, write });
     users.set(key, list);
@@ -285,18 +283,12 @@ export function checkConfigFiles(config: HypervisorConfig): string[] {
 
 /** Read and validate a config file; file names in it are relative to its directory. */
 export function loadConfigFile(path: string): HypervisorConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TrapezeError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`}`);
-  }
+  const text = new TextDecoder().decode(host().files.read(path, 'a config file'));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new TrapezeError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  return parseConfig(raw, dirname(resolve(path)));
+  return parseConfig(raw, host().files.dirname(host().files.resolve(path)));
 }

@@ -17,7 +17,8 @@ export class LineConsole {
   /** Emit a partial last line. */
   flush(): void {
     if (!this.line.length) return;
-    const text = Buffer.from(this.line).toString('latin1');
+    let text = '';
+    for (let i = 0; i < this.line.length; i += 4096) text += String.fromCharCode(...this.line.slice(i, i + 4096)); // latin1
     this.line = [];
     this.sink?.(this.name, text);
   }

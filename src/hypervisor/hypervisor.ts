@@ -7,11 +7,10 @@ import type { Vm, VmState, StopInfo } from '../vm/vm.js';
 import { Pc } from '../platform/pc.js';
 import { HostedPlatform } from './hosted-platform.js';
 import type { BlockDevice } from '../storage/block-device.js';
-import { openDisk } from '../storage/open-disk.js';
 import { IsolationPolicy, type ViolationKind } from './policy.js';
 import { Scheduler, SchedEntity, jainIndex, type SchedClock } from './scheduler.js';
 import { parseConfig, loadConfigFile, checkConfigFiles, type VmConfig } from './config.js';
-import { rmSync } from 'node:fs';
+import { host } from '../host/platform.js';
 import { LineConsole } from './console.js';
 import { captureVm, restoreVm, writeSnapshot, readSnapshot } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
@@ -101,7 +100,7 @@ export class Hypervisor {
       });
     } catch (e) {
       hv.close();
-      for (const f of created) rmSync(f, { force: true });
+      for (const f of created) host().files.remove(f);
       throw e;
     }
     return hv;
@@ -236,9 +235,9 @@ export class Hypervisor {
         if (this.scheduler.clock === 'wall') {
           // real idle time: sleep until the cap period ends (or a little, to poll timers)
           const ms = Math.min(r.kind === 'capped' ? r.wait / 1e6 : 5, end - Date.now());
-          const t0 = process.hrtime.bigint();
+          const t0 = host().nowNs();
           await sleep(ms);
-          this.idle(Number(process.hrtime.bigint() - t0));
+          this.idle(host().nowNs() - t0);
           continue;
         }
         const wait = Math.min(r.kind === 'capped' ? r.wait : Infinity, this.nextEvent());
@@ -352,7 +351,7 @@ function openDisks(config: VmConfig): BlockDevice[] {
   if (specs.length > 2) throw new TrapezeError(`VM ${config.name} has ${specs.length} disks; the primary ATA channel takes 2 (master and slave)`);
   const disks: BlockDevice[] = [];
   try {
-    for (const d of specs) disks.push(openDisk(d));
+    for (const d of specs) disks.push(host().openDisk(d));
   } catch (e) {
     for (const d of disks) d.close();
     throw e;

@@ -10,6 +10,7 @@
 //
 // Cost is measured in guest instructions retired (the deterministic clock:
 // repeatable runs and tests) or in host nanoseconds (the wall clock).
+import { host } from '../host/platform.js';
 import { ExitStatus, type Vm } from '../vm/vm.js';
 
 export type SchedClock = 'instructions' | 'wall';
@@ -138,7 +139,7 @@ export class Scheduler {
     // with the instruction clock a slice can end exactly where the cap runs out
     const capLeft = this.clock === 'instructions' ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
     const budget = Math.max(1, Math.min(best.slice ?? this.slice, best.budgetLeft, capLeft));
-    const t0 = this.clock === 'wall' ? process.hrtime.bigint() : 0n;
+    const t0 = this.clock === 'wall' ? host().nowNs() : 0;
     let retired = 0;
     try {
       retired = best.vm.runSlice(vcpu, budget);
@@ -146,7 +147,7 @@ export class Scheduler {
       // a failure on the host side of one VM (a device model) stops that VM alone
       best.vm.requestStop({ kind: 'error', status: ExitStatus.crash, message: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}` });
     }
-    const cost = this.clock === 'wall' ? Number(process.hrtime.bigint() - t0) : Math.max(1, retired);
+    const cost = this.clock === 'wall' ? host().nowNs() - t0 : Math.max(1, retired);
     best.budgetLeft -= retired;
     best.charge(index, cost);
     best.pass += cost / best.shares;

@@ -2,6 +2,7 @@
 // (NS_PER_INSTRUCTION each) plus idle time skipped while every vCPU halts, so a
 // run is deterministic: the same guest and input give the same output. In wall
 // mode time is the host's monotonic clock. Device timers fire on either.
+import { host } from '../host/platform.js';
 
 export type ClockMode = 'virtual' | 'wall';
 
@@ -19,7 +20,7 @@ export class Timer {
 
 export class Clock {
   private virtualNs = 0;
-  private readonly wallStart = process.hrtime.bigint();
+  private readonly wallStart = host().nowNs();
   private readonly timers: Timer[] = [];
   private next = Infinity;
 
@@ -27,7 +28,7 @@ export class Clock {
 
   /** Machine time in nanoseconds. */
   now(): number {
-    return this.mode === 'virtual' ? this.virtualNs : Number(process.hrtime.bigint() - this.wallStart);
+    return this.mode === 'virtual' ? this.virtualNs : host().nowNs() - this.wallStart;
   }
 
   timer(fire: () => void): Timer {

@@ -22,7 +22,8 @@ import { PcTestdev, TESTDEV_PORT, TESTDEV_FLUSH_PORT, TESTDEV_IRQ_PORT, TESTDEV_
 import { FpuErrorLatch, FPU_ERROR_PORT, FPU_ERROR_IRQ } from '../devices/fpu-error.js';
 import type { BlockDevice } from '../storage/block-device.js';
 import { Clock, type ClockMode } from './clock.js';
-import { sleepMs, type HostInput } from './host-input.js';
+import type { HostInput } from './host-input.js';
+import { host } from '../host/platform.js';
 import { Bios, FIRMWARE_PORT } from '../firmware/bios.js';
 import { buildRom, ROM_BASE, ROM_SIZE } from '../firmware/rom.js';
 import { buildMpTables } from '../firmware/mp-table.js';
@@ -326,7 +327,7 @@ export class Pc implements PlatformHooks {
       return inputOpen || this.quietIdleNs < MAX_QUIET_IDLE_NS;
     }
     const waitMs = Math.min(IDLE_POLL_MS, (deadline - this.clock.now()) / 1e6);
-    sleepMs(Math.ceil(waitMs));
+    host().sleepMs(Math.ceil(waitMs));
     this.clock.fireDue();
     return true;
   }

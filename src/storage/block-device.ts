@@ -1,6 +1,7 @@
 // What a disk controller (ATA) sees of a disk: sectors to read and write.
-// Backends (raw file, copy-on-write overlay, quota and rate limits) live in
-// src/storage/ and implement this; device models use only this interface.
+// Backends implement it: quota and rate limits and in-memory images here in
+// src/storage/, raw files and copy-on-write overlays in the Node host
+// (src/host/node/); device models use only this interface.
 
 export const SECTOR_SIZE = 512;
 

@@ -5,7 +5,7 @@
 // whose hooks the normal build does not contain.
 import { createMachine, bootMultiboot } from '../machine.js';
 import { Pc } from '../platform/pc.js';
-import { openDiskImages } from '../platform/disks.js';
+import { host } from '../host/platform.js';
 import { choosePcBoot, bootPc, type PcBootOptions } from '../commands/pc-boot.js';
 import { multibootModules } from '../commands/run-mode.js';
 import type { Vm, StopInfo } from '../vm/vm.js';
@@ -79,7 +79,7 @@ export function traceImage(image: string | undefined, options: TraceOptions, emi
   let close = () => {};
   if (tracesPc(options)) {
     const boot = choosePcBoot(image, options);
-    const pc = new Pc({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent }, disks: openDiskImages(options.disk ?? [], options.snapshot ?? false) });
+    const pc = new Pc({ memoryMiB: options.memoryMiB ?? 32, trace: { traceEvent }, disks: host().openDiskImages(options.disk ?? [], options.snapshot ?? false) });
     close = () => pc.close();
     vm = pc.vm;
     try { bootPc(pc, boot, image, options); } catch (e) { close(); throw e; }

@@ -6,11 +6,10 @@
 //
 // File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
 // the vCPU blocks, the exit record and the I/O buffer.
-import { gzipSync, gunzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync, renameSync, linkSync, rmSync, existsSync } from 'node:fs';
 import { Exit, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
+import { host } from '../host/platform.js';
 
 const MAGIC = 'TRPZSNAP';
 const FORMAT = 1;
@@ -104,34 +103,27 @@ export function restoreVm(vm: Vm, snap: Snapshot, platform?: { root: object; sha
  * when it exists, so nothing is replaced by accident).
  */
 export function writeSnapshot(path: string, snap: Snapshot, options: { overwrite?: boolean } = {}): void {
-  if (!options.overwrite && existsSync(path)) throw new TrapezeError(`${path}: exists; not overwriting it (ask for overwrite, e.g. trapeze ctl ... --force)`);
-  const json = Buffer.from(JSON.stringify(snap.header));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(json.length);
-  const body = Buffer.concat([Buffer.from(MAGIC, 'latin1'), len, json, snap.ram, ...snap.vcpuBlocks, snap.exitRecord, snap.ioBuffer]);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, gzipSync(body, { level: 1 }));
-    if (options.overwrite) renameSync(tmp, path);
-    else linkSync(tmp, path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TrapezeError(`${path}: cannot write the snapshot (${code === 'EEXIST' ? 'it exists' : code ?? String(e)})`);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  const json = new TextEncoder().encode(JSON.stringify(snap.header));
+  const parts = [new TextEncoder().encode(MAGIC), new Uint8Array(4), json, snap.ram, ...snap.vcpuBlocks, snap.exitRecord, snap.ioBuffer];
+  new DataView(parts[1].buffer).setUint32(0, json.length, true);
+  const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { body.set(p, at); at += p.length; }
+  host().files.writeWhole(path, host().gzip(body), options.overwrite ?? false);
 }
 
 export function readSnapshot(path: string): Snapshot {
-  let body: Buffer;
+  let body: Uint8Array;
   try {
-    body = gunzipSync(readFileSync(path));
+    body = host().gunzip(host().files.read(path, 'a snapshot'));
   } catch (e) {
-    throw new TrapezeError(`${path}: not a readable snapshot (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const why = e instanceof TrapezeError ? e.message.replace(`${path}: `, '') : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new TrapezeError(`${path}: not a readable snapshot (${why})`);
   }
-  if (body.toString('latin1', 0, 8) !== MAGIC) throw new TrapezeError(`${path}: not a Trapeze snapshot`);
-  const len = body.readUInt32LE(8);
-  const header = JSON.parse(body.toString('utf8', 12, 12 + len)) as SnapshotHeader;
+  const text = (from: number, to: number) => new TextDecoder().decode(body.subarray(from, to));
+  if (body.length < 12 || text(0, 8) !== MAGIC) throw new TrapezeError(`${path}: not a Trapeze snapshot`);
+  const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(8, true);
+  const header = JSON.parse(text(12, 12 + len)) as SnapshotHeader;
   if (header.format !== FORMAT) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads ${FORMAT})`);
   let at = 12 + len;
   const take = (n: number) => { const b = new Uint8Array(body.buffer, body.byteOffset + at, n); at += n; return b; };
@@ -167,7 +159,7 @@ function captureState(obj: object, shared: Set<object>, seen = new Set<object>()
 function captureValue(v: unknown, shared: Set<object>, seen: Set<object>): Saved | undefined {
   if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v !== 'object' || shared.has(v) || seen.has(v)) return undefined;
-  if (ArrayBuffer.isView(v)) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (ArrayBuffer.isView(v)) return { $bytes: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
   if (Array.isArray(v)) return v.map((x) => captureValue(x, shared, seen) ?? null);
   if (v instanceof Map || v instanceof Set || v instanceof WebAssembly.Memory || v instanceof WebAssembly.Instance) return undefined;
   return captureState(v, shared, seen);
@@ -186,7 +178,7 @@ function restoreState(obj: object, saved: unknown, shared: Set<object>): void {
   }
   function restoreInto(cur: object, s: Saved & object): void {
     if (ArrayBuffer.isView(cur) && '$bytes' in s) {
-      new Uint8Array(cur.buffer, cur.byteOffset, cur.byteLength).set(Buffer.from((s as { $bytes: string }).$bytes, 'base64'));
+      new Uint8Array(cur.buffer, cur.byteOffset, cur.byteLength).set(fromBase64((s as { $bytes: string }).$bytes));
     } else if (Array.isArray(cur) && Array.isArray(s)) {
       cur.length = s.length; // a queue may have grown or shrunk
       s.forEach((x, i) => {
@@ -221,4 +213,17 @@ function isPlain(v: unknown): boolean {
   if (Array.isArray(v)) return v.every(isPlain);
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isPlain);
   return false;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }

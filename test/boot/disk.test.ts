@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Pc } from '../../src/platform/pc.js';
-import { openDiskImages } from '../../src/platform/disks.js';
+import { openDiskImages } from '../../src/host/node/disks.js';
 
 const DISK = fileURLToPath(new URL('../../.cache/linux/disk.img', import.meta.url));
 const present = existsSync(DISK);

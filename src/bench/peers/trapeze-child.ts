@@ -8,6 +8,7 @@
 // the host clock (the vmexit guest times itself with RDTSC); --warmup runs the
 // image once with that command line first (output discarded), so V8 has
 // optimized the core before the timed run.
+import '../../host/node/index.js';
 import { createMachine, bootMultiboot, type Machine } from '../../machine.js';
 import { coreModuleFrom } from '../../core/core.js';
 import { runWithHostClock } from '../host-clock.js';

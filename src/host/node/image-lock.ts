@@ -6,7 +6,7 @@
 // file while that process lives; a lock left by a process that died is stale
 // and replaced. Node has no fcntl locks, hence the file.
 import { closeSync, fstatSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { TrapezeError } from '../errors.js';
+import { TrapezeError } from '../../errors.js';
 
 interface Holders { writers: number; readers: number }
 const open = new Map<string, Holders>();

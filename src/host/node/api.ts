@@ -11,8 +11,8 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
-import type { Hypervisor } from './hypervisor.js';
-import { TrapezeError } from '../errors.js';
+import type { Hypervisor } from '../../hypervisor/hypervisor.js';
+import { TrapezeError } from '../../errors.js';
 
 const MAX_BODY = 64 * 1024;
 /** The longest socket path the kernel keeps whole (sun_path less its NUL); longer ones would be cut short. */

@@ -3,8 +3,8 @@
 // never past `capacityBytes` (the disk quota): a write that would grow it
 // further fails as a whole with a quota error and changes nothing.
 import { openSync, closeSync, fstatSync, readSync, writeSync, ftruncateSync } from 'node:fs';
-import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from './block-device.js';
-import { TrapezeError } from '../errors.js';
+import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from '../../storage/block-device.js';
+import { TrapezeError } from '../../errors.js';
 import { lockImage } from './image-lock.js';
 
 export interface RawFileOptions {

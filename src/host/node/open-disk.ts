@@ -1,11 +1,11 @@
 // A disk from its config: the raw file, a copy-on-write overlay when one is
 // given (the quota then bounds the overlay), and rate limits in front.
-import { SECTOR_SIZE, type BlockDevice } from './block-device.js';
+import { SECTOR_SIZE, type BlockDevice } from '../../storage/block-device.js';
 import { RawFileDisk } from './raw-file.js';
 import { CowOverlayDisk } from './cow-overlay.js';
-import { RateLimitedDisk } from './rate-limited.js';
-import { perSecond } from './token-bucket.js';
-import type { DiskConfig } from '../hypervisor/config.js';
+import { RateLimitedDisk } from '../../storage/rate-limited.js';
+import { perSecond } from '../../storage/token-bucket.js';
+import type { DiskConfig } from '../../hypervisor/config.js';
 
 const MiB = 1024 * 1024;
 const sectorBytes = (mib: number) => Math.ceil((mib * MiB) / SECTOR_SIZE) * SECTOR_SIZE;

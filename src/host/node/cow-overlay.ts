@@ -5,8 +5,8 @@
 // n-1 of the data area) and the data area, which grows one block per first
 // write. Its capacity quota bounds the overlay file.
 import { openSync, closeSync, fstatSync, readSync, writeSync, existsSync } from 'node:fs';
-import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from './block-device.js';
-import { TrapezeError } from '../errors.js';
+import { SECTOR_SIZE, type BlockDevice, type BlockStatus } from '../../storage/block-device.js';
+import { TrapezeError } from '../../errors.js';
 import { lockImage } from './image-lock.js';
 
 const MAGIC = 'TRPZCOW1';

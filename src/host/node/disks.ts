@@ -6,10 +6,10 @@
 import { statSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SECTOR_SIZE, type BlockDevice } from '../storage/block-device.js';
-import { RawFileDisk } from '../storage/raw-file.js';
-import { CowOverlayDisk } from '../storage/cow-overlay.js';
-import { TrapezeError } from '../errors.js';
+import { SECTOR_SIZE, type BlockDevice } from '../../storage/block-device.js';
+import { RawFileDisk } from './raw-file.js';
+import { CowOverlayDisk } from './cow-overlay.js';
+import { TrapezeError } from '../../errors.js';
 
 /** Check a disk image file before opening it: it exists and holds whole sectors. */
 export function checkDiskImage(path: string): void {
