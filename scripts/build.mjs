@@ -18,6 +18,7 @@ export const STEPS = [
   { name: 'core', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core.wasm', 'build/core.wat'], cmd: [asc, 'assembly/index.ts', '--target', 'release'] },
   { name: 'core-trace', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-trace.wasm'], cmd: [asc, 'assembly/index.ts', '--target', 'release', '--use', 'TRACE=1', '-o', 'build/core-trace.wasm', '-t', 'build/core-trace.wat'] },
   { name: 'host', inputs: ['src', 'tsconfig.json', 'node_modules/typescript/package.json'], outputs: ['dist/cli.js'], cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
+  { name: 'web', inputs: ['src', 'web', 'build/core.wasm', 'guest-images', 'docs/tour.md', 'docs/mmu.md', 'scripts/build-web.mjs', 'node_modules/esbuild/package.json'], outputs: ['dist/web/index.html', 'dist/web/worker.js'], cmd: [process.execPath, 'scripts/build-web.mjs'] },
 ];
 
 const commandLine = (step) => step.cmd.map((a) => a.replace(root + '/', '')).join(' ');

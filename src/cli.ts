@@ -9,6 +9,7 @@ import { registerCtl } from './commands/ctl.js';
 import { registerBench } from './commands/bench.js';
 import { registerTrace } from './commands/trace.js';
 import { registerConformance } from './commands/conformance.js';
+import { registerServe } from './commands/serve.js';
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -27,6 +28,7 @@ export function buildCli(): Command {
   registerBench(program);
   registerTrace(program);
   registerConformance(program);
+  registerServe(program);
   return program;
 }
 
