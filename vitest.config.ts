@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // the Linux boot takes minutes: npm run test:linux (vitest.linux.config.ts);
-    // kvm-unit-tests: npm run test:kvm-unit-tests (vitest.kvm-unit-tests.config.ts)
-    exclude: [...configDefaults.exclude, 'test/boot/**', 'test/kvm/**'],
+    // kvm-unit-tests: npm run test:kvm-unit-tests (vitest.kvm-unit-tests.config.ts);
+    // the page in Chromium: npm run test:browser (vitest.browser.config.ts)
+    exclude: [...configDefaults.exclude, 'test/boot/**', 'test/kvm/**', 'test/browser/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

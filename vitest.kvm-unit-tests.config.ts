@@ -7,5 +7,6 @@ export default defineConfig({
     include: ['test/kvm/**/*.test.ts'],
     testTimeout: 15 * 60_000,
     pool: 'forks',
+    setupFiles: ['src/host/node/index.ts'],
   },
 });
