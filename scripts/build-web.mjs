@@ -4,12 +4,20 @@
 // shipped guests and the docs the panels link to. iced-x86's package is built
 // for Node (it reads its wasm with fs): for the browser its wasm is inlined
 // and it loads lazily, in a chunk of its own, on the first disassembly.
-import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// a checkout whose node_modules predate the page (npm install not run since)
+// still builds the CLI: the page waits, loudly, and is built once esbuild is there
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch {
+  console.error('build: web SKIPPED: esbuild is not installed (run `npm install`); dist/web/ is not built');
+  process.exit(0);
+}
 const out = join(root, 'dist', 'web');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'guests'), { recursive: true });

@@ -19,6 +19,13 @@ const have = existsSync(CHROMIUM);
 if (!have) console.log(`\n*** SKIPPED: npm run test:browser needs a browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM) ***\n`);
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/trapeze.js', ...args], { encoding: 'utf8' });
+/** The page's first contentful paint, ms after navigation (waits for it). */
+const firstPaint = () => new Promise<number>((resolve) => {
+  new PerformanceObserver((list) => {
+    const e = list.getEntriesByName('first-contentful-paint')[0];
+    if (e) resolve(e.startTime);
+  }).observe({ type: 'paint', buffered: true });
+});
 const text = (page: Page, sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
 
 describe.skipIf(!have)('the playground page in Chromium', () => {
@@ -57,7 +64,7 @@ describe.skipIf(!have)('the playground page in Chromium', () => {
 
   it('paints, and boots hello: the console shows what the CLI prints', async () => {
     await page.goto(`${url}?guest=hello.elf`);
-    const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
+    const paint = await page.evaluate(firstPaint);
     console.log(`first contentful paint: ${paint?.toFixed(0)} ms`);
     expect(paint).toBeGreaterThan(0);
     await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('hello.elf: paused'));
