@@ -7,7 +7,7 @@
 // is reported as skipped, and every figure is the median of the repeats.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TrapezeError } from '../../errors.js';
 import { ROOT, CHILD_REPORT, trapeze, v86, qemu, type Engine } from './engines.js';
@@ -64,6 +64,8 @@ export interface PeerResult {
   machine: string;
   node: string;
   repeat: number;
+  /** The host's 1-minute load average when the run started and when it ended (a shared machine skews every figure). */
+  load: [number, number];
   engines: { id: string; label: string; skipped?: string }[];
   startup: Record<string, { seconds?: number; refused?: string }>;
   workloads: { id: string; label: string; cells: Record<string, Cell> }[];
@@ -176,6 +178,7 @@ export async function runPeers(options: PeerOptions = {}): Promise<PeerResult> {
 
   const result: PeerResult = {
     date: new Date().toISOString(), machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores`, node: process.version, repeat,
+    load: [loadavg()[0], 0],
     engines: engines.map((e) => ({ id: e.id, label: e.label, ...(skipped.get(e.id) ? { skipped: skipped.get(e.id) } : {}) })),
     startup: {}, workloads: [],
   };
@@ -197,6 +200,7 @@ export async function runPeers(options: PeerOptions = {}): Promise<PeerResult> {
     }
     result.workloads.push({ id: w.id, label: w.label, cells });
   }
+  result.load[1] = loadavg()[0];
   return result;
 }
 
@@ -210,6 +214,7 @@ export function formatPeers(r: PeerResult): string {
   const label = new Map(r.engines.map((e) => [e.id, e.label]));
   const width = Math.max(...r.engines.map((e) => e.label.length), 10) + 2;
   out.push(`Peers side by side — ${r.machine}, Node ${r.node}, ${r.date.slice(0, 10)}; medians of ${r.repeat} run${r.repeat > 1 ? 's' : ''} each`);
+  out.push(`load average ${r.load[0].toFixed(1)} at the start, ${r.load[1].toFixed(1)} at the end${r.load[0] > cpus().length / 2 || r.load[1] > cpus().length / 2 ? ' — the machine was busy: compare ratios, not absolute figures' : ''}`);
   for (const e of r.engines) if (e.skipped) out.push(`  SKIPPED ${e.label}: ${e.skipped}`);
   out.push('');
   const startup = Object.entries(r.startup);
