@@ -110,7 +110,7 @@ describe('hypervisor scheduler', () => {
     const hv = hypervisor([{ name: 'sleeper', kernel: SLEEPER, cmdline: 'hz=100 work=1000 rounds=5', memoryMiB: 4 }]);
     hv.runFor(100_000_000, () => !!hv.get('sleeper').vm.stopped);
     const g = hv.get('sleeper');
-    expect(g.console.transcript).toBe('awake 1\nawake 2\nawake 3\nawake 4\nawake 5\nPASS\n');
+    expect(g.console.transcript).toBe('sleeper: wakes on the 8254 timer: run it on a PC (trapeze run --boot kernel sleeper.elf)\nawake 1\nawake 2\nawake 3\nawake 4\nawake 5\nPASS\n');
     expect(g.vm.stopped?.kind).toBe('debug-exit');
     const s = hv.stats();
     // four sleeps of up to a tick each: idle host time, not instructions run

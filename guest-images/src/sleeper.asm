@@ -5,6 +5,9 @@
 ; 200000), prints `awake K`, and halts with interrupts on until any
 ; interrupt arrives (the timer, or one a host injects at vector 0x20). With
 ; `rounds=R` it passes after R rounds (0, the default, runs forever).
+; It needs a PC's 8259 and 8254 (`trapeze run --boot kernel`, or under
+; --config); on the bare machine nothing wakes it after `awake 1`. Its first
+; line says so.
 %include "lib/kernel.inc"
 %include "lib/cmdline.inc"
 
@@ -41,6 +44,8 @@ timer_isr:
         iretd
 
 main:
+        PUTS "sleeper: wakes on the 8254 timer: run it on a PC (trapeze run --boot kernel sleeper.elf)"
+        NL
         mov esi, key_hz
         call cmdline_uint
         jc .no_hz
