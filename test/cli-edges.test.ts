@@ -2,8 +2,9 @@
 // refused before any work is done.
 import { describe, it, expect } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const BIN = resolve('bin/trapeze.js');
 const trapeze = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -71,7 +72,8 @@ const HAVE_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).sta
 if (!HAVE_SCRIPT) console.warn('!!! SKIPPED: the terminal status-line test: util-linux `script` (a pseudo-terminal) is not installed');
 
 describe('the status line of run', () => {
-  const args = ['run', 'guest-images/compute.elf', '--max-instructions', '60000000'];
+  // long enough (a few seconds) for the line to appear: it waits a second before the first draw
+  const args = ['run', 'guest-images/compute.elf', '--max-instructions', '400000000'];
 
   it.skipIf(!HAVE_SCRIPT)('on a terminal: instructions, MIPS and exits, redrawn in place, cleared before the end', async () => {
     // script(1) gives trapeze a pseudo-terminal; its stdin stays open until the run ends
@@ -81,12 +83,32 @@ describe('the status line of run', () => {
     await new Promise((r) => p.on('close', r));
     const lines = [...out.matchAll(/\r\x1b\[Ktrapeze: ([\d.]+[kMG]?) instructions, ([\d.]+) MIPS, (\d+(?:\.\d)?[kMG]?) exits, ([\d.]+) s/g)];
     expect(lines.length).toBeGreaterThan(0);
-    expect(out).toMatch(/ s\r\x1b\[Ktrapeze: instruction limit reached \(60000000 instructions\)/); // cleared, then the end
+    expect(out).toMatch(/ s\r\x1b\[Ktrapeze: instruction limit reached \(400000000 instructions\)/); // cleared, then the end
   });
 
   it('off when the output is not a terminal', () => {
-    const r = trapeze(...args);
+    const r = trapeze(...args.slice(0, -1), '60000000');
     expect(r.stderr).toBe('trapeze: instruction limit reached (60000000 instructions)\n');
     expect(r.status).toBe(6);
+  });
+});
+
+describe('typing into a guest on a terminal', () => {
+  it.skipIf(!HAVE_SCRIPT)('each typed line appears once: the guest echoes it, the terminal does not', async () => {
+    const disk = join(mkdtempSync(join(tmpdir(), 'trapeze-tty-')), 'pcshell.img');
+    copyFileSync('guest-images/pcshell.img', disk);
+    const p = spawn('script', ['-qfec', [process.execPath, BIN, 'run', '--disk', disk, '--snapshot'].join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const waitFor = (text: string) => new Promise<void>((r) => { const check = () => { if (out.includes(text)) { p.stdout.off('data', check); r(); } }; p.stdout.on('data', check); check(); });
+    p.stdout.on('data', (d) => { out += d; });
+    await waitFor('pcshell: ready');
+    p.stdin.write('echo typed once\n');
+    await waitFor('\r\ntyped once');
+    p.stdin.write('exit\n');
+    await waitFor('PASS');
+    p.stdin.end();
+    await new Promise((r) => p.on('close', r));
+    expect(out.split('echo typed once').length - 1).toBe(1);
+    expect(out.split('exit').length - 1).toBe(1);
   });
 });

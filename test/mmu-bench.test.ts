@@ -2,7 +2,7 @@
 // benchmark checks its loops against the core's counters and refuses to print
 // otherwise), and the table carries every figure with its ratio to a TLB hit.
 import { describe, it, expect } from 'vitest';
-import { runMmuBench, formatMmuBench } from '../src/bench/mmu.js';
+import { runMmuBench, formatMmuBench, medianWithSpread } from '../src/bench/mmu.js';
 
 describe('MMU benchmark (quick)', () => {
   const r = runMmuBench({ quick: true });
@@ -14,6 +14,14 @@ describe('MMU benchmark (quick)', () => {
     ]);
     expect(r.hitNs).toBeGreaterThan(0);
     for (const f of r.figures) expect(f.ratioToHit, f.name).toBeCloseTo(f.ns / r.hitNs, 6);
+  });
+
+  it('gives each figure a median and its 95% interval, and flags one whose interval is wider than itself', () => {
+    expect(medianWithSpread([1, 2, 3, 4, 100])).toEqual({ ns: 3, spreadNs: (1.57 * (4 - 2)) / Math.sqrt(5) });
+    for (const f of r.figures) expect(f.reliable, f.name).toBe(f.spreadNs < Math.abs(f.ns));
+    const shaky = { ...r, figures: r.figures.map((f, i) => (i === 3 ? { ...f, ns: 25.5, spreadNs: 376.6, reliable: false } : f)) };
+    expect(formatMmuBench(shaky)).toMatch(/^CR3 switch \(flush \+ refill code, data\) +25\.5 +376\.6 +[-\d.,]+ +UNRELIABLE$/m);
+    expect(formatMmuBench(shaky)).toContain('UNRELIABLE: the 95% interval is wider than the figure');
   });
 
   it('runs pagestress to the end and reports its counters', () => {

@@ -1,10 +1,16 @@
 // The MMU benchmark: what the shadow page table costs. A shadow miss, a page
 // touch after a CR3 flush, a guest PT-write trap (with and without an entry to
 // drop), a CR3 switch, and the pagestress guest's throughput — each in ns and
-// as a multiple of a TLB-hit load measured in the same run. benchmark.js does
-// the sampling; each loop is checked against the core's counters, so a figure
-// is only printed for a loop that really did what its name says.
-import Benchmark from 'benchmark';
+// as a multiple of a TLB-hit load measured in the same run. Each loop is
+// checked against the core's counters, so a figure is only printed for a loop
+// that really did what its name says.
+//
+// Most figures are the difference of two loops (with and without the event).
+// Two means taken minutes apart on a shared host differ by more than the event
+// costs, so the loops are timed in interleaved rounds (A B, B A, ...), each
+// round gives one difference, and the figure is the median of the differences,
+// with a 95% interval for that median (1.57 IQR / sqrt(n), as a box plot's
+// notch). A figure whose interval is wider than itself is flagged unreliable.
 import { flatGuest, TOUCH, DATA, pteAddress } from './flat-guest.js';
 import { createMachine, bootMultiboot } from '../machine.js';
 import { IMAGES } from './suite.js';
@@ -45,14 +51,42 @@ const MOV_EDI_EAX = [0x89, 0x07];
 const ptWrite = (target: number, value: number) =>
   loop([...MOV_EDI_EAX, 0x8b, 0x0d, ...le32(TOUCH)], 2, 256, { edi: target, eax: value });
 
-interface Sample { ns: number; moe: number }
+interface Timing { rounds: number; targetMs: number }
 
-function sample(l: Loop, maxTime: number): Sample {
+/** ns per iteration of `l` over one timed batch of calls. */
+function timeBatch(l: Loop, calls: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) l.run();
+  return Number(process.hrtime.bigint() - t0) / calls / l.iterations;
+}
+
+/** Calls that take about `targetMs`. */
+function callsFor(l: Loop, targetMs: number): number {
   l.run(); // decode, fill
-  const b = new Benchmark('mmu', () => l.run(), { maxTime, minSamples: 5, initCount: 1 });
-  b.run();
-  if (b.error) throw b.error;
-  return { ns: (b.stats.mean * 1e9) / l.iterations, moe: (b.stats.moe * 1e9) / l.iterations };
+  const once = timeBatch(l, 4) * l.iterations / 1e6; // ms a call
+  return Math.max(1, Math.ceil(targetMs / Math.max(once, 1e-6)));
+}
+
+/** Median and its 95% interval (half-width) of some values. */
+export function medianWithSpread(values: number[]): { ns: number; spreadNs: number } {
+  const v = [...values].sort((a, b) => a - b);
+  const q = (f: number) => { const i = f * (v.length - 1), lo = Math.floor(i); return v[lo] + (v[Math.ceil(i)] - v[lo]) * (i - lo); };
+  return { ns: q(0.5), spreadNs: (1.57 * (q(0.75) - q(0.25))) / Math.sqrt(v.length) };
+}
+
+/** ns per iteration of `a` minus `b` (or of `a` alone), from interleaved rounds. */
+function measure(t: Timing, a: Loop, b?: Loop, per = 1): { ns: number; spreadNs: number } {
+  const ca = callsFor(a, t.targetMs), cb = b ? callsFor(b, t.targetMs) : 0;
+  const d: number[] = [];
+  for (let r = 0; r < t.rounds; r++) {
+    if (!b) { d.push(timeBatch(a, ca)); continue; }
+    // alternate the order so that a drift of the host's speed cancels
+    let ta: number, tb: number;
+    if (r % 2 === 0) { ta = timeBatch(a, ca); tb = timeBatch(b, cb); } else { tb = timeBatch(b, cb); ta = timeBatch(a, ca); }
+    d.push(ta - tb);
+  }
+  const m = medianWithSpread(d);
+  return { ns: m.ns / per, spreadNs: m.spreadNs / per };
 }
 
 /** A counter's change per iteration over a few calls. */
@@ -71,8 +105,10 @@ export interface MmuFigure {
   name: string;
   method: string;
   ns: number;
-  /** 95% margin of error, ns. */
+  /** Half-width of the 95% interval of the median, ns. */
   spreadNs: number;
+  /** False when the interval is wider than the figure itself: re-run on a quiet machine. */
+  reliable: boolean;
   /** ns / the TLB-hit load's ns. */
   ratioToHit: number;
 }
@@ -104,7 +140,7 @@ function pagestress(): MmuBenchResult['pagestress'] {
 
 export function runMmuBench(options: { quick?: boolean } = {}): MmuBenchResult {
   const quick = options.quick ?? false;
-  const maxTime = quick ? 0.05 : 1;
+  const timing: Timing = quick ? { rounds: 5, targetMs: 2 } : { rounds: 31, targetMs: 20 };
   const L = {
     hits: hits(), cr3One: cr3OnePage(), cr3Sixteen: cr3SixteenPages(),
     ptLive: ptWrite(pteAddress(TOUCH), TOUCH | 0x63), ptIdle: ptWrite(pteAddress(TOUCH + 0x10000), 0),
@@ -120,23 +156,22 @@ export function runMmuBench(options: { quick?: boolean } = {}): MmuBenchResult {
   expectCount('idle PTE write drops', perIteration(L.ptIdle, 'ptWriteDrops'), 0);
   expectCount('plain write traps', perIteration(L.plain, 'ptWriteTraps'), 0);
 
-  const s = Object.fromEntries(Object.entries(L).map(([k, l]) => [k, sample(l, maxTime)])) as Record<keyof typeof L, Sample>;
-  const hitNs = s.hits.ns / L.hits.insns;
-  const diff = (a: Sample, b: Sample, n: number) => ({ ns: (a.ns - b.ns) / n, spreadNs: Math.hypot(a.moe, b.moe) / n });
+  const hit = measure(timing, L.hits, undefined, L.hits.insns);
+  const hitNs = hit.ns;
   const fig = (name: string, method: string, v: { ns: number; spreadNs: number }): MmuFigure =>
-    ({ name, method, ...v, ratioToHit: v.ns / hitNs });
+    ({ name, method, ...v, ratioToHit: v.ns / hitNs, reliable: v.spreadNs < Math.abs(v.ns) });
   const figures = [
-    fig('TLB-hit load', 'mov eax, [esi] x16 + jmp on one page, per instruction', { ns: hitNs, spreadNs: s.hits.moe / L.hits.insns }),
+    fig('TLB-hit load', 'mov eax, [esi] x16 + jmp on one page, per instruction', hit),
     fig('shadow miss (walk + fill)', 'MOV CR3 + 16 loads from 16 pages minus from 1 page, per extra miss',
-      diff(s.cr3Sixteen, s.cr3One, 15)),
+      measure(timing, L.cr3Sixteen, L.cr3One, 15)),
     fig('page touch after a CR3 flush', 'MOV CR3 + 16 loads from 16 pages, whole loop per touch',
-      { ns: s.cr3Sixteen.ns / 16, spreadNs: s.cr3Sixteen.moe / 16 }),
+      measure(timing, L.cr3Sixteen, undefined, 16)),
     fig('CR3 switch (flush + refill code, data)', 'MOV CR3 + 16 loads from 1 page minus the same with MOV EDX, EBX',
-      diff(s.cr3One, s.hits, 1)),
+      measure(timing, L.cr3One, L.hits)),
     fig('PT-write trap, no entry to drop', 'store to an idle PTE of a protected table minus to a plain page',
-      diff(s.ptIdle, s.plain, 1)),
+      measure(timing, L.ptIdle, L.plain)),
     fig('PT-write trap + drop + refill', 'store to the live PTE of the page loaded next minus to a plain page',
-      diff(s.ptLive, s.plain, 1)),
+      measure(timing, L.ptLive, L.plain)),
   ];
   return { node: process.version, quick, hitNs, figures, pagestress: pagestress() };
 }
@@ -144,14 +179,15 @@ export function runMmuBench(options: { quick?: boolean } = {}): MmuBenchResult {
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 export function formatMmuBench(r: MmuBenchResult): string {
-  const rows = [['event', 'ns', '± (95%)', 'x TLB hit'], ...r.figures.map((f) => [f.name, fmt(f.ns), fmt(f.spreadNs), fmt(f.ratioToHit)])];
+  const rows = [['event', 'ns', '± (95%)', 'x TLB hit', ''], ...r.figures.map((f) => [f.name, fmt(f.ns), fmt(f.spreadNs), fmt(f.ratioToHit), f.reliable ? '' : 'UNRELIABLE'])];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
   const p = r.pagestress;
   const touch = r.figures.find((f) => f.name.startsWith('page touch'))!;
   return [
     `MMU benchmark (${r.node}${r.quick ? ', quick' : ''})`,
-    line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line),
+    line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  ').trimEnd(), ...rows.slice(1).map(line),
+    ...(r.figures.some((f) => !f.reliable) ? ['UNRELIABLE: the 95% interval is wider than the figure (the host was too busy); re-run when it is quiet'] : []),
     '',
     `page touch after a flush: ${fmt(touch.ns)} ns (target <= 100 ns; QEMU TCG 122, v86 157, Bochs 151)`,
     `pagestress: ${p.touches.toLocaleString('en-US')} touches, ${p.instructions.toLocaleString('en-US')} instructions in ${fmt(p.ms)} ms: ` +

@@ -5,6 +5,7 @@ import { openSync, writeSync, closeSync } from 'node:fs';
 import { Pc } from '../platform/pc.js';
 import { openDiskImages } from '../host/node/disks.js';
 import { StdinInput } from '../host/node/stdin.js';
+import { rawishTerminal, restoreTerminal } from '../host/node/terminal.js';
 import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
 import { writeStdout } from './output.js';
@@ -33,6 +34,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
   const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
   const input = new StdinInput();
+  rawishTerminal(); // the guest echoes typed keys: the terminal must not echo them too
   let status: StatusLine | undefined;
   const pc = new Pc({
     memoryMiB: opts.memory,
@@ -59,6 +61,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     }
     process.exitCode = stop.status;
   } finally {
+    restoreTerminal();
     pc.close();
     if (debugFd !== 1) closeSync(debugFd);
   }

@@ -29,7 +29,8 @@ export class StatusLine {
   /** From the run loop: redraw when it is time (and the line is free). */
   readonly tick = (): void => {
     const now = performance.now();
-    if (now - this.last < REDRAW_MS || !this.atLineStart) return;
+    // a run shorter than a second shows nothing
+    if (now - this.started < 1000 || now - this.last < REDRAW_MS || !this.atLineStart) return;
     this.last = now;
     this.err.write(`\r\x1b[K${this.text(now)}`);
     this.shown = true;
