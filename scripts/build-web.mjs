@@ -38,7 +38,7 @@ const icedForBrowser = {
 };
 
 await build({
-  entryPoints: { page: 'src/playground/page.ts', worker: 'src/playground/worker.ts' },
+  entryPoints: { page: 'src/playground/page.ts', worker: 'src/playground/worker.ts', docs: 'src/playground/docs.ts' },
   absWorkingDir: root,
   outdir: out,
   bundle: true,
@@ -54,7 +54,7 @@ await build({
   logLevel: 'warning',
 });
 
-for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(out, f));
+for (const f of ['index.html', 'docs.html', 'style.css']) copyFileSync(join(root, 'web', f), join(out, f));
 copyFileSync(join(root, 'build', 'core.wasm'), join(out, 'core.wasm'));
 for (const f of readdirSync(join(root, 'guest-images'))) {
   if (f.endsWith('.elf') || f.endsWith('.img')) copyFileSync(join(root, 'guest-images', f), join(out, 'guests', f));

@@ -65,6 +65,13 @@ describe('playground session on the browser host', () => {
     expect(v.jain).toBeGreaterThan(0.99);
   });
 
+  it('tells a disk image from a multiboot kernel by content, not by name', () => {
+    page.files.add('my-disk', readFileSync(`${IMAGES}pcboot.img`));
+    page.files.add('kernel.img', readFileSync(`${IMAGES}hello.elf`));
+    expect(new Session({ file: 'my-disk' }).pc).toBeDefined();
+    expect(new Session({ file: 'kernel.img' }).pc).toBeUndefined();
+  });
+
   it('names a file the page has not loaded', () => {
     expect(() => new Session({ file: 'nope.elf' })).toThrow('nope.elf: no such file (load it on the page first)');
   });

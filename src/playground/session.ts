@@ -18,7 +18,7 @@ import { readLinear } from '../trace/linear.js';
 import { Scheduler, SchedEntity, jainIndex } from '../hypervisor/scheduler.js';
 
 export interface GuestSpec {
-  /** A file the host holds: a multiboot ELF, or a disk image (.img) booted on the PC. */
+  /** A file the host holds: a multiboot kernel, or a disk image (boot signature in sector 0) booted on the PC. */
   file: string;
   cmdline?: string;
   memoryMiB?: number;
@@ -82,7 +82,7 @@ export class Session {
   constructor(readonly spec: GuestSpec) {
     const memoryMiB = spec.memoryMiB ?? 32;
     const serial = (b: number) => { this.serial += String.fromCharCode(b); if (this.serial.length > 1 << 20) this.serial = this.serial.slice(-(1 << 19)); };
-    if (spec.file.endsWith('.img')) {
+    if (isDiskImage(host().files.read(spec.file))) {
       this.pc = new Pc({ memoryMiB, serial, disks: host().openDiskImages([spec.file], true), input: this.keyboard() });
       this.vm = this.pc.vm;
       this.pc.bootDisk();
@@ -235,6 +235,12 @@ export class Session {
 }
 
 export const COUNTERS: readonly CounterName[] = COUNTER_NAMES;
+
+/** A PC disk image (whole sectors, a boot signature in sector 0) rather than a multiboot kernel (ELF, or an a.out kludge). */
+export function isDiskImage(bytes: Uint8Array): boolean {
+  const elf = bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+  return !elf && bytes.length >= 512 && bytes.length % 512 === 0 && bytes[510] === 0x55 && bytes[511] === 0xaa;
+}
 
 // ---- several VMs under the scheduler ----
 

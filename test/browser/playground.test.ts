@@ -148,6 +148,23 @@ describe.skipIf(!have)('the playground page in Chromium', () => {
     expect(Number(await page.$eval('#chart', (c) => (c as unknown as HTMLElement).dataset.jain))).toBeGreaterThan(0.99);
   });
 
+  it('links each panel to its section of the docs, and the docs link back to the panels', async () => {
+    const links = await page.$$eval('a.doc', (as) => as.map((a) => (a as HTMLAnchorElement).href));
+    expect(links.length).toBeGreaterThanOrEqual(6);
+    const docs = await browser.newPage();
+    for (const link of links) {
+      await docs.goto(link);
+      const id = decodeURIComponent(new URL(link).hash.slice(1));
+      await docs.waitForFunction(() => !document.getElementById('doc')!.textContent!.startsWith('loading'));
+      expect(await docs.$eval(`[id="${id}"]`, (h) => h.tagName), link).toMatch(/^H[1-4]$/);
+    }
+    await docs.goto(`${url}docs.html?f=mmu.md`);
+    await docs.waitForFunction(() => !document.getElementById('doc')!.textContent!.startsWith('loading'));
+    const back = await docs.$$eval('#doc a', (as) => as.map((a) => a.getAttribute('href')));
+    expect(back).toContain('index.html?guest=pagestress.elf#p-shadow');
+    await docs.close();
+  });
+
   it('leaves a screenshot, and the page threw nothing', async () => {
     await boot('pagestress.elf');
     await page.click('#run');
