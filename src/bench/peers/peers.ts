@@ -82,6 +82,7 @@ async function runOnce(e: Engine, w: Workload): Promise<{ ms: number; instructio
   if (wrong) return `output differs: ${wrong}${r.stderr.trim() ? ` (${r.stderr.trim().split('\n').pop()})` : ''}`;
   const start = r.lines.findIndex((l) => w.start.test(l.text));
   const end = r.lines.findIndex((l) => w.end.test(l.text));
+  if (start < 0 || end < start) return `no line matching ${w.start} before one matching ${w.end}`;
   const ms = r.lines[end].ms - r.lines[start].ms;
   let instructions: number | undefined;
   const report = r.stderr.split('\n').find((l) => l.startsWith(CHILD_REPORT));
