@@ -23,7 +23,7 @@
 import {
   ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
 } from "../layout";
 import {
   R_OP, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
@@ -302,6 +302,21 @@ function exitRet(retired: u32, resume: u32): void {
   set(XRET);
   br(EXIT_LABEL);
 }
+// XPHYS and XNEXT for a computed target (XEIP): the guest-physical address the
+// TLB maps CS:XEIP to for a code fetch, and the block-cache slot of a block
+// there (chainCode checks that the slot holds it). Left 0 on a TLB miss.
+function returnTargetCode(): void {
+  i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_BASE); get(XEIP); op(W.Add); set(LIN);
+  get(LIN); i32c(12); op(W.ShrU); i32c(2); op(W.Shl); mem(W.Load, TLB_READ); tee(ENT);
+  get(ACCESS); op(W.And);
+  open(W.If);
+  get(ENT); i32c(0xFFFFF000); op(W.And); i32c(RAM_BASE); op(W.Sub); get(LIN); i32c(0xFFF); op(W.And); op(W.Add); tee(XPHYS);
+  // blockSlot (cpu/run.ts), computed at run time
+  i32c(blkKey << 31); op(W.Xor); i32c(0x9E3779B1); op(W.Mul); i32c(32 - 12); op(W.ShrU);
+  i32c(BLOCK_COUNT - 1); op(W.And); i32c(BLOCK_SIZE); op(W.Mul); i32c(BLOCKS); op(W.Add); set(XNEXT);
+  close();
+}
+
 // Leave before record k: the interpreter runs it.
 function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
 
@@ -511,9 +526,11 @@ function emitRecord(r: u32, k: u32): void {
       get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k);
       exitTo(branchTarget(r, k), k + 1);
       return;
-    case 0xC3: // RET: leave at the popped address
+    case 0xC3: // RET: leave at the popped address (chaining to its block when it has a region)
       popCode(k); set(T1);
-      flushCode(); get(T1); set(XEIP); exitRet(k + 1, DONE);
+      flushCode(); get(T1); set(XEIP);
+      if (pure) returnTargetCode();
+      exitRet(k + 1, DONE);
       return;
     case 0xE9: case 0xEB: branchCode(r, k); return;
   }
