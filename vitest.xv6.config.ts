@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// The xv6 run (npm run test:xv6), kept out of the default suite.
+export default defineConfig({
+  test: {
+    include: ['test/xv6/**/*.test.ts'],
+    testTimeout: 40 * 60_000,
+    pool: 'forks',
+  },
+});
