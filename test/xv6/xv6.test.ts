@@ -16,7 +16,7 @@ const XV6 = `${CACHE}xv6.img`, FS = `${CACHE}fs.img`;
 const built = existsSync(XV6) && existsSync(FS);
 if (!built) process.stderr.write(`\n*** SKIPPED: the xv6 test needs ${XV6} and ${FS}: run scripts/fetch-xv6 ***\n\n`);
 
-interface Session { console: string; outputs: string[]; stop: string; instructions: number }
+interface Session { console: string; outputs: string[]; stop: string; instructions: number; promptSeconds: number[] }
 
 /** Boot xv6 and type each command at a `$ ` prompt; `outputs[i]` is what command i printed. */
 function session(cpus: number, commands: string[], maxInstructions: number): Session {
@@ -24,6 +24,8 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
   let sent = 0;
   let since = 0;
   const outputs: string[] = [];
+  const promptSeconds: number[] = [];
+  const started = performance.now();
   const pc: Pc = new Pc({
     memoryMiB: 256,
     vcpus: cpus,
@@ -31,6 +33,7 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
     serial: (b) => {
       console += String.fromCharCode(b);
       if (!console.endsWith('$ ')) return;
+      promptSeconds.push((performance.now() - started) / 1000);
       if (sent > 0) outputs.push(console.slice(since, -2));
       if (sent === commands.length) { pc.vm.requestStop({ kind: 'stopped', status: 0, message: 'every command ran' }); return; }
       const line = `${commands[sent++]}\n`;
@@ -41,7 +44,7 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
   try {
     pc.bootDisk();
     const stop = pc.vm.run({ maxInstructions, timeoutMs: 20 * 60_000 });
-    return { console, outputs, stop: stop.message, instructions: pc.vm.instructionsRetired };
+    return { console, outputs, stop: stop.message, instructions: pc.vm.instructionsRetired, promptSeconds };
   } finally {
     pc.close();
   }
@@ -56,6 +59,8 @@ describe.skipIf(!built)('xv6', () => {
       expect(s.console).toContain(`cpu${cpus - 1}: starting ${cpus - 1}`);
       expect(s.console).toContain('init: starting sh');
       const [ls, forktest, stressfs, usertests] = s.outputs;
+      const [shell, , , , done] = s.promptSeconds;
+      process.stdout.write(`xv6 on ${cpus} vCPU(s): shell after ${shell.toFixed(2)} s; usertests took ${(done - s.promptSeconds[3]).toFixed(1)} s; ${s.instructions.toLocaleString('en-US')} instructions in all\n`);
       // ls: the root directory with the user programs, each "name type inode size"
       for (const name of ['README', 'cat', 'forktest', 'sh', 'stressfs', 'usertests', 'console']) expect(ls).toMatch(new RegExp(`^${name} +\\d+ \\d+ \\d+$`, 'm'));
       expect(forktest).toContain('fork test OK');
