@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pc } from '../../src/platform/pc.js';
-import { openDiskImages } from '../../src/platform/disks.js';
+import { openDiskImages } from '../../src/host/node/disks.js';
 
 const CACHE = fileURLToPath(new URL('../../.cache/xv6/', import.meta.url));
 const XV6 = `${CACHE}xv6.img`, FS = `${CACHE}fs.img`;
