@@ -148,6 +148,17 @@ describe.skipIf(!have)('the playground page in Chromium', () => {
     expect(Number(await page.$eval('#chart', (c) => (c as unknown as HTMLElement).dataset.jain))).toBeGreaterThan(0.99);
   });
 
+  it('boots a disk image opened from a file on the PC, with its CGA screen', async () => {
+    const input = await page.$('#file');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile('guest-images/pcboot.img');
+    await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('pcboot.img: paused'));
+    await page.click('#run');
+    await page.waitForFunction(() => document.getElementById('status')!.classList.contains('done'), { timeout: 60_000 });
+    expect(await text(page, '#serial')).toBe(cli('run', '--disk', 'guest-images/pcboot.img', '--snapshot').stdout);
+    expect(await page.$eval('#screen', (e) => e.classList.contains('on'))).toBe(true);
+    expect((await text(page, '#screen')).split('\n').length).toBe(25);
+  });
+
   it('links each panel to its section of the docs, and the docs link back to the panels', async () => {
     const links = await page.$$eval('a.doc', (as) => as.map((a) => (a as HTMLAnchorElement).href));
     expect(links.length).toBeGreaterThanOrEqual(6);
