@@ -6,5 +6,6 @@ export default defineConfig({
     include: ['test/xv6/**/*.test.ts'],
     testTimeout: 40 * 60_000,
     pool: 'forks',
+    setupFiles: ['src/host/node/index.ts'],
   },
 });
