@@ -112,7 +112,7 @@ function drawCpu(s: StateMessage): void {
   const c = s.cpu;
   const regs = Object.entries(c.gprs).map(([n, v]) => `<div class="reg" data-reg="${n}"><b>${n}</b> ${hex(v)}</div>`).join('');
   const segs = Object.entries(c.segments).map(([n, g]) => `<tr data-seg="${n}"><td>${n}</td><td>${hex(g.selector, 4)}</td><td>${hex(g.base)}</td><td>${hex(g.limit)}</td><td>${segAttr(g.attr)}</td></tr>`).join('');
-  $('cpu').innerHTML = `<div class="regs">${regs}<div class="reg" data-reg="eip"><b>eip</b> ${hex(c.eip)}</div><div class="reg"><b>state</b> ${c.halted ? 'halted' : 'runs'}</div></div>
+  $('cpu').innerHTML = `<div class="regs">${regs}<div class="reg" data-reg="eip"><b>eip</b> ${hex(c.eip)}</div><div class="reg"><b>state</b> ${s.stop ? 'stopped' : c.halted ? 'halted' : s.running ? 'running' : 'paused'}</div></div>
     <div class="flags"><b>eflags</b> ${hex(c.eflags)} ${bits(c.eflags, EFLAGS)} <span class="bit on">IOPL ${(c.eflags >> 12) & 3}</span></div>
     <div class="flags"><b>cr0</b> ${hex(c.cr0)} ${bits(c.cr0, CR0)}</div>
     <div class="flags"><b>cr4</b> ${hex(c.cr4)} ${bits(c.cr4, CR4)}</div>

@@ -112,6 +112,19 @@ describe.skipIf(!have)('the playground page in Chromium', () => {
     expect(flags).not.toContain('DF');
   });
 
+  it('runs at the speed asked for: 100 instructions a second', async () => {
+    await boot('compute.elf');
+    await page.select('#speed', '100');
+    await page.click('#run');
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.click('#pause');
+    await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('paused'));
+    const done = Number(await page.$eval('#status', (e) => (e as HTMLElement).dataset.instructions));
+    expect(done).toBeGreaterThan(30);
+    expect(done).toBeLessThan(400);
+    await page.select('#speed', '0');
+  });
+
   it('boots pagestress: the shadow panel counts what `trapeze run --stats` counts', async () => {
     await boot('pagestress.elf');
     await page.click('#run');
