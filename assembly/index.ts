@@ -21,7 +21,8 @@ export { layoutProbe };
 export { jitStep, jitCond, jitCarry, jitShift, jitStat } from "./jit/tier";
 import { setJit } from "./jit/tier";
 // 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only.
-export function jit(on: u32, threshold: u32): void { setJit(on != 0, threshold); }
+// demote 1: a region whose runs mostly stop early goes back to the interpreter.
+export function jit(on: u32, threshold: u32, demote: u32): void { setJit(on != 0, threshold, demote != 0); }
 export { decoderProbe, decoderProbeInput } from "./decoder-probe";
 
 let vcpus: u32 = 1;

@@ -56,7 +56,7 @@ describe('JIT: same guest behaviour with and without it', () => {
     it(`${name}: output, status, instruction count and final state agree`, () => {
       const off = run(name, { on: false });
       // a threshold of 2 compiles nearly everything that runs twice: the most code paths
-      const on = run(name, { on: true, threshold: 2 });
+      const on = run(name, { on: true, threshold: 2, demote: false });
       expect(on.serial).toBe(off.serial);
       expect(on.status).toBe(off.status);
       expect(on.instructions).toBe(off.instructions);

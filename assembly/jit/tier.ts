@@ -14,7 +14,8 @@ import { R_LEN } from "../cpu/decode";
 import { execute } from "../cpu/execute";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
-import { abort, Abort, stopBlock } from "../cpu/fault";
+import { abort, Abort, stopBlock, exitReason } from "../cpu/fault";
+import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { dataAccess } from "../cpu/memory";
@@ -28,7 +29,7 @@ import { B_PHYS, B_KEY, B_GEN, B_COUNT } from "../cpu/run";
 // table index of the block's region | 0x80000000 when it has no fallback
 // (other regions may chain to it), 0 = none
 export const B_JIT: u32 = 20;
-const B_HITS: u32 = 24; // runs in the interpreter since it was decoded
+const B_HITS: u32 = 24; // runs in the interpreter since it was decoded; while compiled: runs | bad runs << 16
 const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, queued, or not worth it
 
 // Queue entry fields.
@@ -53,8 +54,16 @@ let statInstructions: u64 = 0;  // instructions retired in compiled code
 let statInvalidated: u64 = 0;   // compiled regions dropped because their block was decoded again
 let statRejected: u64 = 0;      // hot blocks not compiled (too few instructions with an emitter)
 let statBatches: u64 = 0;       // modules the host compiled
+let statDemoted: u64 = 0;       // regions dropped because they mostly stopped early
 
-export function setJit(on: bool, hot: u32): void { jitOn = on; threshold = hot > 0 ? hot : 1; }
+// A region that stops early (leaves before an instruction it cannot do, or
+// ends in an exit) costs more than interpreting its block: after DEMOTE_AFTER
+// runs, one with more than a quarter of bad runs goes back to the interpreter
+// for as long as its block stays decoded.
+const DEMOTE_AFTER: u32 = 256;
+
+let demote: bool = true;
+export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void { jitOn = on; threshold = hot > 0 ? hot : 1; demote = demoteEarlyStops; }
 
 export function jitStat(i: u32): f64 {
   switch (i) {
@@ -63,6 +72,7 @@ export function jitStat(i: u32): f64 {
     case 2: return <f64>statInvalidated;
     case 3: return <f64>statRejected;
     case 4: return <f64>statBatches;
+    case 5: return <f64>statDemoted;
     default: return 0;
   }
 }
@@ -95,7 +105,15 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   statInstructions += done;
   const resume = packed & 31;
   // (RELOOKUP: a region it chained to stopped inside its own block)
-  return resume == DONE || resume == RELOOKUP ? count : resume;
+  const finished = resume == DONE || resume == RELOOKUP;
+  const runs = load<u32>(blk + B_HITS) + 1 + (finished && exitReason == ExitReason.None ? 0 : 0x10000);
+  if ((runs & 0xFFFF) < DEMOTE_AFTER) store<u32>(blk + B_HITS, runs);
+  else if ((runs >>> 16) * 4 > DEMOTE_AFTER && demote) { // back to the interpreter
+    store<u32>(blk + B_JIT, 0);
+    store<u32>(blk + B_HITS, NEVER);
+    statDemoted++;
+  } else store<u32>(blk + B_HITS, 0);
+  return finished ? count : resume;
 }
 
 // ---- what a region calls back ----
@@ -203,6 +221,7 @@ export function jitFlush(): void {
         load<u32>(blk + B_GEN) == load<u32>(q + Q_GEN) && load<u32>(blk + B_COUNT) == load<u32>(q + Q_COUNT) &&
         load<u32>(blk + B_HITS) == NEVER && ok) {
       store<u32>(blk + B_JIT, load<u32>(q + Q_TABLE) | load<u32>(q + Q_PURE));
+      store<u32>(blk + B_HITS, 0); // now: runs and bad runs
       statCompiled++;
     }
   }

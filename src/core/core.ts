@@ -30,7 +30,8 @@ export interface CoreExports {
   ramBase(): number;
   maxVcpus(): number;
   /** on 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only. */
-  jit(on: number, threshold: number): void;
+  /** demote 1: a region whose runs mostly stop early (TLB misses, exits) goes back to the interpreter. */
+  jit(on: number, threshold: number, demote: number): void;
   /** JIT counters by index (assembly/jit/tier.ts jitStat). */
   jitStat(i: number): number;
   // what compiled regions call back (assembly/jit/tier.ts)
@@ -115,7 +116,7 @@ export function createCore(
   exports.init(ramBytes, vcpus);
   // the trace build keeps the interpreter: every instruction is seen
   // (a core built before the JIT has no `jit` export)
-  exports.jit?.(!trace && jitOptions.on === true ? 1 : 0, jitOptions.threshold ?? DEFAULT_JIT_THRESHOLD);
+  exports.jit?.(!trace && jitOptions.on === true ? 1 : 0, jitOptions.threshold ?? DEFAULT_JIT_THRESHOLD, jitOptions.demote === false ? 0 : 1);
   return {
     exports,
     memory,

@@ -17,6 +17,8 @@ export interface JitOptions {
   on?: boolean;
   /** Interpreter runs of a block before it is compiled. */
   threshold?: number;
+  /** Give a region back to the interpreter when most of its runs stop early (default: yes; differential tests say no, to keep every region). */
+  demote?: boolean;
 }
 
 /** Whether VMs compile hot code unless they say otherwise. */
@@ -44,8 +46,10 @@ export interface JitStats {
   compileMs: number;
   /** Compiled regions dropped because their code was decoded again (written, or its slot reused). */
   invalidated: number;
-  /** Hot blocks left to the interpreter (too few instructions with an emitter). */
+  /** Hot blocks left to the interpreter (too few instructions with an emitter, or 16-bit code). */
   rejected: number;
+  /** Regions given back to the interpreter because most of their runs stopped early (a TLB miss, an exit). */
+  demoted: number;
   /** Instructions retired inside compiled regions. */
   instructions: number;
   /** Modules WebAssembly refused (a core bug: their regions stay interpreted). */
@@ -104,7 +108,7 @@ export class JitHost {
   stats(): JitStats {
     const s = (i: number) => this.core!.jitStat(i);
     return {
-      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4),
+      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5),
       compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
     };
   }

@@ -169,7 +169,7 @@ function finalState(vm: Vm, ram: number): number {
  * two reports.
  */
 export function fuzzJitDiff(seed: number, options: FuzzOptions, threshold = 2): { failures: string[]; jit: SeedReport; interpreter: SeedReport } {
-  const jit = fuzzSeed(seed, { ...options, jit: { on: true, threshold } });
+  const jit = fuzzSeed(seed, { ...options, jit: { on: true, threshold, demote: false } });
   const interpreter = fuzzSeed(seed, { ...options, jit: { on: false } });
   const failures = [...jit.failures, ...interpreter.failures];
   const first = jit.digests.findIndex((d, i) => d !== interpreter.digests[i]);
