@@ -1,6 +1,8 @@
 // The README's examples run as written: each `$ trapeze ...` line of a shown
 // session runs (with `trapeze` on the PATH, as `npm link` puts it) and prints
-// the lines shown under it, up to a "..." line.
+// the lines shown under it, up to a "..." line. The tour's sessions elide more
+// ("..." anywhere, varying figures): its lines must appear in order, figures
+// compared by shape.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -59,4 +61,21 @@ describe('README examples', () => {
     expect(existsSync('guest-images/web-data.img')).toBe(true);
     expect(existsSync('guest-images/db.cow')).toBe(true);
   });
+});
+
+describe('docs/tour.md sessions', () => {
+  // trapeze bench takes minutes; its output is the README's figures run
+  for (const ex of examples('docs/tour.md').filter((e) => !e.command.startsWith('trapeze bench'))) {
+    it(ex.command, () => {
+      const r = spawnSync('bash', ['-c', ex.command], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 120_000 });
+      expect(r.stderr).not.toMatch(/Error|at .*\.js:\d+/);
+      const got = (r.stdout + r.stderr).split('\n').map(shape);
+      let at = 0;
+      for (const line of ex.shown.filter((l) => l !== '...')) {
+        const i = got.indexOf(shape(line), at);
+        expect(i, `"${line}" (in order)`).toBeGreaterThanOrEqual(0);
+        at = i + 1;
+      }
+    });
+  }
 });
