@@ -5,6 +5,9 @@ import { describe, it, expect } from 'vitest';
 import { FwCfg, FwCfgKey, FW_CFG_PORT, FW_CFG_DATA } from '../src/devices/fw-cfg.js';
 import { Pc } from '../src/platform/pc.js';
 import { kludgeImage, tempFile } from './support/image.js';
+import { parseFwCfgFile } from '../src/commands/run-pc.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 function item(dev: FwCfg, key: number, n: number): number[] {
   dev.write(FW_CFG_PORT, 2, key);
@@ -77,5 +80,34 @@ describe('fw_cfg on the PC', () => {
     expect(dir.getUint32(4)).toBe(7 * 20); // the PC's memory map: 7 ranges of 20 bytes
     expect(dir.getUint16(8)).toBe(0x20);
     expect(String.fromCharCode(...out.subarray(6 + 12, 6 + 12 + 8))).toBe('etc/e820');
+  });
+});
+
+describe('trapeze run --fw-cfg', () => {
+  const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
+  const HELLO = fileURLToPath(new URL('../guest-images/hello.elf', import.meta.url));
+
+  it('takes QEMU\'s -fw_cfg forms: a file or a string under a name', () => {
+    const file = tempFile('blob', Uint8Array.of(1, 2, 3));
+    const blob = parseFwCfgFile(`name=opt/blob,file=${file}`);
+    expect([blob.name, ...blob.data]).toEqual(['opt/blob', 1, 2, 3]);
+    expect(parseFwCfgFile('name=opt/s,string=a,b')).toEqual({ name: 'opt/s', data: new TextEncoder().encode('a,b') });
+    expect(parseFwCfgFile('opt/s,string=x').name).toBe('opt/s');
+    const dev = new FwCfg({ ramBytes: 1 << 20, cpus: 1 });
+    const { name, data } = parseFwCfgFile('name=opt/s,string=hello');
+    expect(String.fromCharCode(...item(dev, dev.addFile(name, data), 5))).toBe('hello');
+  });
+
+  it('refuses a bad item, a missing file and a name given twice in one line with status 2', () => {
+    const cases: [string, string][] = [
+      ['opt/x', '--fw-cfg "opt/x": expected name=<name>,file=<path> or name=<name>,string=<text>'],
+      ['name=opt/x,file=/nonexistent/x', '/nonexistent/x: no such file'],
+      ['name=etc/e820,string=x', 'fw_cfg file "etc/e820" is given twice'],
+    ];
+    for (const [item, message] of cases) {
+      const r = spawnSync(process.execPath, [BIN, 'run', HELLO, '--fw-cfg', item], { encoding: 'utf8', input: '' });
+      expect(r.stderr).toBe(`trapeze: ${message}\n`);
+      expect(r.status).toBe(2);
+    }
   });
 });

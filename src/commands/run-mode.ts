@@ -40,7 +40,7 @@ export function configMode(image: string | undefined, opts: Record<string, unkno
 }
 
 /** Options that make `trapeze run` build a PC. */
-const PC_FLAGS = ['disk', 'boot', 'bios', 'screen', 'debugcon', 'snapshot', 'clock', 'cpus', 'testdev'] as const;
+const PC_FLAGS = ['disk', 'boot', 'bios', 'screen', 'debugcon', 'snapshot', 'clock', 'cpus', 'fwCfg', 'testdev'] as const;
 
 export function pcMode(opts: Record<string, unknown>): boolean {
   return PC_FLAGS.some((k) => opts[k] !== undefined);

@@ -8,6 +8,7 @@ import { StdinInput } from '../host/node/stdin.js';
 import { rawishTerminal, restoreTerminal } from '../host/node/terminal.js';
 import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
+import { readImage } from '../machine.js';
 import { writeStdout } from './output.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
@@ -20,6 +21,8 @@ export interface RunPcOptions extends PcBootOptions {
   testdev?: boolean;
   clock?: string;
   cpus?: number;
+  /** fw_cfg files: name=<name>,file=<path> or name=<name>,string=<text>. */
+  fwCfg?: string[];
   memory: number;
   cmdline: string;
   maxInstructions?: number;
@@ -31,6 +34,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
   const boot = choosePcBoot(image, opts);
   if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'wall') throw new TrapezeError(`--clock must be virtual or wall (got "${opts.clock}")`);
 
+  const fwCfgFiles = (opts.fwCfg ?? []).map(parseFwCfgFile);
   const disks = openDiskImages(opts.disk ?? [], opts.snapshot ?? false);
   const debugFd = opts.debugcon !== undefined ? openOutput(opts.debugcon) : 1;
   const input = new StdinInput();
@@ -48,6 +52,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
   });
   try {
+    for (const f of fwCfgFiles) pc.fwCfg.addFile(f.name, f.data);
     bootPc(pc, boot, image, opts);
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;
     if (!opts.screen) status = StatusLine.forTerminal(pc.vm); // the screen has stderr's terminal
@@ -65,6 +70,14 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     pc.close();
     if (debugFd !== 1) closeSync(debugFd);
   }
+}
+
+/** A --fw-cfg item as QEMU's -fw_cfg takes it: name=<name>,file=<path> or name=<name>,string=<text>. */
+export function parseFwCfgFile(spec: string): { name: string; data: Uint8Array } {
+  const m = /^(?:name=)?([^,]+),(file|string)=(.*)$/s.exec(spec);
+  if (!m) throw new TrapezeError(`--fw-cfg "${spec}": expected name=<name>,file=<path> or name=<name>,string=<text>`);
+  const [, name, kind, value] = m;
+  return { name, data: kind === 'file' ? readImage(value, 'an fw_cfg file') : new TextEncoder().encode(value) };
 }
 
 function openOutput(path: string): number {

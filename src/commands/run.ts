@@ -34,6 +34,7 @@ export function registerRun(program: Command): void {
     .option('--top', 'with --config: a live table per VM on stderr')
     .option('--trace-mmu', 'log each shadow fill, guest #PF, invalidation and flush to stderr')
     .option('--disk <file>', 'PC: a raw disk image on the IDE channel (give twice for master and slave)', collect)
+    .option('--fw-cfg <item>', 'PC: a file in QEMU\'s fw_cfg directory, name=<name>,file=<path> or name=<name>,string=<text> (repeatable)', collect)
     .option('--cpus <n>', 'PC: this many vCPUs (1-16); the others wait for INIT/SIPI as APs do', parseCpus)
     .option('--boot <what>', 'PC: boot from the first disk\'s sector 0 (disk) or load the multiboot image (kernel)')
     .option('--bios <file>', 'PC: run this firmware ROM from F000:FFF0 instead of the built-in BIOS')
