@@ -52,6 +52,7 @@ export const enum ExitReason {
   Error = 9,      // the core cannot continue (unsupported situation); detail says why
   FpuError = 10,  // FERR#: an unmasked x87 exception with CR0.NE = 0 (a PC raises IRQ 13)
   IrqWindow = 11, // the guest can take an external interrupt now (S_IRQ_WINDOW asked for it)
+  Pause = 12,     // PAUSE with S_PAUSE_EXIT: the guest spins, waiting for another vCPU
 }
 
 export const enum DetailFlag {
@@ -151,6 +152,7 @@ export const S_MSR_FILTER: u32 = 476;     // 1: each RDMSR/WRMSR first asks the 
 export const S_MSR_GRANT: u32 = 480;      // 1: the host allowed the next RDMSR/WRMSR (one use)
 export const S_NMI: u32 = 484;            // NmiBit: an NMI waits / NMIs are blocked until the next IRET
 export const S_IRQ_WINDOW: u32 = 488;     // 1: exit (IrqWindow) at the first boundary that could take an external interrupt
+export const S_PAUSE_EXIT: u32 = 492;     // 1: PAUSE exits (Pause): a spinning vCPU yields to the others, as KVM's pause-loop exiting
 export const S_MISC_ENABLE: u32 = 496;    // u64: IA32_MISC_ENABLE
 export const S_PAT: u32 = 504;            // u64: IA32_PAT
 // PAE: the 4 PDPTEs (u64 each), loaded from CR3 by MOV CR3 / enabling paging, as the CPU caches them.

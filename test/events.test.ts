@@ -214,3 +214,31 @@ describe('several vCPUs share one exit record', () => {
     expect(vm.vcpus[1].reg('eax') & 0xff).toBe(0x22);
   });
 });
+
+describe('pause-loop exiting', () => {
+  const spin = [0xf3, 0x90, 0xeb, 0xfc]; // pause; jmp back to the pause
+
+  it('with several vCPUs, PAUSE ends the slice (the spinning vCPU yields)', () => {
+    const vm = new Vm({ memoryMiB: 2, vcpus: 2 });
+    const cpu = vm.vcpus[0];
+    vm.writePhys(0x10000, Uint8Array.from(spin));
+    cpu.setSegment('cs', { selector: 0x1000, base: 0x10000, limit: 0xffff, attr: 0x9b });
+    cpu.eip = 0;
+    expect(vm.runSlice(cpu, 1000)).toBe(1);           // one instruction, the PAUSE
+    expect(vm.exitCounts[12]).toBe(1);                // a pause exit
+    expect(cpu.eip).toBe(2);                          // retired: the next instruction is the JMP
+    vm.initVcpu(0);                                   // INIT keeps it (the state block is reset)
+    expect(cpu.get('pauseExit')).toBe(1);
+  });
+
+  it('with one vCPU, PAUSE is a plain NOP', () => {
+    const vm = new Vm({ memoryMiB: 2 });
+    const cpu = vm.vcpus[0];
+    vm.writePhys(0x10000, Uint8Array.from(spin));
+    cpu.setSegment('cs', { selector: 0x1000, base: 0x10000, limit: 0xffff, attr: 0x9b });
+    cpu.eip = 0;
+    const stop = vm.run({ maxInstructions: 1000 });
+    expect(stop.kind).toBe('instruction-limit');
+    expect(vm.exitCounts[12]).toBe(0);
+  });
+});

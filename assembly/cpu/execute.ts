@@ -22,7 +22,7 @@ import { out, inp, outs, ins } from "./io";
 import { group6, group7, larLsl, movControl, clts, rdtsc, cpuid, rdmsr, wrmsr, requirePrivilege } from "./system";
 import { insnStart } from "./context";
 import { fpuEscape, fpuWait } from "../fpu/dispatch";
-import { ExitReason, ACTIVE, S_HALTED, S_SHADOW, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, EXIT_DETAIL_FLAGS, DetailFlag, SCRATCH } from "../layout";
+import { ExitReason, ACTIVE, S_HALTED, S_SHADOW, S_PAUSE_EXIT, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, EXIT_DETAIL_FLAGS, DetailFlag, SCRATCH } from "../layout";
 
 @inline function imm(rec: u32): u32 { return load<u32>(rec + R_IMM); }
 @inline function imm8s(rec: u32): u32 { return <u32><i32><i8>load<u32>(rec + R_IMM); }
@@ -121,7 +121,9 @@ function jumpRel(rec: u32, disp: u32): void {
       return;
     }
     case 0x8F: popE(rec); return;
-    case 0x90: return; // NOP (and PAUSE with F3)
+    case 0x90: // NOP; with F3 PAUSE, which yields the host CPU when the host asked (several vCPUs)
+      if ((load<u8>(rec + R_ATTR) & Attr.Rep) && load<u32>(ACTIVE + S_PAUSE_EXIT)) requestExit(ExitReason.Pause);
+      return;
     case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
       const sz = osz(rec);
       const t = regSz(EAX, sz);

@@ -97,6 +97,7 @@ export const State = {
   msrGrant: 480,
   nmi: 484,
   irqWindow: 488,
+  pauseExit: 492,
   miscEnable: 496,
   pat: 504,
   pdpte: 992,
@@ -141,8 +142,9 @@ export const enum ExitReason {
   Error = 9,
   FpuError = 10,
   IrqWindow = 11,
+  Pause = 12,
 }
-export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error', 'irq-window'] as const;
+export const EXIT_REASON_NAMES = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error', 'irq-window', 'pause'] as const;
 export type ExitReasonName = (typeof EXIT_REASON_NAMES)[number];
 
 /** EXIT_DETAIL_FLAGS bits. */

@@ -151,6 +151,7 @@ export class Vm {
     this.haltWaits = options.haltWaits ?? false;
     // application processors wait for INIT/SIPI
     this.vcpus.forEach((v, i) => { v.waitingForSipi = i > 0; });
+    this.vcpus.forEach((v) => this.pauseExiting(v));
     this.writeCpuidTables();
   }
 
@@ -208,9 +209,12 @@ export class Vm {
   /** INIT: the vCPU goes back to its reset state and waits for a SIPI. */
   initVcpu(index: number): void {
     this.core.exports.resetVcpu(index);
+    this.pauseExiting(this.vcpus[index]);
     this.vcpus[index].waitingForSipi = true;
     this.policy?.applyToVcpu(this.vcpus[index]);
   }
+  /** With other vCPUs to run, PAUSE (a spin-wait's hint) ends the slice, as KVM's pause-loop exiting does. */
+  private pauseExiting(v: Vcpu): void { v.set('pauseExit', this.vcpus.length > 1 ? 1 : 0); }
   /** Startup IPI: the vCPU starts in real mode at vector·0x1000. */
   startupVcpu(index: number, vector: number): void {
     const v = this.vcpus[index];
@@ -374,7 +378,8 @@ export class Vm {
       // exit, whose value (an IN's data, an MMIO read's) the vCPU takes on its next entry
       const reason = this.view.getUint32(Exit.reason, true);
       const midAccess = reason === ExitReason.Io || reason === ExitReason.Mmio;
-      if (!vcpu || !this.runnable(vcpu) || (used >= SMP_SLICE && !midAccess)) {
+      // a spin-wait (PAUSE) hands the host CPU to the others now
+      if (!vcpu || !this.runnable(vcpu) || reason === ExitReason.Pause || (used >= SMP_SLICE && !midAccess)) {
         vcpu = undefined;
         for (let k = 0; k < all.length && !vcpu; k++) {
           const c = all[(next + k) % all.length];
@@ -432,7 +437,8 @@ export class Vm {
       }
       case ExitReason.Hlt: this.handleHalt(vcpu); return;
       case ExitReason.Budget: return;
-      case ExitReason.IrqWindow: return; // the guest set IF: offerInterrupt (after every exit) hands the vector over
+      case ExitReason.IrqWindow: return;
+      case ExitReason.Pause: return; // a spin-wait: the scheduler runs another vCPU // the guest set IF: offerInterrupt (after every exit) hands the vector over
       case ExitReason.Cpuid: {
         const [a, b, c, d] = this.cpuid.leaf(v.getUint32(Exit.cpuidLeaf, true), v.getUint32(Exit.cpuidSubleaf, true), vcpu.index);
         vcpu.setGpr(0, a); vcpu.setGpr(3, b); vcpu.setGpr(1, c); vcpu.setGpr(2, d);
