@@ -1,5 +1,5 @@
 // The region compiler: one decoded block (assembly/cpu/run.ts) becomes one
-// WebAssembly function `(room, access) -> packed`.
+// WebAssembly function `(room, access, before) -> packed` (docs/jit.md).
 //
 // - The eight guest registers live in wasm locals, loaded on entry and
 //   written back on every exit (and around a fallback into the interpreter).
@@ -15,11 +15,14 @@
 //   the block's first record loops inside the function while the budget
 //   allows a whole pass (and the region has no fallback, which could change
 //   the mapping of the code).
+// - A region without fallbacks that leaves for a block of its page (or
+//   returns) tail-calls that block's region when the block cache holds it.
 // - An instruction without an emitter calls the core's `jitStep`, which runs
 //   its interpreter handler.
 //
 // The result packs the instructions retired and the record to resume at:
-// (retired << 5) | resume, where resume = DONE means the block is finished.
+// (retired << 5) | resume, where resume = DONE means the block is finished
+// and RELOOKUP that a region chained to stopped inside its own block.
 import {
   ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
@@ -39,7 +42,7 @@ export const RELOOKUP: u32 = 30; // a chained region stopped mid-block: look the
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
 export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
-export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory
+export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (regions use F_CARRY_HERE)
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const IMPORTS: u32 = 4;
 // Functions every module defines before its regions (tier.ts writes them).
