@@ -3,6 +3,7 @@
 // once, keep the results with the machine's description in docs/figures.json,
 // and render docs/figures.md and the README's figures block from them.
 // `-- --render`: only render again from docs/figures.json.
+import '../dist/host/node/index.js'; // the Node host (files, clock) the VMs run on
 import { cpus, totalmem, loadavg, type as osType, release } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runBench } from '../dist/bench/suite.js';
