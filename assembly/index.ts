@@ -11,19 +11,16 @@ import { run } from "./cpu/run";
 import { setRamSize, setRomWindow, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
-import { layoutProbe } from "./probe";
 import { fpuPowerOn } from "./fpu/dispatch";
 import { setMmuTracing } from "./mmu/trace";
 import { selectCpuidTable, MISC_ENABLE_RESET, PAT_RESET } from "./cpu/system";
 
-export { layoutProbe };
 // The JIT: what a compiled region calls back, and its controls (jit/tier.ts).
 export { jitStep, jitCond, jitCarry, jitShift, jitStat } from "./jit/tier";
 import { setJit } from "./jit/tier";
 // 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only.
 // demote 1: a region whose runs mostly stop early goes back to the interpreter.
 export function jit(on: u32, threshold: u32, demote: u32): void { setJit(on != 0, threshold, demote != 0); }
-export { decoderProbe, decoderProbeInput } from "./decoder-probe";
 
 let vcpus: u32 = 1;
 let active: u32 = 0;

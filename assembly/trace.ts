@@ -15,4 +15,4 @@ export const TRACING: bool = isDefined(TRACE);
 @external("env", "traceEvent")
 export declare function traceEvent(kind: u32, a: u32, b: u32, c: u32): void;
 
-export const enum TraceKind { Insn = 1, Interrupt = 2, Exception = 3 }
+export { TraceKind } from "./layout";

@@ -14,14 +14,20 @@ const bin = (tool) => join(root, 'node_modules', '.bin', tool);
 const asc = bin('asc');
 
 /** name, inputs (files or folders, searched whole), outputs, command. */
+// The contract files the first step writes (gitignored: edit contract/schema.mjs).
+const CONTRACT = ['assembly/layout.ts', 'assembly/probe.ts', 'src/core/layout.ts'];
 export const STEPS = [
+  { name: 'contract', inputs: ['contract', 'scripts/gen-contract.mjs'], outputs: CONTRACT, cmd: [process.execPath, 'scripts/gen-contract.mjs'] },
   { name: 'core', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core.wasm', 'build/core.wat'], cmd: [asc, 'assembly/index.ts', '--target', 'release'] },
   { name: 'core-trace', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-trace.wasm'], cmd: [asc, 'assembly/index.ts', '--target', 'release', '--use', 'TRACE=1', '-o', 'build/core-trace.wasm', '-t', 'build/core-trace.wat'] },
+  { name: 'core-test', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-test.wasm'], cmd: [asc, 'assembly/index-test.ts', '--target', 'release', '-o', 'build/core-test.wasm', '-t', 'build/core-test.wat'] },
   { name: 'host', inputs: ['src', 'tsconfig.json', 'node_modules/typescript/package.json'], outputs: ['dist/cli.js'], cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
+  // the probe: the compiled core and the host agree on every field of the contract
+  { name: 'layout-check', inputs: ['build/core-test.wasm', 'dist/core/layout.js', 'scripts/check-layout.mjs'], outputs: [], cmd: [process.execPath, 'scripts/check-layout.mjs'] },
   { name: 'web', inputs: ['src', 'web', 'build/core.wasm', 'guest-images', 'docs/tour.md', 'docs/mmu.md', 'scripts/build-web.mjs', 'node_modules/esbuild/package.json'], outputs: ['dist/web/index.html', 'dist/web/worker.js'], cmd: [process.execPath, 'scripts/build-web.mjs'] },
 ];
 
-const commandLine = (step) => step.cmd.map((a) => a.replace(root + '/', '')).join(' ');
+const commandLine = (step) => step.cmd.map((a) => (a === process.execPath ? 'node' : a.replace(root + '/', ''))).join(' ');
 const stampOf = (dir, step) => join(dir, 'build', '.stamps', step.name);
 
 /** The newest modification time under these paths (0 when none exists). */

@@ -2,7 +2,7 @@
 // for random byte strings in 16- and 32-bit code. What counts as implemented
 // by this CPU is documented in support/decoder-oracle.ts.
 import { describe, it, expect } from 'vitest';
-import { createCore } from '../src/core/core.js';
+import { createCore, coreModule } from '../src/core/core.js';
 import { IcedOracle, coreVerdict, agrees, type Verdict } from './support/decoder-oracle.js';
 import { randomCode, prng } from '../src/fuzz/random-code.js';
 
@@ -17,7 +17,7 @@ function show(v: Verdict): string {
 }
 
 describe('decoder agrees with iced-x86', () => {
-  const core = createCore(1 << 20, 1);
+  const core = createCore(1 << 20, 1, undefined, coreModule('core-test'));
   const oracle = new IcedOracle();
 
   for (const bits of [16, 32] as const) {

@@ -2,11 +2,11 @@
 // records, deliver exceptions and injected interrupts at instruction
 // boundaries, and leave to the host on an exit or when the budget is spent.
 import {
-  ACTIVE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, BLOCK_HEADER, BLOCK_MAX_INSNS, RECORD_SIZE, SCRATCH_RECORD,
+  ACTIVE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, BLOCK_HEADER, BLOCK_MAX_INSNS, RECORD_SIZE,
   RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
   S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
   EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS, S_MMIO_REPLAY,
-  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW,
+  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
 import { decode, setFetch, crossedPage, R_OP, R_LEN, R_BYTES, R_PREFIX, Op } from "./decode";
@@ -23,7 +23,6 @@ import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
-import { Unsupported } from "./unsupported";
 import { TRACING, traceEvent, TraceKind } from "../trace";
 import { jitOn, jitRun, jitForget, jitPending, jitFlush } from "../jit/tier";
 
@@ -53,7 +52,7 @@ function currentBlock(): u32 {
     const p = translate(lin, false, tlbAccess == TlbBit.User);
     if (aborted()) return 0;
     if (p >= ramSize) {
-      store<u32>(DETAIL_ERR, Unsupported.CodeFromMmio);
+      store<u32>(DETAIL_ERR, ErrorCode.CodeFromMmio);
       requestExit(ExitReason.Error);
       return 0;
     }
@@ -117,7 +116,7 @@ function fetchFault(lin: u32, avail: u32): void {
   if (crosses && !(load<u32>(TLB_READ + ((next >>> 12) << 2)) & tlbAccess)) {
     const p = translate(next, false, tlbAccess == TlbBit.User); // raises #PF if unmapped
     if (aborted()) return;
-    if (p >= ramSize) { store<u32>(DETAIL_ERR, Unsupported.CodeFromMmio); requestExit(ExitReason.Error); }
+    if (p >= ramSize) { store<u32>(DETAIL_ERR, ErrorCode.CodeFromMmio); requestExit(ExitReason.Error); }
     return;
   }
   raise(GP, 0, true);

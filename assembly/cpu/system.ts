@@ -6,7 +6,7 @@ import {
   EXIT_CPUID_LEAF, EXIT_CPUID_SUBLEAF, EXIT_MSR_INDEX, EXIT_MSR_DIR, EXIT_MSR_LO, EXIT_MSR_HI, ExitReason,
   S_MSR_FILTER, S_MSR_GRANT, MSR_ASK, CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_COUNT, CPUID_ENTRIES,
   CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CPUID_E_LEAF, CPUID_E_INDEX, CPUID_E_FLAGS, CPUID_E_EAX, CPUID_E_EBX,
-  CPUID_E_ECX, CPUID_E_EDX, CpuidFlag, S_MISC_ENABLE, S_PAT,
+  CPUID_E_ECX, CPUID_E_EDX, CpuidFlag, S_MISC_ENABLE, S_PAT, S_SEG, SEG_SIZE, SEG_ATTR,
 } from "../layout";
 import {
   protectedMode, v86Mode, reg32, setReg32, segSelector, setSegCache, EAX, ECX, EDX, EBX,
@@ -81,7 +81,7 @@ function loadSystemSegment(ldt: bool, sel: u32): void {
     writeSys(descAddr + 4, 4, descHi | 0x200);
     if (aborted()) return;
     loadCacheFromDescriptor(s, sel);
-    store<u32>(ACTIVE + 64 + s * 32 + 12, attr | 2);
+    store<u32>(ACTIVE + S_SEG + s * SEG_SIZE + SEG_ATTR, attr | 2);
     return;
   }
   loadCacheFromDescriptor(s, sel);

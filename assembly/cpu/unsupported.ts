@@ -3,11 +3,7 @@
 import { EXIT_DETAIL_ERROR, ExitReason } from "../layout";
 import { requestExit, raise, GP } from "./fault";
 
-// Codes in EXIT_DETAIL_ERROR (after ErrorCode's own values); src/core/layout.ts names them.
-export const enum Unsupported {
-  // 100 and 101 named task switches and call gates, which the core now has
-  CodeFromMmio = 102,
-}
+// what: an ErrorCode (contract/schema.mjs), which the host names in its message
 
 export function unsupported(what: u32): void {
   store<u32>(EXIT_DETAIL_ERROR, what);

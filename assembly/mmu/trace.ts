@@ -15,11 +15,7 @@
 @external("env", "mmuEvent")
 declare function hostMmuEvent(kind: u32, lin: u32, entry: u32, shadow: u32): void;
 
-export const enum MmuEvent { Fill = 1, Fault = 2, Drop = 3, Flush = 4, CodeWrite = 5 }
-export const enum DropCause { Invlpg = 1, PtWrite = 2 }
-export const enum FlushCause { Cr3 = 1, Control = 2, Full = 3 }
-// Bits added to a Fill event's shadow entry: how writes are handled.
-export const enum ShadowWrite { Direct = 4, Trapped = 8 }
+export { MmuEvent, DropCause, FlushCause, ShadowWrite } from "../layout";
 
 export let mmuTracing: bool = false;
 

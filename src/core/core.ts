@@ -20,13 +20,9 @@ export interface CoreExports {
   flushTlb(): void;
   /** Guest-physical [start, start+size) reads as RAM at `backing`, read-only (firmware ROM); size 0 removes it. */
   romWindow(start: number, size: number, backing: number): void;
-  layoutProbe(): number;
   /** 1: report MMU events to mmuHooks.event; 0: stop. */
   traceMmu(on: number): void;
   counterCount(): number;
-  /** Decode the 15 bytes at decoderProbeInput(): handler id << 8 | length (assembly/decoder-probe.ts). */
-  decoderProbe(big: number): number;
-  decoderProbeInput(): number;
   ramBase(): number;
   maxVcpus(): number;
   /** on 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only. */
@@ -39,6 +35,15 @@ export interface CoreExports {
   jitCond(cc: number): number;
   jitCarry(): number;
   jitShift(op: number, sz: number, v: number, count: number): number;
+}
+
+/** The test build's extra exports (assembly/index-test.ts): self-tests the release core leaves out. */
+export interface TestCoreExports extends CoreExports {
+  /** Writes a name-derived value at every contract field; returns how many (scripts/check-layout.mjs). */
+  layoutProbe(): number;
+  /** Decode the 15 bytes at decoderProbeInput(): handler id << 8 | length (assembly/decoder-probe.ts). */
+  decoderProbe(big: number): number;
+  decoderProbeInput(): number;
 }
 
 /** Host functions only the trace build of the core calls (assembly/trace.ts). */

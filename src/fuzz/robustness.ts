@@ -10,6 +10,7 @@ import { prng } from './random-code.js';
 import { randomGuest, codePool, GUEST_MODES, type GuestMode } from './random-guest.js';
 import type { JitOptions } from '../core/jit.js';
 import { RAM_BASE } from '../core/layout.js';
+import { coreModule, type TestCoreExports } from '../core/core.js';
 
 export interface FuzzOptions {
   /** Instructions to run for the seed (summed over its episodes). */
@@ -74,7 +75,7 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
   while (report.instructions < options.instructions && report.failures.length < 10) {
     const mode = modes[rnd() % modes.length];
     const episode = report.episodes++;
-    const { vm } = createMachine({ name: `fuzz-${seed}-${episode}`, memoryBytes: ram, sliceInstructions: 1 + (rnd() % 100_000), jit: options.jit });
+    const { vm } = createMachine({ name: `fuzz-${seed}-${episode}`, memoryBytes: ram, coreModule: coreModule('core-test'), sliceInstructions: 1 + (rnd() % 100_000), jit: options.jit });
     pristine ??= decodeTables(vm);
     const size = vm.core.memory.buffer.byteLength;
     const where = `seed ${seed} episode ${episode} (${mode})`;
@@ -191,7 +192,8 @@ function checksum(b: Uint8Array): number {
  * sizes: it reads the opcode tables in the core's static data, which no guest
  * may change. */
 function decodeTables(vm: Vm): string {
-  const { exports, bytes } = vm.core;
+  const { bytes } = vm.core;
+  const exports = vm.core.exports as TestCoreExports;
   const input = exports.decoderProbeInput();
   const out: number[] = [];
   for (let op = 0; op < 512; op++) {

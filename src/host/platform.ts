@@ -10,7 +10,7 @@ import type { BlockDevice } from '../storage/block-device.js';
 import type { DiskConfig } from '../hypervisor/config.js';
 
 /** The builds of the core: the normal one, and the trace build (same code plus trace hooks). */
-export type CoreBuild = 'core' | 'core-trace';
+export type CoreBuild = 'core' | 'core-trace' | 'core-test';
 
 /** Files the user names: kernels, modules, configs, snapshots. */
 export interface HostFiles {

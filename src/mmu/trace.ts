@@ -4,7 +4,7 @@
 // the numbers decoded here). `trapeze run --trace-mmu` prints them; any other
 // view (e.g. `trapeze trace --mmu`) can subscribe with traceMmu().
 import type { Vm } from '../vm/vm.js';
-import { RAM_BASE } from '../core/layout.js';
+import { RAM_BASE, MmuEvent as Kind, DropCause, FlushCause, ShadowWrite } from '../core/layout.js';
 
 /** A shadow entry as the event carries it. */
 export interface ShadowEntry {
@@ -24,18 +24,15 @@ export type MmuEvent =
   | { kind: 'flush'; cause: 'cr3' | 'cr0/cr4' | 'full'; dropped: number; globalsKept: number }
   | { kind: 'code-write'; phys: number };
 
-// assembly/mmu/trace.ts: MmuEvent, DropCause, FlushCause, ShadowWrite
-const Kind = { fill: 1, fault: 2, drop: 3, flush: 4, codeWrite: 5 } as const;
-const DROP_CAUSES = { 1: 'invlpg', 2: 'pt-write' } as const;
-const FLUSH_CAUSES = { 1: 'cr3', 2: 'cr0/cr4', 3: 'full' } as const;
-const WRITE_DIRECT = 4, WRITE_TRAPPED = 8;
+const DROP_CAUSES = { [DropCause.Invlpg]: 'invlpg', [DropCause.PtWrite]: 'pt-write' } as const;
+const FLUSH_CAUSES = { [FlushCause.Cr3]: 'cr3', [FlushCause.Control]: 'cr0/cr4', [FlushCause.Full]: 'full' } as const;
 
 function shadowEntry(e: number): ShadowEntry {
   return {
     phys: ((e & ~0xfff) - RAM_BASE) >>> 0,
     supervisor: (e & 1) !== 0,
     user: (e & 2) !== 0,
-    write: e & WRITE_TRAPPED ? 'trapped' : e & WRITE_DIRECT ? 'direct' : 'walk',
+    write: e & ShadowWrite.Trapped ? 'trapped' : e & ShadowWrite.Direct ? 'direct' : 'walk',
   };
 }
 
@@ -44,13 +41,13 @@ export function decodeMmuEvent(code: number, lin: number, entry: number, shadow:
   const cause = code >>> 4;
   lin >>>= 0; entry >>>= 0; shadow >>>= 0;
   switch (code & 15) {
-    case Kind.fill: return { kind: 'fill', lin, entry, shadow: shadowEntry(shadow) };
-    case Kind.fault: return { kind: 'fault', lin, entry, error: shadow };
-    case Kind.drop:
-      return { kind: 'drop', cause: DROP_CAUSES[cause as 1 | 2], lin, source: entry, shadow: shadowEntry(shadow) };
-    case Kind.flush:
-      return { kind: 'flush', cause: FLUSH_CAUSES[cause as 1 | 2 | 3], dropped: entry, globalsKept: shadow };
-    case Kind.codeWrite: return { kind: 'code-write', phys: lin };
+    case Kind.Fill: return { kind: 'fill', lin, entry, shadow: shadowEntry(shadow) };
+    case Kind.Fault: return { kind: 'fault', lin, entry, error: shadow };
+    case Kind.Drop:
+      return { kind: 'drop', cause: DROP_CAUSES[cause as DropCause], lin, source: entry, shadow: shadowEntry(shadow) };
+    case Kind.Flush:
+      return { kind: 'flush', cause: FLUSH_CAUSES[cause as FlushCause], dropped: entry, globalsKept: shadow };
+    case Kind.CodeWrite: return { kind: 'code-write', phys: lin };
     default: throw new Error(`core reported unknown MMU event ${code}`);
   }
 }

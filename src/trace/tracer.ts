@@ -10,7 +10,7 @@ import { choosePcBoot, bootPc, type PcBootOptions } from '../commands/pc-boot.js
 import { multibootModules } from '../commands/run-mode.js';
 import type { Vm, StopInfo } from '../vm/vm.js';
 import type { Vcpu } from '../vm/vcpu.js';
-import { Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER } from '../core/layout.js';
+import { Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, TraceKind } from '../core/layout.js';
 import { readLinear } from './linear.js';
 import { disassemble } from './disassembler.js';
 import { EXCEPTION_NAMES } from '../vm/vm.js';
@@ -30,7 +30,6 @@ export interface TraceOptions extends PcBootOptions {
   maxInstructions?: number;
 }
 
-const enum Kind { Insn = 1, Interrupt = 2, Exception = 3 } // assembly/trace.ts
 
 const hex = (v: number, width = 0) => '0x' + (v >>> 0).toString(16).padStart(width, '0');
 const addr = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
@@ -60,15 +59,15 @@ export function traceImage(image: string | undefined, options: TraceOptions, emi
 
   const traceEvent = (kind: number, a: number, b: number, c: number) => {
     const cpu = vm!.vcpus[0];
-    if (kind === Kind.Insn) {
+    if (kind === TraceKind.Insn) {
       if (!started && a >>> 0 === options.from) started = true;
       if (!show.insn || !started) return;
       const eip = (a - cpu.segment('cs').base) >>> 0;
       const bytes = readLinear(vm!, a, b);
       out(`insn  ${addr(a)}  ${disassemble(bytes, eip, c ? 32 : 16)}`);
-    } else if (kind === Kind.Interrupt) {
+    } else if (kind === TraceKind.Interrupt) {
       if (show.irq) out(`irq   vector=${hex(a, 2)} taken, returns to eip=${hex(b, 8)}`);
-    } else if (kind === Kind.Exception) {
+    } else if (kind === TraceKind.Exception) {
       if (!show.irq) return;
       const name = EXCEPTION_NAMES[a] ?? `vector ${a}`;
       const extra = a === 14 ? ` cr2=${hex(cpu.get('cr2'), 8)}` : '';

@@ -6,14 +6,13 @@
 //
 // File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
 // the vCPU blocks, the exit record and the I/O buffer.
-import { Exit, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
+import { Exit, EXIT_SIZE, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
 import { host } from '../host/platform.js';
 
 const MAGIC = 'TRPZSNAP';
 const FORMAT = 1;
-const EXIT_RECORD_SIZE = 128;
 
 /** A device may save its own state; otherwise its plain data fields are saved. */
 export interface Snapshottable {
@@ -63,7 +62,7 @@ export function captureVm(vm: Vm, extra: unknown = null, platform?: { root: obje
     },
     ram: bytes.slice(RAM_BASE, RAM_BASE + vm.ramBytes),
     vcpuBlocks: vm.vcpus.map((v) => { const at = vm.core.exports.stateOffset(v.index); return bytes.slice(at, at + VCPU_STATE_SIZE); }),
-    exitRecord: bytes.slice(Exit.reason, Exit.reason + EXIT_RECORD_SIZE),
+    exitRecord: bytes.slice(Exit.reason, Exit.reason + EXIT_SIZE),
     ioBuffer: bytes.slice(IO_BUFFER, IO_BUFFER + IO_BUFFER_SIZE),
   };
 }
@@ -129,7 +128,7 @@ export function readSnapshot(path: string): Snapshot {
   const take = (n: number) => { const b = new Uint8Array(body.buffer, body.byteOffset + at, n); at += n; return b; };
   const ram = take(header.ramBytes);
   const vcpuBlocks = Array.from({ length: header.vcpus }, () => take(VCPU_STATE_SIZE));
-  const exitRecord = take(EXIT_RECORD_SIZE);
+  const exitRecord = take(EXIT_SIZE);
   const ioBuffer = take(IO_BUFFER_SIZE);
   if (at !== body.length) throw new TrapezeError(`${path}: snapshot is ${body.length - at > 0 ? 'longer' : 'shorter'} than its header says`);
   return { header, ram, vcpuBlocks, exitRecord, ioBuffer };

@@ -5,7 +5,7 @@ import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js'
 import { jitDefault, type JitOptions } from '../core/jit.js';
 import {
   Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
-  Cpuid, CpuidEntry,
+  CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CpuidTable, CpuidEntry,
 } from '../core/layout.js';
 import { Vcpu } from './vcpu.js';
 import { PortBus, type IoSize } from './portbus.js';
@@ -142,7 +142,7 @@ export class Vm {
     this.name = options.name ?? 'vm';
     const bytes = options.memoryBytes ?? (options.memoryMiB ?? 32) * 1024 * 1024;
     const jit = { ...jitDefault(), ...options.jit };
-    this.jitOn = jit.on === true && !options.trace && !options.coreModule;
+    this.jitOn = jit.on === true && !options.trace && (!options.coreModule || hasJit(options.coreModule));
     this.core = createCore(bytes, options.vcpus ?? 1, options.trace, options.coreModule, jit);
     this.ramBytes = bytes;
     this.view = this.core.view;
@@ -164,11 +164,11 @@ export class Vm {
     if (!this.vcpus) return; // the policy is built before the core
     const v = this.view;
     const leaves = this.cpuid.leaves();
-    if (leaves.length > Cpuid.maxEntries) throw new TrapezeError(`CPUID policy answers ${leaves.length} leaves; the core's table holds ${Cpuid.maxEntries}`);
+    if (leaves.length > CPUID_MAX_ENTRIES) throw new TrapezeError(`CPUID policy answers ${leaves.length} leaves; the core's table holds ${CPUID_MAX_ENTRIES}`);
     for (const vcpu of this.vcpus) {
-      const table = Cpuid.table + vcpu.index * Cpuid.tableSize;
+      const table = CPUID_TABLE + vcpu.index * CPUID_TABLE_SIZE;
       leaves.forEach((leaf, i) => {
-        const e = table + Cpuid.entries + i * Cpuid.entrySize;
+        const e = table + CpuidTable.entries + i * CPUID_ENTRY_SIZE;
         const regs = this.cpuid.leaf(leaf, 0, vcpu.index);
         v.setUint32(e + CpuidEntry.leaf, leaf, true);
         v.setUint32(e + CpuidEntry.index, 0, true);
@@ -178,13 +178,13 @@ export class Vm {
         v.setUint32(e + CpuidEntry.ecx, regs[2], true);
         v.setUint32(e + CpuidEntry.edx, regs[3], true);
       });
-      v.setUint32(table + Cpuid.count, leaves.length, true);
+      v.setUint32(table + CpuidTable.count, leaves.length, true);
     }
   }
 
   /** Every CPUID leaves the core and is answered here (a tracer or a policy that watches CPUID); off, the core answers from its table. */
-  get cpuidExits(): boolean { return this.view.getUint32(Cpuid.control, true) !== 0; }
-  set cpuidExits(on: boolean) { this.view.setUint32(Cpuid.control, on ? 1 : 0, true); }
+  get cpuidExits(): boolean { return this.view.getUint32(CPUID_CONTROL, true) !== 0; }
+  set cpuidExits(on: boolean) { this.view.setUint32(CPUID_CONTROL, on ? 1 : 0, true); }
 
   // ---- lifecycle ----
   get state(): VmState { return this.lifecycle; }
@@ -572,8 +572,8 @@ export class Vm {
         message += ` (error code 0x${v.getUint32(Exit.detailError, true).toString(16)})`;
       }
       message += ` at 0x${eip.toString(16).padStart(8, '0')}`;
-      if (flags & DetailFlag.hasOpcode) message += `, opcode ${formatOpcode(opcode)}`;
-      if (flags & DetailFlag.unimplemented) message += ' — this instruction is not implemented by Trapeze yet';
+      if (flags & DetailFlag.HasOpcode) message += `, opcode ${formatOpcode(opcode)}`;
+      if (flags & DetailFlag.Unimplemented) message += ' — this instruction is not implemented by Trapeze yet';
     }
     this.requestStop({ kind, status: ExitStatus.crash, message });
   }
@@ -594,6 +594,11 @@ export const EXCEPTION_NAMES: Record<number, string> = {
 };
 
 /** The opcode bytes the core recorded (first byte lowest), e.g. "0F 0B". */
+/** Whether a core module has the JIT (a core built before it has no `jit` export). */
+function hasJit(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.exports(module).some((e) => e.name === 'jit');
+}
+
 function formatOpcode(v: number): string {
   const bytes: string[] = [];
   const n = Math.min(3, v >>> 24);

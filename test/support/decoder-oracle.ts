@@ -22,7 +22,7 @@
 // define has no defined length, so when its prefixes leave less room than the
 // longest instruction (11 bytes) either #UD or too long is accepted.
 import { Decoder, DecoderOptions, Instruction, CpuidFeature, Mnemonic } from 'iced-x86';
-import type { CoreInstance } from '../../src/core/core.js';
+import type { CoreInstance, TestCoreExports } from '../../src/core/core.js';
 
 export type Verdict = { kind: 'ok'; len: number } | { kind: 'ud'; mayBeTooLong?: boolean } | { kind: 'toolong' } | { kind: 'unimplemented' };
 
@@ -137,9 +137,9 @@ function foldPrefixes(p: Uint8Array): number[] {
 
 /** The core's verdict for the 15 bytes at `bytes[off..]`. */
 export function coreVerdict(core: CoreInstance, bits: 16 | 32, bytes: Uint8Array, off: number): Verdict {
-  const input = core.exports.decoderProbeInput();
+  const input = (core.exports as TestCoreExports).decoderProbeInput();
   core.bytes.set(bytes.subarray(off, off + 15), input);
-  const r = core.exports.decoderProbe(bits === 32 ? 1 : 0);
+  const r = (core.exports as TestCoreExports).decoderProbe(bits === 32 ? 1 : 0);
   const op = r >>> 8, len = r & 0xff;
   if (op === OP_INVALID) return { kind: 'ud' };
   if (op === OP_TOO_LONG) return { kind: 'toolong' };
