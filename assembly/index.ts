@@ -4,6 +4,7 @@ import {
   ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, EXIT_SIZE, S_EFLAGS, S_CR0, S_A20_MASK,
   S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_GPR, S_EIP, S_CPL,
   SEG_CS, SEG_SS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT, S_MISC_ENABLE, S_PAT,
+  EXIT_IO_DATA, IO_BUFFER, EXIT_MMIO_DATA, S_MMIO_REPLAY, EXIT_INSN_EIP, S_MSR_GRANT, S_PENDING_IO, PendingIo,
 } from "./layout";
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
@@ -109,8 +110,18 @@ export function stateChanged(v: u32): void {
   updateAccessMode();
 }
 
-// EFLAGS with the lazy arithmetic flags folded in.
-export function getEflags(v: u32): u32 { activate(v); return getFlags(); }
+// EFLAGS with the lazy arithmetic flags folded in. A read: a parked vCPU's
+// flags are folded through the active record, whose words are then put back
+// (no activation, no TLB flush).
+export function getEflags(v: u32): u32 {
+  if (v == active) return getFlags();
+  const at = ACTIVE + S_EFLAGS, from = slot(v) + S_EFLAGS; // S_EFLAGS .. S_LAZY_R: 24 bytes
+  const a = load<u64>(at), b = load<u64>(at + 8), c = load<u64>(at + 16);
+  memory.copy(at, from, 24);
+  const flags = getFlags();
+  store<u64>(at, a); store<u64>(at + 8, b); store<u64>(at + 16, c);
+  return flags;
+}
 export function setEflags(v: u32, value: u32): void { activate(v); setFlagsRaw(value); }
 
 // Deliver an exception to vCPU v now (the host's policy decided, e.g. #GP for
@@ -120,6 +131,34 @@ export function injectException(v: u32, vector: u32, hasCode: u32, code: u32): v
   clearAbort();
   clearExit();
   exception(vector, hasCode != 0, code);
+}
+
+// ---- the exit protocol: how the host answers vCPU v's exit ----
+// The data of an IN (one item): the instruction completes on v's next entry.
+// (An INS takes its items from IO_BUFFER, which the host fills.)
+export function completeIo(v: u32, value: u32): void {
+  store<u32>(EXIT_IO_DATA, value);
+  store<u32>(IO_BUFFER, value);
+}
+// The value of an MMIO read: the instruction runs again on v's next entry and takes it.
+export function completeMmioRead(v: u32, value: u32): void {
+  store<u32>(EXIT_MMIO_DATA, value);
+  store<u32>(stateOffset(v) + S_MMIO_REPLAY, 1);
+}
+// A filter allowed the RDMSR/WRMSR that asked: it runs again and is let through once.
+export function grantMsr(v: u32): void {
+  const base = stateOffset(v);
+  store<u32>(base + S_EIP, load<u32>(EXIT_INSN_EIP));
+  store<u32>(base + S_MSR_GRANT, 1);
+}
+// The instruction that exited faults instead (code < 0: no error code): an IN
+// that will not complete, a forbidden access, an MSR the machine lacks.
+// A fault the guest cannot deliver leaves a Shutdown exit in the record.
+export function failInstruction(v: u32, vector: u32, code: i32): void {
+  const base = stateOffset(v);
+  store<u32>(base + S_PENDING_IO, PendingIo.None);
+  store<u32>(base + S_EIP, load<u32>(EXIT_INSN_EIP));
+  injectException(v, vector, code >= 0 ? 1 : 0, <u32>code);
 }
 
 // The host wrote guest RAM (loader, DMA): drop decoded code and TLB entries there.

@@ -16,6 +16,15 @@ export interface CoreExports {
   getEflags(vcpu: number): number;
   setEflags(vcpu: number, value: number): void;
   injectException(vcpu: number, vector: number, hasCode: number, code: number): void;
+  // the exit protocol (how the host answers an exit of `vcpu`)
+  /** The data of an IN: the instruction completes on the vCPU's next entry. */
+  completeIo(vcpu: number, value: number): void;
+  /** The value of an MMIO read: the instruction runs again on the next entry and takes it. */
+  completeMmioRead(vcpu: number, value: number): void;
+  /** A filter allowed the RDMSR/WRMSR that asked: it runs again, let through once. */
+  grantMsr(vcpu: number): void;
+  /** The instruction that exited faults with `vector` instead (code < 0: none); a Shutdown exit when it cannot be delivered. */
+  failInstruction(vcpu: number, vector: number, code: number): void;
   invalidatePhys(phys: number, len: number): void;
   flushTlb(): void;
   /** Guest-physical [start, start+size) reads as RAM at `backing`, read-only (firmware ROM); size 0 removes it. */

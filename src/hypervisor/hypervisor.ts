@@ -12,7 +12,7 @@ import { Scheduler, SchedEntity, jainIndex, type SchedClock } from './scheduler.
 import { parseConfig, loadConfigFile, checkConfigFiles, type VmConfig } from './config.js';
 import { host } from '../host/platform.js';
 import { LineConsole } from './console.js';
-import { captureVm, restoreVm, writeSnapshot, readSnapshot } from '../vm/snapshot.js';
+import { captureVm, restoreVm, writeSnapshot, readSnapshot, type SnapshotPlatform } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
 
@@ -73,7 +73,6 @@ export interface HypervisorStats {
   vms: VmStats[];
 }
 
-const MiB = 1024 * 1024;
 
 export class Hypervisor {
   readonly scheduler: Scheduler;
@@ -136,10 +135,10 @@ export class Hypervisor {
     const platform = new HostedPlatform(pc);
     vm.platform = platform;
     const policy = new IsolationPolicy(config.policy);
-    vm.policy = policy;
+    vm.filter = policy;
     policy.applyToCpuid(vm.cpuid);
     vm.vcpus.forEach((v) => policy.applyToVcpu(v));
-    vm.onViolation = (kind, detail) => this.options.log?.(config.name, `policy violation (${kind}): ${detail} → ${policy.onViolation}`);
+    policy.onRefused = (kind, detail) => this.options.log?.(config.name, `policy violation (${kind}): ${detail} → ${policy.onViolation}`);
     try {
       if (config.kernel) pc.bootMultiboot(config.kernel, config.cmdline ?? '');
       else pc.reset(); // a VM to restore into: the firmware mapped, its state comes next
@@ -341,8 +340,8 @@ export class Hypervisor {
 }
 
 /** What a snapshot holds of a guest's PC: all of it but the VM (saved apart) and the disks (referenced). */
-function platformState(g: Guest): { root: object; shared: object[] } {
-  return { root: g.pc, shared: [...g.pc.disks, g.platform] };
+function platformState(g: Guest): SnapshotPlatform {
+  return { root: g.pc, shared: [...g.pc.disks, g.platform], parts: () => g.pc.snapshotParts() };
 }
 
 /** The VM's disks, on the primary ATA channel: the boot disk first. */

@@ -3,9 +3,10 @@
 // violation does. The VM consults it on each exit (src/vm/vm.ts); every
 // violation is counted and the most recent ones are kept for the log.
 import type { Vcpu } from '../vm/vcpu.js';
+import type { AccessFilter, AccessKind, RefusalAction } from '../vm/access-filter.js';
 import type { CpuidPolicy, CpuidResult } from '../vm/cpuid.js';
 
-export type ViolationAction = 'inject-gp' | 'exit-and-log' | 'stop';
+export type ViolationAction = RefusalAction;
 export const VIOLATION_ACTIONS: readonly ViolationAction[] = ['inject-gp', 'exit-and-log', 'stop'];
 export type ViolationKind = 'io' | 'mmio' | 'msr' | 'instructions';
 
@@ -36,7 +37,8 @@ export interface Violation { kind: ViolationKind; detail: string; count: number 
 
 const LOG_KEEP = 32;
 
-export class IsolationPolicy {
+/** A VM's isolation policy: the filter in front of its buses (src/vm/access-filter.ts), with counts and a log. */
+export class IsolationPolicy implements AccessFilter {
   readonly onViolation: ViolationAction;
   readonly maxInstructions: number;
   readonly counts: Record<ViolationKind, number> = { io: 0, mmio: 0, msr: 0, instructions: 0 };
@@ -74,6 +76,15 @@ export class IsolationPolicy {
     const n = ++this.counts[kind];
     this.log.push({ kind, detail, count: n });
     if (this.log.length > LOG_KEEP) this.log.shift();
+  }
+
+  /** Told of each refused access (the hypervisor logs them). */
+  onRefused: ((kind: AccessKind, detail: string) => void) | undefined;
+
+  refused(kind: AccessKind, detail: string): RefusalAction {
+    this.record(kind, detail);
+    this.onRefused?.(kind, detail);
+    return this.onViolation;
   }
 
   get violations(): number {

@@ -1,12 +1,11 @@
 // Where a run's time goes, by exit reason: how many exits of each kind and
 // how long the host spent handling them, against the time the core spent
-// running guest code between exits. For `--stats`; it wraps the VM's exit
-// handler, so a run without --stats pays nothing. Reading the clock costs
+// running guest code between exits. For `--stats`; it observes the VM's exits
+// (Vm.observeExits), so a run without --stats pays nothing. Reading the clock costs
 // about as much as handling a port exit, so only one exit in SAMPLE_EVERY of
 // each reason is timed (less the clock's own cost) and the rest estimated
 // from those.
 import type { Vm } from '../vm/vm.js';
-import type { Vcpu } from '../vm/vcpu.js';
 import { EXIT_REASON_NAMES } from '../core/layout.js';
 
 const SAMPLE_EVERY = 8;
@@ -22,14 +21,16 @@ export class ExitTimer {
     let clock = Infinity;
     for (let i = 0; i < 200; i++) { const a = performance.now(); clock = Math.min(clock, performance.now() - a); }
     this.clockMs = clock;
-    const handle = vm.handleExit.bind(vm);
-    vm.handleExit = (vcpu: Vcpu, reason: number) => {
-      if (++this.counts[reason] % SAMPLE_EVERY !== 0) { handle(vcpu, reason); return; }
-      const t = performance.now();
-      handle(vcpu, reason);
-      this.sampledMs[reason] += Math.max(0, performance.now() - t - this.clockMs);
-      this.samples[reason]++;
-    };
+    let since = -1; // when the sampled exit's handling began; -1: this exit is not sampled
+    vm.observeExits({
+      beforeExit: (_vcpu, reason) => { if (++this.counts[reason] % SAMPLE_EVERY === 0) since = performance.now(); },
+      afterExit: (_vcpu, reason) => {
+        if (since < 0) return;
+        this.sampledMs[reason] += Math.max(0, performance.now() - since - this.clockMs);
+        this.samples[reason]++;
+        since = -1;
+      },
+    });
     this.started = performance.now();
   }
 

@@ -91,11 +91,10 @@ export function traceImage(image: string | undefined, options: TraceOptions, emi
   if (show.mmu) traceMmu(vm, (ev) => out(formatMmuEvent(ev)));
   // the core answers CPUID from its table; to show each one, CPUID leaves it
   if (show.exit) vm.cpuidExits = true;
-  const handle = vm.handleExit.bind(vm);
-  vm.handleExit = (cpu: Vcpu, reason: number) => {
-    handle(cpu, reason);
-    if (show.exit && reason !== ExitReason.None) out(`exit  ${describeExit(vm!, cpu, reason)}`);
-  };
+  const traced = vm;
+  if (show.exit) {
+    vm.observeExits({ afterExit: (cpu, reason) => { if (reason !== ExitReason.None) out(`exit  ${describeExit(traced, cpu, reason)}`); } });
+  }
   try {
     return vm.run({ maxInstructions: options.maxInstructions });
   } finally {

@@ -34,6 +34,8 @@ export class Vcpu {
 
   get eip(): number { return this.get('eip'); }
   set eip(v: number) { this.set('eip', v); }
+  /** EFLAGS.IF, from the stored flags (IF is never lazy): a plain read of the state block. */
+  get interruptsEnabled(): boolean { return (this.get('eflags') & 0x200) !== 0; }
   get eflags(): number { return this.core.exports.getEflags(this.index) >>> 0; }
   set eflags(v: number) { this.core.exports.setEflags(this.index, v >>> 0); }
 

@@ -12,7 +12,8 @@ import { PortBus, type IoSize } from './portbus.js';
 import { MmioBus } from './mmiobus.js';
 import { TrapezeError } from '../errors.js';
 import { CpuidPolicy } from './cpuid.js';
-import type { IsolationPolicy, ViolationKind } from '../hypervisor/policy.js';
+import type { AccessFilter, AccessKind } from './access-filter.js';
+import type { ExitObserver } from './exit-observer.js';
 
 export type VmState = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -125,10 +126,9 @@ export class Vm {
   readonly jitOn: boolean;
   readonly ramBytes: number;
   private lifecycle: VmState = 'created';
-  /** Isolation policy: ports, MMIO, MSRs the guest may use, and what a violation does. */
-  policy: IsolationPolicy | undefined;
-  /** Told of every policy violation (the CLI logs them). */
-  onViolation: ((kind: ViolationKind, detail: string) => void) | undefined;
+  /** The filter in front of the buses and MSRs (an isolation policy): what the guest may use, and what a refusal does. */
+  filter: AccessFilter | undefined;
+  private readonly observers: ExitObserver[] = [];
   readonly haltWaits: boolean;
   /** Exits by reason (index = ExitReason). */
   readonly exitCounts = new Float64Array(EXIT_COUNT);
@@ -211,7 +211,7 @@ export class Vm {
     this.core.exports.resetVcpu(index);
     this.pauseExiting(this.vcpus[index]);
     this.vcpus[index].waitingForSipi = true;
-    this.policy?.applyToVcpu(this.vcpus[index]);
+    this.filter?.applyToVcpu(this.vcpus[index]);
   }
   /** With other vCPUs to run, PAUSE (a spin-wait's hint) ends the slice, as KVM's pause-loop exiting does. */
   private pauseExiting(v: Vcpu): void { v.set('pauseExit', this.vcpus.length > 1 ? 1 : 0); }
@@ -226,11 +226,11 @@ export class Vm {
   }
   /** A vCPU that can run now (not waiting for a SIPI, not halted or about to be woken). */
   runnable(v: Vcpu): boolean {
-    return !v.waitingForSipi && (!v.halted || v.nmiPending || (v.pendingInterrupt >= 0 && (v.eflags & 0x200) !== 0));
+    return !v.waitingForSipi && (!v.halted || v.nmiPending || (v.pendingInterrupt >= 0 && v.interruptsEnabled));
   }
   /** A vCPU that could run again some day: not halted with interrupts off. */
   private wakeable(v: Vcpu): boolean {
-    return !v.waitingForSipi && (!v.halted || (v.eflags & 0x200) !== 0);
+    return !v.waitingForSipi && (!v.halted || v.interruptsEnabled);
   }
 
   /**
@@ -240,13 +240,20 @@ export class Vm {
   runSlice(vcpu: Vcpu, budget: number): number {
     this.offerInterrupt(vcpu); // what arrived while other vCPUs ran is taken on entry, as KVM injects it
     this.unparkExit(vcpu);
-    const reason = this.core.exports.enter(vcpu.index, Math.min(budget, this.platform?.budgetLimit(vcpu) ?? Infinity));
+    const retired = this.enterOnce(vcpu, budget);
+    if (this.vcpus.length > 1) this.parkExit(vcpu);
+    return retired;
+  }
+
+  /** The body of every run loop: enter `vcpu` for at most `budget` instructions, handle its exit, offer it an interrupt. */
+  private enterOnce(vcpu: Vcpu, budget: number): number {
+    const platform = this.platform;
+    const reason = this.core.exports.enter(vcpu.index, platform === undefined ? budget : Math.min(budget, platform.budgetLimit(vcpu)));
     const retired = this.view.getUint32(Exit.retired, true);
     this.exitCounts[reason]++;
-    this.platform?.retired(vcpu, retired);
+    platform?.retired(vcpu, retired);
     this.handleExit(vcpu, reason);
     this.offerInterrupt(vcpu);
-    if (this.vcpus.length > 1) this.parkExit(vcpu);
     return retired;
   }
 
@@ -327,7 +334,6 @@ export class Vm {
     const onTick = options.onTick;
     let ticks = 0;
     const vcpu = this.vcpus[0];
-    const exports = this.core.exports;
     // the hot path of every exit: no BigInt, and no clock read unless there is a timeout
     let done = 0;
     while (!this.stopInfo) {
@@ -340,14 +346,7 @@ export class Vm {
         break;
       }
       if (onTick !== undefined && ++ticks >= TICK_EXITS) { ticks = 0; onTick(); }
-      const budget = Math.min(this.slice, maxInsns - done, this.platform?.budgetLimit(vcpu) ?? Infinity);
-      const reason = exports.enter(0, budget);
-      const retired = this.view.getUint32(Exit.retired, true);
-      done += retired;
-      this.exitCounts[reason]++;
-      this.platform?.retired(vcpu, retired);
-      this.handleExit(vcpu, reason);
-      this.offerInterrupt(vcpu);
+      done += this.enterOnce(vcpu, Math.min(this.slice, maxInsns - done));
     }
     this.lifecycle = 'stopped';
     return this.stopInfo!;
@@ -390,7 +389,7 @@ export class Vm {
       }
       if (!vcpu) {
         // every vCPU halts or waits for a SIPI: time passes to the platform's next event
-        const sleeper = all.find((c) => !c.waitingForSipi && c.halted && (c.eflags & 0x200) !== 0);
+        const sleeper = all.find((c) => !c.waitingForSipi && c.halted && c.interruptsEnabled);
         if (sleeper && this.platform?.idle(sleeper)) continue;
         const bsp = all[0];
         this.requestStop({ kind: 'halted', status: ExitStatus.halted, message: `every vCPU halted (vCPU 0 at 0x${bsp.eip.toString(16)}) and no interrupt can wake one` });
@@ -405,19 +404,36 @@ export class Vm {
     return this.stopInfo!;
   }
 
-  /** Handle one exit of `vcpu`. Public so schedulers can drive vCPUs themselves. */
+  /** Subscribe to every exit (tracing, timing, statistics); returns the unsubscribe. */
+  observeExits(observer: ExitObserver): () => void {
+    this.observers.push(observer);
+    return () => { const i = this.observers.indexOf(observer); if (i >= 0) this.observers.splice(i, 1); };
+  }
+
+  /** Handle one exit of `vcpu`, its observers around it. Public so schedulers and harnesses can drive vCPUs themselves. */
   handleExit(vcpu: Vcpu, reason: number): void {
+    const observers = this.observers;
+    if (observers.length === 0) { this.dispatchExit(vcpu, reason); return; }
+    for (const o of observers) o.beforeExit?.(vcpu, reason);
+    this.dispatchExit(vcpu, reason);
+    for (const o of observers) o.afterExit?.(vcpu, reason);
+  }
+
+  /**
+   * The chain: the filter (when there is one) decides whether the access may
+   * happen, then the bus (ports, MMIO) or the VM's own answer (CPUID, MSRs,
+   * HLT) handles it, and answers the core through its exit protocol.
+   */
+  private dispatchExit(vcpu: Vcpu, reason: number): void {
     const v = this.view;
     switch (reason) {
       case ExitReason.Io: {
         const port = v.getUint32(Exit.ioPort, true), size = v.getUint32(Exit.ioSize, true) as IoSize;
-        if (this.policy && !this.policy.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
+        if (this.filter !== undefined && !this.filter.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
         // the common case, one OUT or IN, without a further call
         if (v.getUint32(Exit.ioCount, true) === 1) {
           if (v.getUint32(Exit.ioDir, true) === 0) { this.ports.write(port, size, v.getUint32(Exit.ioData, true)); return; }
-          const x = this.ports.read(port, size) >>> 0;
-          v.setUint32(Exit.ioData, x, true);
-          v.setUint32(IO_BUFFER, x, true);
+          this.core.exports.completeIo(vcpu.index, this.ports.read(port, size));
           return;
         }
         this.handleStringIo(port, size);
@@ -426,10 +442,9 @@ export class Vm {
       case ExitReason.Mmio: {
         const addr = v.getUint32(Exit.mmioAddr, true);
         const size = v.getUint32(Exit.mmioSize, true) as IoSize;
-        if (this.policy && !this.policy.allowsMmio(addr, size)) { this.refuse(vcpu, 'mmio', `MMIO 0x${addr.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
+        if (this.filter !== undefined && !this.filter.allowsMmio(addr, size)) { this.refuse(vcpu, 'mmio', `MMIO 0x${addr.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
         if (v.getUint32(Exit.mmioDir, true) === 1) {
-          v.setUint32(Exit.mmioData, this.mmio.read(addr, size) >>> 0, true);
-          vcpu.set('mmioReplay', 1); // the instruction runs again and takes this value
+          this.core.exports.completeMmioRead(vcpu.index, this.mmio.read(addr, size));
         } else {
           this.mmio.write(addr, size, v.getUint32(Exit.mmioData, true));
         }
@@ -448,19 +463,15 @@ export class Vm {
         const dir = v.getUint32(Exit.msrDir, true);
         if (dir & MSR_ASK) {
           const index = v.getUint32(Exit.msrIndex, true);
-          if (!this.policy || this.policy.allowsMsr(index)) {
-            // granted: the instruction runs again and is let through once
-            vcpu.eip = v.getUint32(Exit.insnEip, true);
-            vcpu.set('msrGrant', 1);
+          if (this.filter === undefined || this.filter.allowsMsr(index)) {
+            this.core.exports.grantMsr(vcpu.index);
           } else {
             this.refuse(vcpu, 'msr', `${dir & 1 ? 'RDMSR' : 'WRMSR'} 0x${index.toString(16)}`);
           }
           return;
         }
         // MSRs the core does not know: #GP, as a CPU without them would raise
-        vcpu.eip = v.getUint32(Exit.insnEip, true);
-        this.core.exports.injectException(vcpu.index, 13, 1, 0);
-        if (v.getUint32(Exit.reason, true) === ExitReason.Shutdown) this.crash(vcpu, 'shutdown');
+        this.failInstruction(vcpu, 13, 0);
         return;
       }
       case ExitReason.Shutdown: this.crash(vcpu, 'shutdown'); return;
@@ -476,20 +487,14 @@ export class Vm {
    * host, and apply the policy's action. With "exit-and-log" the access does
    * not happen (a read sees all ones, an RDMSR zero) and the guest goes on.
    */
-  private refuse(vcpu: Vcpu, kind: ViolationKind, detail: string): void {
-    const policy = this.policy!;
-    policy.record(kind, detail);
-    this.onViolation?.(kind, detail);
+  private refuse(vcpu: Vcpu, kind: AccessKind, detail: string): void {
     const v = this.view;
-    switch (policy.onViolation) {
+    switch (this.filter!.refused(kind, detail)) {
       case 'stop':
         this.requestStop({ kind: 'policy', status: ExitStatus.policyViolation, message: `VM ${this.name} stopped: policy forbids ${detail}` });
         return;
       case 'inject-gp':
-        vcpu.set('pendingIo', 0); // an IN that will not complete
-        vcpu.eip = v.getUint32(Exit.insnEip, true);
-        this.core.exports.injectException(vcpu.index, 13, 1, 0);
-        if (v.getUint32(Exit.reason, true) === ExitReason.Shutdown) this.crash(vcpu, 'shutdown');
+        this.failInstruction(vcpu, 13, 0);
         return;
       case 'exit-and-log':
         if (kind === 'io' && v.getUint32(Exit.ioDir, true) === 1) {
@@ -497,13 +502,18 @@ export class Vm {
           v.setUint32(Exit.ioData, 0xffffffff >>> (32 - 8 * size), true);
           new Uint8Array(this.core.memory.buffer, IO_BUFFER, size * v.getUint32(Exit.ioCount, true)).fill(0xff);
         } else if (kind === 'mmio' && v.getUint32(Exit.mmioDir, true) === 1) {
-          v.setUint32(Exit.mmioData, 0xffffffff, true);
-          vcpu.set('mmioReplay', 1);
+          this.core.exports.completeMmioRead(vcpu.index, 0xffffffff);
         } else if (kind === 'msr' && (v.getUint32(Exit.msrDir, true) & 1)) {
           vcpu.setGpr(0, 0); vcpu.setGpr(2, 0);
         }
         return;
     }
+  }
+
+  /** The instruction that exited faults instead; a guest that cannot take the fault shuts down. */
+  private failInstruction(vcpu: Vcpu, vector: number, code: number): void {
+    this.core.exports.failInstruction(vcpu.index, vector, code);
+    if (this.view.getUint32(Exit.reason, true) === ExitReason.Shutdown) this.crash(vcpu, 'shutdown');
   }
 
   /** INS/OUTS: `count` items through IO_BUFFER in one exit. */
@@ -526,7 +536,7 @@ export class Vm {
   /** When `vcpu` can take an external interrupt now, ask the platform's controllers for one. */
   offerInterrupt(vcpu: Vcpu): void {
     if (!this.platform || vcpu.pendingInterrupt >= 0) return;
-    if (!(vcpu.eflags & 0x200)) {
+    if (!vcpu.interruptsEnabled) {
       // IF is clear: the core comes back (irq-window exit) at the first boundary that could take one
       vcpu.requestInterruptWindow(this.platform.interruptPending?.(vcpu) ?? false);
       return;
@@ -538,15 +548,15 @@ export class Vm {
 
   /** A vCPU halted. Without an interrupt source that could wake it, the run ends. */
   protected handleHalt(vcpu: Vcpu): void {
-    if (vcpu.pendingInterrupt >= 0 && (vcpu.eflags & 0x200)) { vcpu.halted = false; return; }
+    if (vcpu.pendingInterrupt >= 0 && vcpu.interruptsEnabled) { vcpu.halted = false; return; }
     if (vcpu.nmiPending && !vcpu.nmiBlocked) return; // taken at the next entry, which ends the halt
     // with other vCPUs running, a halted one waits for them (an IPI, INIT or their devices may wake it)
     if (this.vcpus.length > 1 && this.vcpus.some((v) => v !== vcpu && this.runnable(v))) return;
     // the core re-enters HLT until the platform's next event brings an interrupt
-    if ((vcpu.eflags & 0x200) && this.platform?.idle(vcpu)) return;
+    if (vcpu.interruptsEnabled && this.platform?.idle(vcpu)) return;
     // under a hypervisor the vCPU waits; the VM ends when no vCPU could ever run again
     if (this.haltWaits && this.vcpus.some((v) => this.wakeable(v))) return;
-    const ifOn = (vcpu.eflags & 0x200) !== 0;
+    const ifOn = vcpu.interruptsEnabled;
     this.requestStop({
       kind: 'halted',
       status: ExitStatus.halted,
@@ -593,12 +603,12 @@ export const EXCEPTION_NAMES: Record<number, string> = {
   13: '#GP (general protection)', 14: '#PF (page fault)', 16: '#MF (x87 error)', 17: '#AC (alignment check)',
 };
 
-/** The opcode bytes the core recorded (first byte lowest), e.g. "0F 0B". */
 /** Whether a core module has the JIT (a core built before it has no `jit` export). */
 function hasJit(module: WebAssembly.Module): boolean {
   return WebAssembly.Module.exports(module).some((e) => e.name === 'jit');
 }
 
+/** The opcode bytes the core recorded (first byte lowest), e.g. "0F 0B". */
 function formatOpcode(v: number): string {
   const bytes: string[] = [];
   const n = Math.min(3, v >>> 24);
