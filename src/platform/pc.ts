@@ -25,7 +25,7 @@ import { Clock, type ClockMode } from './clock.js';
 import type { HostInput } from './host-input.js';
 import { host } from '../host/platform.js';
 import { Bios, FIRMWARE_PORT } from '../firmware/bios.js';
-import { buildRom, ROM_BASE, ROM_SIZE } from '../firmware/rom.js';
+import { buildRom, ROM_BASE } from '../firmware/rom.js';
 import { buildMpTables } from '../firmware/mp-table.js';
 import { EBDA, pcMemoryMap, type MemoryRange } from '../firmware/memory-map.js';
 import { FwCfg, FW_CFG_PORT, FW_CFG_DATA } from '../devices/fw-cfg.js';
@@ -196,6 +196,19 @@ export class Pc implements PlatformHooks {
     this.mapRom();
     this.bios.setup();
     return loadMultiboot(this.vm, kernel, path, cmdline, mods);
+  }
+
+  /**
+   * What a snapshot saves, part by part (src/vm/snapshot.ts): each device under
+   * its field's name, and the PC's own fields under "pc". A device declares
+   * its saved version with `snapshotVersion`.
+   */
+  snapshotParts(): Record<string, object> {
+    return {
+      pc: this, uart: this.uart, clock: this.clock, pic: this.pic, pit: this.pit, cmos: this.cmos, kbd: this.kbd,
+      cga: this.cga, ata: this.ata, lapics: this.lapics, ioapic: this.ioapic, post: this.post, fpuError: this.fpuError,
+      bios: this.bios, fwCfg: this.fwCfg,
+    };
   }
 
   private powerOn(): void {

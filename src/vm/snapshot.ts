@@ -6,13 +6,22 @@
 //
 // File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
 // the vCPU blocks, the exit record and the I/O buffer.
+//
+// Format 2: each part of the machine is saved under its own name with its
+// version (a platform names its parts: Pc.snapshotParts; a device may declare
+// `snapshotVersion` and `migrateState` from an older one); exit counts by
+// reason name. Format 1 (the whole platform as one object graph, exit counts
+// by number) is read and converted. A part saved at a version this build
+// cannot read, or with fields this build does not have, is refused by name.
 import { Exit, EXIT_SIZE, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
 import { host } from '../host/platform.js';
 
 const MAGIC = 'TRPZSNAP';
-const FORMAT = 1;
+const FORMAT = 2;
+/** Formats this build reads. */
+const READS = [1, 2];
 
 /** A device may save its own state; otherwise its plain data fields are saved. */
 export interface Snapshottable {
@@ -20,14 +29,39 @@ export interface Snapshottable {
   loadState(state: unknown): void;
 }
 
+/** What a part of the machine may declare about its saved state. */
+export interface Versioned {
+  /** The version of what it saves (default 1); bump it when its saved fields change. */
+  readonly snapshotVersion?: number;
+  /** Turn state saved at an older version into the current one (or throw why not). */
+  migrateState?(state: unknown, version: number): unknown;
+}
+
+/** A platform (a PC) saved part by part: `parts()` names each device and the platform's own object. */
+export interface SnapshotPlatform {
+  root: object;
+  /** Objects shared with other machines or reopened on restore (the VM, disks): never saved. */
+  shared: object[];
+  /** The parts to save, by name (every device, and the root itself for its own fields). */
+  parts(): Record<string, object>;
+}
+
+/** One part as saved. */
+export interface SavedPart { version: number; state: unknown }
+
+/** Exit reasons by number in format 1 (before Breakpoint, which was never produced, left the list). */
+const FORMAT1_EXIT_REASONS = ['none', 'io', 'mmio', 'hlt', 'shutdown', 'budget', 'cpuid', 'msr', 'breakpoint', 'error', 'fpu-error', 'irq-window', 'pause'];
+
 export interface SnapshotHeader {
   format: number;
   name: string;
   ramBytes: number;
   vcpus: number;
   waitingForSipi: boolean[];
-  devices: Record<string, unknown>;
-  exitCounts: number[];
+  /** Format 2: each part by name; format 1: each device's state, or { platform: the whole graph }. */
+  devices: Record<string, SavedPart>;
+  /** Exits by reason name. */
+  exitCounts: Record<string, number>;
   /** The owner's data (the hypervisor: VM config, disks, scheduler figures). */
   extra: unknown;
 }
@@ -45,8 +79,10 @@ export interface Snapshot {
  * `platform` (a PC) is saved whole, timers and all: every data field reachable
  * from it except through `shared` objects (its VM, its disks).
  */
-export function captureVm(vm: Vm, extra: unknown = null, platform?: { root: object; shared: object[] }): Snapshot {
+export function captureVm(vm: Vm, extra: unknown = null, platform?: SnapshotPlatform): Snapshot {
   const bytes = vm.core.bytes;
+  const exitCounts: Record<string, number> = {};
+  EXIT_REASON_NAMES.forEach((n, i) => { exitCounts[n] = vm.exitCounts[i]; });
   return {
     header: {
       format: FORMAT,
@@ -54,10 +90,8 @@ export function captureVm(vm: Vm, extra: unknown = null, platform?: { root: obje
       ramBytes: vm.ramBytes,
       vcpus: vm.vcpus.length,
       waitingForSipi: vm.vcpus.map((v) => v.waitingForSipi),
-      devices: platform
-        ? { platform: captureState(platform.root, new Set([vm, ...platform.shared])) }
-        : Object.fromEntries(devicesOf(vm).map((d) => [d.name, saveDevice(d)])),
-      exitCounts: Array.from(vm.exitCounts),
+      devices: platform ? capturePlatform(vm, platform) : Object.fromEntries(devicesOf(vm).map((d) => [d.name, part(d, saveDevice(d))])),
+      exitCounts,
       extra,
     },
     ram: bytes.slice(RAM_BASE, RAM_BASE + vm.ramBytes),
@@ -68,7 +102,7 @@ export function captureVm(vm: Vm, extra: unknown = null, platform?: { root: obje
 }
 
 /** Load a snapshot into a freshly made VM of the same shape (RAM size, vCPUs, devices, platform). */
-export function restoreVm(vm: Vm, snap: Snapshot, platform?: { root: object; shared: object[] }): void {
+export function restoreVm(vm: Vm, snap: Snapshot, platform?: SnapshotPlatform): void {
   const h = snap.header;
   if (vm.ramBytes !== h.ramBytes || vm.vcpus.length !== h.vcpus) {
     throw new TrapezeError(`snapshot of ${h.name} needs ${h.ramBytes} bytes of RAM and ${h.vcpus} vCPUs (this VM has ${vm.ramBytes} and ${vm.vcpus.length})`);
@@ -82,18 +116,84 @@ export function restoreVm(vm: Vm, snap: Snapshot, platform?: { root: object; sha
   bytes.set(snap.exitRecord, Exit.reason);
   bytes.set(snap.ioBuffer, IO_BUFFER);
   vm.vcpus.forEach((v, i) => { v.waitingForSipi = h.waitingForSipi[i]; });
-  vm.exitCounts.set(h.exitCounts.slice(0, EXIT_REASON_NAMES.length));
+  EXIT_REASON_NAMES.forEach((n, i) => { vm.exitCounts[i] = h.exitCounts[n] ?? 0; });
   if (platform) {
-    if (!('platform' in h.devices)) throw new TrapezeError(`snapshot of ${h.name} has no platform state`);
-    restoreState(platform.root, h.devices.platform, new Set([vm, ...platform.shared]));
+    restorePlatform(vm, h, platform);
     return;
   }
   const devices = new Map(devicesOf(vm).map((d) => [d.name, d]));
-  for (const [name, state] of Object.entries(h.devices)) {
+  for (const [name, saved] of Object.entries(h.devices)) {
     const d = devices.get(name);
     if (!d) throw new TrapezeError(`snapshot of ${h.name} has state for a device "${name}" this VM does not have`);
-    loadDevice(d, state);
+    loadDevice(d, stateAt(h.name, name, d, saved));
   }
+}
+
+function versionOf(obj: object): number { return (obj as Versioned).snapshotVersion ?? 1; }
+function part(obj: object, state: unknown): SavedPart { return { version: versionOf(obj), state }; }
+
+/** Every part the platform names, each walked on its own (the others and the shared objects left out). */
+function capturePlatform(vm: Vm, platform: SnapshotPlatform): Record<string, SavedPart> {
+  const parts = Object.entries(platform.parts());
+  const out: Record<string, SavedPart> = {};
+  for (const [name, obj] of parts) {
+    const others = parts.filter(([, o]) => o !== obj).map(([, o]) => o);
+    out[name] = part(obj, captureState(obj, new Set<object>([vm, ...platform.shared, ...others])));
+  }
+  return out;
+}
+
+/** The key a format-1 platform graph is kept under until the machine's parts split it. */
+const FORMAT1_PLATFORM = '(format 1 platform)';
+
+function restorePlatform(vm: Vm, h: SnapshotHeader, platform: SnapshotPlatform): void {
+  const parts = Object.entries(platform.parts());
+  let saved = h.devices;
+  if (FORMAT1_PLATFORM in saved) {
+    // format 1 saved the platform as one graph: a part is the root's field of its name, the root's own fields the rest
+    const graph = saved[FORMAT1_PLATFORM].state as Record<string, unknown>;
+    saved = {};
+    for (const [name, obj] of parts) {
+      const state = obj === platform.root ? graph : graph[name];
+      if (state !== undefined) saved[name] = { version: 1, state };
+    }
+  } else if ('platform' in saved) {
+    throw new TrapezeError(`snapshot of ${h.name} holds a whole platform graph outside format 1`);
+  }
+  for (const name of Object.keys(saved)) {
+    if (!parts.some(([n]) => n === name)) throw new TrapezeError(`snapshot of ${h.name} has state for a part "${name}" this machine does not have`);
+  }
+  for (const [name, obj] of parts) {
+    if (!(name in saved)) continue; // a part added since the snapshot was taken keeps its power-on state
+    const others = parts.filter(([, o]) => o !== obj).map(([, o]) => o);
+    const state = stateAt(h.name, name, obj, saved[name]);
+    const unknown = Object.keys(state as object).filter((k) => !(k in obj));
+    if (unknown.length) throw new TrapezeError(`snapshot of ${h.name}: "${name}" (version ${saved[name].version}) has fields this build does not: ${unknown.join(', ')}`);
+    restoreState(obj, state, new Set<object>([vm, ...platform.shared, ...others]));
+  }
+}
+
+/** The state of part `name` at the version `obj` has now, migrated when saved at an older one. */
+function stateAt(snapshot: string, name: string, obj: object, saved: SavedPart): unknown {
+  const now = versionOf(obj);
+  if (saved.version === now) return saved.state;
+  const migrate = (obj as Versioned).migrateState;
+  if (saved.version > now || !migrate) {
+    throw new TrapezeError(`snapshot of ${snapshot}: "${name}" was saved at version ${saved.version}; this build reads version ${now}${saved.version < now ? ' and cannot convert older ones' : ''}`);
+  }
+  return migrate.call(obj, saved.state, saved.version);
+}
+
+/** A format-1 header in format 2's shape: the platform graph split into parts, exit counts by name. */
+function fromFormat1(h: SnapshotHeader): SnapshotHeader {
+  const counts = h.exitCounts as unknown as number[];
+  const exitCounts: Record<string, number> = {};
+  counts.forEach((n, i) => { if (FORMAT1_EXIT_REASONS[i] !== undefined) exitCounts[FORMAT1_EXIT_REASONS[i]] = n; });
+  const old = h.devices as Record<string, unknown>;
+  const devices: Record<string, SavedPart> = 'platform' in old
+    ? { [FORMAT1_PLATFORM]: { version: 1, state: old.platform } } // split by the machine's parts on restore
+    : Object.fromEntries(Object.entries(old).map(([k, v]) => [k, { version: 1, state: v }]));
+  return { ...h, format: 2, devices, exitCounts };
 }
 
 /**
@@ -122,8 +222,9 @@ export function readSnapshot(path: string): Snapshot {
   const text = (from: number, to: number) => new TextDecoder().decode(body.subarray(from, to));
   if (body.length < 12 || text(0, 8) !== MAGIC) throw new TrapezeError(`${path}: not a Trapeze snapshot`);
   const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(8, true);
-  const header = JSON.parse(text(12, 12 + len)) as SnapshotHeader;
-  if (header.format !== FORMAT) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads ${FORMAT})`);
+  let header = JSON.parse(text(12, 12 + len)) as SnapshotHeader;
+  if (!READS.includes(header.format)) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads formats ${READS.join(' and ')})`);
+  if (header.format === 1) header = fromFormat1(header);
   let at = 12 + len;
   const take = (n: number) => { const b = new Uint8Array(body.buffer, body.byteOffset + at, n); at += n; return b; };
   const ram = take(header.ramBytes);
@@ -168,6 +269,7 @@ function restoreState(obj: object, saved: unknown, shared: Set<object>): void {
   const target = obj as Record<string, unknown>;
   for (const [k, s] of Object.entries(saved as Record<string, Saved>)) {
     const cur = target[k];
+    if (cur !== null && typeof cur === 'object' && shared.has(cur)) continue; // another part, or an object the machine shares
     if (cur !== null && typeof cur === 'object' && !shared.has(cur) && s !== null && typeof s === 'object') {
       restoreInto(cur, s);
       continue;

@@ -1,0 +1,77 @@
+// Snapshots across format changes: a file saved in format 1 by an earlier build
+// (test/fixtures/sleeper-format1.*) restores and continues as the original
+// did; format 2 saves each part of the machine with its version, and a part
+// this build cannot read is refused by name.
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hypervisor } from '../src/hypervisor/hypervisor.js';
+import { hypervisor, runTo, SLEEPER } from './support/hypervisor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'trapeze-snapformat-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const FIXTURE = 'test/fixtures/sleeper-format1';
+const expected = JSON.parse(readFileSync(`${FIXTURE}.json`, 'utf8')) as {
+  atSnapshot: { instructions: number; transcript: string; exits: Record<string, number> };
+  after20M: { instructions: number; transcript: string; now: number };
+};
+
+/** Rewrite a snapshot file's JSON header. */
+function editHeader(from: string, to: string, edit: (h: Record<string, any>) => void): void {
+  const body = gunzipSync(readFileSync(from));
+  const len = body.readUInt32LE(8);
+  const header = JSON.parse(body.toString('utf8', 12, 12 + len));
+  edit(header);
+  const json = Buffer.from(JSON.stringify(header));
+  const n = Buffer.alloc(4);
+  n.writeUInt32LE(json.length);
+  writeFileSync(to, gzipSync(Buffer.concat([body.subarray(0, 8), n, json, body.subarray(12 + len)])));
+}
+
+describe('snapshot formats', () => {
+  it('a format-1 snapshot from an earlier build restores and continues as the original did', () => {
+    const hv = new Hypervisor();
+    const g = hv.restore(`${FIXTURE}.snap`);
+    expect(g.vm.instructionsRetired).toBe(expected.atSnapshot.instructions);
+    expect(g.console.transcript).toBe(expected.atSnapshot.transcript);
+    // format 1 counted exits by number, with the never-produced Breakpoint at 8: counts keep their names
+    expect(g.vm.exitStats()).toEqual(expected.atSnapshot.exits);
+    hv.resume(g.name);
+    runTo(g.vm, expected.after20M.instructions);
+    expect(g.vm.instructionsRetired).toBe(expected.after20M.instructions);
+    expect(g.console.transcript).toBe(expected.after20M.transcript);
+    expect(g.pc.clock.now()).toBe(expected.after20M.now);
+    hv.close();
+  });
+
+  it('format 2 saves every part of the PC by name with its version', () => {
+    const hv = hypervisor([{ name: 's', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4 }]);
+    hv.runFor(2_000_000);
+    hv.pause('s');
+    const file = join(dir, 'v2.snap');
+    hv.snapshot('s', file);
+    const body = gunzipSync(readFileSync(file));
+    const header = JSON.parse(body.toString('utf8', 12, 12 + body.readUInt32LE(8)));
+    expect(header.format).toBe(2);
+    expect(Object.keys(header.devices).sort()).toEqual(Object.keys(hv.get('s').pc.snapshotParts()).sort());
+    for (const part of Object.values(header.devices) as { version: number }[]) expect(part.version).toBe(1);
+    expect(header.exitCounts.hlt).toBe(hv.get('s').vm.exitStats().hlt);
+
+    // a field this build does not have (a renamed one) is refused by name, not dropped
+    const renamed = join(dir, 'renamed.snap');
+    editHeader(file, renamed, (h) => { h.devices.pic.state.masterRenamed = h.devices.pic.state.master; delete h.devices.pic.state.master; });
+    expect(() => new Hypervisor().restore(renamed, 'r1')).toThrow(/"pic" \(version 1\) has fields this build does not: masterRenamed/);
+    // a part saved at a version newer than this build's
+    const newer = join(dir, 'newer.snap');
+    editHeader(file, newer, (h) => { h.devices.pit.version = 7; });
+    expect(() => new Hypervisor().restore(newer, 'r2')).toThrow(/"pit" was saved at version 7; this build reads version 1/);
+    // a format this build does not read
+    const future = join(dir, 'future.snap');
+    editHeader(file, future, (h) => { h.format = 99; });
+    expect(() => new Hypervisor().restore(future, 'r3')).toThrow(/snapshot format 99 is not supported \(this build reads formats 1 and 2\)/);
+    hv.close();
+  });
+});
