@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hypervisor } from '../src/hypervisor/hypervisor.js';
-import { hypervisor, runTo, SLEEPER } from './support/hypervisor.js';
+import { hypervisor, SLEEPER } from './support/hypervisor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trapeze-snapformat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,10 +20,11 @@ const expected = JSON.parse(readFileSync(`${FIXTURE}.json`, 'utf8')) as {
 };
 
 /** Rewrite a snapshot file's JSON header. */
-function editHeader(from: string, to: string, edit: (h: Record<string, any>) => void): void {
+interface Header { format: number; devices: Record<string, { version: number; state: Record<string, unknown> }> }
+function editHeader(from: string, to: string, edit: (h: Header) => void): void {
   const body = gunzipSync(readFileSync(from));
   const len = body.readUInt32LE(8);
-  const header = JSON.parse(body.toString('utf8', 12, 12 + len));
+  const header = JSON.parse(body.toString('utf8', 12, 12 + len)) as Header;
   edit(header);
   const json = Buffer.from(JSON.stringify(header));
   const n = Buffer.alloc(4);
@@ -33,14 +34,14 @@ function editHeader(from: string, to: string, edit: (h: Record<string, any>) => 
 
 describe('snapshot formats', () => {
   it('a format-1 snapshot from an earlier build restores and continues as the original did', () => {
-    const hv = new Hypervisor();
+    const hv = new Hypervisor({ sliceInstructions: 50_000 }); // as the hypervisor that made the fixture
     const g = hv.restore(`${FIXTURE}.snap`);
     expect(g.vm.instructionsRetired).toBe(expected.atSnapshot.instructions);
     expect(g.console.transcript).toBe(expected.atSnapshot.transcript);
     // format 1 counted exits by number, with the never-produced Breakpoint at 8: counts keep their names
     expect(g.vm.exitStats()).toEqual(expected.atSnapshot.exits);
     hv.resume(g.name);
-    runTo(g.vm, expected.after20M.instructions);
+    hv.runFor(20_000_000);
     expect(g.vm.instructionsRetired).toBe(expected.after20M.instructions);
     expect(g.console.transcript).toBe(expected.after20M.transcript);
     expect(g.pc.clock.now()).toBe(expected.after20M.now);

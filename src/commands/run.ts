@@ -56,6 +56,7 @@ export function registerRun(program: Command): void {
       if (pcMode(opts) || opts.kernel !== undefined) return (await import('./run-pc.js')).runPc(image, opts as RunPcOptions);
       if (image === undefined) throw new TrapezeError('nothing to run: give a multiboot image, --kernel <bzImage>, --disk <image> or --config <file> (trapeze run --help)');
       const { createMachine, bootMultiboot } = await import('../machine.js');
+      // eslint-disable-next-line prefer-const -- assigned once the machine exists: its serial callback reads it
       let status: StatusLine | undefined;
       const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => { status?.beforeOutput(b); writeStdout(Buffer.of(b)); } });
       bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));

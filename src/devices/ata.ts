@@ -37,7 +37,8 @@ export class AtaChannel implements PortDevice {
   readonly name = 'ata0';
   readonly drives: (Drive | undefined)[];
   // the task file: written to both drives, as on the cable
-  private features = 0;
+  /** The Features register: written by the guest and saved, though no command this channel runs reads it. */
+  features = 0;
   private count = 0;
   private lbaLow = 0;
   private lbaMid = 0;
