@@ -21,6 +21,11 @@ export default tseslint.config(
     rules: { 'no-control-regex': 'off', 'no-regex-spaces': 'off' },
   },
   {
+    // functions that run in the page puppeteer drives
+    files: ['bench/web.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', PerformanceObserver: 'readonly' } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -7,7 +7,6 @@
 import { Hypervisor, type HypervisorStats, type VmStats } from '../hypervisor/hypervisor.js';
 import { ApiServer, checkSocketPath } from '../host/node/api.js';
 import { formatTop } from '../hypervisor/top.js';
-import { TrapezeError } from '../errors.js';
 import { ExitStatus } from '../vm/vm.js';
 import { checkOutputPath, writeOutput, writeStdout } from './output.js';
 

@@ -37,7 +37,7 @@ guest.onchange = () => { $<HTMLInputElement>('cmdline').value = ''; load(); };
 $('run').onclick = () => send({ t: 'run' });
 $('pause').onclick = () => send({ t: 'pause' });
 $('step').onclick = () => send({ t: 'step', count: 1 });
-$('reset').onclick = () => { $<HTMLInputElement>('cmdline').value ? load() : send({ t: 'reset' }); };
+$('reset').onclick = () => { if ($<HTMLInputElement>('cmdline').value) load(); else send({ t: 'reset' }); };
 $<HTMLSelectElement>('speed').onchange = (e) => send({ t: 'speed', ips: Number((e.target as HTMLSelectElement).value) });
 $<HTMLInputElement>('cmdline').onchange = load;
 $('shares').onclick = () => send({ t: 'shares', vms: [1, 2, 4].map((s, i) => ({ name: `vm${i} ×${s}`, file: 'spin.elf', cmdline: 'report=5000000', shares: s })) });

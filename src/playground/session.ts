@@ -8,7 +8,6 @@
 // Node tests alike.
 import { createMachine, bootMultiboot, type Machine } from '../machine.js';
 import { Pc } from '../platform/pc.js';
-import { BufferedInput } from '../platform/host-input.js';
 import { host } from '../host/platform.js';
 import type { Vm, StopInfo } from '../vm/vm.js';
 import { Exit, EXIT_REASON_NAMES, ExitReason, COUNTER_NAMES, type CounterName } from '../core/layout.js';
@@ -76,7 +75,6 @@ export class Session {
   /** The latest MMU events (for highlighting), newest last. */
   readonly mmuEvents: (MmuEvent & { seq: number })[] = [];
   mmuSeq = 0;
-  private readonly input = new BufferedInput(new Uint8Array(0));
   private typed: number[] = [];
 
   constructor(readonly spec: GuestSpec) {
