@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { Vm, type PlatformHooks } from '../src/vm/vm.js';
 import { Pc } from '../src/platform/pc.js';
+import { ExitReason } from '../src/core/layout.js';
 
 const GDT = 0x4000, IDT = 0x3000, CODE = 0x1000, HANDLER = 0x2000, COUNT = 0x500;
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
@@ -139,7 +140,7 @@ describe('interrupt window', () => {
     const { vm } = run(code, 10_000);
     expect(vm.readPhys32(COUNT + 4)).toBe(0);          // EBX not yet set
     expect(vm.readPhys32(COUNT + 8)).toBe(CODE + 10);  // return address: the MOV EBX
-    expect(vm.exitCounts[11]).toBe(1);                 // one irq-window exit
+    expect(vm.exitCounts[ExitReason.IrqWindow]).toBe(1);                 // one irq-window exit
   });
 
   it('IRET that sets IF: taken at the IRET\'s target', () => {
@@ -225,7 +226,7 @@ describe('pause-loop exiting', () => {
     cpu.setSegment('cs', { selector: 0x1000, base: 0x10000, limit: 0xffff, attr: 0x9b });
     cpu.eip = 0;
     expect(vm.runSlice(cpu, 1000)).toBe(1);           // one instruction, the PAUSE
-    expect(vm.exitCounts[12]).toBe(1);                // a pause exit
+    expect(vm.exitCounts[ExitReason.Pause]).toBe(1);                // a pause exit
     expect(cpu.eip).toBe(2);                          // retired: the next instruction is the JMP
     vm.initVcpu(0);                                   // INIT keeps it (the state block is reset)
     expect(cpu.get('pauseExit')).toBe(1);
@@ -239,6 +240,6 @@ describe('pause-loop exiting', () => {
     cpu.eip = 0;
     const stop = vm.run({ maxInstructions: 1000 });
     expect(stop.kind).toBe('instruction-limit');
-    expect(vm.exitCounts[12]).toBe(0);
+    expect(vm.exitCounts[ExitReason.Pause]).toBe(0);
   });
 });
