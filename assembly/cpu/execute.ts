@@ -22,7 +22,7 @@ import { out, inp, outs, ins } from "./io";
 import { group6, group7, larLsl, movControl, clts, rdtsc, cpuid, rdmsr, wrmsr, requirePrivilege } from "./system";
 import { insnStart } from "./context";
 import { fpuEscape, fpuWait } from "../fpu/dispatch";
-import { ExitReason, ACTIVE, S_HALTED, S_SHADOW, S_PAUSE_EXIT, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, EXIT_DETAIL_FLAGS, DetailFlag, SCRATCH } from "../layout";
+import { ExitReason, ACTIVE, S_CPL, S_HALTED, S_SHADOW, S_PAUSE_EXIT, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, EXIT_DETAIL_FLAGS, DetailFlag, SCRATCH } from "../layout";
 
 @inline function imm(rec: u32): u32 { return load<u32>(rec + R_IMM); }
 @inline function imm8s(rec: u32): u32 { return <u32><i32><i8>load<u32>(rec + R_IMM); }
@@ -401,7 +401,7 @@ function inhibitInterrupts(): void { store<u32>(ACTIVE + S_SHADOW, 1); endBlock(
 function ifAllowed(): bool {
   if (!protectedMode()) return true;
   const iopl = (getFlags() & IOPL) >> 12;
-  const cpl: u32 = v86Mode() ? 3 : load<u32>(ACTIVE + 412);
+  const cpl: u32 = v86Mode() ? 3 : load<u32>(ACTIVE + S_CPL);
   if (cpl > iopl) { raiseGP(0); return false; }
   return true;
 }

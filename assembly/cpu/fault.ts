@@ -41,7 +41,6 @@ export function raise(v: u32, code: u32, hasCode: bool): void {
   faultHasCode = hasCode;
 }
 export function raiseGP(code: u32): void { raise(GP, code, true); }
-export function raiseSS(code: u32): void { raise(SS, code, true); }
 export function raiseUD(): void { raise(UD, 0, false); }
 
 export function abortForMmioRead(): void {

@@ -118,24 +118,6 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
   store<u32>(ACTIVE + S_LAZY_OP, LazyOp.None);
 }
 
-// Replace only the arithmetic flags with `bits` (other bits kept).
-export function setArith(bits: u32): void {
-  const f = getFlags();
-  setFlagsRaw((f & ~ARITH_FLAGS) | (bits & ARITH_FLAGS));
-}
-
-// Arithmetic flags for a result of size sz, from explicit CF/OF/AF (SZP from the result).
-export function arithFlagsFor(r: u32, sz: u32, cf: bool, ovf: bool, af: bool): u32 {
-  let v: u32 = 0;
-  if (cf) v |= CF;
-  if (ovf) v |= OF;
-  if (af) v |= AF;
-  if ((r & sizeMask(sz)) == 0) v |= ZF;
-  if (r & signBit(sz)) v |= SF;
-  if (parity(r)) v |= PF;
-  return v;
-}
-
 // Condition code tt of Jcc/SETcc/CMOVcc.
 @inline export function condition(cc: u32): bool {
   let r: bool;
