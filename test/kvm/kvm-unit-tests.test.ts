@@ -18,6 +18,8 @@ interface Entry {
   unmodelled?: { match: string; reason: string }[];
   /** The test cannot end as under QEMU, for this reason: run it a short while only. */
   unmodelledStatus?: string;
+  /** Minutes on Trapeze (a 2^30-tick TSC loop): run only with KVM_UNIT_TESTS_LONG=1. */
+  long?: boolean;
 }
 interface Outcome { status: number | null; timedOut: boolean; seconds: number; pass: string[]; fail: string[]; skip: string[] }
 
@@ -25,6 +27,12 @@ const LIST: Entry[] = JSON.parse(readFileSync(`${ROOT}test/kvm/tests.json`, 'utf
 const QEMU: Record<string, Outcome> = JSON.parse(readFileSync(`${ROOT}test/kvm/qemu-tcg.json`, 'utf8'));
 const built = existsSync(`${CACHE}x86/realmode.flat`);
 if (!built) process.stderr.write(`\n*** SKIPPED: kvm-unit-tests are not built in ${CACHE}x86: run scripts/fetch-kvm-unit-tests ***\n\n`);
+// the long ones together take most of an hour: CI runs the rest, a user asks for them
+const runLong = process.env.KVM_UNIT_TESTS_LONG === '1';
+const longOnes = LIST.filter((t) => t.long).map((t) => t.name);
+if (built && !runLong && longOnes.length) {
+  process.stderr.write(`\n*** SKIPPED (long, set KVM_UNIT_TESTS_LONG=1 to run them): ${longOnes.join(', ')} ***\n\n`);
+}
 
 /** Run one test as a user would: the PC with pc-testdev, the kernel by multiboot (QEMU's -kernel). */
 function runOnTrapeze(t: Entry): Outcome & { output: string } {
@@ -65,7 +73,7 @@ describe.skipIf(!built)('kvm-unit-tests beside QEMU TCG', () => {
   });
 
   for (const t of LIST) {
-    it(t.name, () => {
+    it.skipIf(t.long && !runLong)(t.name, () => {
       const q = QEMU[t.name];
       expect(q, `no QEMU record for ${t.name}: run scripts/record-kvm-unit-tests-qemu ${t.name}`).toBeDefined();
       const r = runOnTrapeze(t);
