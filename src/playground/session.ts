@@ -100,23 +100,26 @@ export class Session {
   }
   type(text: string): void { for (const c of text) this.typed.push(c.charCodeAt(0) & 0xff); }
 
-  /** Wrap the VM's exit handler: each exit is counted, timed and logged. */
+  /** Observe the VM's exits: each exit is counted, timed and logged. */
   private watchExits(): void {
     const vm = this.vm;
-    const handle = vm.handleExit.bind(vm);
     const view = vm.core.view;
-    vm.handleExit = (vcpu, reason) => {
-      const rec = this.describe(reason, view);
-      const t = performance.now();
-      handle(vcpu, reason);
-      const ns = (performance.now() - t) * 1e6;
-      this.exitNs[reason] += ns;
-      if (rec.dir === 'in') rec.value = view.getUint32(Exit.ioData, true) >>> 0;
-      if (rec.dir === 'read') rec.value = view.getUint32(Exit.mmioData, true) >>> 0;
-      rec.hostNs = ns;
-      this.log.push(rec);
-      if (this.log.length > LOG_SIZE) this.log.shift();
-    };
+    let rec: ExitRecord | undefined;
+    let t = 0;
+    vm.observeExits({
+      beforeExit: (_vcpu, reason) => { rec = this.describe(reason, view); t = performance.now(); },
+      afterExit: (_vcpu, reason) => this.logExit(rec!, reason, (performance.now() - t) * 1e6, view),
+    });
+  }
+
+  /** After the exit was handled: its host time, and the value an IN or MMIO read got. */
+  private logExit(rec: ExitRecord, reason: number, ns: number, view: DataView): void {
+    this.exitNs[reason] += ns;
+    if (rec.dir === 'in') rec.value = view.getUint32(Exit.ioData, true) >>> 0;
+    if (rec.dir === 'read') rec.value = view.getUint32(Exit.mmioData, true) >>> 0;
+    rec.hostNs = ns;
+    this.log.push(rec);
+    if (this.log.length > LOG_SIZE) this.log.shift();
   }
 
   private describe(reason: number, v: DataView): ExitRecord {
