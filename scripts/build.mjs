@@ -18,6 +18,7 @@ const asc = bin('asc');
 const CONTRACT = ['assembly/layout.ts', 'assembly/probe.ts', 'src/core/layout.ts'];
 export const STEPS = [
   { name: 'contract', inputs: ['contract', 'scripts/gen-contract.mjs'], outputs: CONTRACT, cmd: [process.execPath, 'scripts/gen-contract.mjs'] },
+  { name: 'opcodes', inputs: ['assembly/cpu/opcodes.mjs', 'scripts/gen-opcodes.mjs'], outputs: ['assembly/cpu/opcodes.generated.ts', 'assembly/cpu/dispatch.generated.ts'], cmd: [process.execPath, 'scripts/gen-opcodes.mjs'] },
   { name: 'core', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core.wasm', 'build/core.wat'], cmd: [asc, 'assembly/index.ts', '--target', 'release'] },
   { name: 'core-trace', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-trace.wasm'], cmd: [asc, 'assembly/index.ts', '--target', 'release', '--use', 'TRACE=1', '-o', 'build/core-trace.wasm', '-t', 'build/core-trace.wat'] },
   { name: 'core-test', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-test.wasm'], cmd: [asc, 'assembly/index-test.ts', '--target', 'release', '-o', 'build/core-test.wasm', '-t', 'build/core-test.wat'] },

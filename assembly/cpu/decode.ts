@@ -1,6 +1,7 @@
 // The decoder: guest bytes -> a fixed 32-byte record the executor runs from.
 // Records are made once per instruction and kept in the block cache.
 import { RECORD_SIZE } from "../layout";
+import { Enc, HFlag, PROPS, SEL_BASE, SEL, H_INVALID, H_TOO_LONG } from "./opcodes.generated";
 
 // ---- record layout ----
 export const R_OP: u32 = 0;      // u16 handler id: opcode, | 0x100 for the 0F map, or Op.*
@@ -18,6 +19,8 @@ export const R_DISP: u32 = 12;   // u32 displacement (also moffs)
 export const R_IMM: u32 = 16;    // u32 immediate (sign-extended where the encoding says so)
 export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER level)
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
+export const R_H: u32 = 28;      // u16 handler id (opcodes.generated.ts): instruction, size and form
+export const R_HFLAGS: u32 = 30; // u8 HFlag bits of the form (Ends, Sync, ...)
 export const NO_REG: u32 = 8;
 
 export const enum Attr {
@@ -37,91 +40,10 @@ export const enum Op {
   TooLong = 0x202,       // more than 15 bytes: #GP(0)
 }
 
-// Properties of each opcode.
-const M: u16 = 1;    // has ModRM
-const B: u16 = 2;    // imm8
-const V: u16 = 4;    // imm16/32 by operand size
-const W: u16 = 8;    // imm16
-const A: u16 = 16;   // moffs: an address-size displacement
-const F: u16 = 32;   // far pointer: imm16/32 offset then imm16 selector
-const X: u16 = 64;   // invalid opcode (#UD)
-const G3: u16 = 128; // F6/F7: TEST /0 /1 carries an immediate
-const R: u16 = 256;  // ModRM always names registers: mod is ignored (MOV CR/DR)
-
-// One-byte map. Prefix bytes are consumed before the table is read.
-const ONE: StaticArray<u16> = [
-  /* 00 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
-  /* 10 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
-  /* 20 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
-  /* 30 */ M, M, M, M, B, V, 0, 0, M, M, M, M, B, V, 0, 0,
-  /* 40 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  /* 50 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  /* 60 */ 0, 0, M, M, 0, 0, 0, 0, V, M | V, B, M | B, 0, 0, 0, 0,
-  /* 70 */ B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B,
-  /* 80 */ M | B, M | V, M | B, M | B, M, M, M, M, M, M, M, M, M, M, M, M,
-  /* 90 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, F, 0, 0, 0, 0, 0,
-  /* A0 */ A, A, A, A, 0, 0, 0, 0, B, V, 0, 0, 0, 0, 0, 0,
-  /* B0 */ B, B, B, B, B, B, B, B, V, V, V, V, V, V, V, V,
-  /* C0 */ M | B, M | B, W, 0, M, M, M | B, M | V, W | B, 0, W, 0, 0, B, 0, 0,
-  /* D0 */ M, M, M, M, B, B, 0, 0, M, M, M, M, M, M, M, M,
-  /* E0 */ B, B, B, B, B, B, B, B, V, V, F, B, 0, 0, 0, 0,
-  /* F0 */ 0, 0, 0, 0, 0, 0, M | G3, M | G3, 0, 0, 0, 0, 0, 0, M, M,
-];
-
-// 0F map: the integer instructions of a Pentium Pro; X where the CPU raises #UD.
-const TWO: StaticArray<u16> = [
-  /* 00 */ M, M, M, M, X, X, 0, X, 0, 0, X, X, X, X, X, X,
-  /* 10 */ X, X, X, X, X, X, X, X, M, M, M, M, M, M, M, M,
-  /* 20 */ M | R, M | R, M | R, M | R, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 30 */ 0, 0, 0, 0, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 40 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-  /* 50 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 60 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 70 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* 80 */ V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V,
-  /* 90 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-  /* A0 */ 0, 0, 0, M, M | B, M, X, X, 0, 0, X, M, M | B, M, X, M,
-  /* B0 */ M, M, M, M, M, M, M, M, X, X, M | B, M, M, M, M, M,
-  /* C0 */ M, M, X, X, X, X, X, M, 0, 0, 0, 0, 0, 0, 0, 0,
-  /* D0 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* E0 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-  /* F0 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-];
-
-// ModRM forms the architecture leaves undefined (#UD), whatever follows.
-function invalidForm(op: u32, mod: u32, reg: u32): bool {
-  switch (op) {
-    case 0x62: case 0x8D: case 0xC4: case 0xC5: // BOUND, LEA, LES, LDS: memory only
-    case 0x1B2: case 0x1B4: case 0x1B5:          // LSS, LFS, LGS
-      return mod == 3;
-    case 0x8C: return reg > 5;                   // MOV r/m,Sreg
-    case 0x8E: return reg > 5 || reg == 1;       // MOV Sreg,r/m: not CS
-    case 0x8F: case 0xC6: case 0xC7: return reg != 0;
-    case 0xFE: return reg > 1;
-    case 0xFF: return reg == 7 || (mod == 3 && (reg == 3 || reg == 5)); // far CALL/JMP take memory
-    case 0x100: return reg > 5;
-    case 0x101: return reg == 5 || (mod == 3 && reg != 4 && reg != 6); // only SMSW/LMSW take a register
-    case 0x120: case 0x122: return reg == 1 || reg > 4; // CR0, CR2-CR4
-    case 0x1BA: return reg < 4;
-    case 0x1C7: return reg != 1 || mod == 3;     // CMPXCHG8B m64
-    default: return false;
-  }
-}
-
-// Whether LOCK may precede this opcode (with a memory destination).
-function lockable(op: u32, reg: u32): bool {
-  if (op < 0x40) return (op & 7) < 2 && (op >> 3) != 7; // ALU Eb,Gb / Ev,Gv, not CMP
-  switch (op) {
-    case 0x80: case 0x81: case 0x82: case 0x83: return reg != 7;
-    case 0x86: case 0x87: return true;
-    case 0xF6: case 0xF7: return reg == 2 || reg == 3;
-    case 0xFE: case 0xFF: return reg < 2;
-    case 0x1AB: case 0x1B3: case 0x1BB: case 0x1B0: case 0x1B1: case 0x1C0: case 0x1C1: return true;
-    case 0x1BA: return reg >= 5;
-    case 0x1C7: return reg == 1;
-    default: return false;
-  }
-}
+// The encoding of each opcode (PROPS) and the handler for each form (SEL) come
+// from the opcode table, assembly/cpu/opcodes.mjs, through scripts/gen-opcodes.mjs.
+const M: u32 = Enc.M, B: u32 = Enc.B, V: u32 = Enc.V, W: u32 = Enc.W, A: u32 = Enc.A;
+const F: u32 = Enc.F, X: u32 = Enc.X, G3: u32 = Enc.T, R: u32 = Enc.R;
 
 // ---- byte source: the decoder reads through these, set by the caller ----
 // The block builder points `fetchBase` at the host address of the code page
@@ -182,10 +104,8 @@ export function decode(rec: u32, big: bool): bool {
     op = 0x100 | b2;
     bytes |= b2 << 8;
     shown = 2;
-    props = unchecked(TWO[b2]);
-  } else {
-    props = unchecked(ONE[b]);
   }
+  props = unchecked(PROPS[op]);
   store<u32>(rec + R_BYTES, bytes | (shown << 24));
   // ModRM, SIB and displacement
   let reg: u32 = 0, rm: u32 = 0, base: u32 = NO_REG, index: u32 = NO_REG, scale: u32 = 0, disp: u32 = 0, modrm: u32 = 0;
@@ -275,12 +195,21 @@ export function decode(rec: u32, big: bool): bool {
   store<u32>(rec + R_IMM, imm);
   store<u32>(rec + R_IMM2, imm2);
   if (i > 15) return finish(rec, Op.TooLong, 15, attr, prefixes);
-  if (props & X || (props & M && invalidForm(op, modrm >> 6, reg))) op = Op.Invalid;
-  else if ((attr & Attr.Lock) && (!(attr & Attr.Mem) || !lockable(op, reg))) op = Op.Invalid;
-  return finish(rec, op, i, attr, prefixes);
+  // the handler for this form; an undefined form or a LOCK it does not allow is #UD
+  let sel: u32 = H_INVALID | ((HFlag.Invalid | HFlag.Ends) << 16);
+  if (!(props & X)) {
+    let at = <u32>unchecked(SEL_BASE[op]) + ((attr & Attr.Mem) >> 1) + (attr & Attr.O32);
+    if (props & Enc.G) at += reg << 2;
+    sel = unchecked(SEL[at]);
+    if ((attr & Attr.Lock) && (!(attr & Attr.Mem) || !(sel & (HFlag.Lock << 16)))) sel = H_INVALID | ((HFlag.Invalid | HFlag.Ends) << 16);
+  }
+  if (sel & (HFlag.Invalid << 16)) op = Op.Invalid;
+  return finish(rec, op, i, attr, prefixes, sel);
 }
 
-function finish(rec: u32, op: u32, len: u32, attr: u32, prefixes: u32): bool {
+function finish(rec: u32, op: u32, len: u32, attr: u32, prefixes: u32, sel: u32 = H_TOO_LONG | (HFlag.Ends << 16)): bool {
+  store<u16>(rec + R_H, sel);
+  store<u8>(rec + R_HFLAGS, sel >> 16);
   store<u16>(rec + R_OP, op);
   store<u8>(rec + R_LEN, len);
   store<u8>(rec + R_ATTR, attr);

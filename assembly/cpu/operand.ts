@@ -38,31 +38,43 @@ let eaLinear: u32 = 0;
 // Read E (ModRM r/m) of size sz.
 @inline export function readE(rec: u32, sz: u32): u32 {
   if (!isMem(rec)) return regSz(rmField(rec), sz);
-  const lin = effectiveLinear(rec, bytesOf(sz), false);
-  if (aborted()) return 0;
-  return readSz(lin, sz);
+  return readM(rec, sz);
 }
 
 // Write E of size sz.
 @inline export function writeE(rec: u32, sz: u32, v: u32): void {
   if (!isMem(rec)) { setRegSz(rmField(rec), sz, v); return; }
-  const lin = effectiveLinear(rec, bytesOf(sz), true);
-  if (aborted()) return;
-  writeSz(lin, sz, v);
+  writeM(rec, sz, v);
 }
 
 // Read E for a read-modify-write; writeBack stores to the same place.
 @inline export function readModify(rec: u32, sz: u32): u32 {
   if (!isMem(rec)) return regSz(rmField(rec), sz);
+  return readModifyM(rec, sz);
+}
+@inline export function writeBack(rec: u32, sz: u32, v: u32): void {
+  if (!isMem(rec)) { setRegSz(rmField(rec), sz, v); return; }
+  writeBackM(sz, v);
+}
+
+// The same when the form is known to be memory (handlers picked at decode time).
+@inline export function readM(rec: u32, sz: u32): u32 {
+  const lin = effectiveLinear(rec, bytesOf(sz), false);
+  if (aborted()) return 0;
+  return readSz(lin, sz);
+}
+@inline export function writeM(rec: u32, sz: u32, v: u32): void {
+  const lin = effectiveLinear(rec, bytesOf(sz), true);
+  if (aborted()) return;
+  writeSz(lin, sz, v);
+}
+@inline export function readModifyM(rec: u32, sz: u32): u32 {
   const lin = effectiveLinear(rec, bytesOf(sz), true);
   if (aborted()) return 0;
   eaLinear = lin;
   return readSz(lin, sz);
 }
-@inline export function writeBack(rec: u32, sz: u32, v: u32): void {
-  if (!isMem(rec)) { setRegSz(rmField(rec), sz, v); return; }
-  writeSz(eaLinear, sz, v);
-}
+@inline export function writeBackM(sz: u32, v: u32): void { writeSz(eaLinear, sz, v); }
 
 // G: the ModRM reg operand.
 @inline export function readG(rec: u32, sz: u32): u32 { return regSz(regField(rec), sz); }

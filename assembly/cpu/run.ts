@@ -9,8 +9,9 @@ import {
   EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_OP, R_LEN, R_BYTES, R_PREFIX, Op } from "./decode";
-import { execute } from "./execute";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS } from "./decode";
+import { execute } from "./dispatch.generated";
+import { HFlag } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, clearStop, exitReason,
   clearExit, requestExit, raise, GP, DB,
@@ -96,7 +97,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     }
     count++;
     off += load<u8>(rec + R_LEN);
-    if (off >= 0x1000 || endsBlock(<u32>load<u16>(rec + R_OP), load<u8>(rec + 4))) break;
+    if (off >= 0x1000 || (load<u8>(rec + R_HFLAGS) & HFlag.Ends)) break;
   }
   store<u32>(blk + B_PHYS, phys);
   store<u32>(blk + B_KEY, keep ? key : 0);
@@ -120,19 +121,6 @@ function fetchFault(lin: u32, avail: u32): void {
     return;
   }
   raise(GP, 0, true);
-}
-
-// Unconditional transfers end a block at decode time; everything else that
-// must end one (a taken branch, a mode change) does so when it runs.
-function endsBlock(op: u32, reg: u32): bool {
-  switch (op) {
-    case 0xC2: case 0xC3: case 0xCA: case 0xCB: case 0xCC: case 0xCD: case 0xCF:
-    case 0xE8: case 0xE9: case 0xEA: case 0xEB: case 0x9A: case 0xF4:
-    case Op.Invalid: case Op.Unimplemented: case Op.TooLong: case 0x10B:
-      return true;
-    case 0xFF: return reg >= 2 && reg <= 5;
-    default: return false;
-  }
 }
 
 // Deliver the fault the current instruction raised (EIP is back at its start).
@@ -230,10 +218,13 @@ export function run(budget: u32): void {
     const count = load<u32>(blk + B_COUNT);
     let n = count;
     const single = shadow || (flags & TF) != 0;
-    if (single) n = 1;
+    // one instruction at a time when single-stepping or when the first one is an MMIO replay
+    if (single || replaying) n = 1;
     if (n > budget - retired - faults) n = budget - retired - faults;
     clearStop();
-    // every CS load ends the block, so the code size holds for all of it
+    // Every CS load ends the block, so the code size holds for all of it. EIP,
+    // the instruction's start and the retired count live in locals here; they
+    // are stored for a handler marked Sync, at a fault, and when the block ends.
     const ipMask: u32 = code32() ? 0xFFFFFFFF : 0xFFFF;
     let rec = blk + BLOCK_HEADER;
     let end = rec + n * RECORD_SIZE;
@@ -244,19 +235,35 @@ export function run(budget: u32): void {
       if (aborted()) { faults += abandon(rec, false); continue; }
       if (first) end = rec + min(count - first, budget - retired - faults) * RECORD_SIZE;
     }
-    for (; rec < end; rec += RECORD_SIZE) {
-      const ip = eip();
-      setInsnStart(ip);
-      setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
+    const base = retired;
+    let ip = eip();
+    let last = ip;
+    let hf: u32 = 0;
+    let k: u32 = 0; // instructions retired in this block by the interpreter
+    let faulted = false;
+    while (rec < end) {
+      const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
+      hf = load<u8>(rec + R_HFLAGS);
+      last = ip;
+      if (hf & HFlag.Sync) { setEip(next); setInsnStart(ip); setRetired(base + k); }
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec);
       if (abort != Abort.None) {
+        faulted = true;
+        if (!(hf & HFlag.Sync)) setInsnStart(ip);
+        setRetired(base + k);
         if (abandon(rec, replaying)) { replaying = false; faults++; }
         break;
       }
-      if (replaying) replaying = mmioReplayDone();
-      setRetired(retired + 1);
+      k++;
+      ip = next;
+      rec += RECORD_SIZE;
       if (stopBlock) break;
+    }
+    if (!faulted && k > 0) {
+      setRetired(base + k);
+      if (!(hf & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
+      if (replaying) replaying = mmioReplayDone();
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
     if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {

@@ -11,7 +11,7 @@ import {
   JIT_MODULE_SIZE, JIT_TABLE_BASE,
 } from "../layout";
 import { R_LEN } from "../cpu/decode";
-import { execute } from "../cpu/execute";
+import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
 import { abort, Abort, stopBlock, exitReason } from "../cpu/fault";

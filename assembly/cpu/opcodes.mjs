@@ -1,0 +1,307 @@
+// The opcode table: the one place an instruction is defined. scripts/gen-opcodes.mjs
+// turns it into the decoder's tables and the executor's dispatch
+// (assembly/cpu/*.generated.ts, made by the build). Adding an instruction is one
+// row here plus its handler in execute.ts.
+//
+// A row: op(opcode, name, encoding, fields)
+//   opcode    0x00-0xFF for the one-byte map, 0x100 | byte for the 0F map
+//   encoding  what follows the opcode bytes:
+//               M  ModRM (with SIB and displacement)      R  ModRM that always names registers (MOV CR/DR)
+//               B  imm8     V  imm16/32 by operand size   W  imm16
+//               A  moffs (an address-size displacement)   F  far pointer (offset, then selector)
+//               T  TEST's immediate in group 3 (/0 and /1 only)
+//   fields
+//     h       the handler: an AssemblyScript call expression (names exported by execute.ts).
+//             `$sz` becomes the operand size code (1 = word, 2 = dword, by the 66 prefix and
+//             CS.D) and `$mem` true or false (ModRM names memory or a register): each
+//             (size, form) is then its own handler, picked at decode time, so a handler does
+//             no size or form branching at run time. Either a string for every form, or an
+//             object keyed by form: r16 r32 m16 m32, r m (both sizes), 16 32 (both forms), *.
+//             null: the CPU defines the instruction but this core does not implement it (#UD,
+//             reported as unimplemented).
+//     mem     true: memory operands only (a register form is #UD)
+//     regs    the ModRM reg values that are defined; the others are #UD
+//     group   per ModRM reg value, a sub-row { name, h, mem, lock, ends, sync, jit }: the reg
+//             field selects the instruction; a missing value is #UD
+//     mode    'pm': #UD outside protected mode and in virtual-8086 mode
+//     lock    LOCK may precede it (with a memory destination); otherwise LOCK is #UD
+//     ends    ends a block at decode time (an unconditional transfer, HLT)
+//     sync    the handler reads or writes EIP, the instruction's start or the retired count
+//             (branches, calls, interrupts, REP restarts, the FPU's FIP, the virtual clock):
+//             the run loop makes them current before it runs (others see them stale)
+//     jit     the JIT's emitter for this form (a name, or an object keyed by form like h):
+//             passed through to EMITTER[] in opcodes.generated.ts; absent: no emitter, the
+//             JIT calls the interpreter handler.
+//
+// Opcode-ordered, with a section per range.
+
+const rows = [];
+const op = (code, name, enc, f = {}) => rows.push({ code, name, enc, ...f });
+
+const ALU = ['ADD', 'OR', 'ADC', 'SBB', 'AND', 'SUB', 'XOR', 'CMP'];
+const ALU_K = ['ALU_ADD', 'ALU_OR', 'ALU_ADC', 'ALU_SBB', 'ALU_AND', 'ALU_SUB', 'ALU_XOR', 'ALU_CMP'];
+const CC = ['O', 'NO', 'B', 'AE', 'E', 'NE', 'BE', 'A', 'S', 'NS', 'P', 'NP', 'L', 'GE', 'LE', 'G'];
+const SHIFT = ['ROL', 'ROR', 'RCL', 'RCR', 'SHL', 'SHR', 'SAL', 'SAR'];
+const REG32 = ['EAX', 'ECX', 'EDX', 'EBX', 'ESP', 'EBP', 'ESI', 'EDI'];
+const REG8 = ['AL', 'CL', 'DL', 'BL', 'AH', 'CH', 'DH', 'BH'];
+const SREG = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
+const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, f(i)]));
+
+// ---- 00-3F: the eight ALU operations, six forms each; segment pushes and pops; BCD ----
+for (let k = 0; k < 8; k++) {
+  const K = ALU_K[k], b = k * 8, lock = k !== 7;
+  op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)` });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)` });
+  op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)` });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)` });
+  op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)` });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)` });
+}
+for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
+for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
+op(0x27, 'DAA', '', { h: 'daaOp()' });
+op(0x2F, 'DAS', '', { h: 'dasOp()' });
+op(0x37, 'AAA', '', { h: 'aaaOp(false)' });
+op(0x3F, 'AAS', '', { h: 'aaaOp(true)' });
+
+// ---- 40-5F: INC, DEC, PUSH, POP of a register ----
+for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)` });
+for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)` });
+for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)` });
+for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)` });
+
+// ---- 60-6F ----
+op(0x60, 'PUSHA', '', { h: 'pusha(rec)' });
+op(0x61, 'POPA', '', { h: 'popa(rec)' });
+op(0x62, 'BOUND Gv,Ma', 'M', { mem: true, h: 'bound(rec)' });
+op(0x63, 'ARPL Ew,Gw', 'M', { mode: 'pm', h: 'arpl(rec)' });
+op(0x68, 'PUSH Iz', 'V', { h: 'push($sz, imm(rec))' });
+op(0x69, 'IMUL Gv,Ev,Iz', 'MV', { h: 'imul3(rec, imm(rec))' });
+op(0x6A, 'PUSH Ib', 'B', { h: 'push($sz, imm8s(rec))' });
+op(0x6B, 'IMUL Gv,Ev,Ib', 'MB', { h: 'imul3(rec, imm8s(rec))' });
+op(0x6C, 'INSB', '', { sync: true, h: 'ins(rec, 0)' });
+op(0x6D, 'INSW/D', '', { sync: true, h: 'ins(rec, $sz)' });
+op(0x6E, 'OUTSB', '', { sync: true, h: 'outs(rec, 0)' });
+op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
+
+// ---- 70-7F: Jcc rel8 ----
+for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))` });
+
+// ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
+const group1 = (sz, imm) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)` }));
+op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)') });
+op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)') });
+op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)') });
+op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)') });
+op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)' });
+op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)' });
+op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
+op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)' });
+op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)' });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)' });
+op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)' });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)' });
+op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
+op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))' });
+op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
+op(0x8F, 'POP Ev', 'M', { regs: [0], h: 'popE(rec)' });
+
+// ---- 90-9F ----
+op(0x90, 'NOP / PAUSE', '', { h: 'nop(rec)' });
+for (let r = 1; r < 8; r++) op(0x90 + r, `XCHG eAX,${REG32[r]}`, '', { h: `xchgAx(${r}, $sz)` });
+op(0x98, 'CBW/CWDE', '', { h: 'cbw($sz)' });
+op(0x99, 'CWD/CDQ', '', { h: 'cwd($sz)' });
+op(0x9A, 'CALL Ap', 'F', { ends: true, sync: true, h: 'callFar(imm2(rec), imm(rec), $sz, eip())' });
+op(0x9B, 'WAIT', '', { sync: true, h: 'fpuWait()' });
+op(0x9C, 'PUSHF', '', { h: 'pushf($sz)' });
+op(0x9D, 'POPF', '', { h: 'popf($sz)' });
+op(0x9E, 'SAHF', '', { h: 'sahf()' });
+op(0x9F, 'LAHF', '', { h: 'lahf()' });
+
+// ---- A0-AF: moffs moves, string instructions, TEST eAX ----
+op(0xA0, 'MOV AL,Ob', 'A', { h: 'movAO(rec, 0)' });
+op(0xA1, 'MOV eAX,Ov', 'A', { h: 'movAO(rec, $sz)' });
+op(0xA2, 'MOV Ob,AL', 'A', { h: 'movOA(rec, 0)' });
+op(0xA3, 'MOV Ov,eAX', 'A', { h: 'movOA(rec, $sz)' });
+op(0xA4, 'MOVSB', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, 0)' });
+op(0xA5, 'MOVSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, $sz)' });
+op(0xA6, 'CMPSB', '', { sync: true, h: 'stringOp(rec, StrOp.Cmps, 0)' });
+op(0xA7, 'CMPSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Cmps, $sz)' });
+op(0xA8, 'TEST AL,Ib', 'B', { h: 'logicFlags(0, reg8(0) & imm(rec))' });
+op(0xA9, 'TEST eAX,Iz', 'V', { h: 'logicFlags($sz, regSz(EAX, $sz) & imm(rec))' });
+op(0xAA, 'STOSB', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, 0)' });
+op(0xAB, 'STOSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, $sz)' });
+op(0xAC, 'LODSB', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, 0)' });
+op(0xAD, 'LODSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, $sz)' });
+op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)' });
+op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
+
+// ---- B0-BF: MOV register, immediate ----
+for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))` });
+for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))` });
+
+// ---- C0-CF ----
+const group2 = (sz, count) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)` }));
+op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)') });
+op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)') });
+op(0xC2, 'RET Iw', 'W', { ends: true, sync: true, h: 'retNear($sz, imm(rec))' });
+op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)' });
+op(0xC4, 'LES Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${0})` });
+op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
+op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))' });
+op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))' });
+op(0xC8, 'ENTER Iw,Ib', 'WB', { h: 'enter(rec)' });
+op(0xC9, 'LEAVE', '', { h: 'leave($sz)' });
+op(0xCA, 'RETF Iw', 'W', { ends: true, sync: true, h: 'retFar($sz, imm(rec))' });
+op(0xCB, 'RETF', '', { ends: true, sync: true, h: 'retFar($sz, 0)' });
+op(0xCC, 'INT3', '', { ends: true, sync: true, h: 'softInt(3, true)' });
+op(0xCD, 'INT Ib', 'B', { ends: true, sync: true, h: 'softInt(imm(rec), false)' });
+op(0xCE, 'INTO', '', { sync: true, h: 'into()' });
+op(0xCF, 'IRET', '', { ends: true, sync: true, h: 'iret($sz)' });
+
+// ---- D0-DF: shifts by 1 and CL, BCD, SALC, XLAT, the FPU escapes ----
+op(0xD0, 'group 2 Eb,1', 'M', { group: group2('0', '1') });
+op(0xD1, 'group 2 Ev,1', 'M', { group: group2('$sz', '1') });
+op(0xD2, 'group 2 Eb,CL', 'M', { group: group2('0', 'reg8(1)') });
+op(0xD3, 'group 2 Ev,CL', 'M', { group: group2('$sz', 'reg8(1)') });
+op(0xD4, 'AAM Ib', 'B', { h: 'aamOp(imm(rec))' });
+op(0xD5, 'AAD Ib', 'B', { h: 'aadOp(imm(rec))' });
+op(0xD6, 'SALC', '', { h: 'setReg8(0, carry() ? 0xFF : 0)' });
+op(0xD7, 'XLAT', '', { h: 'xlat(rec)' });
+for (let e = 0; e < 8; e++) op(0xD8 + e, `ESC ${e} (x87)`, 'M', { sync: true, h: 'fpuEscape(rec)' });
+
+// ---- E0-EF: loops, port I/O, near and far transfers ----
+op(0xE0, 'LOOPNE Jb', 'B', { sync: true, h: 'loop(rec, 0)' });
+op(0xE1, 'LOOPE Jb', 'B', { sync: true, h: 'loop(rec, 1)' });
+op(0xE2, 'LOOP Jb', 'B', { sync: true, h: 'loop(rec, 2)' });
+op(0xE3, 'JCXZ Jb', 'B', { sync: true, h: 'jcxz(rec)' });
+op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)' });
+op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)' });
+op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)' });
+op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)' });
+op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)' });
+op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))' });
+op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
+op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))' });
+op(0xEC, 'IN AL,DX', '', { h: 'inp(reg16(EDX), 0)' });
+op(0xED, 'IN eAX,DX', '', { h: 'inp(reg16(EDX), $sz)' });
+op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)' });
+op(0xEF, 'OUT DX,eAX', '', { h: 'out(reg16(EDX), $sz)' });
+
+// ---- F0-FF ----
+op(0xF1, 'INT1 (ICEBP)', '', { sync: true, h: 'interrupt(1, Source.External, eip())' });
+op(0xF4, 'HLT', '', { ends: true, h: 'hlt()' });
+op(0xF5, 'CMC', '', { h: 'setFlagsRaw(getFlags() ^ CF)' });
+const group3 = (sz) => ({
+  0: { name: 'TEST', h: `testEI(rec, ${sz})` },
+  1: { name: 'TEST', h: `testEI(rec, ${sz})` },
+  2: { name: 'NOT', lock: true, h: `notE(rec, ${sz})` },
+  3: { name: 'NEG', lock: true, h: `negE(rec, ${sz})` },
+  4: { name: 'MUL', h: `mulE(rec, ${sz}, false)` },
+  5: { name: 'IMUL', h: `mulE(rec, ${sz}, true)` },
+  6: { name: 'DIV', h: `divE(rec, ${sz}, false)` },
+  7: { name: 'IDIV', h: `divE(rec, ${sz}, true)` },
+});
+op(0xF6, 'group 3 Eb', 'MT', { group: group3('0') });
+op(0xF7, 'group 3 Ev', 'MT', { group: group3('$sz') });
+op(0xF8, 'CLC', '', { h: 'setFlagsRaw(getFlags() & ~CF)' });
+op(0xF9, 'STC', '', { h: 'setFlagsRaw(getFlags() | CF)' });
+op(0xFA, 'CLI', '', { h: 'cli()' });
+op(0xFB, 'STI', '', { h: 'sti()' });
+op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
+op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
+op(0xFE, 'group 4 Eb', 'M', { group: {
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0)' },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0)' },
+} });
+op(0xFF, 'group 5 Ev', 'M', { group: {
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz)' },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz)' },
+  2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)' },
+  3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
+  4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)' },
+  5: { name: 'JMP Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, false)' },
+  6: { name: 'PUSH Ev', h: 'pushE(rec, $sz)' },
+} });
+
+// ---- 0F 00-0F: system ----
+op(0x100, 'group 6', 'M', { regs: [0, 1, 2, 3, 4, 5], h: 'group6(rec)' });
+op(0x101, 'group 7', 'M', { group: {
+  0: { name: 'SGDT', mem: true, h: 'group7(rec)' },
+  1: { name: 'SIDT', mem: true, h: 'group7(rec)' },
+  2: { name: 'LGDT', mem: true, h: 'group7(rec)' },
+  3: { name: 'LIDT', mem: true, h: 'group7(rec)' },
+  4: { name: 'SMSW', h: 'group7(rec)' },
+  6: { name: 'LMSW', h: 'group7(rec)' },
+  7: { name: 'INVLPG', mem: true, h: 'group7(rec)' },
+} });
+op(0x102, 'LAR Gv,Ew', 'M', { h: 'larLsl(rec, false)' });
+op(0x103, 'LSL Gv,Ew', 'M', { h: 'larLsl(rec, true)' });
+op(0x106, 'CLTS', '', { h: 'clts()' });
+op(0x108, 'INVD', '', { h: 'requirePrivilege()' }); // no caches to manage
+op(0x109, 'WBINVD', '', { h: 'requirePrivilege()' });
+
+// ---- 0F 18-1F: hint NOPs (0F 1F /0 is the long NOP) ----
+for (let i = 0; i < 8; i++) op(0x118 + i, 'hint NOP Ev', 'M', { h: '' });
+
+// ---- 0F 20-23: control and debug registers ----
+op(0x120, 'MOV Rd,Cd', 'R', { regs: [0, 2, 3, 4], h: 'movControl(rec, false, false)' });
+op(0x121, 'MOV Rd,Dd', 'R', { h: 'movControl(rec, false, true)' });
+op(0x122, 'MOV Cd,Rd', 'R', { regs: [0, 2, 3, 4], h: 'movControl(rec, true, false)' });
+op(0x123, 'MOV Dd,Rd', 'R', { h: 'movControl(rec, true, true)' });
+
+// ---- 0F 30-33: MSRs, the time-stamp counter ----
+op(0x130, 'WRMSR', '', { h: 'wrmsr()' });
+op(0x131, 'RDTSC', '', { sync: true, h: 'rdtsc()' });
+op(0x132, 'RDMSR', '', { sync: true, h: 'rdmsr()' });
+op(0x133, 'RDPMC', '', { h: 'raiseGP(0)' }); // no counters are exposed
+
+// ---- 0F 40-4F: CMOVcc ----
+for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)` });
+
+// ---- 0F 80-9F: Jcc rel16/32, SETcc ----
+for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { sync: true, h: `jcc(rec, ${c}, imm(rec))` });
+for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(rec, 0, condition(${c}) ? 1 : 0)` });
+
+// ---- 0F A0-AF ----
+op(0x1A0, 'PUSH FS', '', { h: 'pushSeg(rec, 4)' });
+op(0x1A1, 'POP FS', '', { h: 'popSeg(rec, 4)' });
+op(0x1A2, 'CPUID', '', { h: 'cpuid()' });
+op(0x1A3, 'BT Ev,Gv', 'M', { h: 'bitOp(rec, 0, readG(rec, $sz), true)' });
+op(0x1A4, 'SHLD Ev,Gv,Ib', 'MB', { h: 'shiftDouble(rec, true, imm(rec))' });
+op(0x1A5, 'SHLD Ev,Gv,CL', 'M', { h: 'shiftDouble(rec, true, reg8(1))' });
+op(0x1A8, 'PUSH GS', '', { h: 'pushSeg(rec, 5)' });
+op(0x1A9, 'POP GS', '', { h: 'popSeg(rec, 5)' });
+op(0x1AB, 'BTS Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 1, readG(rec, $sz), true)' });
+op(0x1AC, 'SHRD Ev,Gv,Ib', 'MB', { h: 'shiftDouble(rec, false, imm(rec))' });
+op(0x1AD, 'SHRD Ev,Gv,CL', 'M', { h: 'shiftDouble(rec, false, reg8(1))' });
+op(0x1AF, 'IMUL Gv,Ev', 'M', { h: 'imul2(rec)' });
+
+// ---- 0F B0-BF ----
+op(0x1B0, 'CMPXCHG Eb,Gb', 'M', { lock: true, h: 'cmpxchg(rec, 0)' });
+op(0x1B1, 'CMPXCHG Ev,Gv', 'M', { lock: true, h: 'cmpxchg(rec, $sz)' });
+op(0x1B2, 'LSS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 2)' });
+op(0x1B3, 'BTR Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 2, readG(rec, $sz), true)' });
+op(0x1B4, 'LFS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 4)' });
+op(0x1B5, 'LGS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 5)' });
+op(0x1B6, 'MOVZX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, false)' });
+op(0x1B7, 'MOVZX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, false)' });
+op(0x1BA, 'group 8 Ev,Ib', 'MB', { group: {
+  4: { name: 'BT', h: 'bitOp(rec, 0, imm(rec), false)' },
+  5: { name: 'BTS', lock: true, h: 'bitOp(rec, 1, imm(rec), false)' },
+  6: { name: 'BTR', lock: true, h: 'bitOp(rec, 2, imm(rec), false)' },
+  7: { name: 'BTC', lock: true, h: 'bitOp(rec, 3, imm(rec), false)' },
+} });
+op(0x1BB, 'BTC Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 3, readG(rec, $sz), true)' });
+op(0x1BC, 'BSF Gv,Ev', 'M', { h: 'bitScan(rec, false)' });
+op(0x1BD, 'BSR Gv,Ev', 'M', { h: 'bitScan(rec, true)' });
+op(0x1BE, 'MOVSX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, true)' });
+op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)' });
+
+// ---- 0F C0-CF ----
+op(0x1C0, 'XADD Eb,Gb', 'M', { lock: true, h: 'xadd(rec, 0)' });
+op(0x1C1, 'XADD Ev,Gv', 'M', { lock: true, h: 'xadd(rec, $sz)' });
+op(0x1C7, 'group 9', 'M', { group: { 1: { name: 'CMPXCHG8B Mq', mem: true, lock: true, h: 'cmpxchg8b(rec)' } } });
+for (let r = 0; r < 8; r++) op(0x1C8 + r, `BSWAP ${REG32[r]}`, '', { h: `bswapReg(${r}, $sz)` });
+
+export const OPCODES = rows;

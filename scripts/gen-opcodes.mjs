@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// Generates the decoder's tables and the executor's dispatch from the opcode
+// table (assembly/cpu/opcodes.mjs). Run by the build before asc; the outputs are
+// not committed.
+//
+//   assembly/cpu/opcodes.generated.ts   PROPS (encoding per opcode), SEL_BASE and SEL
+//                                       (the handler and its flags per opcode, ModRM reg,
+//                                       form and operand size), EMITTER (the JIT's emitter
+//                                       per handler), handler ids
+//   assembly/cpu/dispatch.generated.ts  execute(rec): one flat switch over handler ids
+//
+// Usage: node scripts/gen-opcodes.mjs [--check]   (--check: exit 1 if the outputs are stale)
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { OPCODES } from '../assembly/cpu/opcodes.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TABLES = `${root}assembly/cpu/opcodes.generated.ts`;
+const DISPATCH = `${root}assembly/cpu/dispatch.generated.ts`;
+
+// Encoding bits (PROPS). The decoder reads them; G is the generator's: the ModRM
+// reg field selects the handler (a group, or forms the reg field makes #UD).
+const ENC = { M: 1, B: 2, V: 4, W: 8, A: 16, F: 32, X: 64, T: 128, R: 256 };
+const G = 512;
+// Flags of a SEL entry (bits 16-23), copied into the record's R_HFLAGS.
+const FLAG = { Lock: 1, Ends: 2, Sync: 4, Invalid: 8 };
+const FORMS = [['r', 16], ['r', 32], ['m', 16], ['m', 32]]; // SEL order: mem << 1 | o32
+
+function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
+
+// ---- handlers: one per distinct (expression, mode guard, emitter) ----
+const handlers = [];
+const handlerIds = new Map();
+function handler(expr, mode, jit, label) {
+  const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
+  let id = handlerIds.get(key);
+  if (id === undefined) {
+    id = handlers.length;
+    handlerIds.set(key, id);
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label] });
+  } else if (handlers[id].labels.length < 4) handlers[id].labels.push(label);
+  return id;
+}
+const H_INVALID = handler('raiseUD()', null, null, '#UD: no such instruction or form');
+const H_UNIMPLEMENTED = handler('unimplemented()', null, null, 'defined, not implemented here: #UD');
+const H_TOO_LONG = handler('raiseGP(0)', null, null, 'longer than 15 bytes: #GP(0)');
+
+function pick(spec, f, s) {
+  if (spec === null || typeof spec === 'string') return spec;
+  for (const k of [`${f}${s}`, f, `${s}`, '*']) if (k in spec) return spec[k];
+  return undefined;
+}
+
+// ---- the selection tables ----
+const props = new Array(512).fill(0);
+const selBase = new Array(512).fill(0);
+const sel = [];
+for (let i = 0; i < 512; i++) props[i] = i >= 0x100 ? ENC.X : 0; // 0F map: #UD unless a row says otherwise
+// invalid opcodes share four entries at the start
+for (let k = 0; k < 4; k++) sel.push(H_INVALID | ((FLAG.Invalid | FLAG.Ends) << 16));
+const seen = new Set();
+for (const row of OPCODES) {
+  if (seen.has(row.code)) fail(`opcode ${row.code.toString(16)} has two rows`);
+  seen.add(row.code);
+  let p = 0;
+  for (const c of row.enc) {
+    if (!(c in ENC)) fail(`${row.name}: unknown encoding letter ${c}`);
+    p |= ENC[c];
+  }
+  if (row.enc.includes('R')) p |= ENC.M;
+  const byReg = row.group !== undefined || row.regs !== undefined;
+  if (byReg) {
+    if (!(p & ENC.M)) fail(`${row.name}: a group needs ModRM`);
+    p |= G;
+  }
+  props[row.code] = p;
+  selBase[row.code] = sel.length;
+  for (let reg = 0; reg < (byReg ? 8 : 1); reg++) {
+    let sub = row;
+    if (row.group) sub = row.group[reg] ? { ...row, ...row.group[reg], name: `${row.name}: ${row.group[reg].name}` } : null;
+    else if (row.regs && !row.regs.includes(reg)) sub = null;
+    for (const [f, s] of FORMS) {
+      const mem = f === 'm';
+      if (!sub || (sub.mem && !mem && !(p & ENC.R))) { sel.push(H_INVALID | ((FLAG.Invalid | FLAG.Ends) << 16)); continue; }
+      const spec = pick(sub.h, f, s);
+      if (spec === undefined) fail(`${sub.name}: no handler for form ${f}${s}`);
+      const label = `${sub.name} ${f}${s}`;
+      let id;
+      if (spec === null) id = H_UNIMPLEMENTED;
+      else {
+        const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
+        const jit = pick(sub.jit ?? null, f, s) ?? null;
+        id = handler(expr, sub.mode ?? null, jit, label);
+      }
+      let flags = 0;
+      if (sub.lock) flags |= FLAG.Lock;
+      if (sub.ends || id === H_UNIMPLEMENTED) flags |= FLAG.Ends;
+      if (sub.sync) flags |= FLAG.Sync;
+      sel.push(id | (flags << 16));
+    }
+  }
+}
+if (handlers.length > 0xFFFF) fail('too many handlers');
+
+// ---- emitters: names from the jit column, numbered in order of first use ----
+const emitters = ['None'];
+for (const h of handlers) if (h.jit && !emitters.includes(h.jit)) emitters.push(h.jit);
+const emitterOf = handlers.map((h) => (h.jit ? emitters.indexOf(h.jit) : 0));
+
+// ---- output ----
+const hex = (n, w = 4) => `0x${n.toString(16).toUpperCase().padStart(w, '0')}`;
+function rowsOf(values, per, fmt) {
+  const out = [];
+  for (let i = 0; i < values.length; i += per) out.push(`  ${values.slice(i, i + per).map(fmt).join(', ')},`);
+  return out.join('\n');
+}
+const banner = '// Generated by scripts/gen-opcodes.mjs from assembly/cpu/opcodes.mjs. Do not edit: change the table.';
+
+const tables = `${banner}
+// The decoder reads PROPS for the encoding, then SEL for the handler:
+//   SEL[SEL_BASE[op] + (PROPS[op] & Enc.G ? reg << 2 : 0) + (mem << 1) + o32]
+// where op is the opcode (| 0x100 in the 0F map), reg the ModRM reg field, mem 1
+// when ModRM names memory, o32 1 for a 32-bit operand size. A SEL entry is the
+// handler id (bits 0-15) and its HFlag bits (16-23).
+
+export const enum Enc {
+  M = ${ENC.M},     // ModRM
+  B = ${ENC.B},     // imm8
+  V = ${ENC.V},     // imm16/32 by operand size
+  W = ${ENC.W},     // imm16
+  A = ${ENC.A},    // moffs: an address-size displacement
+  F = ${ENC.F},    // far pointer: imm16/32 offset, then imm16 selector
+  X = ${ENC.X},    // invalid opcode (#UD)
+  T = ${ENC.T},   // group 3: TEST /0 /1 carries an immediate
+  R = ${ENC.R},   // ModRM always names registers: mod is ignored (MOV CR/DR)
+  G = ${G},   // the ModRM reg field selects the handler
+}
+
+export const enum HFlag {
+  Lock = ${FLAG.Lock},    // LOCK may precede it (with a memory operand)
+  Ends = ${FLAG.Ends},    // ends a block at decode time
+  Sync = ${FLAG.Sync},    // the handler needs EIP, the instruction's start and the retired count current
+  Invalid = ${FLAG.Invalid}, // #UD at decode time (R_OP becomes Op.Invalid)
+}
+
+export const H_INVALID: u32 = ${H_INVALID};
+export const H_UNIMPLEMENTED: u32 = ${H_UNIMPLEMENTED};
+export const H_TOO_LONG: u32 = ${H_TOO_LONG};
+export const HANDLER_COUNT: u32 = ${handlers.length};
+
+export const PROPS: StaticArray<u16> = [
+${rowsOf(props, 16, (v) => hex(v, 3))}
+];
+
+export const SEL_BASE: StaticArray<u16> = [
+${rowsOf(selBase, 16, (v) => String(v))}
+];
+
+export const SEL: StaticArray<u32> = [
+${rowsOf(sel, 8, (v) => hex(v, 6))}
+];
+
+// The JIT's emitter for each handler id (0: none; the JIT calls the interpreter's handler).
+export const enum Emitter {
+${emitters.map((e, i) => `  ${e} = ${i},`).join('\n')}
+}
+export const EMITTER: StaticArray<u16> = [
+${rowsOf(emitterOf, 32, String)}
+];
+`;
+
+// identifiers the handler expressions use, imported from execute.ts
+const KEYWORDS = new Set(['rec', 'true', 'false']);
+const names = new Set();
+for (const h of handlers) {
+  for (const m of h.expr.matchAll(/(?<![.\w])[A-Za-z_]\w*/g)) if (!KEYWORDS.has(m[0])) names.add(m[0]);
+  if (h.mode) for (const n of ['protectedMode', 'v86Mode', 'raiseUD']) names.add(n);
+}
+function wrap(list, width) {
+  const lines = [];
+  let line = ' ';
+  for (const n of list) {
+    if (line.length + n.length + 2 > width) { lines.push(line); line = ' '; }
+    line += ` ${n},`;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+const GUARD = { pm: 'if (!protectedMode() || v86Mode()) { raiseUD(); return; }' };
+const cases = handlers.map((h, id) => {
+  const guard = h.mode ? `${GUARD[h.mode] ?? fail(`unknown mode ${h.mode}`)} ` : '';
+  const body = h.expr ? `${h.expr}; ` : '';
+  return `    case ${id}: ${guard}${body}return; // ${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
+});
+const dispatch = `${banner}
+// The executor: one flat switch over handler ids (a single br_table), one case
+// per (instruction, operand size, register/memory form). Inlined into the run
+// loop, its one caller. EIP is current only for handlers with HFlag.Sync.
+import { R_H } from "./decode";
+import {
+${wrap([...names].sort(), 100)}
+} from "./execute";
+
+@inline export function execute(rec: u32): void {
+  switch (<u32>load<u16>(rec + R_H)) {
+${cases.join('\n')}
+    default: unimplemented(); return;
+  }
+}
+`;
+
+const check = process.argv.includes('--check');
+let stale = false;
+for (const [path, text] of [[TABLES, tables], [DISPATCH, dispatch]]) {
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : null;
+  if (old === text) continue;
+  if (check) { console.error(`gen-opcodes: ${path} is stale`); stale = true; continue; }
+  writeFileSync(path, text);
+}
+if (stale) process.exit(1);
+if (!check) console.log(`gen-opcodes: ${OPCODES.length} rows, ${handlers.length} handlers, ${sel.length} selector entries`);
