@@ -46,6 +46,16 @@ export function trapeze(id: string, label: string, options: { core?: () => strin
   };
 }
 
+/** An earlier Trapeze through its own CLI (its host and core belong together); the time comes from its serial lines. */
+export function earlierTrapeze(id: string, label: string, cli: () => string): Engine {
+  return {
+    id, label,
+    missing: () => { try { cli(); return undefined; } catch (e) { return (e as Error).message; } },
+    command: (w) => [process.execPath, cli(), 'run', w.image, ...(w.cmdline ? ['--cmdline', w.cmdline] : [])],
+    startup: () => [process.execPath, cli(), 'run', `${ROOT}guest-images/hello.elf`],
+  };
+}
+
 function v86Version(): string | undefined {
   try {
     const main = createRequire(import.meta.url).resolve('v86');

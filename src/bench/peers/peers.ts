@@ -10,9 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TrapezeError } from '../../errors.js';
-import { ROOT, CHILD_REPORT, trapeze, v86, qemu, type Engine } from './engines.js';
+import { ROOT, CHILD_REPORT, trapeze, earlierTrapeze, v86, qemu, type Engine } from './engines.js';
 import { compute, pagestress, vmexit, type Workload } from './workloads.js';
-import { baselineCore } from './baseline.js';
+import { baselineCli } from './baseline.js';
 
 /** The core before the speed work of issue 11 (the comparison its targets are stated against). */
 export const DEFAULT_BASELINE = 'e19a150';
@@ -152,7 +152,7 @@ export function peerEngines(options: PeerOptions): Engine[] {
   } else if (options.baseline !== false) {
     const rev = options.baseline ?? DEFAULT_BASELINE;
     let built: string | undefined;
-    engines.push(trapeze('trapeze-before', `Trapeze ${rev} (core before)`, { core: () => (built ??= baselineCore(ROOT, rev, log)) }));
+    engines.push(earlierTrapeze('trapeze-before', `Trapeze ${rev} (before)`, () => (built ??= baselineCli(ROOT, rev, log))));
   }
   engines.push(v86(true), v86(false), qemu());
   return engines;
@@ -308,7 +308,7 @@ export async function main(argv: string[]): Promise<void> {
     if (values.help) {
       process.stdout.write(`usage: npm run bench:peers -- [--quick] [--repeat N] [--baseline REV | --baseline-wasm FILE | --no-baseline]
                               [--engines ids] [--guests compute,pagestress,vmexit] [--json FILE] [--markdown]
-Runs each guest on Trapeze, Trapeze's core before the speed work (${DEFAULT_BASELINE} by default, built into .cache/),
+Runs each guest on Trapeze, Trapeze before the speed work (the whole tree of ${DEFAULT_BASELINE} by default, built into .cache/),
 v86 (JIT and interpreter) and QEMU TCG, each in its own process; prints times, MIPS and ratios to Trapeze.
 `);
       return;
