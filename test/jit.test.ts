@@ -17,7 +17,7 @@ const CMDLINE: Record<string, string> = { compute: 'iterations=12' };
 // `spin` loops until stopped: both runs stop at this count, where they must agree too
 const MAX_INSTRUCTIONS = 20_000_000;
 
-interface Outcome { serial: string; status: number; instructions: number; state: number[]; compiled: number; regions: number }
+interface Outcome { serial: string; status: number; instructions: number; state: number[]; compiled: number; regions: number; exitBound: number; demoted: number }
 
 function finalState(vm: Vm): number[] {
   const base = vm.core.exports.stateOffset(0);
@@ -48,7 +48,7 @@ function run(name: string, jit: JitOptions): Outcome {
   }
   const stats = vm.core.jit.stats();
   expect(stats.errors, stats.firstError).toBe(0);
-  return { serial, status, instructions: vm.instructionsRetired, state: finalState(vm), compiled: stats.instructions, regions: stats.regions };
+  return { serial, status, instructions: vm.instructionsRetired, state: finalState(vm), compiled: stats.instructions, regions: stats.regions, exitBound: stats.exitBound, demoted: stats.demoted };
 }
 
 describe('JIT: same guest behaviour with and without it', () => {
@@ -69,6 +69,16 @@ describe('JIT: same guest behaviour with and without it', () => {
     const on = run('compute', { on: true });
     expect(on.regions).toBeGreaterThan(5);
     expect(on.compiled / on.instructions).toBeGreaterThan(0.6);
+  });
+
+  it('vmexit: blocks that end in an exit are left to the interpreter, not compiled and demoted', () => {
+    const on = run('vmexit', { on: true, threshold: 100 });
+    const off = run('vmexit', { on: false });
+    expect(on.serial).toBe(off.serial);
+    // OUT, IN, CPUID, MMIO read and write: each kind's loop block exits on every run
+    expect(on.exitBound).toBeGreaterThanOrEqual(5);
+    expect(on.demoted).toBe(0);
+    expect(on.regions).toBeGreaterThan(0); // the loops' exit-free blocks still compile
   });
 });
 

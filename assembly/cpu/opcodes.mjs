@@ -45,17 +45,20 @@ const SHIFT = ['ROL', 'ROR', 'RCL', 'RCR', 'SHL', 'SHR', 'SAL', 'SAR'];
 const REG32 = ['EAX', 'ECX', 'EDX', 'EBX', 'ESP', 'EBP', 'ESI', 'EDI'];
 const REG8 = ['AL', 'CL', 'DL', 'BL', 'AH', 'CH', 'DH', 'BH'];
 const SREG = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
+// the JIT compiles only the 32-bit operand size of a word/dword instruction (or only its register form)
+const D32 = (e) => ({ 32: e });
+const R32 = (e) => ({ r32: e });
 const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, f(i)]));
 
 // ---- 00-3F: the eight ALU operations, six forms each; segment pushes and pops; BCD ----
 for (let k = 0; k < 8; k++) {
   const K = ALU_K[k], b = k * 8, lock = k !== 7;
-  op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)` });
-  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)` });
-  op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)` });
-  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)` });
-  op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)` });
-  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)` });
+  op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)`, jit: 'Alu' });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu') });
+  op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)`, jit: 'Alu' });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu') });
+  op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)`, jit: 'Alu' });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu') });
 }
 for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
 for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
@@ -65,52 +68,52 @@ op(0x37, 'AAA', '', { h: 'aaaOp(false)' });
 op(0x3F, 'AAS', '', { h: 'aaaOp(true)' });
 
 // ---- 40-5F: INC, DEC, PUSH, POP of a register ----
-for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)` });
-for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)` });
-for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)` });
-for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)` });
+for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg') });
+for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg') });
+for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)`, jit: D32('PushReg') });
+for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)`, jit: D32('PopReg') });
 
 // ---- 60-6F ----
 op(0x60, 'PUSHA', '', { h: 'pusha(rec)' });
 op(0x61, 'POPA', '', { h: 'popa(rec)' });
 op(0x62, 'BOUND Gv,Ma', 'M', { mem: true, h: 'bound(rec)' });
 op(0x63, 'ARPL Ew,Gw', 'M', { mode: 'pm', h: 'arpl(rec)' });
-op(0x68, 'PUSH Iz', 'V', { h: 'push($sz, imm(rec))' });
-op(0x69, 'IMUL Gv,Ev,Iz', 'MV', { h: 'imul3(rec, imm(rec))' });
-op(0x6A, 'PUSH Ib', 'B', { h: 'push($sz, imm8s(rec))' });
-op(0x6B, 'IMUL Gv,Ev,Ib', 'MB', { h: 'imul3(rec, imm8s(rec))' });
+op(0x68, 'PUSH Iz', 'V', { h: 'push($sz, imm(rec))', jit: D32('PushImm') });
+op(0x69, 'IMUL Gv,Ev,Iz', 'MV', { h: 'imul3(rec, imm(rec))', jit: D32('Imul') });
+op(0x6A, 'PUSH Ib', 'B', { h: 'push($sz, imm8s(rec))', jit: D32('PushImm') });
+op(0x6B, 'IMUL Gv,Ev,Ib', 'MB', { h: 'imul3(rec, imm8s(rec))', jit: D32('Imul') });
 op(0x6C, 'INSB', '', { sync: true, h: 'ins(rec, 0)' });
 op(0x6D, 'INSW/D', '', { sync: true, h: 'ins(rec, $sz)' });
 op(0x6E, 'OUTSB', '', { sync: true, h: 'outs(rec, 0)' });
 op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
 
 // ---- 70-7F: Jcc rel8 ----
-for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))` });
+for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))`, jit: D32('Jcc') });
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
-const group1 = (sz, imm) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)` }));
-op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)') });
-op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)') });
-op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)') });
-op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)') });
-op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)' });
-op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)' });
+const group1 = (sz, imm, jit) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit }));
+op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
+op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu')) });
+op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
+op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)', D32('Alu')) });
+op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)', jit: 'Test' });
+op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test') });
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
-op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)' });
-op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)' });
-op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)' });
-op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)' });
-op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)' });
+op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
+op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov' });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: D32('Mov') });
+op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov' });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: D32('Mov') });
 op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
-op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))' });
+op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea') });
 op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
 op(0x8F, 'POP Ev', 'M', { regs: [0], h: 'popE(rec)' });
 
 // ---- 90-9F ----
-op(0x90, 'NOP / PAUSE', '', { h: 'nop(rec)' });
-for (let r = 1; r < 8; r++) op(0x90 + r, `XCHG eAX,${REG32[r]}`, '', { h: `xchgAx(${r}, $sz)` });
-op(0x98, 'CBW/CWDE', '', { h: 'cbw($sz)' });
-op(0x99, 'CWD/CDQ', '', { h: 'cwd($sz)' });
+op(0x90, 'NOP / PAUSE', '', { h: 'nop(rec)', jit: 'Nop' });
+for (let r = 1; r < 8; r++) op(0x90 + r, `XCHG eAX,${REG32[r]}`, '', { h: `xchgAx(${r}, $sz)`, jit: D32('Xchg') });
+op(0x98, 'CBW/CWDE', '', { h: 'cbw($sz)', jit: D32('Cwde') });
+op(0x99, 'CWD/CDQ', '', { h: 'cwd($sz)', jit: D32('Cdq') });
 op(0x9A, 'CALL Ap', 'F', { ends: true, sync: true, h: 'callFar(imm2(rec), imm(rec), $sz, eip())' });
 op(0x9B, 'WAIT', '', { sync: true, h: 'fpuWait()' });
 op(0x9C, 'PUSHF', '', { h: 'pushf($sz)' });
@@ -127,8 +130,8 @@ op(0xA4, 'MOVSB', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, 0)' });
 op(0xA5, 'MOVSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, $sz)' });
 op(0xA6, 'CMPSB', '', { sync: true, h: 'stringOp(rec, StrOp.Cmps, 0)' });
 op(0xA7, 'CMPSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Cmps, $sz)' });
-op(0xA8, 'TEST AL,Ib', 'B', { h: 'logicFlags(0, reg8(0) & imm(rec))' });
-op(0xA9, 'TEST eAX,Iz', 'V', { h: 'logicFlags($sz, regSz(EAX, $sz) & imm(rec))' });
+op(0xA8, 'TEST AL,Ib', 'B', { h: 'logicFlags(0, reg8(0) & imm(rec))', jit: 'Test' });
+op(0xA9, 'TEST eAX,Iz', 'V', { h: 'logicFlags($sz, regSz(EAX, $sz) & imm(rec))', jit: D32('Test') });
 op(0xAA, 'STOSB', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, 0)' });
 op(0xAB, 'STOSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, $sz)' });
 op(0xAC, 'LODSB', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, 0)' });
@@ -137,19 +140,19 @@ op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)' });
 op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
 
 // ---- B0-BF: MOV register, immediate ----
-for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))` });
-for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))` });
+for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov' });
+for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: D32('Mov') });
 
 // ---- C0-CF ----
-const group2 = (sz, count) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)` }));
-op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)') });
-op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)') });
+const group2 = (sz, count, jit) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit }));
+op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
+op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', R32('Shift')) });
 op(0xC2, 'RET Iw', 'W', { ends: true, sync: true, h: 'retNear($sz, imm(rec))' });
-op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)' });
+op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)', jit: D32('Ret') });
 op(0xC4, 'LES Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${0})` });
 op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
-op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))' });
-op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))' });
+op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))', jit: 'Mov' });
+op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: D32('Mov') });
 op(0xC8, 'ENTER Iw,Ib', 'WB', { h: 'enter(rec)' });
 op(0xC9, 'LEAVE', '', { h: 'leave($sz)' });
 op(0xCA, 'RETF Iw', 'W', { ends: true, sync: true, h: 'retFar($sz, imm(rec))' });
@@ -160,10 +163,10 @@ op(0xCE, 'INTO', '', { sync: true, h: 'into()' });
 op(0xCF, 'IRET', '', { ends: true, sync: true, h: 'iret($sz)' });
 
 // ---- D0-DF: shifts by 1 and CL, BCD, SALC, XLAT, the FPU escapes ----
-op(0xD0, 'group 2 Eb,1', 'M', { group: group2('0', '1') });
-op(0xD1, 'group 2 Ev,1', 'M', { group: group2('$sz', '1') });
-op(0xD2, 'group 2 Eb,CL', 'M', { group: group2('0', 'reg8(1)') });
-op(0xD3, 'group 2 Ev,CL', 'M', { group: group2('$sz', 'reg8(1)') });
+op(0xD0, 'group 2 Eb,1', 'M', { group: group2('0', '1', { r: 'Shift' }) });
+op(0xD1, 'group 2 Ev,1', 'M', { group: group2('$sz', '1', R32('Shift')) });
+op(0xD2, 'group 2 Eb,CL', 'M', { group: group2('0', 'reg8(1)', { r: 'Shift' }) });
+op(0xD3, 'group 2 Ev,CL', 'M', { group: group2('$sz', 'reg8(1)', R32('Shift')) });
 op(0xD4, 'AAM Ib', 'B', { h: 'aamOp(imm(rec))' });
 op(0xD5, 'AAD Ib', 'B', { h: 'aadOp(imm(rec))' });
 op(0xD6, 'SALC', '', { h: 'setReg8(0, carry() ? 0xFF : 0)' });
@@ -179,10 +182,10 @@ op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)' });
 op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)' });
 op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)' });
 op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)' });
-op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)' });
-op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))' });
+op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)', jit: D32('Call') });
+op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))', jit: D32('Jmp') });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
-op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))' });
+op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))', jit: D32('Jmp') });
 op(0xEC, 'IN AL,DX', '', { h: 'inp(reg16(EDX), 0)' });
 op(0xED, 'IN eAX,DX', '', { h: 'inp(reg16(EDX), $sz)' });
 op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)' });
@@ -192,18 +195,18 @@ op(0xEF, 'OUT DX,eAX', '', { h: 'out(reg16(EDX), $sz)' });
 op(0xF1, 'INT1 (ICEBP)', '', { sync: true, h: 'interrupt(1, Source.External, eip())' });
 op(0xF4, 'HLT', '', { ends: true, h: 'hlt()' });
 op(0xF5, 'CMC', '', { h: 'setFlagsRaw(getFlags() ^ CF)' });
-const group3 = (sz) => ({
-  0: { name: 'TEST', h: `testEI(rec, ${sz})` },
-  1: { name: 'TEST', h: `testEI(rec, ${sz})` },
-  2: { name: 'NOT', lock: true, h: `notE(rec, ${sz})` },
-  3: { name: 'NEG', lock: true, h: `negE(rec, ${sz})` },
+const group3 = (sz, test, notNeg) => ({
+  0: { name: 'TEST', h: `testEI(rec, ${sz})`, jit: test },
+  1: { name: 'TEST', h: `testEI(rec, ${sz})`, jit: test },
+  2: { name: 'NOT', lock: true, h: `notE(rec, ${sz})`, jit: notNeg ? R32('Not') : undefined },
+  3: { name: 'NEG', lock: true, h: `negE(rec, ${sz})`, jit: notNeg ? R32('Neg') : undefined },
   4: { name: 'MUL', h: `mulE(rec, ${sz}, false)` },
   5: { name: 'IMUL', h: `mulE(rec, ${sz}, true)` },
   6: { name: 'DIV', h: `divE(rec, ${sz}, false)` },
   7: { name: 'IDIV', h: `divE(rec, ${sz}, true)` },
 });
-op(0xF6, 'group 3 Eb', 'MT', { group: group3('0') });
-op(0xF7, 'group 3 Ev', 'MT', { group: group3('$sz') });
+op(0xF6, 'group 3 Eb', 'MT', { group: group3('0', 'Test', false) });
+op(0xF7, 'group 3 Ev', 'MT', { group: group3('$sz', D32('Test'), true) });
 op(0xF8, 'CLC', '', { h: 'setFlagsRaw(getFlags() & ~CF)' });
 op(0xF9, 'STC', '', { h: 'setFlagsRaw(getFlags() | CF)' });
 op(0xFA, 'CLI', '', { h: 'cli()' });
@@ -211,12 +214,12 @@ op(0xFB, 'STI', '', { h: 'sti()' });
 op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
 op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
 op(0xFE, 'group 4 Eb', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, 0)' },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, 0)' },
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0)', jit: 'IncDec' },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0)', jit: 'IncDec' },
 } });
 op(0xFF, 'group 5 Ev', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, $sz)' },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz)' },
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz)', jit: D32('IncDec') },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz)', jit: D32('IncDec') },
   2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)' },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)' },
@@ -257,11 +260,11 @@ op(0x132, 'RDMSR', '', { sync: true, h: 'rdmsr()' });
 op(0x133, 'RDPMC', '', { h: 'raiseGP(0)' }); // no counters are exposed
 
 // ---- 0F 40-4F: CMOVcc ----
-for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)` });
+for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)`, jit: R32('Cmov') });
 
 // ---- 0F 80-9F: Jcc rel16/32, SETcc ----
-for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { sync: true, h: `jcc(rec, ${c}, imm(rec))` });
-for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(rec, 0, condition(${c}) ? 1 : 0)` });
+for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { sync: true, h: `jcc(rec, ${c}, imm(rec))`, jit: D32('Jcc') });
+for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(rec, 0, condition(${c}) ? 1 : 0)`, jit: { r: 'Setcc' } });
 
 // ---- 0F A0-AF ----
 op(0x1A0, 'PUSH FS', '', { h: 'pushSeg(rec, 4)' });
@@ -275,7 +278,7 @@ op(0x1A9, 'POP GS', '', { h: 'popSeg(rec, 5)' });
 op(0x1AB, 'BTS Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 1, readG(rec, $sz), true)' });
 op(0x1AC, 'SHRD Ev,Gv,Ib', 'MB', { h: 'shiftDouble(rec, false, imm(rec))' });
 op(0x1AD, 'SHRD Ev,Gv,CL', 'M', { h: 'shiftDouble(rec, false, reg8(1))' });
-op(0x1AF, 'IMUL Gv,Ev', 'M', { h: 'imul2(rec)' });
+op(0x1AF, 'IMUL Gv,Ev', 'M', { h: 'imul2(rec)', jit: D32('Imul') });
 
 // ---- 0F B0-BF ----
 op(0x1B0, 'CMPXCHG Eb,Gb', 'M', { lock: true, h: 'cmpxchg(rec, 0)' });
@@ -284,8 +287,8 @@ op(0x1B2, 'LSS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 2)' });
 op(0x1B3, 'BTR Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 2, readG(rec, $sz), true)' });
 op(0x1B4, 'LFS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 4)' });
 op(0x1B5, 'LGS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 5)' });
-op(0x1B6, 'MOVZX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, false)' });
-op(0x1B7, 'MOVZX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, false)' });
+op(0x1B6, 'MOVZX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, false)', jit: D32('Movx') });
+op(0x1B7, 'MOVZX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, false)', jit: D32('Movx') });
 op(0x1BA, 'group 8 Ev,Ib', 'MB', { group: {
   4: { name: 'BT', h: 'bitOp(rec, 0, imm(rec), false)' },
   5: { name: 'BTS', lock: true, h: 'bitOp(rec, 1, imm(rec), false)' },
@@ -295,8 +298,8 @@ op(0x1BA, 'group 8 Ev,Ib', 'MB', { group: {
 op(0x1BB, 'BTC Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 3, readG(rec, $sz), true)' });
 op(0x1BC, 'BSF Gv,Ev', 'M', { h: 'bitScan(rec, false)' });
 op(0x1BD, 'BSR Gv,Ev', 'M', { h: 'bitScan(rec, true)' });
-op(0x1BE, 'MOVSX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, true)' });
-op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)' });
+op(0x1BE, 'MOVSX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, true)', jit: D32('Movx') });
+op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)', jit: D32('Movx') });
 
 // ---- 0F C0-CF ----
 op(0x1C0, 'XADD Eb,Gb', 'M', { lock: true, h: 'xadd(rec, 0)' });

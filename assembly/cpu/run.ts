@@ -25,7 +25,7 @@ import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
-import { jitOn, jitRun, jitForget, jitPending, jitFlush } from "../jit/tier";
+import { jitOn, jitRun, jitForget, jitEnded } from "../jit/tier";
 
 const NMI_VECTOR: u32 = 2;
 
@@ -270,7 +270,7 @@ export function run(budget: u32): void {
       singleStepTrap(eip());
     }
   }
-  if (jitPending()) jitFlush(); // hot blocks found in this entry: compile them now, run them next time
+  if (jitOn) jitEnded(); // an exit counts against the block that made it; hot blocks found are compiled now, run next time
   store<u32>(EXIT_RETIRED, retired);
   store<u64>(ACTIVE + S_INSTRET, load<u64>(ACTIVE + S_INSTRET) + <u64>retired);
   store<u32>(EXIT_INSN_EIP, insnStart);

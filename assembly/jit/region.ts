@@ -29,8 +29,9 @@ import {
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
 } from "../layout";
 import {
-  R_OP, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
+  R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
 } from "../cpu/decode";
+import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
@@ -107,7 +108,6 @@ export let fallbacks: u32 = 0;
 @inline function opOf(r: u32): u32 { return <u32>load<u16>(r + R_OP); }
 @inline function attr(r: u32): u32 { return load<u8>(r + R_ATTR); }
 @inline function isMem(r: u32): bool { return (attr(r) & Attr.Mem) != 0; }
-@inline function o32(r: u32): bool { return (attr(r) & Attr.O32) != 0; }
 @inline function imm(r: u32): u32 { return load<u32>(r + R_IMM); }
 @inline function imm8s(r: u32): u32 { return <u32><i32><i8>load<u8>(r + R_IMM); }
 
@@ -116,48 +116,17 @@ function close(): void { op(W.End); depth--; }
 function br(label: u32): void { byte(W.Br); uleb(depth - 1 - label); }
 
 // ---- which records have an emitter ----
-// Operand size of a word/dword form: only dword forms are compiled.
+// The opcode table's jit column (assembly/cpu/opcodes.mjs) names the emitter of
+// each (instruction, operand size, form); the generator turns it into EMITTER[]
+// by handler id. What the table cannot say: a LOCK or REP prefix (only PAUSE,
+// REP NOP, is compiled) and a 16-bit address (only 32-bit addressing is).
+@inline function emitterOf(r: u32): u32 { return <u32>unchecked(EMITTER[load<u16>(r + R_H)]); }
 function canEmit(r: u32): bool {
-  const o = opOf(r);
+  const e = emitterOf(r);
   const a = attr(r);
-  if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return o == 0x90;
+  if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return e == Emitter.Nop;
   if ((a & Attr.Mem) && !(a & Attr.A32)) return false;
-  const d = (a & Attr.O32) != 0;
-  const m = (a & Attr.Mem) != 0;
-  const g = load<u8>(r + R_REG);
-  if (o < 0x40) {
-    const form = o & 7;
-    if (form >= 6) return false;
-    return (form & 1) == 0 || d;
-  }
-  if (o >= 0x40 && o <= 0x5F) return d;
-  if (o == 0x68 || o == 0x6A || o == 0x69 || o == 0x6B) return d;
-  if (o >= 0x70 && o <= 0x7F) return d;
-  if (o >= 0x180 && o <= 0x18F) return d;
-  switch (o) {
-    case 0x80: case 0x82: case 0x84: case 0x88: case 0x8A: case 0xA8: case 0xC6: return true;
-    case 0x81: case 0x83: case 0x85: case 0x89: case 0x8B: case 0xA9: case 0xC7: return d;
-    case 0x8D: return d && m;
-    case 0x90: return true;
-    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: return d;
-    case 0x87: return d && !m;
-    case 0x98: case 0x99: return d;
-    case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7: return true;
-    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF: return d;
-    case 0xC0: case 0xD0: case 0xD2: return !m;
-    case 0xC1: case 0xD1: case 0xD3: return d && !m;
-    case 0xC3: case 0xE8: case 0xE9: case 0xEB: return d;
-    case 0xF6: return g == 0 || g == 1;
-    case 0xF7: return d && (g <= 1 || (!m && (g == 2 || g == 3)));
-    case 0xFE: return g <= 1;
-    case 0xFF: return d && g <= 1;
-    case 0x1AF: return d;
-    case 0x1B6: case 0x1B7: case 0x1BE: case 0x1BF: return d;
-    default:
-      if (o >= 0x140 && o <= 0x14F) return d && !m;
-      if (o >= 0x190 && o <= 0x19F) return !m;
-      return false;
-  }
+  return e != Emitter.None;
 }
 
 // Target of a relative branch as an offset from the block start.
@@ -421,75 +390,78 @@ function emitRecord(r: u32, k: u32): void {
   const o = opOf(r);
   const g = load<u8>(r + R_REG);
   const e = load<u8>(r + R_RM);
-  const d: u32 = o32(r) ? 2 : 1;
-  if (o < 0x40) { // ALU: six forms of eight operations
-    const kind = o >> 3, form = o & 7;
-    const sz: u32 = form & 1 ? d : 0;
-    if (form < 2) { // E, G
-      readE(r, sz, k, kind != 7);
-      getReg(g, sz);
-      aluCode(kind, sz);
-      if (kind != 7) { get(LR); writeE(r, sz, k, true); }
-    } else if (form < 4) { // G, E
-      getReg(g, sz);
-      readE(r, sz, k, false);
-      aluCode(kind, sz);
-      if (kind != 7) { get(LR); setReg(g, sz); }
-    } else { // AL/EAX, imm
-      getReg(0, sz);
-      i32c(imm(r));
-      aluCode(kind, sz);
-      if (kind != 7) { get(LR); setReg(0, sz); }
-    }
-    return;
-  }
-  if (o >= 0x40 && o <= 0x4F) {
-    get(R0 + (o & 7));
-    incDecCode(o >= 0x48, 2);
-    get(LR); setReg(o & 7, 2);
-    return;
-  }
-  if (o >= 0x50 && o <= 0x57) { get(R0 + (o & 7)); pushCode(k); return; }
-  if (o >= 0x58 && o <= 0x5F) { popCode(k); setReg(o & 7, 2); return; }
-  if ((o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F)) { jccCode(r, k, o & 15); return; }
-  if (o >= 0x140 && o <= 0x14F) { // CMOVcc r32, r32
-    getReg(e, 2); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2);
-    return;
-  }
-  if (o >= 0x190 && o <= 0x19F) { condCode(o & 15); setReg(e, 0); return; } // SETcc r8
-  switch (o) {
-    case 0x68: i32c(imm(r)); pushCode(k); return;
-    case 0x6A: i32c(imm8s(r)); pushCode(k); return;
-    case 0x69: case 0x6B: // IMUL r32, r/m32, imm
-      readE(r, 2, k, false); i32c(o == 0x69 ? imm(r) : imm8s(r)); mulCode(); setReg(g, 2); return;
-    case 0x1AF: getReg(g, 2); readE(r, 2, k, false); mulCode(); setReg(g, 2); return;
-    case 0x80: case 0x82: case 0x81: case 0x83: { // group 1: E, imm
-      const sz: u32 = o == 0x80 || o == 0x82 ? 0 : d;
-      readE(r, sz, k, g != 7);
-      i32c(o == 0x83 ? imm8s(r) : imm(r));
-      aluCode(g, sz);
-      if (g != 7) { get(LR); writeE(r, sz, k, true); }
+  switch (emitterOf(r)) {
+    case Emitter.Alu: {
+      if (o >= 0x80) { // group 1: E, imm
+        const sz: u32 = o == 0x80 || o == 0x82 ? 0 : 2;
+        readE(r, sz, k, g != 7);
+        i32c(o == 0x83 ? imm8s(r) : imm(r));
+        aluCode(g, sz);
+        if (g != 7) { get(LR); writeE(r, sz, k, true); }
+        return;
+      }
+      const kind = o >> 3, form = o & 7; // six forms of eight operations
+      const sz: u32 = form & 1 ? 2 : 0;
+      if (form < 2) { // E, G
+        readE(r, sz, k, kind != 7);
+        getReg(g, sz);
+        aluCode(kind, sz);
+        if (kind != 7) { get(LR); writeE(r, sz, k, true); }
+      } else if (form < 4) { // G, E
+        getReg(g, sz);
+        readE(r, sz, k, false);
+        aluCode(kind, sz);
+        if (kind != 7) { get(LR); setReg(g, sz); }
+      } else { // AL/EAX, imm
+        getReg(0, sz);
+        i32c(imm(r));
+        aluCode(kind, sz);
+        if (kind != 7) { get(LR); setReg(0, sz); }
+      }
       return;
     }
-    case 0x84: case 0x85: { const sz: u32 = o == 0x84 ? 0 : d; readE(r, sz, k, false); getReg(g, sz); testCode(sz); return; }
-    case 0xA8: case 0xA9: { const sz: u32 = o == 0xA8 ? 0 : d; getReg(0, sz); i32c(imm(r)); testCode(sz); return; }
-    case 0x88: case 0x89: { const sz: u32 = o == 0x88 ? 0 : d; getReg(g, sz); writeE(r, sz, k, false); return; }
-    case 0x8A: case 0x8B: { const sz: u32 = o == 0x8A ? 0 : d; readE(r, sz, k, false); setReg(g, sz); return; }
-    case 0xC6: case 0xC7: { const sz: u32 = o == 0xC6 ? 0 : d; i32c(imm(r)); writeE(r, sz, k, false); return; }
-    case 0x8D: eaCode(r); segs &= ~(1 << load<u8>(r + R_SEG)); setReg(g, 2); return; // LEA: no access
-    case 0x90: return;
-    case 0x87: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+    case Emitter.IncDecReg:
+      get(R0 + (o & 7));
+      incDecCode(o >= 0x48, 2);
+      get(LR); setReg(o & 7, 2);
+      return;
+    case Emitter.PushReg: get(R0 + (o & 7)); pushCode(k); return;
+    case Emitter.PopReg: popCode(k); setReg(o & 7, 2); return;
+    case Emitter.PushImm: i32c(o == 0x68 ? imm(r) : imm8s(r)); pushCode(k); return;
+    case Emitter.Jcc: jccCode(r, k, o & 15); return;
+    case Emitter.Cmov: getReg(e, 2); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2); return; // CMOVcc r32, r32
+    case Emitter.Setcc: condCode(o & 15); setReg(e, 0); return; // SETcc r8
+    case Emitter.Imul:
+      if (o == 0x1AF) { getReg(g, 2); readE(r, 2, k, false); } // IMUL r32, r/m32
+      else { readE(r, 2, k, false); i32c(o == 0x69 ? imm(r) : imm8s(r)); } // IMUL r32, r/m32, imm
+      mulCode(); setReg(g, 2);
+      return;
+    case Emitter.Test: {
+      const sz: u32 = o & 1 ? 2 : 0;
+      if (o == 0xA8 || o == 0xA9) { getReg(0, sz); i32c(imm(r)); }
+      else if (o >= 0xF6) { readE(r, sz, k, false); i32c(imm(r)); }
+      else { readE(r, sz, k, false); getReg(g, sz); }
+      testCode(sz);
+      return;
+    }
+    case Emitter.Mov: {
+      if (o >= 0xB0 && o <= 0xBF) { i32c(imm(r)); setReg(o & 7, o >= 0xB8 ? 2 : 0); return; }
+      const sz: u32 = o & 1 ? 2 : 0;
+      if (o == 0x88 || o == 0x89) { getReg(g, sz); writeE(r, sz, k, false); }
+      else if (o == 0x8A || o == 0x8B) { readE(r, sz, k, false); setReg(g, sz); }
+      else { i32c(imm(r)); writeE(r, sz, k, false); } // C6, C7
+      return;
+    }
+    case Emitter.Lea: eaCode(r); segs &= ~(1 << load<u8>(r + R_SEG)); setReg(g, 2); return; // no access
+    case Emitter.Nop: return;
+    case Emitter.Xchg: {
       const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
       get(R0 + a); get(R0 + b); setReg(a, 2); setReg(b, 2);
       return;
     }
-    case 0x98: get(R0); op(W.Extend16S); setReg(0, 2); return;
-    case 0x99: get(R0); i32c(31); op(W.ShrS); setReg(2, 2); return;
-    case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
-      i32c(imm(r)); setReg(o & 7, 0); return;
-    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-      i32c(imm(r)); setReg(o & 7, 2); return;
-    case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: { // group 2, register operand
+    case Emitter.Cwde: get(R0); op(W.Extend16S); setReg(0, 2); return;
+    case Emitter.Cdq: get(R0); i32c(31); op(W.ShrS); setReg(2, 2); return;
+    case Emitter.Shift: { // group 2, register operand
       const sz: u32 = o & 1 ? 2 : 0;
       const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
       if (g >= 4 && c != 0 && (sz == 2 || c <= 7)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
@@ -505,37 +477,33 @@ function emitRecord(r: u32, k: u32): void {
       memNone = c != 0; // a zero count leaves the lazy state as it was
       return;
     }
-    case 0xF6: case 0xF7: {
-      const sz: u32 = o == 0xF6 ? 0 : d;
-      if (g <= 1) { readE(r, sz, k, false); i32c(imm(r)); testCode(sz); return; }
-      if (g == 2) { get(R0 + e); i32c(-1); op(W.Xor); setReg(e, 2); return; } // NOT
-      i32c(0); get(R0 + e); aluCode(5, 2); get(LR); setReg(e, 2); return; // NEG
-    }
-    case 0xFE: case 0xFF: { // INC/DEC r/m
-      const sz: u32 = o == 0xFE ? 0 : d;
+    case Emitter.Not: get(R0 + e); i32c(-1); op(W.Xor); setReg(e, 2); return;
+    case Emitter.Neg: i32c(0); get(R0 + e); aluCode(5, 2); get(LR); setReg(e, 2); return;
+    case Emitter.IncDec: { // INC/DEC r/m
+      const sz: u32 = o == 0xFE ? 0 : 2;
       readE(r, sz, k, true);
       incDecCode(g == 1, sz);
       get(LR); writeE(r, sz, k, true);
       return;
     }
-    case 0x1B6: case 0x1B7: case 0x1BE: case 0x1BF: { // MOVZX, MOVSX
+    case Emitter.Movx: { // MOVZX, MOVSX
       const sz: u32 = o & 1 ? 1 : 0;
       readE(r, sz, k, false);
       if (o == 0x1BE) op(W.Extend8S); else if (o == 0x1BF) op(W.Extend16S);
       setReg(g, 2);
       return;
     }
-    case 0xE8: // CALL rel32: push the return address, leave at the target
+    case Emitter.Call: // CALL rel32: push the return address, leave at the target
       get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k);
       exitTo(branchTarget(r, k), k + 1);
       return;
-    case 0xC3: // RET: leave at the popped address (chaining to its block when it has a region)
+    case Emitter.Ret: // leave at the popped address (chaining to its block when it has a region)
       popCode(k); set(T1);
       flushCode(); get(T1); set(XEIP);
       if (pure) returnTargetCode();
       exitRet(k + 1, DONE);
       return;
-    case 0xE9: case 0xEB: branchCode(r, k); return;
+    case Emitter.Jmp: branchCode(r, k); return;
   }
   unreachable();
 }

@@ -29,7 +29,7 @@ import { B_PHYS, B_KEY, B_GEN, B_COUNT } from "../cpu/run";
 // table index of the block's region | 0x80000000 when it has no fallback
 // (other regions may chain to it), 0 = none
 export const B_JIT: u32 = 20;
-const B_HITS: u32 = 24; // runs in the interpreter since it was decoded; while compiled: runs | bad runs << 16
+const B_HITS: u32 = 24; // interpreted: runs | runs that ended in an exit << 16; compiled: runs | bad runs << 16
 const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, queued, or not worth it
 
 // Queue entry fields.
@@ -55,6 +55,7 @@ let statInvalidated: u64 = 0;   // compiled regions dropped because their block 
 let statRejected: u64 = 0;      // hot blocks not compiled (too few instructions with an emitter)
 let statBatches: u64 = 0;       // modules the host compiled
 let statDemoted: u64 = 0;       // regions dropped because they mostly stopped early
+let statExitBound: u64 = 0;     // hot blocks not compiled because their runs mostly ended in an exit
 
 // A region that stops early (leaves before an instruction it cannot do, or
 // ends in an exit) costs more than interpreting its block: after DEMOTE_AFTER
@@ -63,7 +64,13 @@ let statDemoted: u64 = 0;       // regions dropped because they mostly stopped e
 const DEMOTE_AFTER: u32 = 256;
 
 let demote: bool = true;
-export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void { jitOn = on; threshold = hot > 0 ? hot : 1; demote = demoteEarlyStops; }
+export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void {
+  jitOn = on; threshold = hot > 0 ? min(hot, 0xFFFF) : 1; demote = demoteEarlyStops;
+}
+
+// The block the interpreter counted last: when run() returns with an exit, it
+// is the block that exited (jitEnded).
+let counted: u32 = 0;
 
 export function jitStat(i: u32): f64 {
   switch (i) {
@@ -73,6 +80,7 @@ export function jitStat(i: u32): f64 {
     case 3: return <f64>statRejected;
     case 4: return <f64>statBatches;
     case 5: return <f64>statDemoted;
+    case 6: return <f64>statExitBound;
     default: return 0;
   }
 }
@@ -91,12 +99,17 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   const fn = load<u32>(blk + B_JIT);
   if (fn == 0) {
     const hits = load<u32>(blk + B_HITS);
+    counted = blk;
     if (hits != NEVER) {
-      if (hits + 1 >= threshold) enqueue(blk, count);
-      else store<u32>(blk + B_HITS, hits + 1);
+      if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
+      else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
+        store<u32>(blk + B_HITS, NEVER);
+        statExitBound++;
+      } else enqueue(blk, count);
     }
     return 0;
   }
+  counted = 0;
   if (count > room) return 0;
   jitBase = retired;
   const packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
@@ -160,7 +173,17 @@ function enqueue(blk: u32, count: u32): void {
   queued++;
 }
 
-export function jitPending(): bool { return queued != 0; }
+// run() returns: a block the interpreter ran last and that ended in an exit
+// counts it (an exit's cost dwarfs what compiling a block saves, and a region
+// that ends in an exit would be demoted); then the batch is compiled.
+export function jitEnded(): void {
+  if (counted != 0 && exitReason != ExitReason.None && exitReason != ExitReason.Budget) {
+    const hits = load<u32>(counted + B_HITS);
+    if (hits != NEVER && hits < 0xFFFF0000) store<u32>(counted + B_HITS, hits + 0x10000);
+  }
+  counted = 0;
+  if (queued != 0) jitFlush();
+}
 
 // The host compiles the module at `at` (len bytes) and puts its function i
 // at table index load<u32>(queue + 32 * i); 1 when done, 0 when refused.

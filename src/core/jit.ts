@@ -50,6 +50,8 @@ export interface JitStats {
   rejected: number;
   /** Regions given back to the interpreter because most of their runs stopped early (a TLB miss, an exit). */
   demoted: number;
+  /** Hot blocks left to the interpreter because most of their runs ended in an exit (port I/O, CPUID, MMIO...). */
+  exitBound: number;
   /** Instructions retired inside compiled regions. */
   instructions: number;
   /** Modules WebAssembly refused (a core bug: their regions stay interpreted). */
@@ -108,7 +110,7 @@ export class JitHost {
   stats(): JitStats {
     const s = (i: number) => this.core!.jitStat(i);
     return {
-      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5),
+      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6),
       compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
     };
   }
