@@ -46,7 +46,7 @@ const machine = new Pc({
       rows.push([MILESTONES[next][0], ms, machine.vm.vcpus[0].instructionsRetired]);
       next++;
     }
-    if (next === MILESTONES.length) machine.vm.requestStop({ kind: 'stopped', status: 0, message: 'the shell prompt appeared' });
+    if (next === MILESTONES.length) machine.vm.requestStop({ kind: 'stopped', reason: 'the shell prompt appeared' });
   },
 });
 const append = args.includes('--crypto-tests') ? 'console=ttyS0' : 'console=ttyS0 cryptomgr.notests';

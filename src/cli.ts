@@ -3,7 +3,7 @@ import './host/node/index.js'; // the CLI runs on the Node host
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TrapezeError, OutputClosed, OUTPUT_CLOSED_STATUS } from './errors.js';
-import { ExitStatus } from './vm/vm.js';
+import { ExitStatus } from './commands/outcome.js';
 import { registerRun } from './commands/run.js';
 import { registerCtl } from './commands/ctl.js';
 import { registerBench } from './commands/bench.js';

@@ -23,9 +23,7 @@ export function createMachine(options: MachineOptions = {}): Machine {
   const vm = new Vm(options);
   const uart = new Uart16550(COM1, options.serial ?? (() => {}), options.serialIrq, 'com1');
   vm.ports.register(uart, COM1, COM1 + 7);
-  vm.ports.register(new DebugExit((status, value) => {
-    vm.requestStop({ kind: 'debug-exit', status, message: `guest wrote 0x${value.toString(16)} to the debug-exit port` });
-  }), DEBUG_EXIT_PORT);
+  vm.ports.register(new DebugExit((code, value) => vm.requestStop({ kind: 'debug-exit', value, code })), DEBUG_EXIT_PORT);
   return { vm, uart };
 }
 

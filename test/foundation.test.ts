@@ -7,6 +7,7 @@ import { runGuest, IMAGES } from './support/guest.js';
 import { kludgeImage, tempFile } from './support/image.js';
 import { createMachine } from '../src/machine.js';
 import { loadMultiboot } from '../src/loader/multiboot.js';
+import { describeStop, exitStatus } from '../src/commands/outcome.js';
 
 const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
 function trapeze(...args: string[]) {
@@ -25,7 +26,7 @@ describe('hello guest', () => {
   it('prints its greeting on COM1 and exits with status 1 through port 0xF4', () => {
     const r = runGuest('hello');
     expect(r.serial).toBe('Hello from a Trapeze guest!\n');
-    expect(r.stop).toMatchObject({ kind: 'debug-exit', status: 1 });
+    expect(r.stop).toMatchObject({ kind: 'debug-exit', value: 0, code: 1 });
     // every byte is one OUT exit to the UART, plus the LSR polls and the exit write
     expect(r.vm.exitStats().io).toBeGreaterThan(28);
   });
@@ -66,10 +67,10 @@ describe('how a run ends', () => {
   it('an invalid opcode with no IDT is a triple fault that names the opcode and address', () => {
     const { stop } = runCode([0x90, 0x0f, 0x0b]); // nop; ud2
     expect(stop.kind).toBe('shutdown');
-    expect(stop.status).toBe(4);
-    expect(stop.message).toContain('#UD (invalid opcode)');
-    expect(stop.message).toContain('at 0x00100021');
-    expect(stop.message).toContain('opcode 0F 0B');
+    expect(exitStatus(stop)).toBe(4);
+    expect(describeStop(stop)).toContain('#UD (invalid opcode)');
+    expect(describeStop(stop)).toContain('at 0x00100021');
+    expect(describeStop(stop)).toContain('opcode 0F 0B');
   });
 
   it('an instruction limit stops a guest that never ends', () => {

@@ -10,6 +10,7 @@ import { kludgeImage, LOAD } from './support/image.js';
 import { State, FPU_REG_SIZE } from '../src/core/layout.js';
 import { Feature } from '../src/vm/cpuid.js';
 import type { Vm } from '../src/vm/vm.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const ENTRY = LOAD + 32;
 
@@ -37,7 +38,7 @@ describe('fpu guest image', () => {
     const r = runGuest('fpu');
     const want = expected('fpu');
     expect(significantLines(r.serial)).toEqual(want.lines);
-    expect(r.stop.status).toBe(want.status);
+    expect(exitStatus(r.stop)).toBe(want.status);
   });
 });
 

@@ -8,6 +8,7 @@ import { fuzzSeed, formatReport } from '../src/fuzz/robustness.js';
 import { GUEST_MODES } from '../src/fuzz/random-guest.js';
 import { createMachine } from '../src/machine.js';
 import { ExitReason } from '../src/core/layout.js';
+import { describeStop } from '../src/commands/outcome.js';
 
 describe('robustness fuzz (quick)', () => {
   for (const seed of [1, 2, 3]) {
@@ -62,7 +63,7 @@ describe('device-bound instructions (found by the fuzzer)', () => {
       0xf4,                   // hlt
     ]);
     const stop = vm.run({ maxInstructions: 1000 });
-    expect(stop.kind, stop.message).toBe('halted');
+    expect(stop.kind, describeStop(stop)).toBe('halted');
     expect(log).toEqual([
       'r2@10', 'r2@12',
       'r2@20', 'r2@22', 'r2@24', 'r2@26', 'r2@28',
@@ -85,7 +86,7 @@ describe('device-bound instructions (found by the fuzzer)', () => {
       0xf4,                         // hlt
     ]);
     const stop = vm.run({ maxInstructions: 1000 });
-    expect(stop.kind, stop.message).toBe('halted');
+    expect(stop.kind, describeStop(stop)).toBe('halted');
     expect(log.filter((a) => a.startsWith('w'))).toEqual([
       'w2@2e=1', 'w2@2c=2', 'w2@2a=3', 'w2@28=4', 'w2@26=40', 'w2@24=6', 'w2@22=7', 'w2@20=8',
     ]);

@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { IMAGES, runGuest, expected, significantLines } from './support/guest.js';
 import { Pc } from '../src/platform/pc.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
 
@@ -17,7 +18,7 @@ function runOnPc(name: string, cmdline: string): { serial: string; status: numbe
   const pc = new Pc({ memoryMiB: 32, vcpus: qemuCpus(name), serial: (b) => { serial += String.fromCharCode(b); } });
   try {
     pc.bootMultiboot(`${IMAGES}${name}.elf`, cmdline);
-    const { status } = pc.vm.run({ maxInstructions: 1_000_000_000 });
+    const status = exitStatus(pc.vm.run({ maxInstructions: 1_000_000_000 }));
     return { serial, status };
   } finally {
     pc.close();
@@ -80,7 +81,7 @@ describe('guest images', () => {
   for (const name of images.filter((n) => n !== 'compute' && n !== 'mbinfo')) {
     it(`${name}: serial output and exit status match expected/${name}`, () => {
       const cmdline = qemuCmdline(name);
-      const run = ON_PC.has(name) ? runOnPc(name, cmdline) : (({ serial, stop }) => ({ serial, status: stop.status }))(runGuest(name, { cmdline }));
+      const run = ON_PC.has(name) ? runOnPc(name, cmdline) : (({ serial, stop }) => ({ serial, status: exitStatus(stop) }))(runGuest(name, { cmdline }));
       const want = expected(name);
       expect(significantLines(run.serial)).toEqual(want.lines);
       expect(run.status).toBe(want.status);
@@ -90,14 +91,14 @@ describe('guest images', () => {
   it(`compute (iterations=${COMPUTE_ITERATIONS}): checksum matches QEMU`, () => {
     const run = runGuest('compute', { cmdline: `iterations=${COMPUTE_ITERATIONS}` });
     expect(significantLines(run.serial)).toEqual(computeExpected(COMPUTE_ITERATIONS));
-    expect(run.stop.status).toBe(expected('compute').status);
+    expect(exitStatus(run.stop)).toBe(expected('compute').status);
   });
 
   for (const memoryMiB of [32, 64]) {
     it(`mbinfo (${memoryMiB} MiB): prints the multiboot information our loader builds`, () => {
       const run = runGuest('mbinfo', { cmdline: 'hello world', memoryMiB });
       expect(significantLines(run.serial)).toEqual(mbinfoExpected(memoryMiB, 'hello world'));
-      expect(run.stop.status).toBe(expected('mbinfo').status);
+      expect(exitStatus(run.stop)).toBe(expected('mbinfo').status);
     });
   }
 });

@@ -3,7 +3,7 @@
 // guest's own work not lost.
 import { describe, it, expect } from 'vitest';
 import { Hypervisor, type Guest } from '../src/hypervisor/hypervisor.js';
-import { ExitStatus } from '../src/vm/vm.js';
+import { ExitStatus, describeStop, exitStatus } from '../src/commands/outcome.js';
 import { hypervisor, spinVm, SPIN } from './support/hypervisor.js';
 
 const BLOB = 0x300000;
@@ -36,8 +36,9 @@ describe('I/O port policy', () => {
     hv.runFor(5_000_000);
     const g = hv.get('p');
     expect(g.state).toBe('stopped');
-    expect(g.vm.stopped).toMatchObject({ kind: 'policy', status: ExitStatus.policyViolation });
-    expect(g.vm.stopped!.message).toContain('policy forbids port 0xf4 (1 byte)');
+    expect(g.vm.stopped).toMatchObject({ kind: 'policy' });
+    expect(exitStatus(g.vm.stopped!)).toBe(ExitStatus.policyViolation);
+    expect(describeStop(g.vm.stopped!)).toContain('policy forbids port 0xf4 (1 byte)');
     expect(g.policy.counts).toEqual({ io: 1, mmio: 0, msr: 0, instructions: 0 });
     expect(g.console.transcript).toBe('spin 1 sum=5568F2BF\nPASS\n');
     hv.close();
@@ -98,7 +99,7 @@ describe('MMIO policy', () => {
     const hv = hypervisor([{ ...vmexit, policy: { mmio: ['0xfec00000-0xfec00fff'], onViolation: 'stop' } }]);
     hv.runFor(50_000_000, () => !!hv.get('m').vm.stopped);
     const g = hv.get('m');
-    expect(g.vm.stopped?.message).toContain('policy forbids MMIO 0xfebf0000 (4 bytes)');
+    expect(describeStop(g.vm.stopped!)).toContain('policy forbids MMIO 0xfebf0000 (4 bytes)');
     expect(g.policy.counts.mmio).toBe(1);
     hv.close();
   });

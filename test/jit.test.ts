@@ -10,6 +10,7 @@ import { Pc } from '../src/platform/pc.js';
 import { fuzzJitDiff } from '../src/fuzz/robustness.js';
 import type { JitOptions } from '../src/core/jit.js';
 import type { Vm } from '../src/vm/vm.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
 const ON_PC = new Set(['sleeper']);
@@ -35,7 +36,7 @@ function run(name: string, jit: JitOptions): Outcome {
     const pc = new Pc({ memoryMiB: 32, serial: serialOut, jit });
     try {
       pc.bootMultiboot(`${IMAGES}${name}.elf`, cmdline);
-      status = pc.vm.run({ maxInstructions: MAX_INSTRUCTIONS }).status;
+      status = exitStatus(pc.vm.run({ maxInstructions: MAX_INSTRUCTIONS }));
       vm = pc.vm;
     } finally {
       pc.close();
@@ -43,7 +44,7 @@ function run(name: string, jit: JitOptions): Outcome {
   } else {
     const machine = createMachine({ memoryMiB: 32, serial: serialOut, jit });
     bootMultiboot(machine, `${IMAGES}${name}.elf`, cmdline);
-    status = machine.vm.run({ maxInstructions: MAX_INSTRUCTIONS }).status;
+    status = exitStatus(machine.vm.run({ maxInstructions: MAX_INSTRUCTIONS }));
     vm = machine.vm;
   }
   const stats = vm.core.jit.stats();

@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runGuest, expected, significantLines, IMAGES } from './support/guest.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
 
@@ -18,7 +19,7 @@ function runMatchingQemu(name: string) {
   const { serial, stop, vm } = runGuest(name);
   const want = expected(name);
   expect(significantLines(serial)).toEqual(want.lines);
-  expect(stop.status).toBe(want.status);
+  expect(exitStatus(stop)).toBe(want.status);
   return { serial, lines: want.lines, c: vm.vcpus[0].counters() };
 }
 

@@ -13,6 +13,7 @@ import { createMachine } from '../src/machine.js';
 import { openDiskImages } from '../src/host/node/disks.js';
 import { BufferedInput } from '../src/platform/host-input.js';
 import { IMAGES, expected, significantLines } from './support/guest.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
 function trapeze(args: string[], input = '') {
@@ -51,7 +52,7 @@ describe('booting from a disk image', () => {
     const { pc, serial, stop, path } = bootPcboot();
     const want = expected('pcboot');
     expect(significantLines(serial)).toEqual(want.lines);
-    expect(stop.status).toBe(want.status);
+    expect(exitStatus(stop)).toBe(want.status);
     expect(pc.cga.lines()[0]).toBe('pcboot: sector 0 running'); // INT 10h teletype, on the CGA screen
     expect(pc.bios.calls.get(0x13)).toBe(1);
     // the guest's write reached the image file: sector 100 holds its pattern
@@ -147,7 +148,7 @@ describe('a shell on COM1: typed input on IRQ 4 through the I/O APIC, the local 
     pc.close();
     const want = expected('pcshell');
     expect(significantLines(serial)).toEqual(want.lines);
-    expect(stop.status).toBe(want.status);
+    expect(exitStatus(stop)).toBe(want.status);
   });
 
   it('takes the commands from the stdin of trapeze run', () => {
@@ -179,7 +180,7 @@ describe('the PC with a multiboot kernel and typed input', () => {
     expect(String.fromCharCode(...pc.vm.readPhys(0x9fe00, 4))).toBe('_MP_');
     const stop = pc.vm.run({ maxInstructions: 10_000_000 });
     expect(serial).toBe('Hello from a Trapeze guest!\n');
-    expect(stop.status).toBe(1);
+    expect(exitStatus(stop)).toBe(1);
     expect(pc.uart.receiveQueued).toBe(3); // typed bytes waiting in the receive FIFO
   });
 });

@@ -3,6 +3,7 @@
 // stack bytes it wrote; QEMU (TCG) printed the same into expected/stack16.txt.
 import { describe, it, expect } from 'vitest';
 import { runGuest, expected } from './support/guest.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 /** The output as cases: a line naming the case, then its indented lines. */
 function cases(lines: string[]): Map<string, string[]> {
@@ -25,7 +26,7 @@ describe('16-bit stack segment', () => {
   const want = cases(expected('stack16').lines);
 
   it('runs every case to PASS', () => {
-    expect(run.stop.status).toBe(expected('stack16').status);
+    expect(exitStatus(run.stop)).toBe(expected('stack16').status);
     expect([...got.keys()]).toEqual([...want.keys()]);
   });
   for (const [name, lines] of want) {

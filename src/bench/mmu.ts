@@ -17,6 +17,7 @@ import { IMAGES } from './suite.js';
 import type { Vm } from '../vm/vm.js';
 import type { CounterName } from '../core/layout.js';
 import { TrapezeError } from '../errors.js';
+import { describeStop } from '../commands/outcome.js';
 
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 const LOAD = (disp: number) => [0x8b, 0x86, ...le32(disp)]; // mov eax, [esi+disp32]
@@ -129,7 +130,7 @@ function pagestress(): MmuBenchResult['pagestress'] {
   const stop = m.vm.run();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const steps = /^spaces=\d+ pages=\d+ steps=(\d+)$/m.exec(serial);
-  if (stop.kind !== 'debug-exit' || !serial.includes('PASS') || !steps) throw new TrapezeError(`pagestress guest failed: ${stop.message}\n${serial}`);
+  if (stop.kind !== 'debug-exit' || !serial.includes('PASS') || !steps) throw new TrapezeError(`pagestress guest failed: ${describeStop(stop)}\n${serial}`);
   const cpu = m.vm.vcpus[0];
   const touches = Number(steps[1]);
   return {

@@ -8,6 +8,7 @@ import { EXIT_KINDS, PLAIN_INSNS, plainLoop, type Workload, type ExitKind } from
 import { createMachine, bootMultiboot } from '../machine.js';
 import { runWithHostClock } from './host-clock.js';
 import { TrapezeError } from '../errors.js';
+import { describeStop } from '../commands/outcome.js';
 
 export const IMAGES = fileURLToPath(new URL('../../guest-images/', import.meta.url));
 
@@ -109,7 +110,7 @@ function runCompute(iterations: number): ComputeResult {
   const stop = m.vm.run();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const checksum = /checksum=([0-9A-F]{8})/.exec(serial)?.[1];
-  if (stop.kind !== 'debug-exit' || !checksum) throw new TrapezeError(`compute guest failed: ${stop.message}\n${serial}`);
+  if (stop.kind !== 'debug-exit' || !checksum) throw new TrapezeError(`compute guest failed: ${describeStop(stop)}\n${serial}`);
   const known = readFileSync(`${IMAGES}expected/compute.checksums`, 'utf8');
   const expectedChecksum = new RegExp(`^iterations=${iterations} checksum=([0-9A-F]{8})$`, 'm').exec(known)?.[1] ?? null;
   return { iterations, instructions: m.vm.vcpus[0].instructionsRetired, seconds, checksum, expectedChecksum };
@@ -130,7 +131,7 @@ function vmexitGuestOnce(iterations: number): Record<string, number> {
   const m = createMachine({ memoryMiB: 32, serial: (b) => { serial += String.fromCharCode(b); } });
   bootMultiboot(m, `${IMAGES}vmexit.elf`, `iterations=${iterations}`);
   runWithHostClock(m.vm, 2_000_000_000);
-  if (!serial.includes('vmexit done')) throw new TrapezeError(`vmexit guest did not finish: ${m.vm.stopped?.message ?? 'still running'}\n${serial}`);
+  if (!serial.includes('vmexit done')) throw new TrapezeError(`vmexit guest did not finish: ${m.vm.stopped ? describeStop(m.vm.stopped) : 'still running'}\n${serial}`);
   const out: Record<string, number> = {};
   for (const [, kind, n] of serial.matchAll(/^# (\S+) cycles\/iter=(\d+)$/gm)) out[kind] = Number(n);
   return out;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { TrapezeError } from '../errors.js';
-import { ExitStatus } from '../vm/vm.js';
+import { ExitStatus } from './outcome.js';
 
 /** vm: whether the action takes a VM name (true), may take one ('optional'), or takes none. */
 const ACTIONS: Record<string, { vm: boolean | 'optional'; path?: boolean; request: (vm: string, path: string, force: boolean) => [string, string, unknown?] }> = {

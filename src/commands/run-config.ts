@@ -7,7 +7,7 @@
 import { Hypervisor, type HypervisorStats, type VmStats } from '../hypervisor/hypervisor.js';
 import { ApiServer, checkSocketPath } from '../host/node/api.js';
 import { formatTop } from '../hypervisor/top.js';
-import { ExitStatus } from '../vm/vm.js';
+import { ExitStatus, exitStatus } from './outcome.js';
 import { checkOutputPath, writeOutput, writeStdout } from './output.js';
 
 export interface RunConfigOptions {
@@ -21,7 +21,7 @@ export interface RunConfigOptions {
 
 /** A VM's share of the process status. */
 export function vmStatus(v: VmStats): number {
-  return v.stop ? v.stop.status : ExitStatus.timeout; // still running or paused at the end
+  return v.stop ? exitStatus(v.stop) : ExitStatus.timeout; // still running or paused at the end
 }
 
 /** The status of a multi-VM run: the highest of its VMs'. */

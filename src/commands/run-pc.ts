@@ -10,6 +10,7 @@ import type { ClockMode } from '../platform/clock.js';
 import { TrapezeError } from '../errors.js';
 import { readImage } from '../machine.js';
 import { writeStdout } from './output.js';
+import { describeStop, exitStatus } from './outcome.js';
 import { ExitTimer } from '../stats/exit-timer.js';
 import { printStats } from './run.js';
 import { StatusLine } from './status-line.js';
@@ -59,12 +60,12 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     const stop = pc.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, onTick: status?.tick });
     status?.clear();
     if (opts.screen) process.stderr.write(screenText(pc.cga.lines()));
-    if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
+    if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${describeStop(stop)}\n`);
     if (timer) {
       printStats(pc.vm, timer);
       process.stderr.write(`${pcStats(pc).join('\n')}\n`);
     }
-    process.exitCode = stop.status;
+    process.exitCode = exitStatus(stop);
   } finally {
     restoreTerminal();
     pc.close();

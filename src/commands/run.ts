@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { TrapezeError } from '../errors.js';
 import { writeStdout } from './output.js';
+import { describeStop, exitStatus } from './outcome.js';
 import type { Vm } from '../vm/vm.js';
 import { parseMemory, parseCount, parseSeconds, parseCpus, parseOnOff } from './options.js';
 import { StatusLine } from './status-line.js';
@@ -68,9 +69,9 @@ export function registerRun(program: Command): void {
       status = StatusLine.forTerminal(machine.vm);
       const stop = machine.vm.run({ maxInstructions: opts.maxInstructions, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, onTick: status?.tick });
       status?.clear();
-      if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${stop.message}\n`);
+      if (stop.kind !== 'debug-exit' && stop.kind !== 'halted') process.stderr.write(`trapeze: ${describeStop(stop)}\n`);
       if (timer) printStats(machine.vm, timer);
-      process.exitCode = stop.status;
+      process.exitCode = exitStatus(stop);
     });
 }
 

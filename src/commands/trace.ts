@@ -1,6 +1,7 @@
 // `trapeze trace <image>`: stream one line per event while a guest runs.
 import type { Command } from 'commander';
 import { writeStdout } from './output.js';
+import { describeStop, exitStatus } from './outcome.js';
 import { InvalidArgumentError } from 'commander';
 import { parseMemory, parseCount } from './options.js';
 import { collect } from './run-mode.js';
@@ -42,7 +43,7 @@ export function registerTrace(program: Command): void {
         if (pending.length >= 512) flush();
       });
       flush();
-      process.stderr.write(`trapeze: ${stop.message}\n`);
-      process.exitCode = stop.kind === 'stopped' ? 0 : stop.status;
+      process.stderr.write(`trapeze: ${describeStop(stop)}\n`);
+      process.exitCode = exitStatus(stop);
     });
 }

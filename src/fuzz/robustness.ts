@@ -11,6 +11,7 @@ import { randomGuest, codePool, GUEST_MODES, type GuestMode } from './random-gue
 import type { JitOptions } from '../core/jit.js';
 import { RAM_BASE } from '../core/layout.js';
 import { coreModule, type TestCoreExports } from '../core/core.js';
+import { describeStop } from '../commands/outcome.js';
 
 export interface FuzzOptions {
   /** Instructions to run for the seed (summed over its episodes). */
@@ -82,7 +83,7 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
     let stop: StopInfo | undefined;
     try {
       randomGuest(vm, rnd, mode, pool);
-      vm.platform = new InterruptSource(rnd, () => vm.requestStop({ kind: 'stopped', status: 0, message: 'no progress: an exception loop' }));
+      vm.platform = new InterruptSource(rnd, () => vm.requestStop({ kind: 'stopped', reason: 'no progress: an exception loop' }));
       options.onEpisode?.(episode, mode, vm);
       stop = vm.run({ maxInstructions: Math.min(perEpisode, options.instructions - report.instructions), timeoutMs: options.episodeMs ?? 20_000 });
     } catch (e) {
@@ -96,7 +97,7 @@ export function fuzzSeed(seed: number, options: FuzzOptions): SeedReport {
     for (const [k, n] of Object.entries(vm.exitStats())) bump(report.exits, k, n);
     if (stop) {
       bump(report.ends, stop.kind === 'stopped' ? 'exception-loop' : stop.kind);
-      if (stop.kind === 'error') bump(report.coreErrors, stop.message.replace(/0x[0-9a-f]+/g, 'X'));
+      if (stop.kind === 'error') bump(report.coreErrors, describeStop(stop).replace(/0x[0-9a-f]+/g, 'X'));
     }
     report.digests.push(finalState(vm, ram));
     if (vm.jitOn) report.compiledInstructions += vm.core.jit.stats().instructions;

@@ -14,7 +14,7 @@ import { host } from '../host/platform.js';
 import { LineConsole } from './console.js';
 import { captureVm, restoreVm, writeSnapshot, readSnapshot, type SnapshotPlatform } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
-import { ExitStatus } from '../vm/vm.js';
+import { describeStop } from '../commands/outcome.js';
 
 export interface HypervisorOptions {
   hostMemoryMiB?: number;
@@ -261,12 +261,12 @@ export class Hypervisor {
     if (e.budgetLeft <= 0 && !e.vm.stopped) {
       g.policy.record('instructions', `ran ${g.policy.maxInstructions} instructions`);
       this.options.log?.(g.name, `reached its maximum of ${g.policy.maxInstructions} instructions`);
-      e.vm.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `VM ${g.name} reached its maximum of ${g.policy.maxInstructions} instructions` });
+      e.vm.requestStop({ kind: 'instruction-limit', limit: g.policy.maxInstructions, vm: g.name });
     }
     if (e.vm.stopped && e.vm.state !== 'stopped') {
       e.vm.finish();
       g.console.flush();
-      this.options.log?.(g.name, `stopped: ${e.vm.stopped.message}`);
+      this.options.log?.(g.name, `stopped: ${describeStop(e.vm.stopped)}`);
       this.release(g);
     }
   }

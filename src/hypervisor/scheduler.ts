@@ -11,7 +11,7 @@
 // Cost is measured in guest instructions retired (the deterministic clock:
 // repeatable runs and tests) or in host nanoseconds (the wall clock).
 import { host } from '../host/platform.js';
-import { ExitStatus, type Vm } from '../vm/vm.js';
+import type { Vm } from '../vm/vm.js';
 
 export type SchedClock = 'instructions' | 'wall';
 
@@ -145,7 +145,7 @@ export class Scheduler {
       retired = best.vm.runSlice(vcpu, budget);
     } catch (e) {
       // a failure on the host side of one VM (a device model) stops that VM alone
-      best.vm.requestStop({ kind: 'error', status: ExitStatus.crash, message: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}` });
+      best.vm.requestStop({ kind: 'failed', reason: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}`, input: false });
     }
     const cost = this.clock === 'wall' ? host().nowNs() - t0 : Math.max(1, retired);
     best.budgetLeft -= retired;

@@ -5,6 +5,7 @@
 import { installBrowserHost } from '../host/browser.js';
 import { Session, Shares, type GuestSpec, type ShareVm } from './session.js';
 import type { ToWorker, FromWorker, StateMessage } from './protocol.js';
+import { describeStop } from '../commands/outcome.js';
 
 const scope = globalThis as unknown as { postMessage(m: FromWorker): void; addEventListener(t: 'message', f: (e: MessageEvent<ToWorker>) => void): void };
 const post = (m: FromWorker) => scope.postMessage(m);
@@ -43,7 +44,7 @@ function state(full = false): StateMessage {
   return {
     t: 'state', full, running, serial, log, cpu: s.cpu(), exits: s.exitCounts(), counters: s.counters(),
     shadow, shadowSize: s.shadow.size, pd: s.pageDirectory(), mmu: s.mmuEvents.slice(-24), mmuSeq: s.mmuSeq,
-    screen: s.screen(), stop: s.stop?.message, ips: ipsWindow.ips,
+    screen: s.screen(), stop: s.stop && describeStop(s.stop), ips: ipsWindow.ips,
   };
 }
 

@@ -13,7 +13,7 @@ import type { Vcpu } from '../vm/vcpu.js';
 import { Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, TraceKind } from '../core/layout.js';
 import { readLinear } from './linear.js';
 import { disassemble } from './disassembler.js';
-import { EXCEPTION_NAMES } from '../vm/vm.js';
+import { EXCEPTION_NAMES, describeStop } from '../commands/outcome.js';
 import { traceMmu, formatMmuEvent } from '../mmu/trace.js';
 import { TrapezeError } from '../errors.js';
 
@@ -54,7 +54,7 @@ export function traceImage(image: string | undefined, options: TraceOptions, emi
   const out = (line: string) => {
     if (!started || lines >= limit) return;
     emit(line);
-    if (++lines >= limit) vm?.requestStop({ kind: 'stopped', status: 0, message: `trace stopped after ${limit} lines` });
+    if (++lines >= limit) vm?.requestStop({ kind: 'stopped', reason: `trace stopped after ${limit} lines` });
   };
 
   const traceEvent = (kind: number, a: number, b: number, c: number) => {
@@ -130,6 +130,6 @@ export function describeExit(vm: Vm, cpu: Vcpu, reason: number): string {
     case ExitReason.Budget:
       return `budget (slice of ${u32(Exit.retired)} instructions spent)`;
     default:
-      return `${name}${vm.stopped ? ` — ${vm.stopped.message}` : ''}`;
+      return `${name}${vm.stopped ? ` — ${describeStop(vm.stopped)}` : ''}`;
   }
 }

@@ -4,7 +4,7 @@
 import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
 import { jitDefault, type JitOptions } from '../core/jit.js';
 import {
-  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, ERROR_MESSAGES, RAM_BASE, MSR_ASK,
+  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, RAM_BASE, MSR_ASK,
   CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CpuidTable, CpuidEntry,
 } from '../core/layout.js';
 import { Vcpu } from './vcpu.js';
@@ -27,32 +27,30 @@ const LIFECYCLE = {
 export type LifecycleAction = keyof typeof LIFECYCLE;
 
 /** Why a run ended. */
-export type StopKind =
-  | 'debug-exit'        // the guest wrote port 0xF4
-  | 'halted'            // HLT with nothing that could wake the vCPU
-  | 'shutdown'          // triple fault
-  | 'error'             // the core met something it does not support
-  | 'instruction-limit' // --max-instructions reached
-  | 'timeout'           // wall-clock limit reached
-  | 'policy'            // an isolation policy with onViolation "stop"
-  | 'stopped';          // the host stopped it
+/**
+ * How a run ended, as data: the VM reports what happened; the CLI
+ * (src/commands/outcome.ts) words it and chooses the process exit status.
+ */
+export type StopInfo =
+  /** The guest wrote `value` to port 0xF4; `code` is the exit code it asked for ((value << 1) | 1). */
+  | { kind: 'debug-exit'; value: number; code: number }
+  /** HLT with nothing that could wake the vCPU (`allVcpus`: every vCPU of an SMP guest). */
+  | { kind: 'halted'; eip: number; interruptsEnabled: boolean; allVcpus: boolean }
+  /** Triple fault after exception `vector` (its error code when it has one), at `eip`. */
+  | { kind: 'shutdown'; vector: number; errorCode?: number; eip: number; opcode?: number; unimplemented: boolean }
+  /** The core met something it does not support (`code`: an ErrorCode), at `eip`. */
+  | { kind: 'error'; code: number; eip: number }
+  /** The firmware or the host could not go on (`input`: the guest's input was at fault). */
+  | { kind: 'failed'; reason: string; input: boolean }
+  /** The instruction limit of the run (`vm` set when it is a hypervisor policy's). */
+  | { kind: 'instruction-limit'; limit: number; vm?: string }
+  | { kind: 'timeout'; ms: number }
+  /** An isolation policy with onViolation "stop" refused `detail`. */
+  | { kind: 'policy'; vm: string; detail: string }
+  /** The host stopped it, for `reason`. */
+  | { kind: 'stopped'; reason: string };
 
-export interface StopInfo {
-  kind: StopKind;
-  /** Process exit status the CLI uses (see README, "Exit status"). */
-  status: number;
-  message: string;
-}
-
-/** Exit statuses for the ways a run can end other than the debug-exit port. */
-export const ExitStatus = {
-  halted: 0,
-  badInput: 2,
-  crash: 4,
-  instructionLimit: 6,
-  timeout: 8,
-  policyViolation: 10,
-} as const;
+export type StopKind = StopInfo['kind'];
 
 export interface VmOptions {
   name?: string;
@@ -196,7 +194,7 @@ export class Vm {
       throw new TrapezeError(`cannot ${action} VM ${this.name}: it is ${this.lifecycle} (${action} needs ${rule.from.join(' or ')})`);
     }
     this.lifecycle = rule.to;
-    if (action === 'stop') this.requestStop({ kind: 'stopped', status: 0, message: `VM ${this.name} was stopped by the host` });
+    if (action === 'stop') this.requestStop({ kind: 'stopped', reason: `VM ${this.name} was stopped by the host` });
   }
   start(): void { this.transition('start'); }
   pause(): void { this.transition('pause'); }
@@ -338,11 +336,11 @@ export class Vm {
     let done = 0;
     while (!this.stopInfo) {
       if (done >= maxInsns) {
-        this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
+        this.requestStop({ kind: 'instruction-limit', limit: maxInsns });
         break;
       }
       if (deadline !== Infinity && Date.now() > deadline) {
-        this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${options.timeoutMs} ms` });
+        this.requestStop({ kind: 'timeout', ms: options.timeoutMs! });
         break;
       }
       if (onTick !== undefined && ++ticks >= TICK_EXITS) { ticks = 0; onTick(); }
@@ -365,11 +363,11 @@ export class Vm {
     let used = 0; // instructions the current vCPU ran in its turn
     while (!this.stopInfo) {
       if (done >= maxInsns) {
-        this.requestStop({ kind: 'instruction-limit', status: ExitStatus.instructionLimit, message: `instruction limit reached (${maxInsns} instructions)` });
+        this.requestStop({ kind: 'instruction-limit', limit: maxInsns });
         break;
       }
       if (deadline !== Infinity && Date.now() > deadline) {
-        this.requestStop({ kind: 'timeout', status: ExitStatus.timeout, message: `timeout after ${timeoutMs} ms` });
+        this.requestStop({ kind: 'timeout', ms: timeoutMs! });
         break;
       }
       if (onTick !== undefined && ++ticks >= TICK_EXITS) { ticks = 0; onTick(); }
@@ -392,7 +390,7 @@ export class Vm {
         const sleeper = all.find((c) => !c.waitingForSipi && c.halted && c.interruptsEnabled);
         if (sleeper && this.platform?.idle(sleeper)) continue;
         const bsp = all[0];
-        this.requestStop({ kind: 'halted', status: ExitStatus.halted, message: `every vCPU halted (vCPU 0 at 0x${bsp.eip.toString(16)}) and no interrupt can wake one` });
+        this.requestStop({ kind: 'halted', eip: bsp.eip, interruptsEnabled: bsp.interruptsEnabled, allVcpus: true });
         break;
       }
       next = (vcpu.index + 1) % all.length;
@@ -491,7 +489,7 @@ export class Vm {
     const v = this.view;
     switch (this.filter!.refused(kind, detail)) {
       case 'stop':
-        this.requestStop({ kind: 'policy', status: ExitStatus.policyViolation, message: `VM ${this.name} stopped: policy forbids ${detail}` });
+        this.requestStop({ kind: 'policy', vm: this.name, detail });
         return;
       case 'inject-gp':
         this.failInstruction(vcpu, 13, 0);
@@ -556,36 +554,26 @@ export class Vm {
     if (vcpu.interruptsEnabled && this.platform?.idle(vcpu)) return;
     // under a hypervisor the vCPU waits; the VM ends when no vCPU could ever run again
     if (this.haltWaits && this.vcpus.some((v) => this.wakeable(v))) return;
-    const ifOn = vcpu.interruptsEnabled;
-    this.requestStop({
-      kind: 'halted',
-      status: ExitStatus.halted,
-      message: ifOn
-        ? `guest halted at 0x${vcpu.eip.toString(16)} with interrupts enabled, and no device can raise one`
-        : `guest halted at 0x${vcpu.eip.toString(16)} with interrupts disabled`,
-    });
+    this.requestStop({ kind: 'halted', eip: vcpu.eip, interruptsEnabled: vcpu.interruptsEnabled, allVcpus: false });
   }
 
+  /** A triple fault or a core error: what the core recorded about it. */
   private crash(vcpu: Vcpu, kind: 'shutdown' | 'error'): void {
     const v = this.view;
-    const vector = v.getUint32(Exit.detailVector, true);
-    const eip = v.getUint32(Exit.detailEip, true);
-    const flags = v.getUint32(Exit.detailFlags, true);
-    const opcode = v.getUint32(Exit.detailOpcode, true);
-    let message: string;
     if (kind === 'error') {
-      const code = v.getUint32(Exit.detailError, true);
-      message = `the core stopped the VM at 0x${vcpu.eip.toString(16)}: ${ERROR_MESSAGES[code] ?? `internal error ${code}`}`;
-    } else {
-      message = `guest crashed: triple fault (shutdown) after ${EXCEPTION_NAMES[vector] ?? `vector ${vector}`}`;
-      if (vector === 8 || vector === 10 || vector === 11 || vector === 12 || vector === 13 || vector === 14 || vector === 17) {
-        message += ` (error code 0x${v.getUint32(Exit.detailError, true).toString(16)})`;
-      }
-      message += ` at 0x${eip.toString(16).padStart(8, '0')}`;
-      if (flags & DetailFlag.HasOpcode) message += `, opcode ${formatOpcode(opcode)}`;
-      if (flags & DetailFlag.Unimplemented) message += ' — this instruction is not implemented by Trapeze yet';
+      this.requestStop({ kind, code: v.getUint32(Exit.detailError, true), eip: vcpu.eip });
+      return;
     }
-    this.requestStop({ kind, status: ExitStatus.crash, message });
+    const vector = v.getUint32(Exit.detailVector, true);
+    const flags = v.getUint32(Exit.detailFlags, true);
+    this.requestStop({
+      kind,
+      vector,
+      errorCode: HAS_ERROR_CODE.has(vector) ? v.getUint32(Exit.detailError, true) : undefined,
+      eip: v.getUint32(Exit.detailEip, true),
+      opcode: flags & DetailFlag.HasOpcode ? v.getUint32(Exit.detailOpcode, true) : undefined,
+      unimplemented: (flags & DetailFlag.Unimplemented) !== 0,
+    });
   }
 
   /** Exits by reason name (for --stats). */
@@ -596,24 +584,13 @@ export class Vm {
   }
 }
 
-export const EXCEPTION_NAMES: Record<number, string> = {
-  0: '#DE (divide error)', 1: '#DB (debug)', 2: 'NMI', 3: '#BP (breakpoint)', 4: '#OF (overflow)',
-  5: '#BR (bound range)', 6: '#UD (invalid opcode)', 7: '#NM (device not available)', 8: '#DF (double fault)',
-  10: '#TS (invalid TSS)', 11: '#NP (segment not present)', 12: '#SS (stack fault)',
-  13: '#GP (general protection)', 14: '#PF (page fault)', 16: '#MF (x87 error)', 17: '#AC (alignment check)',
-};
+/** Exceptions that push an error code. */
+const HAS_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 
 /** Whether a core module has the JIT (a core built before it has no `jit` export). */
 function hasJit(module: WebAssembly.Module): boolean {
   return WebAssembly.Module.exports(module).some((e) => e.name === 'jit');
 }
 
-/** The opcode bytes the core recorded (first byte lowest), e.g. "0F 0B". */
-function formatOpcode(v: number): string {
-  const bytes: string[] = [];
-  const n = Math.min(3, v >>> 24);
-  for (let i = 0; i < n; i++) bytes.push(((v >>> (8 * i)) & 0xff).toString(16).toUpperCase().padStart(2, '0'));
-  return bytes.join(' ');
-}
 
 export { State };

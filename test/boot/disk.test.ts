@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Pc } from '../../src/platform/pc.js';
 import { openDiskImages } from '../../src/host/node/disks.js';
+import { describeStop } from '../../src/commands/outcome.js';
 
 const DISK = fileURLToPath(new URL('../../.cache/linux/disk.img', import.meta.url));
 const present = existsSync(DISK);
@@ -73,7 +74,7 @@ describe.skipIf(!present)('booting Debian from sector 0 of an IDE disk (GRUB, ex
     process.stderr.write(`disk boot: shell prompt after ${((promptAt - started) / 1000).toFixed(1)} s, ${stop.kind}\n`);
     const tail = console.slice(-3000);
 
-    expect(console, `the boot stopped (${stop.message}); last console output:\n${tail}`).toContain('Booting `Debian i386 kernel, root on IDE\'');
+    expect(console, `the boot stopped (${describeStop(stop)}); last console output:\n${tail}`).toContain('Booting `Debian i386 kernel, root on IDE\'');
     expect(console, tail).toMatch(/ata1\.00: ATA-\d+: Trapeze ATA disk/);
     expect(console, tail).toContain('trapeze: mounted /dev/sda1 from IDE');
     expect(console, tail).toContain('trapeze: root file system on /dev/sda1 (ext2 over IDE)');

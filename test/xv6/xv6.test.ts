@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pc } from '../../src/platform/pc.js';
 import { openDiskImages } from '../../src/host/node/disks.js';
+import { describeStop } from '../../src/commands/outcome.js';
 
 const CACHE = fileURLToPath(new URL('../../.cache/xv6/', import.meta.url));
 const XV6 = `${CACHE}xv6.img`, FS = `${CACHE}fs.img`;
@@ -35,7 +36,7 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
       if (!console.endsWith('$ ')) return;
       promptSeconds.push((performance.now() - started) / 1000);
       if (sent > 0) outputs.push(console.slice(since, -2));
-      if (sent === commands.length) { pc.vm.requestStop({ kind: 'stopped', status: 0, message: 'every command ran' }); return; }
+      if (sent === commands.length) { pc.vm.requestStop({ kind: 'stopped', reason: 'every command ran' }); return; }
       const line = `${commands[sent++]}\n`;
       since = console.length + line.length; // xv6 echoes what it reads
       pc.uart.receive(Buffer.from(line));
@@ -44,7 +45,7 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
   try {
     pc.bootDisk();
     const stop = pc.vm.run({ maxInstructions, timeoutMs: 20 * 60_000 });
-    return { console, outputs, stop: stop.message, instructions: pc.vm.instructionsRetired, promptSeconds };
+    return { console, outputs, stop: describeStop(stop), instructions: pc.vm.instructionsRetired, promptSeconds };
   } finally {
     pc.close();
   }

@@ -13,6 +13,7 @@ import { createMachine, bootMultiboot, type Machine } from '../../machine.js';
 import { coreModuleFrom } from '../../core/core.js';
 import { runWithHostClock } from '../host-clock.js';
 import { CHILD_REPORT } from './engines.js';
+import { exitStatus } from '../../commands/outcome.js';
 
 const [image, cmdline, ...flags] = process.argv.slice(2);
 const option = (name: string) => flags.includes(name) ? flags[flags.indexOf(name) + 1] : undefined;
@@ -26,9 +27,9 @@ const coreModule = corePath ? coreModuleFrom(corePath) : undefined;
 function run(args: string, serial: (machine: Machine, b: number) => void): { machine: Machine; status: number } {
   const machine: Machine = createMachine({ memoryMiB: 32, coreModule, jit, serial: (b) => serial(machine, b) });
   bootMultiboot(machine, image, args);
-  if (!hostClock) return { machine, status: machine.vm.run().status };
+  if (!hostClock) return { machine, status: exitStatus(machine.vm.run()) };
   runWithHostClock(machine.vm, Number.MAX_SAFE_INTEGER);
-  return { machine, status: machine.vm.stopped?.status ?? 0 };
+  return { machine, status: machine.vm.stopped ? exitStatus(machine.vm.stopped) : 0 };
 }
 
 if (warmup !== undefined) run(warmup, () => {});
