@@ -3,6 +3,7 @@
 // clock), so the figures are the same on every run.
 import { describe, it, expect } from 'vitest';
 import { hypervisor, spinVm, SLEEPER } from './support/hypervisor.js';
+import { exitStatus } from '../src/commands/outcome.js';
 
 const retired = (hv: ReturnType<typeof hypervisor>, name: string) => hv.get(name).vm.instructionsRetired;
 
@@ -136,7 +137,8 @@ describe('hypervisor scheduler', () => {
     const bad = hv.get('bad').vm;
     bad.ports.write = () => { throw new Error('device exploded'); };
     hv.runFor(5_000_000);
-    expect(bad.stopped).toMatchObject({ kind: 'error', message: 'VM bad stopped: host error: device exploded' });
+    expect(bad.stopped).toMatchObject({ kind: 'error', reason: 'VM bad stopped: host error: device exploded' });
+    expect(exitStatus(bad.stopped!)).toBe(4);
     expect(hv.get('bad').state).toBe('stopped');
     expect(hv.get('good').state).toBe('running');
     expect(hv.get('good').vm.instructionsRetired).toBeGreaterThan(4_000_000);

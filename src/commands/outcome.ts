@@ -18,8 +18,8 @@ export function exitStatus(stop: StopInfo): number {
   switch (stop.kind) {
     case 'debug-exit': return stop.code;
     case 'halted': return ExitStatus.halted;
-    case 'shutdown': case 'error': return ExitStatus.crash;
-    case 'failed': return stop.input ? ExitStatus.badInput : ExitStatus.crash;
+    case 'shutdown': return ExitStatus.crash;
+    case 'error': return stop.reason !== undefined && stop.input ? ExitStatus.badInput : ExitStatus.crash;
     case 'instruction-limit': return ExitStatus.instructionLimit;
     case 'timeout': return ExitStatus.timeout;
     case 'policy': return ExitStatus.policyViolation;
@@ -52,8 +52,9 @@ export function describeStop(stop: StopInfo): string {
       if (stop.unimplemented) m += ' — this instruction is not implemented by Trapeze yet';
       return m;
     }
-    case 'error': return `the core stopped the VM at ${hex(stop.eip)}: ${ERROR_MESSAGES[stop.code] ?? `internal error ${stop.code}`}`;
-    case 'failed': return stop.reason;
+    case 'error':
+      if (stop.reason !== undefined) return stop.reason;
+      return `the core stopped the VM at ${hex(stop.eip)}: ${ERROR_MESSAGES[stop.code] ?? `internal error ${stop.code}`}`;
     case 'instruction-limit':
       return stop.vm !== undefined
         ? `VM ${stop.vm} reached its maximum of ${stop.limit} instructions`

@@ -145,7 +145,7 @@ export class Scheduler {
       retired = best.vm.runSlice(vcpu, budget);
     } catch (e) {
       // a failure on the host side of one VM (a device model) stops that VM alone
-      best.vm.requestStop({ kind: 'failed', reason: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}`, input: false });
+      best.vm.requestStop({ kind: 'error', reason: `VM ${best.vm.name} stopped: host error: ${(e as Error).message}`, input: false });
     }
     const cost = this.clock === 'wall' ? host().nowNs() - t0 : Math.max(1, retired);
     best.budgetLeft -= retired;

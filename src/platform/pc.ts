@@ -162,7 +162,7 @@ export class Pc implements PlatformHooks {
       key: (take) => this.biosKey(take),
       a20: (on) => { if (on !== undefined) this.setA20(on); return this.a20; },
       cmos: (r) => { this.cmos.write(CMOS_INDEX, 1, r); return this.cmos.read(CMOS_DATA, 1); },
-      fail: (message) => vm.requestStop({ kind: 'failed', reason: message, input: true }),
+      fail: (message) => vm.requestStop({ kind: 'error', reason: message, input: true }),
     });
     vm.ports.register(this.bios, FIRMWARE_PORT);
 

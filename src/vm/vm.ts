@@ -39,9 +39,9 @@ export type StopInfo =
   /** Triple fault after exception `vector` (its error code when it has one), at `eip`. */
   | { kind: 'shutdown'; vector: number; errorCode?: number; eip: number; opcode?: number; unimplemented: boolean }
   /** The core met something it does not support (`code`: an ErrorCode), at `eip`. */
-  | { kind: 'error'; code: number; eip: number }
-  /** The firmware or the host could not go on (`input`: the guest's input was at fault). */
-  | { kind: 'failed'; reason: string; input: boolean }
+  | { kind: 'error'; code: number; eip: number; reason?: undefined }
+  /** The firmware or the host could not go on, for `reason` (`input`: the guest's input was at fault). */
+  | { kind: 'error'; reason: string; input: boolean }
   /** The instruction limit of the run (`vm` set when it is a hypervisor policy's). */
   | { kind: 'instruction-limit'; limit: number; vm?: string }
   | { kind: 'timeout'; ms: number }
