@@ -72,3 +72,9 @@ function formatOpcode(v: number): string {
   for (let i = 0; i < n; i++) bytes.push(((v >>> (8 * i)) & 0xff).toString(16).toUpperCase().padStart(2, '0'));
   return bytes.join(' ');
 }
+
+/** A stop as reports show it (--stats-json, the API): the data, its exit status and its line. */
+export type StopReport = StopInfo & { status: number; message: string };
+export function stopReport(stop: StopInfo): StopReport {
+  return { ...stop, status: exitStatus(stop), message: describeStop(stop) };
+}

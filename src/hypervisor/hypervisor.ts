@@ -3,7 +3,7 @@
 // host-wide memory budget, applies each VM's isolation policy, drives the
 // lifecycle (created → running ⇄ paused → stopped), takes snapshots and
 // restores them, and reports fairness.
-import type { Vm, VmState, StopInfo } from '../vm/vm.js';
+import type { Vm, VmState } from '../vm/vm.js';
 import { Pc } from '../platform/pc.js';
 import { HostedPlatform } from './hosted-platform.js';
 import type { BlockDevice } from '../storage/block-device.js';
@@ -14,7 +14,7 @@ import { host } from '../host/platform.js';
 import { LineConsole } from './console.js';
 import { captureVm, restoreVm, writeSnapshot, readSnapshot, type SnapshotPlatform } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
-import { describeStop } from '../commands/outcome.js';
+import { describeStop, stopReport, type StopReport } from '../commands/outcome.js';
 
 export interface HypervisorOptions {
   hostMemoryMiB?: number;
@@ -62,7 +62,7 @@ export interface VmStats {
   fairness: number;
   exits: Record<string, number>;
   violations: Record<ViolationKind, number>;
-  stop: StopInfo | null;
+  stop: StopReport | null;
 }
 
 export interface HypervisorStats {
@@ -327,7 +327,7 @@ export class Hypervisor {
         fairness: e.entitled ? e.received / e.entitled : 1,
         exits: g.vm.exitStats(),
         violations: { ...g.policy.counts },
-        stop: g.vm.stopped ?? null,
+        stop: g.vm.stopped ? stopReport(g.vm.stopped) : null,
       };
     });
     const ratios = vms.filter((v) => v.cpuEntitled > 0).map((v) => v.fairness);
