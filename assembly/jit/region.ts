@@ -82,6 +82,8 @@ let blkKey: u32 = 0;
 let count: u32 = 0;
 let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
 let fwd: u32 = 0;          // bit j: some record branches forward to record j
+let joinMat: u32 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
+let joinNone: u32 = 0;     // bit j: every branch to record j emitted so far left the lazy state empty
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
 export let pure: bool = true; // no fallback in the region
 let segs: u32 = 0;         // segments used by memory operands
@@ -639,7 +641,9 @@ function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
 function takeBranch(t: u32, k: u32): void {
   const j = recordAt(t);
   if (j > k && j < count) { // forward, inside the block
+    if (joinMat & (1 << j)) materialize();
     flush();
+    if (!memNone) joinNone &= ~(1 << j);
     get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
     byte(W.Br); uleb(depth - 1 - unchecked(labelOfRecord[j]));
     return;
@@ -693,6 +697,8 @@ export function compileRegion(block: u32, n: u32): bool {
     if (j > k && j < n) fwd |= 1 << j;
     else if (j == 0 && pure) loops = true;
   }
+  joinMat = 0;
+  for (let j: u32 = 1; j < n; j++) if ((fwd & (1 << j)) && readsFlagsFirst(j, n)) joinMat |= 1 << j;
   written = 0; fl = MEMSTATE; flSz = 0; memNone = false; depth = 0;
 
   const sizeAt = reserve5();
@@ -734,11 +740,36 @@ export function compileRegion(block: u32, n: u32): bool {
   return true;
 }
 
+// Whether the code from record j on reads the flags before it writes them all:
+// then the paths that join at j materialize EFLAGS (the lazy state left empty),
+// so a Jcc reads EFLAGS bits and INC/DEC keeps CF without asking the core.
+function readsFlagsFirst(j: u32, n: u32): bool {
+  for (let k = j; k < n; k++) {
+    const r = rec(k);
+    if (!canEmit(r)) return false;
+    switch (emitterOf(r)) {
+      case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
+      case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
+      case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
+      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: continue;
+      default: return false;
+    }
+  }
+  return false;
+}
+
 // One pass over the block's records, and the exit after the last.
 function bodyCode(n: u32): void {
+  joinNone = 0xFFFFFFFF;
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
   for (let k: u32 = 0; k < n; k++) {
-    if (k > 0 && (fwd & (1 << k))) { flush(); close(); memNone = false; }
+    if (k > 0 && (fwd & (1 << k))) { // a join: the flags are in the state on every path
+      if (joinMat & (1 << k)) materialize();
+      flush();
+      const none = memNone && (joinNone & (1 << k)) != 0;
+      close();
+      memNone = none;
+    }
     const r = rec(k);
     if (canEmit(r)) emitRecord(r, k);
     else fallbackCode(r, k);
