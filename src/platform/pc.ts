@@ -27,6 +27,9 @@ import { host } from '../host/platform.js';
 import { Bios, FIRMWARE_PORT } from '../firmware/bios.js';
 import { buildRom, ROM_BASE } from '../firmware/rom.js';
 import { buildMpTables } from '../firmware/mp-table.js';
+import { buildAcpiTables } from '../firmware/acpi-tables.js';
+import { Hpet, HPET_BASE, HPET_SIZE } from '../devices/hpet.js';
+import { AcpiPm, PM_BASE, PM_LAST, PM1_EVT_BLK, PM1_CNT_BLK, PM_TMR_BLK, SCI_IRQ } from '../devices/acpi-pm.js';
 import { EBDA, pcMemoryMap, type MemoryRange } from '../firmware/memory-map.js';
 import { FwCfg, FW_CFG_PORT, FW_CFG_DATA } from '../devices/fw-cfg.js';
 import { loadMultiboot, type LoadedKernel } from '../loader/multiboot.js';
@@ -37,6 +40,8 @@ export const MAX_ROM_BYTES = 256 * 1024;
 const A20_OFF_MASK = 0xffefffff;
 /** Where the MP floating pointer and configuration table go: the EBDA's second half. */
 const MP_TABLES = EBDA + 0x200;
+/** Where the ACPI tables go (RSDP first): the BIOS area the RSDP scan covers, below the ROM. */
+const ACPI_TABLES = 0xe0000;
 /** In wall-clock mode the host looks at the time at least this often (instructions). */
 const WALL_CLOCK_BUDGET = 200_000;
 const IDLE_POLL_MS = 10;
@@ -77,6 +82,8 @@ export class Pc implements PlatformHooks {
   readonly fpuError = new FpuErrorLatch((level) => this.setIrq(FPU_ERROR_IRQ, level));
   readonly bios: Bios;
   readonly fwCfg: FwCfg;
+  readonly hpet: Hpet;
+  readonly acpiPm: AcpiPm;
   readonly disks: BlockDevice[];
   /** The ROM image (built-in, or --bios) and where its RAM copy lives. */
   private rom: Uint8Array = buildRom();
@@ -107,11 +114,12 @@ export class Pc implements PlatformHooks {
     vm.ports.register(this.pic, PIC_MASTER, PIC_MASTER + 1);
     vm.ports.register(this.pic, PIC_SLAVE, PIC_SLAVE + 1);
     vm.ports.register(this.pic, ELCR, ELCR + 1);
-    this.pit = new Pit8254(this.clock, (level) => this.setIrq(0, level));
+    // in the HPET's legacy replacement mode its timers 0 and 1 take IRQ 0 and IRQ 8
+    this.pit = new Pit8254(this.clock, (level) => { if (!this.hpet.legacyRouting) this.setIrq(0, level); });
     vm.ports.register(this.pit, PIT_BASE, PIT_BASE + 3);
     vm.ports.register(this.pit, PORT_B);
     const start = options.rtcStartMs ?? (this.clock.mode === 'virtual' ? Date.UTC(2026, 0, 1) : Date.now());
-    this.cmos = new CmosRtc(this.clock, (level) => this.setIrq(8, level), start);
+    this.cmos = new CmosRtc(this.clock, (level) => { if (!this.hpet.legacyRouting) this.setIrq(8, level); }, start);
     vm.ports.register(this.cmos, CMOS_INDEX, CMOS_DATA);
     this.kbd = new I8042({
       irq1: (level) => this.setIrq(1, level),
@@ -155,6 +163,10 @@ export class Pc implements PlatformHooks {
     }, LAPIC_BASE, LAPIC_SIZE);
     this.ioapic = new IoApic((m) => this.deliverMessage(m));
     vm.mmio.register(this.ioapic, IOAPIC_BASE, IOAPIC_SIZE);
+    this.hpet = new Hpet(this.clock, { isa: (irq, level) => this.setIrq(irq, level), gsi: (pin, level) => this.ioapic.setPin(pin, level) });
+    vm.mmio.register(this.hpet, HPET_BASE, HPET_SIZE);
+    this.acpiPm = new AcpiPm(this.clock, (type) => vm.requestStop({ kind: 'error', reason: `ACPI sleep state (SLP_TYP ${type}) requested: sleep states are not modelled`, input: false }));
+    vm.ports.register(this.acpiPm, PM_BASE, PM_LAST);
 
     this.bios = new Bios({
       vm, disks: this.disks, cga: this.cga,
@@ -207,7 +219,7 @@ export class Pc implements PlatformHooks {
     return {
       pc: this, uart: this.uart, clock: this.clock, pic: this.pic, pit: this.pit, cmos: this.cmos, kbd: this.kbd,
       cga: this.cga, ata: this.ata, lapics: this.lapics, ioapic: this.ioapic, post: this.post, fpuError: this.fpuError,
-      bios: this.bios, fwCfg: this.fwCfg,
+      bios: this.bios, fwCfg: this.fwCfg, hpet: this.hpet, acpiPm: this.acpiPm,
     };
   }
 
@@ -222,7 +234,7 @@ export class Pc implements PlatformHooks {
     this.vm.core.exports.romWindow(0x100000000 - this.rom.length, this.rom.length, this.romAt);
   }
 
-  /** What a BIOS sets up before booting: the 8259s, the 8254, virtual wire, and the MP tables. */
+  /** What a BIOS sets up before booting: the 8259s, the 8254, virtual wire, the MP and ACPI tables. */
   private initPlatform(): void {
     const out = (port: number, v: number) => this.vm.ports.write(port, 1, v);
     // 8259s: edge, cascade, vectors 08h and 70h, 8086 mode; only the timer, keyboard and cascade unmasked
@@ -241,6 +253,15 @@ export class Pc implements PlatformHooks {
       signature: 0x0633,
       features: 0x0201, // FPU, APIC
     }));
+    this.vm.writePhys(ACPI_TABLES, buildAcpiTables(ACPI_TABLES, {
+      cpus: this.vm.vcpus.length,
+      localApicAddress: LAPIC_BASE,
+      ioApicId: this.ioapic.id,
+      ioApicAddress: IOAPIC_BASE,
+      isaIrqToPin,
+      pm1EvtBlk: PM1_EVT_BLK, pm1CntBlk: PM1_CNT_BLK, pmTmrBlk: PM_TMR_BLK, sciIrq: SCI_IRQ,
+      hpetAddress: HPET_BASE, hpetBlockId: this.hpet.read(0, 4),
+    }));
   }
 
   /** Machine reset (8042 pulse, port 92h): every vCPU and the devices a reset clears; A20 on. */
@@ -249,6 +270,7 @@ export class Pc implements PlatformHooks {
     this.lapics.forEach((l) => l.reset());
     this.pic.reset();
     this.pit.reset();
+    this.hpet.reset();
     this.kbd.resetState();
     this.setA20(true);
     this.mapRom(); // ROM contents are what the chip holds, whatever was written over the RAM copy
