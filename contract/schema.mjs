@@ -274,8 +274,8 @@ export const coreMemory = [
   ['BLOCK_COUNT', 4096],
   ['BLOCK_MAX_INSNS', 16],
   ['RECORD_SIZE', 32],
-  ['BLOCK_HEADER', 32],
-  ['BLOCK_SIZE', 32 + 16 * 32, 'BLOCK_HEADER + BLOCK_MAX_INSNS * RECORD_SIZE'],
+  ['BLOCK_HEADER', 64],
+  ['BLOCK_SIZE', 64 + 16 * 32, 'BLOCK_HEADER + BLOCK_MAX_INSNS * RECORD_SIZE'],
   // shadow bookkeeping (mmu/shadow.ts): where each linear page's shadow entry came from
   ['SLOT_PTE', 0x1000000, 'guest-phys of the last-level entry | flags: 4 MiB'],
   ['SLOT_PDE', 0x1400000, 'guest-phys of the PDE | flags: 4 MiB'],

@@ -10,6 +10,7 @@ import {
 import { CR0_PG, CR0_AM, AC as AC_FLAG, segAddr } from "./state";
 import { raise, GP, SS, AC as AC_VECTOR, aborted, abortForMmioRead, requestExit, exitReason, endBlock } from "./fault";
 import { translatePaged } from "../mmu/paging";
+import { breakChains } from "./chain";
 import { mmioReplayed, replayValue, mmioLogHasRoom } from "./mmio-replay";
 import { mmioQueueWrite } from "./mmio-writes";
 import { shadowFill, tlbFlushAll, protectFrame, unprotectFrame, tableWritten, trappedWrite, NO_TRAP } from "../mmu/shadow";
@@ -52,7 +53,9 @@ let alignCheck: bool = false;
 // Call whenever CPL, CR0.AM or EFLAGS.AC changes.
 export function updateAccessMode(): void {
   const user = load<u32>(ACTIVE + S_CPL) == 3;
-  tlbAccess = user ? TlbBit.User : TlbBit.Super;
+  const access = user ? TlbBit.User : TlbBit.Super;
+  if (access != tlbAccess) breakChains(); // code fetches are checked for the other privilege
+  tlbAccess = access;
   alignCheck = user && (load<u32>(ACTIVE + S_CR0) & CR0_AM) != 0 && (load<u32>(ACTIVE + S_EFLAGS) & AC_FLAG) != 0;
   dataAccess = alignCheck ? 0 : tlbAccess;
 }
@@ -98,6 +101,7 @@ export function markCodePage(phys: u32): void {
 // stop trapping, so a burst of them (a freed page cleared, data beside code)
 // costs one invalidation, not one each.
 function invalidateCodePage(a: u32): void {
+  breakChains();
   const info = load<u32>(a);
   store<u32>(a, (info & ~(PageInfo.Generation | PageInfo.Code)) | ((info + 1) & PageInfo.Generation));
   if (!(info & (PageInfo.PageTable | PageInfo.PageDir))) unprotectFrame((a - PAGE_INFO) >>> 2);

@@ -26,6 +26,7 @@ import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
 import { jitOn, jitRun, jitForget, jitEnded } from "../jit/tier";
+import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
 
@@ -35,6 +36,12 @@ export const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = e
 export const B_GEN: u32 = 8;    // generation of the code page when decoded
 export const B_COUNT: u32 = 12; // records in the block
 const B_KEEP: u32 = 16;  // 0: decode again next time (an instruction crossing a page)
+// 32..51: the two successors this block last led to (chain.ts), valid in epoch B_EPOCH
+const B_EPOCH: u32 = 32;
+const B_NEXT_IP0: u32 = 36;
+const B_NEXT0: u32 = 40;
+const B_NEXT_IP1: u32 = 44;
+const B_NEXT1: u32 = 48;
 
 // The block-cache slot of the block at phys in mode key (the JIT chains through it too).
 @inline export function blockSlot(phys: u32, key: u32): u32 {
@@ -70,6 +77,7 @@ function currentBlock(): u32 {
 
 function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost: u32, ip: u32, limit: u32): u32 {
   bump(Counter.BlocksDecoded);
+  breakChains(); // links into this slot meant the block it held
   markCodePage(phys);
   const big = code32();
   let off = lin & 0xFFF;
@@ -106,6 +114,28 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
   store<u32>(blk + B_KEEP, keep);
   jitForget(blk);
   return blk;
+}
+
+// The block `prev` led to last time execution went on at `ip`, or 0.
+@inline function chained(prev: u32, ip: u32): u32 {
+  if (load<u32>(prev + B_EPOCH) != chainEpoch) return 0;
+  if (load<u32>(prev + B_NEXT_IP0) == ip) return load<u32>(prev + B_NEXT0);
+  if (load<u32>(prev + B_NEXT_IP1) == ip) return load<u32>(prev + B_NEXT1);
+  return 0;
+}
+
+// Remember that `prev` led to `blk` at `ip` (the older of the two links goes).
+function link(prev: u32, ip: u32, blk: u32): void {
+  if (load<u32>(prev + B_EPOCH) != chainEpoch) {
+    store<u32>(prev + B_EPOCH, chainEpoch);
+    store<u32>(prev + B_NEXT1, 0);
+    store<u32>(prev + B_NEXT_IP1, 0);
+  } else {
+    store<u32>(prev + B_NEXT_IP1, load<u32>(prev + B_NEXT_IP0));
+    store<u32>(prev + B_NEXT1, load<u32>(prev + B_NEXT0));
+  }
+  store<u32>(prev + B_NEXT_IP0, ip);
+  store<u32>(prev + B_NEXT0, blk);
 }
 
 // The first instruction could not be fetched whole: it runs into the next
@@ -160,6 +190,48 @@ function reportDetail(): void {
   store<u32>(EXIT_DETAIL_FLAGS, load<u32>(ACTIVE + S_LAST_FLAGS));
 }
 
+// Set by runRecords when the instruction it stopped at faulted (or must be
+// restarted for the host's MMIO answer): the caller abandons it.
+let blockFaulted = false;
+
+// Run the records [rec, end) of a block from EIP; returns how many retired.
+// Its own function (not inlined into run): the loop-carried values stay few,
+// so the register allocator keeps them out of memory around the dispatch.
+// EIP, the instruction's start and the retired count live in locals here;
+// they are stored for a handler marked Sync, at a fault, and at the end.
+function runRecords(rec: u32, end: u32, ipMask: u32): u32 {
+  const first = rec;
+  const base = retired;
+  let ip = eip();
+  let last = ip;
+  let hf: u32 = 0;
+  blockFaulted = false;
+  while (rec < end) {
+    const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
+    hf = load<u8>(rec + R_HFLAGS);
+    last = ip;
+    if (hf & HFlag.Sync) { setEip(next); setInsnStart(ip); setRetired(base + (rec - first) / RECORD_SIZE); }
+    if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
+    execute(rec);
+    if (abort != Abort.None) {
+      blockFaulted = true;
+      if (!(hf & HFlag.Sync)) setInsnStart(ip);
+      const k = (rec - first) / RECORD_SIZE;
+      setRetired(base + k);
+      return k;
+    }
+    ip = next;
+    rec += RECORD_SIZE;
+    if (stopBlock) break;
+  }
+  const k = (rec - first) / RECORD_SIZE;
+  if (k > 0) {
+    setRetired(base + k);
+    if (!(hf & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
+  }
+  return k;
+}
+
 // Run the active vCPU for at most `budget` instructions.
 export function run(budget: u32): void {
   clearExit();
@@ -172,6 +244,8 @@ export function run(budget: u32): void {
   // exceptions delivered use budget too: a guest that faults forever (a #UD
   // handler that is itself #UD) still returns to the host
   let faults: u32 = 0;
+  breakChains(); // the host may have changed anything since the last entry
+  let prev: u32 = 0; // the block that ran last, when it can be linked from
   while (exitReason == ExitReason.None) {
     if (retired + faults >= budget) { requestExit(ExitReason.Budget); break; }
     const flags = load<u32>(ACTIVE + S_EFLAGS);
@@ -206,15 +280,21 @@ export function run(budget: u32): void {
     }
     if (load<u32>(ACTIVE + S_HALTED)) { requestExit(ExitReason.Hlt); break; }
     const start = eip();
-    const blk = currentBlock();
+    let blk = prev ? chained(prev, start) : 0;
     if (blk == 0) {
-      if (exitReason != ExitReason.None) { clearAbort(); break; }
-      if (!aborted()) continue; // the next code page was just mapped: decode again
-      setEip(start);
-      faults++;
-      deliverFault(0);
-      continue;
+      blk = currentBlock();
+      if (blk == 0) {
+        prev = 0;
+        if (exitReason != ExitReason.None) { clearAbort(); break; }
+        if (!aborted()) continue; // the next code page was just mapped: decode again
+        setEip(start);
+        faults++;
+        deliverFault(0);
+        continue;
+      }
+      if (prev && load<u32>(blk + B_KEY)) link(prev, start, blk);
     }
+    prev = load<u32>(blk + B_KEY) ? blk : 0;
     const count = load<u32>(blk + B_COUNT);
     let n = count;
     const single = shadow || (flags & TF) != 0;
@@ -222,9 +302,7 @@ export function run(budget: u32): void {
     if (single || replaying) n = 1;
     if (n > budget - retired - faults) n = budget - retired - faults;
     clearStop();
-    // Every CS load ends the block, so the code size holds for all of it. EIP,
-    // the instruction's start and the retired count live in locals here; they
-    // are stored for a handler marked Sync, at a fault, and when the block ends.
+    // every CS load ends the block, so the code size holds for all of it
     const ipMask: u32 = code32() ? 0xFFFFFFFF : 0xFFFF;
     let rec = blk + BLOCK_HEADER;
     let end = rec + n * RECORD_SIZE;
@@ -235,35 +313,11 @@ export function run(budget: u32): void {
       if (aborted()) { faults += abandon(rec, false); continue; }
       if (first) end = rec + min(count - first, budget - retired - faults) * RECORD_SIZE;
     }
-    const base = retired;
-    let ip = eip();
-    let last = ip;
-    let hf: u32 = 0;
-    let k: u32 = 0; // instructions retired in this block by the interpreter
-    let faulted = false;
-    while (rec < end) {
-      const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
-      hf = load<u8>(rec + R_HFLAGS);
-      last = ip;
-      if (hf & HFlag.Sync) { setEip(next); setInsnStart(ip); setRetired(base + k); }
-      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec);
-      if (abort != Abort.None) {
-        faulted = true;
-        if (!(hf & HFlag.Sync)) setInsnStart(ip);
-        setRetired(base + k);
-        if (abandon(rec, replaying)) { replaying = false; faults++; }
-        break;
-      }
-      k++;
-      ip = next;
-      rec += RECORD_SIZE;
-      if (stopBlock) break;
-    }
-    if (!faulted && k > 0) {
-      setRetired(base + k);
-      if (!(hf & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
-      if (replaying) replaying = mmioReplayDone();
+    if (rec < end) {
+      const k = runRecords(rec, end, ipMask);
+      if (blockFaulted) {
+        if (abandon(rec + k * RECORD_SIZE, replaying)) { replaying = false; faults++; }
+      } else if (k > 0 && replaying) replaying = mmioReplayDone();
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
     if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {

@@ -4,6 +4,7 @@ import {
   ACTIVE, S_GPR, S_EIP, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR,
   SEG_LO, SEG_HI, SEG_RIGHTS, SegRight, S_CR0, S_CPL, S_EFLAGS, SEG_CS, SEG_SS,
 } from "../layout";
+import { breakChains } from "./chain";
 
 export const EAX: u32 = 0;
 export const ECX: u32 = 1;
@@ -89,6 +90,7 @@ export const CR0_PG: u32 = 1 << 31;
 // Fill a segment cache and its derived check fields.
 // attr: access byte (bits 0-7) and the flags nibble (bits 12-15: AVL, L, D/B, G).
 export function setSegCache(s: u32, selector: u32, base: u32, limit: u32, attr: u32): void {
+  if (s == SEG_CS) breakChains(); // base, limit and code size of the linked blocks
   const a = segAddr(s);
   store<u32>(a + SEG_SELECTOR, selector & 0xFFFF);
   store<u32>(a + SEG_BASE, base);

@@ -15,6 +15,7 @@ import {
 import { bump, bumpBy } from "./counters";
 import { mmuTracing, mmuEvent, MmuEvent, DropCause, FlushCause, ShadowWrite } from "./trace";
 import { paePaging, loadPdptes } from "./pae";
+import { breakChains } from "../cpu/chain";
 
 // SLOT_PTE low bits (entries are 4-byte aligned, so bits 0-1 are free)
 export const LISTED: u32 = 1;  // the slot is in TLB_LIST
@@ -77,6 +78,7 @@ export function shadowFill(lin: u32, phys: u32, readBits: u32, writeBits: u32, s
   if (dirSrc & BIG) store<u8>(REGION_BIG + (slot >>> 10), 1);
   const host = RAM_BASE + (phys & 0xFFFFF000);
   const w = writeEntry(host, writeBits);
+  if (load<u32>(at(TLB_READ, slot))) breakChains(); // a live entry replaced
   store<u32>(at(TLB_READ, slot), host | readBits);
   store<u32>(at(TLB_WRITE, slot), w);
   if (mmuTracing) {
@@ -148,6 +150,7 @@ function drop(slot: u32, cause: u32): void {
   if (mmuTracing) mmuEvent(MmuEvent.Drop, cause, slot << 12, load<u32>(at(SLOT_PTE, slot)) & ~3, load<u32>(at(TLB_READ, slot)));
   store<u32>(at(TLB_READ, slot), 0);
   store<u32>(at(TLB_WRITE, slot), 0);
+  breakChains();
 }
 
 // Guest-physical [phys, phys+size) of a page-table frame changed (a trapped
@@ -209,6 +212,7 @@ export function invalidatePage(lin: u32): void {
 // ---- flushes -----------------------------------------------------------------------
 // Drop every entry, global ones too (counted as a full flush).
 export function flushAll(cause: u32): void {
+  breakChains();
   const dropped = tlbCount;
   for (let i: u32 = 0; i < tlbCount; i++) {
     const slot = load<u32>(at(TLB_LIST, i));
@@ -226,6 +230,7 @@ export function flushAll(cause: u32): void {
 // Drop every entry but the global ones, and protect only the frames the
 // kept entries came from.
 function flushNonGlobal(): void {
+  breakChains();
   let kept: u32 = 0;
   for (let i: u32 = 0; i < tlbCount; i++) {
     const slot = load<u32>(at(TLB_LIST, i));
