@@ -1,9 +1,9 @@
 // The core's exports: what the host calls. One instance per VM; its memory
 // (imported from the host) holds the tables in layout.ts and the guest's RAM.
 import {
-  ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, EXIT_SIZE, S_EFLAGS, S_CR0, S_A20_MASK,
-  S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_GPR, S_EIP, S_CPL,
-  SEG_CS, SEG_SS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT, S_MISC_ENABLE, S_PAT,
+  ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, S_EFLAGS, S_CR0, S_A20_MASK,
+  S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_EIP, S_CPL,
+  SEG_CS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT, S_MISC_ENABLE, S_PAT,
   EXIT_IO_DATA, IO_BUFFER, EXIT_MMIO_DATA, S_MMIO_REPLAY, EXIT_INSN_EIP, S_MSR_GRANT, S_PENDING_IO, PendingIo,
 } from "./layout";
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";

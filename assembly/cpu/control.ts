@@ -3,7 +3,7 @@
 import { ACTIVE, S_CPL, SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS, S_NMI, NmiBit } from "../layout";
 import {
   eip, setEip, segSelector, segLimit, loadSegReal, protectedMode, v86Mode, setSegCache, reg32, setReg32, ESP,
-  IF, IOPL, NT, RF, VM, VIF, VIP, AC, ID, TF,
+  IF, IOPL, NT, RF, VM, VIF, VIP,
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
 import { raise, GP, NP, SS, aborted, endBlock } from "./fault";
@@ -11,11 +11,10 @@ import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrIsSegment, attrConforming,
   loadCodeSegment, descBase, descLimit, markAccessed, nullifyForOuterLevel, setDescriptor, descAddr,
 } from "./descriptor";
-import { push, peek, getSP, setSP, spMask, writeStack } from "./operand";
+import { peek, getSP, setSP, spMask, writeStack } from "./operand";
 import { updateAccessMode, segLinear, read16, read32 } from "./memory";
 import { jmpCallTask, iretTask } from "./task";
 import { innerStack, stackFits, stackEsp, stackSel, writeInnerStack, enterInnerStack } from "./tss";
-import { stack32 } from "./state";
 
 @inline function cplNow(): u32 { return load<u32>(ACTIVE + S_CPL); }
 

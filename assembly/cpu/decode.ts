@@ -1,6 +1,5 @@
 // The decoder: guest bytes -> a fixed 32-byte record the executor runs from.
 // Records are made once per instruction and kept in the block cache.
-import { RECORD_SIZE } from "../layout";
 import { Enc, HFlag, PROPS, SEL_BASE, SEL, H_INVALID, H_TOO_LONG } from "./opcodes.generated";
 
 // ---- record layout ----
@@ -221,6 +220,3 @@ function finish(rec: u32, op: u32, len: u32, attr: u32, prefixes: u32, sel: u32 
 @inline function read32At(i: u32): u32 {
   return byteAt(i) | (byteAt(i + 1) << 8) | (byteAt(i + 2) << 16) | (byteAt(i + 3) << 24);
 }
-
-// Sanity for the layout: a record is exactly RECORD_SIZE bytes.
-export const RECORD_BYTES: u32 = RECORD_SIZE;

@@ -1,22 +1,22 @@
 // Exception and interrupt delivery: the real-mode IVT, protected-mode IDT gates
 // with privilege changes through the TSS, and the double/triple-fault rules.
 import {
-  ACTIVE, S_IDTR_BASE, S_IDTR_LIMIT, S_CPL, S_EFLAGS, S_HALTED, SEG_CS, SEG_SS, SEG_TR,
+  ACTIVE, S_IDTR_BASE, S_IDTR_LIMIT, S_CPL, S_EFLAGS, S_HALTED, SEG_CS, SEG_SS,
   SEG_DS, SEG_ES, SEG_FS, SEG_GS, ExitReason, S_LAST_VECTOR, S_LAST_ERROR, S_DR,
 } from "../layout";
 import {
-  eip, setEip, reg32, setReg32, ESP, segSelector, segBase, segLimit, segBig, loadSegReal,
-  setSegCache, protectedMode, TF, IF, NT, RF, VM, AC, segAttr,
+  eip, setEip, reg32, ESP, segSelector, loadSegReal,
+  setSegCache, protectedMode, TF, IF, NT, RF, VM, AC,
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
-import { readSys, writeSys, segLinear, updateAccessMode, read16, write16 } from "./memory";
+import { readSys, segLinear, updateAccessMode, write16 } from "./memory";
 import {
-  raise, aborted, clearAbort, abort, exitReason, faultVector, faultCode, faultHasCode, requestExit, endBlock,
-  GP, NP, SS, TS, DF, DE, PF, DB,
+  raise, aborted, clearAbort, exitReason, faultVector, faultCode, faultHasCode, requestExit, endBlock,
+  GP, NP, SS, DF, DE, PF, DB,
 } from "./fault";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsCode, attrConforming,
-  loadCodeSegment, descBase, descLimit, markAccessed, setDescriptor, descAddr,
+  loadCodeSegment, descLimit, setDescriptor, descAddr,
 } from "./descriptor";
 import { spMask, getSP, setSP, writeStack } from "./operand";
 import { innerStack, stackFits, stackEsp, stackSel, writeInnerStack, enterInnerStack } from "./tss";

@@ -5,7 +5,7 @@ import {
   ACTIVE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, BLOCK_HEADER, BLOCK_MAX_INSNS, RECORD_SIZE,
   RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
   S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
-  EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS, S_MMIO_REPLAY,
+  EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS,
   EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
@@ -14,10 +14,10 @@ import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, clearStop, exitReason,
-  clearExit, requestExit, raise, GP, DB,
+  clearExit, requestExit, raise, GP,
 } from "./fault";
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
-import { translate, ramSize, markCodePage, pageGeneration, tlbAccess, segLinear } from "./memory";
+import { translate, ramSize, markCodePage, pageGeneration, tlbAccess } from "./memory";
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart, retired } from "./context";
 import { completePendingIo } from "./io";

@@ -14,7 +14,7 @@ import {
 } from "./state";
 import { getFlags, setFlagsRaw } from "./flags";
 import { raise, raiseUD, GP, NP, aborted, endBlock, requestExit } from "./fault";
-import { readE, writeE, effectiveLinear, isMem, o32, regField, rmField, readG, writeG } from "./operand";
+import { readE, writeE, effectiveLinear, isMem, o32, regField, rmField, writeG } from "./operand";
 import { read16, read32, write16, write32, updateAccessMode } from "./memory";
 import {
   fetchDescriptor, descLo, descHi, descAttr, attrDpl, attrPresent, attrIsSegment, attrConforming, attrIsCode,

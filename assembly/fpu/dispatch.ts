@@ -1,7 +1,7 @@
 // The x87 escape opcodes D8-DF and WAIT: device-not-available checks, pending
 // exceptions, then one case per instruction. Register forms are picked by the
 // ModRM byte, memory forms by its reg field.
-import { ACTIVE, S_FPU_CW, S_FPU_SW, S_FPU_FOP, S_FPU_FIP, S_FPU_FCS, S_FPU_FDP, S_FPU_FDS, SEG_CS } from "../layout";
+import { ACTIVE, S_FPU_CW, S_FPU_FOP, S_FPU_FIP, S_FPU_FCS, S_FPU_FDP, S_FPU_FDS, SEG_CS } from "../layout";
 import { R_OP, R_MODRM } from "../cpu/decode";
 import { isMem, o32, effectiveOffset, segOf } from "../cpu/operand";
 import { cr0, CR0_EM, CR0_TS, CR0_MP, segSelector, setReg16, EAX, protectedMode, v86Mode } from "../cpu/state";
@@ -14,7 +14,7 @@ import {
 } from "./stack";
 import {
   exc, clearExc, flag, commitExc, pendingError, unmasked, cw, sw, setSw, setCw, setCC, updateSummary, rc,
-  IE, DE, OE, UE, SF, ES, BUSY, C0, C1, C2, C3,
+  IE, DE, OE, UE, SF, BUSY, C0, C1, C2, C3,
 } from "./status";
 import { fromIeee, toIeee, fromInt, toInt, bcdToInt, intToBcd, bcdHigh } from "./format";
 import { arith, sqrt80 } from "./arith";
