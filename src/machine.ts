@@ -17,6 +17,8 @@ export interface MachineOptions extends VmOptions {
 export interface Machine {
   vm: Vm;
   uart: Uart16550;
+  /** Write the tables a firmware leaves for the OS (MP, ACPI), when the machine has them. */
+  firmwareTables?(): void;
 }
 
 export function createMachine(options: MachineOptions = {}): Machine {
@@ -53,5 +55,6 @@ export function readModules(specs: string[]): MultibootModule[] {
 /** Boot a bzImage by the Linux boot protocol, with an optional initrd. */
 export function bootLinux(machine: Machine, kernelPath: string, initrdPath: string | undefined, cmdline = ''): LoadedLinux {
   const initrd = initrdPath === undefined ? undefined : { data: readImage(initrdPath, 'an initial ramdisk'), what: initrdPath };
+  machine.firmwareTables?.(); // the boot protocol skips the firmware, not what it describes
   return loadLinux(machine.vm, readImage(kernelPath), kernelPath, cmdline, initrd);
 }

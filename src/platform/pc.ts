@@ -244,6 +244,11 @@ export class Pc implements PlatformHooks {
     // 8254 counter 0: mode 3, count 65536 (18.2 Hz)
     out(0x43, 0x36); out(0x40, 0); out(0x40, 0);
     for (const l of this.lapics) l.virtualWire();
+    this.firmwareTables();
+  }
+
+  /** The MP and ACPI tables, built from this machine's configuration. */
+  firmwareTables(): void {
     this.vm.writePhys(MP_TABLES, buildMpTables(MP_TABLES, {
       cpus: this.vm.vcpus.length,
       ioApicId: this.ioapic.id,
