@@ -9,6 +9,7 @@ import {
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
 import { run } from "./cpu/run";
+import { ssePowerOn } from "./cpu/sse-state";
 import { setRamSize, setRomWindow, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
 import { exception } from "./cpu/interrupt";
 import { clearAbort, clearExit } from "./cpu/fault";
@@ -76,6 +77,7 @@ function reset(): void {
   setEip(0xFFF0);
   setReg32(EDX, 0x0633); // family 6, model 3 (Pentium Pro class)
   fpuPowerOn();
+  ssePowerOn();
   updateAccessMode();
 }
 

@@ -45,7 +45,7 @@ export const exit = {
 
 /** One vCPU's state block: at ACTIVE while it runs, parked in a slot otherwise. */
 export const state = {
-  prefix: 'S_', host: 'State', size: 0x400, sizeName: 'VCPU_STATE_SIZE',
+  prefix: 'S_', host: 'State', size: 0x600, sizeName: 'VCPU_STATE_SIZE',
   fields: [
     { name: 'gpr', size: 32, doc: 'eax ecx edx ebx esp ebp esi edi (x86 numbering)' },
     { name: 'eip', size: 4 },
@@ -112,6 +112,10 @@ export const state = {
     { name: 'mmioQueue', core: 'MMIO_QUEUE', size: 84, private: true, doc: 'MMIO_QUEUE_MAX x { addr, size, data }' },
     { name: null, size: 4 },
     { name: 'pdpte', size: 32, doc: 'PAE: the 4 PDPTEs (u64 each) as the CPU caches them from CR3' },
+    // SSE (cpu/sse.ts): present whatever the CPU model; only a model with FXSR/SSE reaches them
+    { name: 'xmm', size: 128, doc: 'XMM0-7, 16 bytes each, low byte first' },
+    { name: 'mxcsr', size: 4, doc: 'SSE control/status register (power-on 0x1F80)' },
+    { name: null, size: 380 },
   ],
 };
 
@@ -165,12 +169,13 @@ export const constants = [
   ['IO_BUFFER', 0x2000, 'string I/O data (rep ins/outs) travels through this buffer'],
   ['IO_BUFFER_SIZE', 0x1000],
   ['MSR_ASK', 2, 'EXIT_MSR_DIR bit: a policy\'s MSR filter asks whether the guest may use the MSR'],
-  ['CPUID_CONTROL', 0x8000, '1: every CPUID exits to the host instead of reading the table'],
-  ['CPUID_TABLE', 0x8020, "vCPU v's table is at CPUID_TABLE + v * CPUID_TABLE_SIZE"],
+  ['CPUID_CONTROL', 0xA000, '1: every CPUID exits to the host instead of reading the table'],
+  ['CPUID_TABLE', 0xA020, "vCPU v's table is at CPUID_TABLE + v * CPUID_TABLE_SIZE"],
   ['CPUID_MAX_ENTRIES', 31],
   ['ACTIVE', 0x3000, "the running vCPU's state", true],
   ['VCPU_SLOTS', 0x4000, 'parked vCPU states, VCPU_STATE_SIZE each', true],
   ['MAX_VCPUS', 16],
+  ['MXCSR_POWER_ON', 0x1F80, 'MXCSR at RESET: every SIMD floating-point exception masked, round to nearest'],
   ['FPU_REG_SIZE', 16, 'bytes between two x87 registers from S_FPU_REGS'],
   ['MMIO_LOG_MAX', 8, 'MMIO reads one instruction may do', true],
   ['MMIO_QUEUE_MAX', 7, 'MMIO writes queued behind the one in the exit record', true],

@@ -1,7 +1,8 @@
 // Snapshots across format changes: a file saved in format 1 by an earlier build
 // (test/fixtures/sleeper-format1.*) restores and continues as the original
-// did; format 2 saves each part of the machine with its version, and a part
-// this build cannot read is refused by name.
+// did (its 1 KiB vCPU blocks widened: XMM0-7 zero, MXCSR at power-on); format 2
+// saves each part of the machine with its version, format 3 the wider vCPU
+// blocks (SSE state), and a part this build cannot read is refused by name.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -48,7 +49,7 @@ describe('snapshot formats', () => {
     hv.close();
   });
 
-  it('format 2 saves every part of the PC by name with its version', () => {
+  it('format 3 (as 2) saves every part of the PC by name with its version', () => {
     const hv = hypervisor([{ name: 's', kernel: SLEEPER, cmdline: 'hz=100 work=50000', memoryMiB: 4 }]);
     hv.runFor(2_000_000);
     hv.pause('s');
@@ -56,7 +57,7 @@ describe('snapshot formats', () => {
     hv.snapshot('s', file);
     const body = gunzipSync(readFileSync(file));
     const header = JSON.parse(body.toString('utf8', 12, 12 + body.readUInt32LE(8)));
-    expect(header.format).toBe(2);
+    expect(header.format).toBe(3);
     expect(Object.keys(header.devices).sort()).toEqual(Object.keys(hv.get('s').pc.snapshotParts()).sort());
     for (const part of Object.values(header.devices) as { version: number }[]) expect(part.version).toBe(1);
     expect(header.exitCounts.hlt).toBe(hv.get('s').vm.exitStats().hlt);
@@ -72,7 +73,7 @@ describe('snapshot formats', () => {
     // a format this build does not read
     const future = join(dir, 'future.snap');
     editHeader(file, future, (h) => { h.format = 99; });
-    expect(() => new Hypervisor().restore(future, 'r3')).toThrow(/snapshot format 99 is not supported \(this build reads formats 1 and 2\)/);
+    expect(() => new Hypervisor().restore(future, 'r3')).toThrow(/snapshot format 99 is not supported \(this build reads formats 1, 2 and 3\)/);
     hv.close();
   });
 });

@@ -30,6 +30,7 @@ export const enum Attr {
   Repne = 16, // F2
   Lock = 32,
   SegOverride = 64,
+  Opsize = 128, // a 66 prefix was present (SSE: it selects the packed-double/integer form)
 }
 
 // Handler ids past the two opcode maps.
@@ -81,7 +82,7 @@ export function decode(rec: u32, big: bool): bool {
     if (fetchFailed) return false;
     if (b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E) { seg = (b >> 3) & 3; attr |= Attr.SegOverride; }
     else if (b == 0x64 || b == 0x65) { seg = b - 0x60; attr |= Attr.SegOverride; }
-    else if (b == 0x66) attr ^= (attr & Attr.O32) ^ (big ? 0 : Attr.O32);
+    else if (b == 0x66) attr = (attr & ~Attr.O32) | (big ? 0 : Attr.O32) | Attr.Opsize;
     else if (b == 0x67) attr ^= (attr & Attr.A32) ^ (big ? 0 : Attr.A32);
     else if (b == 0xF0) attr |= Attr.Lock;
     else if (b == 0xF2) attr = (attr & ~Attr.Rep) | Attr.Repne;

@@ -244,14 +244,43 @@ op(0x106, 'CLTS', '', { h: 'clts()' });
 op(0x108, 'INVD', '', { h: 'requirePrivilege()' }); // no caches to manage
 op(0x109, 'WBINVD', '', { h: 'requirePrivilege()' });
 
+// ---- SSE/SSE2 and MMX (0F 10-17, 28-2F, 50-7F, C2-C6, D0-FF) ----
+// The mandatory prefix (none, 66, F3, F2) selects the instruction inside the
+// handler (cpu/sse-move.ts, cpu/sse-state.ts); the rest of the space is defined
+// (decoded at its real length) but not implemented: #UD, reported as such.
+// Every handler first checks CR0.EM/CR4.OSFXSR/CR0.TS, so a CPU model without
+// SSE (the default P6) takes #UD on all of them.
+const SSE_ROWS = {
+  0x10: 'sseMovLoad(rec)', 0x11: 'sseMovStore(rec)',
+  0x28: 'sseMovAligned(rec, false)', 0x29: 'sseMovAligned(rec, true)',
+  0x6F: 'sseMovDq(rec, false)', 0x7F: 'sseMovDq(rec, true)',
+};
+const SSE_IMM8 = new Set([0x70, 0x71, 0x72, 0x73, 0xC2, 0xC4, 0xC5, 0xC6]);
+const SSE_SPACE = [
+  ...Array.from({ length: 8 }, (_, i) => 0x10 + i), ...Array.from({ length: 8 }, (_, i) => 0x28 + i),
+  ...Array.from({ length: 0x28 }, (_, i) => 0x50 + i).filter((b) => b !== 0x77),
+  0x7C, 0x7D, 0x7E, 0x7F, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6,
+  ...Array.from({ length: 0x2F }, (_, i) => 0xD0 + i),
+];
+const sseRows = [];
+for (const b of SSE_SPACE) {
+  const h = SSE_ROWS[b] ?? null;
+  sseRows.push([0x100 | b, `SSE/MMX 0F ${b.toString(16).toUpperCase()}`, SSE_IMM8.has(b) ? 'MB' : 'M', { h }]);
+}
+sseRows.push([0x177, 'EMMS', '', { h: null }]);
+
 // ---- 0F 18-1F: hint NOPs (0F 1F /0 is the long NOP) ----
 for (let i = 0; i < 8; i++) op(0x118 + i, 'hint NOP Ev', 'M', { h: '' });
+
+for (const r of sseRows.filter((r) => r[0] < 0x120)) op(...r);
 
 // ---- 0F 20-23: control and debug registers ----
 op(0x120, 'MOV Rd,Cd', 'R', { regs: [0, 2, 3, 4], h: 'movControl(rec, false, false)' });
 op(0x121, 'MOV Rd,Dd', 'R', { h: 'movControl(rec, false, true)' });
 op(0x122, 'MOV Cd,Rd', 'R', { regs: [0, 2, 3, 4], h: 'movControl(rec, true, false)' });
 op(0x123, 'MOV Dd,Rd', 'R', { h: 'movControl(rec, true, true)' });
+
+for (const r of sseRows.filter((r) => r[0] >= 0x128 && r[0] < 0x130)) op(...r);
 
 // ---- 0F 30-33: MSRs, the time-stamp counter ----
 op(0x130, 'WRMSR', '', { h: 'wrmsr()' });
@@ -261,6 +290,8 @@ op(0x133, 'RDPMC', '', { h: 'raiseGP(0)' }); // no counters are exposed
 
 // ---- 0F 40-4F: CMOVcc ----
 for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)`, jit: R32('Cmov') });
+
+for (const r of sseRows.filter((r) => r[0] >= 0x150 && r[0] < 0x180)) op(...r);
 
 // ---- 0F 80-9F: Jcc rel16/32, SETcc ----
 for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { sync: true, h: `jcc(rec, ${c}, imm(rec))`, jit: D32('Jcc') });
@@ -278,6 +309,15 @@ op(0x1A9, 'POP GS', '', { h: 'popSeg(rec, 5)' });
 op(0x1AB, 'BTS Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 1, readG(rec, $sz), true)' });
 op(0x1AC, 'SHRD Ev,Gv,Ib', 'MB', { h: 'shiftDouble(rec, false, imm(rec))' });
 op(0x1AD, 'SHRD Ev,Gv,CL', 'M', { h: 'shiftDouble(rec, false, reg8(1))' });
+op(0x1AE, 'group 15', 'M', { group: {
+  0: { name: 'FXSAVE M512', mem: true, h: 'fxsave(rec)' },
+  1: { name: 'FXRSTOR M512', mem: true, h: 'fxrstor(rec)' },
+  2: { name: 'LDMXCSR Md', mem: true, h: 'ldmxcsr(rec)' },
+  3: { name: 'STMXCSR Md', mem: true, h: 'stmxcsr(rec)' },
+  5: { name: 'LFENCE', h: 'fence(rec)' },
+  6: { name: 'MFENCE', h: 'fence(rec)' },
+  7: { name: 'SFENCE / CLFLUSH', h: 'fence(rec)' },
+} });
 op(0x1AF, 'IMUL Gv,Ev', 'M', { h: 'imul2(rec)', jit: D32('Imul') });
 
 // ---- 0F B0-BF ----
@@ -305,6 +345,9 @@ op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)', jit: D32('Movx') }
 op(0x1C0, 'XADD Eb,Gb', 'M', { lock: true, h: 'xadd(rec, 0)' });
 op(0x1C1, 'XADD Ev,Gv', 'M', { lock: true, h: 'xadd(rec, $sz)' });
 op(0x1C7, 'group 9', 'M', { group: { 1: { name: 'CMPXCHG8B Mq', mem: true, lock: true, h: 'cmpxchg8b(rec)' } } });
+for (const r of sseRows.filter((r) => r[0] >= 0x1C2 && r[0] < 0x1C7)) op(...r);
 for (let r = 0; r < 8; r++) op(0x1C8 + r, `BSWAP ${REG32[r]}`, '', { h: `bswapReg(${r}, $sz)` });
+
+for (const r of sseRows.filter((r) => r[0] >= 0x1D0)) op(...r);
 
 export const OPCODES = rows;

@@ -21,6 +21,7 @@ import {
   loadCacheFromDescriptor, descAddr, descLimit,
 } from "./descriptor";
 import { writeSys } from "./memory";
+import { sseCr4Bits } from "./sse-state";
 import { retired } from "./context";
 import { writeCr3, pagingModeChanged, invalidatePage } from "../mmu/shadow";
 import { pdptesForModeChange } from "../mmu/pae";
@@ -217,7 +218,8 @@ export function movControl(rec: u32, toCr: bool, isDebug: bool): void {
     default: {
       // CR4: TSD DE PSE PAE MCE PGE PCE are the bits this CPU knows. VME and
       // PVI are reserved: CPUID does not advertise VME, so V86 mode has no extensions.
-      if (v & ~0x1FC) { raise(GP, 0, true); return; }
+      // OSFXSR and OSXMMEXCPT exist when CPUID says FXSR and SSE (the CPU model's).
+      if (v & ~(0x1FC | sseCr4Bits(cpuidFeatures()))) { raise(GP, 0, true); return; }
       const old = load<u32>(ACTIVE + S_CR4);
       const cr0 = load<u32>(ACTIVE + S_CR0);
       if (!pdptesForModeChange(cr0, v, cr0, old)) return;
@@ -249,6 +251,18 @@ export function rdtsc(): void {
 // host asked to see every CPUID (CPUID_CONTROL) does it leave.
 let cpuidTable: u32 = CPUID_TABLE;
 export function selectCpuidTable(v: u32): void { cpuidTable = CPUID_TABLE + v * CPUID_TABLE_SIZE; }
+
+// CPUID.1:EDX as this vCPU's table answers it: the features the guest was told of.
+// Features the CPU model decides (FXSR, SSE, SSE2) are read from here.
+export function cpuidFeatures(): u32 {
+  let n = load<u32>(cpuidTable + CPUID_COUNT);
+  if (n > CPUID_MAX_ENTRIES) n = CPUID_MAX_ENTRIES;
+  const end = cpuidTable + CPUID_ENTRIES + n * CPUID_ENTRY_SIZE;
+  for (let e = cpuidTable + CPUID_ENTRIES; e < end; e += CPUID_ENTRY_SIZE) {
+    if (load<u32>(e + CPUID_E_LEAF) == 1) return load<u32>(e + CPUID_E_EDX);
+  }
+  return 0;
+}
 
 export function cpuid(): void {
   const leaf = reg32(EAX), sub = reg32(ECX);

@@ -22,6 +22,8 @@ export interface RunPcOptions extends PcBootOptions {
   testdev?: boolean;
   clock?: string;
   cpus?: number;
+  /** CPUID.1:EDX bits the --cpu model adds (FXSR/SSE/SSE2). */
+  cpu?: number;
   /** fw_cfg files: name=<name>,file=<path> or name=<name>,string=<text>. */
   fwCfg?: string[];
   memory: number;
@@ -53,6 +55,7 @@ export function runPc(image: string | undefined, opts: RunPcOptions): void {
     screen: opts.screen && process.stderr.isTTY ? drawScreen : undefined,
   });
   try {
+    if (opts.cpu) pc.vm.cpuid.features |= opts.cpu;
     for (const f of fwCfgFiles) pc.fwCfg.addFile(f.name, f.data);
     bootPc(pc, boot, image, opts);
     const timer = opts.stats ? new ExitTimer(pc.vm) : undefined;

@@ -5,7 +5,7 @@ import { TrapezeError } from '../errors.js';
 import { writeStdout } from './output.js';
 import { describeStop, exitStatus } from './outcome.js';
 import type { Vm } from '../vm/vm.js';
-import { parseMemory, parseCount, parseSeconds, parseCpus, parseOnOff } from './options.js';
+import { parseMemory, parseCount, parseSeconds, parseCpus, parseCpuModel, parseOnOff } from './options.js';
 import { StatusLine } from './status-line.js';
 import { configMode, pcMode, collect, multibootModules } from './run-mode.js';
 import type { RunConfigOptions } from './run-config.js';
@@ -44,6 +44,7 @@ export function registerRun(program: Command): void {
     .option('--snapshot', 'PC: disk writes go to a temporary overlay dropped at exit')
     .option('--clock <mode>', 'PC: virtual (from retired instructions, deterministic) or wall time')
     .option('--testdev', 'PC: add QEMU\'s pc-testdev (ports 0xE0-0xE7, 0x2000-0x2017, memory at 0xFF000000), as kvm-unit-tests expect')
+    .option('--cpu <model>', 'CPU model: p6 (default, no SSE) or sse (adds FXSR/SSE/SSE2 state and the XMM moves; docs/cpu.md)', parseCpuModel)
     .option('--jit <on|off>', 'compile hot guest code to WebAssembly (docs/jit.md)', parseOnOff)
     .action(async (image: string | undefined, opts, cmd: Command) => {
       if (opts.jit !== undefined) (await import('../core/jit.js')).setJitDefault(opts.jit);
@@ -60,6 +61,7 @@ export function registerRun(program: Command): void {
       // eslint-disable-next-line prefer-const -- assigned once the machine exists: its serial callback reads it
       let status: StatusLine | undefined;
       const machine = createMachine({ memoryMiB: opts.memory, serial: (b) => { status?.beforeOutput(b); writeStdout(Buffer.of(b)); } });
+      if (opts.cpu) machine.vm.cpuid.features |= opts.cpu;
       bootMultiboot(machine, image, opts.cmdline, multibootModules(opts));
       if (opts.traceMmu) {
         const { traceMmu, formatMmuEvent } = await import('../mmu/trace.js');

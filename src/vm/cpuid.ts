@@ -7,7 +7,24 @@
 export const Feature = {
   fpu: 1 << 0, vme: 1 << 1, de: 1 << 2, pse: 1 << 3, tsc: 1 << 4, msr: 1 << 5, pae: 1 << 6, mce: 1 << 7,
   cx8: 1 << 8, apic: 1 << 9, sep: 1 << 11, mtrr: 1 << 12, pge: 1 << 13, mca: 1 << 14, cmov: 1 << 15,
+  fxsr: 1 << 24, sse: 1 << 25, sse2: 1 << 26,
 } as const;
+
+/**
+ * CPU models (`trapeze run --cpu`), as QEMU's -cpu: the features each adds to the
+ * P6 base. The core reads FXSR/SSE/SSE2 from CPUID, so the model decides whether
+ * CR4.OSFXSR can be set and the SSE instructions run.
+ *   p6   the default: a Pentium Pro-class CPU, no FXSR/SSE.
+ *   sse  P6 + FXSR, SSE, SSE2 *state*: XMM0-7, MXCSR, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR,
+ *        the fences and the 128-bit moves (MOVUPS/UPD/APS/APD, MOVDQU/DQA, MOVSS/SD).
+ *        Every other SSE/SSE2 instruction is #UD reported as unimplemented, so this
+ *        model is for guests that only move XMM data (kvm-unit-tests' emulator), not
+ *        for software that picks SSE2 code paths from CPUID (glibc, gcc -msse2).
+ */
+export const CPU_MODELS: Record<string, number> = {
+  p6: 0,
+  sse: Feature.fxsr | Feature.sse | Feature.sse2,
+};
 
 export type CpuidResult = [eax: number, ebx: number, ecx: number, edx: number];
 

@@ -13,15 +13,18 @@
 // reason name. Format 1 (the whole platform as one object graph, exit counts
 // by number) is read and converted. A part saved at a version this build
 // cannot read, or with fields this build does not have, is refused by name.
-import { Exit, EXIT_SIZE, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES } from '../core/layout.js';
+import { Exit, EXIT_SIZE, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES, State, MXCSR_POWER_ON } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
 import { host } from '../host/platform.js';
 
 const MAGIC = 'TRPZSNAP';
-const FORMAT = 2;
+const FORMAT = 3;
 /** Formats this build reads. */
-const READS = [1, 2];
+const READS = [1, 2, 3];
+// Formats 1 and 2 saved 1 KiB vCPU blocks (before XMM0-7 and MXCSR): restored
+// with those zero and MXCSR at its power-on value.
+const OLD_VCPU_STATE_SIZE = 0x400;
 
 /** A device may save its own state; otherwise its plain data fields are saved. */
 export interface Snapshottable {
@@ -223,16 +226,23 @@ export function readSnapshot(path: string): Snapshot {
   if (body.length < 12 || text(0, 8) !== MAGIC) throw new TrapezeError(`${path}: not a Trapeze snapshot`);
   const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(8, true);
   let header = JSON.parse(text(12, 12 + len)) as SnapshotHeader;
-  if (!READS.includes(header.format)) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads formats ${READS.join(' and ')})`);
+  if (!READS.includes(header.format)) throw new TrapezeError(`${path}: snapshot format ${header.format} is not supported (this build reads formats ${READS.slice(0, -1).join(', ')} and ${READS[READS.length - 1]})`);
   if (header.format === 1) header = fromFormat1(header);
   let at = 12 + len;
   const take = (n: number) => { const b = new Uint8Array(body.buffer, body.byteOffset + at, n); at += n; return b; };
   const ram = take(header.ramBytes);
-  const vcpuBlocks = Array.from({ length: header.vcpus }, () => take(VCPU_STATE_SIZE));
+  const vcpuBlocks = Array.from({ length: header.vcpus }, () => header.format >= 3 ? take(VCPU_STATE_SIZE) : widenBlock(take(OLD_VCPU_STATE_SIZE)));
   const exitRecord = take(EXIT_SIZE);
   const ioBuffer = take(IO_BUFFER_SIZE);
   if (at !== body.length) throw new TrapezeError(`${path}: snapshot is ${body.length - at > 0 ? 'longer' : 'shorter'} than its header says`);
   return { header, ram, vcpuBlocks, exitRecord, ioBuffer };
+}
+
+function widenBlock(old: Uint8Array): Uint8Array {
+  const block = new Uint8Array(VCPU_STATE_SIZE);
+  block.set(old);
+  new DataView(block.buffer).setUint32(State.mxcsr, MXCSR_POWER_ON, true);
+  return block;
 }
 
 function devicesOf(vm: Vm): { name: string }[] {

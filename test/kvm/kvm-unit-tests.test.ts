@@ -15,6 +15,8 @@ const BIN = `${ROOT}bin/trapeze.js`;
 
 interface Entry {
   name: string; file: string; args?: string; cpus?: number; timeout?: number; note?: string;
+  /** `trapeze run --cpu` model (QEMU's default CPU has SSE2; tests that use it say "sse"). */
+  cpu?: string;
   unmodelled?: { match: string; reason: string }[];
   /** The test cannot end as under QEMU, for this reason: run it a short while only. */
   unmodelledStatus?: string;
@@ -41,7 +43,7 @@ function runOnTrapeze(t: Entry): Outcome & { output: string } {
   const seconds = t.unmodelledStatus ? 20 : t.timeout ?? 120;
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [BIN, 'run', '--boot', 'kernel', '--testdev', '--memory', '128', '--cpus', String(t.cpus ?? 1),
-    '--cmdline', cmdline, '--timeout', String(seconds), `${CACHE}x86/${t.file}.flat`], { encoding: 'latin1', maxBuffer: 64 << 20 });
+    ...(t.cpu ? ['--cpu', t.cpu] : []), '--cmdline', cmdline, '--timeout', String(seconds), `${CACHE}x86/${t.file}.flat`], { encoding: 'latin1', maxBuffer: 64 << 20 });
   const took = Number(process.hrtime.bigint() - start) / 1e9;
   const lines = r.stdout.split('\n');
   const pick = (kind: string) => lines.filter((l) => l.startsWith(`${kind}: `)).map((l) => l.slice(kind.length + 2).trimEnd());
