@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
 import { CPU_MODELS } from '../src/vm/cpuid.js';
+import { PagedMachine } from './support/paged-machine.js';
 
 const IDT = 0x3000, STUBS = 0x4000, VECTOR = 0x5000, DATA = 0x6000;
 const hex = (s: string) => s.trim().split(/\s+/).flatMap((w) => w.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -103,5 +104,18 @@ describe('SSE (the sse CPU model)', () => {
   it('SSE instructions outside the moves are #UD on the sse model too (not silently wrong)', () => {
     // addps xmm0, xmm1 (0F 58 C1)
     expect(run(`${OSFXSR} 0F58C1 F4`, { model: 'sse' }).vector).toBe(6);
+  });
+
+  it('a page-crossing MOVUPS store whose second page is absent is one #PF (CR2 = that page) and writes nothing', () => {
+    const m = new PagedMachine();
+    m.vm.cpuid.features |= CPU_MODELS.sse;
+    m.cpu.set('cr4', 0x200); // OSFXSR
+    m.vm.core.exports.stateChanged(0);
+    m.vm.writePhys(0x30ff8, Uint8Array.from(seq(0x40, 8)));
+    m.map(0x31000, 0x31000, 0); // the second page: not present
+    m.run(hex('0F1105F80F0300')); // movups [0x30ff8], xmm0
+    expect(m.fault.count).toBe(1);
+    expect(m.fault.cr2).toBe(0x31000);
+    expect([...m.vm.readPhys(0x30ff8, 8)]).toEqual(seq(0x40, 8));
   });
 });

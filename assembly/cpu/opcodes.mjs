@@ -351,3 +351,5 @@ for (let r = 0; r < 8; r++) op(0x1C8 + r, `BSWAP ${REG32[r]}`, '', { h: `bswapRe
 for (const r of sseRows.filter((r) => r[0] >= 0x1D0)) op(...r);
 
 export const OPCODES = rows;
+/** Second bytes of the 0F map the SSE/MMX rows cover (the decoder-agreement test reads them). */
+export const SSE_SPACE_0F = sseRows.map((r) => r[0] & 0xff);
