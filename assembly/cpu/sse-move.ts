@@ -8,10 +8,10 @@
 // both pages before writing any byte, so a #PF leaves memory unchanged.
 import { R_ATTR, Attr } from "./decode";
 import { isMem, regField, rmField, segOf, effectiveOffset } from "./operand";
-import { read32, write32, segLinear, probeWrite } from "./memory";
+import { read32, write32, segLinear } from "./memory";
 import { raise, raiseUD, aborted, GP } from "./fault";
 import { unimplemented } from "./execute";
-import { sseUsable, xmm } from "./sse-state";
+import { sseUsable, xmm, probeStore } from "./sse-state";
 
 // Which mandatory prefix: F3 and F2 take precedence over 66 (the last of F2/F3 counts).
 const P_NONE: u32 = 0, P_66: u32 = 1, P_F3: u32 = 2, P_F2: u32 = 3;
@@ -28,7 +28,7 @@ function operandAt(rec: u32, bytes: u32, write: bool, aligned: bool): u32 {
   const lin = segLinear(segOf(rec), effectiveOffset(rec), bytes, write);
   if (aborted()) return 0;
   if (aligned && (lin & 15)) { raise(GP, 0, true); return 0; }
-  if (write) probeWrite(lin, bytes);
+  if (write) probeStore(lin, bytes);
   return lin;
 }
 

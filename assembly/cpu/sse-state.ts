@@ -34,6 +34,15 @@ export function sseCr4Bits(features: u32): u32 {
   return (features & FEATURE_FXSR ? CR4_OSFXSR : 0) | (features & FEATURE_SSE ? CR4_OSXMMEXCPT : 0);
 }
 
+// Raise the #PF a store of `bytes` at `lin` would raise, storing nothing. For an
+// operand that crosses into the next page, CR2 is that page's first byte (where
+// the access enters it), as the processor reports it.
+export function probeStore(lin: u32, bytes: u32): void {
+  probeWrite(lin, 1);
+  const next = (lin | 0xFFF) + 1;
+  if (!aborted() && next - lin < bytes) probeWrite(next, 1);
+}
+
 @inline export function xmm(r: u32): u32 { return ACTIVE + S_XMM + (r << 4); }
 
 // The checks before any SSE/SSE2 instruction that uses XMM or MXCSR (SDM vol. 2,
@@ -78,7 +87,7 @@ function fxChecks(rec: u32, write: bool): u32 {
   const lin = segLinear(segOf(rec), effectiveOffset(rec), 512, write);
   if (aborted()) return 0;
   if (lin & 15) { raise(GP, 0, true); return 0; }
-  if (write) probeWrite(lin, 512); // a #PF on either page before any byte is stored
+  if (write) probeStore(lin, 512); // a #PF on either page before any byte is stored
   return lin;
 }
 
