@@ -63,6 +63,8 @@ export class LocalApic implements MmioDevice {
   sendIpi: (ipi: Ipi) => void = () => {};
   /** An EOI retired a level-triggered vector: the I/O APIC may deliver its line again. */
   onLevelEoi: (vector: number) => void = () => {};
+  /** A vector entered the IRR (an IPI, the I/O APIC, the timer): the platform lets this CPU run soon. */
+  onAccept: () => void = () => {};
 
   constructor(readonly index: number, private readonly clock: Clock) {
     this.id = index;
@@ -80,6 +82,7 @@ export class LocalApic implements MmioDevice {
     if (vector < 16) { this.esr |= 0x40; return; } // illegal vector
     setBit(this.irr, vector, true);
     setBit(this.tmr, vector, level);
+    this.onAccept();
   }
 
   private ppr(): number {

@@ -154,6 +154,7 @@ export class Pc implements PlatformHooks {
     for (const l of this.lapics) {
       l.sendIpi = (ipi) => this.deliverIpi(ipi);
       l.onLevelEoi = (vector) => this.ioapic.eoi(vector);
+      l.onAccept = () => this.wake(l.index);
     }
     // one window: each access goes to the local APIC of the vCPU that made it
     vm.mmio.register({
@@ -305,6 +306,11 @@ export class Pc implements PlatformHooks {
     for (const l of chosen) l.accept(m.vector, m.level);
   }
 
+  /** An event for vCPU `index`: when another vCPU is running, that one's turn ends so `index` takes it now. */
+  private wake(index: number): void {
+    if (index !== this.currentVcpu) this.vm.handOver(index);
+  }
+
   private deliverIpi(ipi: Ipi): void {
     const all = this.lapics;
     const targets = ipi.shorthand === 1 ? [all[ipi.from]]
@@ -313,10 +319,10 @@ export class Pc implements PlatformHooks {
       : all.filter((l) => (ipi.logical ? l.matchesLogical(ipi.destination) : ipi.destination === 0xff || l.id === ipi.destination));
     for (const l of targets) {
       switch (ipi.mode) {
-        case 0: case 1: l.accept(ipi.vector); break;
-        case 5: if (!ipi.deassert) this.onInit(l.index); break;
-        case 6: this.onStartup(l.index, ipi.vector); break;
-        case 4: this.vm.vcpus[l.index].injectNmi(); break;
+        case 0: case 1: l.accept(ipi.vector); break; // accept wakes the target
+        case 5: if (!ipi.deassert) { this.onInit(l.index); this.wake(l.index); } break;
+        case 6: this.onStartup(l.index, ipi.vector); this.wake(l.index); break;
+        case 4: this.vm.vcpus[l.index].injectNmi(); this.wake(l.index); break;
         default: break; // SMI: no system-management mode
       }
     }

@@ -222,6 +222,17 @@ export class Vm {
     v.halted = false;
     v.waitingForSipi = false;
   }
+  /**
+   * An event for another vCPU (an IPI, INIT, SIPI, NMI, an interrupt that wakes
+   * it): the running vCPU's turn ends at this exit and `index` runs next, so the
+   * event is taken within the exit that raised it, not a whole turn later.
+   * Deterministic: the exit is at the same instruction in every run.
+   */
+  handOver(index: number): void {
+    if (this.vcpus.length > 1) this.nextTurn = index;
+  }
+  private nextTurn = -1;
+
   /** A vCPU that can run now (not waiting for a SIPI, not halted or about to be woken). */
   runnable(v: Vcpu): boolean {
     return !v.waitingForSipi && (!v.halted || v.nmiPending || (v.pendingInterrupt >= 0 && v.interruptsEnabled));
@@ -376,7 +387,9 @@ export class Vm {
       const reason = this.view.getUint32(Exit.reason, true);
       const midAccess = reason === ExitReason.Io || reason === ExitReason.Mmio;
       // a spin-wait (PAUSE) hands the host CPU to the others now
-      if (!vcpu || !this.runnable(vcpu) || reason === ExitReason.Pause || (used >= SMP_SLICE && !midAccess)) {
+      const handOver = this.nextTurn;
+      if (!vcpu || !this.runnable(vcpu) || reason === ExitReason.Pause || (used >= SMP_SLICE && !midAccess) || handOver >= 0) {
+        if (handOver >= 0) { next = handOver; this.nextTurn = -1; }
         vcpu = undefined;
         for (let k = 0; k < all.length && !vcpu; k++) {
           const c = all[(next + k) % all.length];
