@@ -248,11 +248,15 @@ export class Vm {
    */
   runSlice(vcpu: Vcpu, budget: number): number {
     this.offerInterrupt(vcpu); // what arrived while other vCPUs ran is taken on entry, as KVM injects it
-    this.unparkExit(vcpu);
-    const retired = this.enterOnce(vcpu, budget);
-    if (this.vcpus.length > 1) this.parkExit(vcpu);
-    return retired;
+    if (this.recordOwner !== vcpu.index) {
+      if (this.recordOwner >= 0) this.parkExit(this.vcpus[this.recordOwner]);
+      this.unparkExit(vcpu);
+      this.recordOwner = vcpu.index;
+    }
+    return this.enterOnce(vcpu, budget);
   }
+  /** The vCPU whose last exit the exit record holds: it is parked only when another vCPU enters. */
+  private recordOwner = -1;
 
   /** The body of every run loop: enter `vcpu` for at most `budget` instructions, handle its exit, offer it an interrupt. */
   private enterOnce(vcpu: Vcpu, budget: number): number {
