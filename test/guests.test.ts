@@ -10,8 +10,8 @@ import { exitStatus } from '../src/commands/outcome.js';
 const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
 
 // Images that need the PC: its 8259 and 8254 (a timer interrupt wakes sleeper),
-// its local APICs and fw_cfg (smp and ipi bring up a second vCPU).
-const ON_PC = new Set(['sleeper', 'smp', 'ipi']);
+// its local APICs and fw_cfg (smp, ipi and spinlock bring up a second vCPU).
+const ON_PC = new Set(['sleeper', 'smp', 'ipi', 'spinlock']);
 
 function runOnPc(name: string, cmdline: string): { serial: string; status: number } {
   let serial = '';

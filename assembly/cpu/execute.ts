@@ -235,6 +235,8 @@ export function xchg(rec: u32, sz: u32): void {
   writeBack(rec, sz, g);
   if (aborted()) return;
   writeG(rec, sz, v);
+  // a test-and-set that found the value it stores (a taken spin lock) is a spin-wait, as PAUSE is: yield when asked
+  if (v == g && isMem(rec) && load<u32>(ACTIVE + S_PAUSE_EXIT)) requestExit(ExitReason.Pause);
 }
 
 @inline export function movEG(rec: u32, sz: u32, mem: bool): void {

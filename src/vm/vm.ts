@@ -111,6 +111,12 @@ const EXIT_COUNT = EXIT_REASON_NAMES.length;
 
 /** Instructions each vCPU runs in its turn when several share the core. */
 const SMP_SLICE = 20_000;
+/**
+ * The turn after a spin-wait exit (PAUSE, a test-and-set on a taken lock): short,
+ * so the lock's holder, which may take it again at once (an idle scheduler's
+ * loop), is stopped at many points of its loop and the spinner soon finds it free.
+ */
+const SPIN_TURN = 500;
 
 export class Vm {
   readonly name: string;
@@ -376,6 +382,7 @@ export class Vm {
     let done = 0, next = 0, ticks = 0;
     let vcpu: Vcpu | undefined;
     let used = 0; // instructions the current vCPU ran in its turn
+    let turn = SMP_SLICE; // the length of the current turn
     while (!this.stopInfo) {
       if (done >= maxInsns) {
         this.requestStop({ kind: 'instruction-limit', limit: maxInsns });
@@ -392,7 +399,7 @@ export class Vm {
       const midAccess = reason === ExitReason.Io || reason === ExitReason.Mmio;
       // a spin-wait (PAUSE) hands the host CPU to the others now
       const handOver = this.nextTurn;
-      if (!vcpu || !this.runnable(vcpu) || reason === ExitReason.Pause || (used >= SMP_SLICE && !midAccess) || handOver >= 0) {
+      if (!vcpu || !this.runnable(vcpu) || reason === ExitReason.Pause || (used >= turn && !midAccess) || handOver >= 0) {
         if (handOver >= 0) { next = handOver; this.nextTurn = -1; }
         vcpu = undefined;
         for (let k = 0; k < all.length && !vcpu; k++) {
@@ -401,6 +408,7 @@ export class Vm {
           if (this.runnable(c)) vcpu = c;
         }
         used = 0;
+        turn = reason === ExitReason.Pause ? SPIN_TURN : SMP_SLICE;
       }
       if (!vcpu) {
         // every vCPU halts or waits for a SIPI: time passes to the platform's next event
@@ -411,7 +419,7 @@ export class Vm {
         break;
       }
       next = (vcpu.index + 1) % all.length;
-      const n = this.runSlice(vcpu, Math.max(1, Math.min(SMP_SLICE - used, maxInsns - done)));
+      const n = this.runSlice(vcpu, Math.max(1, Math.min(turn - used, maxInsns - done)));
       used += n;
       done += n;
     }
