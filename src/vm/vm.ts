@@ -4,7 +4,7 @@
 import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
 import { jitDefault, type JitOptions } from '../core/jit.js';
 import {
-  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, RAM_BASE, MSR_ASK,
+  Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, RAM_BASE, MSR_ASK, FPU_REG_SIZE,
   CPUID_CONTROL, CPUID_TABLE, CPUID_TABLE_SIZE, CPUID_ENTRY_SIZE, CPUID_MAX_ENTRIES, CpuidTable, CpuidEntry,
 } from '../core/layout.js';
 import { Vcpu } from './vcpu.js';
@@ -109,6 +109,16 @@ export interface ExitStats {
 
 const EXIT_COUNT = EXIT_REASON_NAMES.length;
 
+/** State-block ranges INIT keeps: [offset, bytes]. */
+const KEPT_BY_INIT: readonly (readonly [number, number])[] = [
+  [State.tsc, 16], // the TSC, and the instructions retired (the host's count)
+  [State.a20Mask, 4], // the A20 pin is the platform's
+  [State.sysenterCs, State.pendingAttr - State.sysenterCs], // SYSENTER_CS/ESP/EIP, IA32_APIC_BASE
+  [State.miscEnable, State.fpuRegs + 8 * FPU_REG_SIZE - State.miscEnable], // MISC_ENABLE, PAT, the host's counters, x87
+  [State.xmm, State.mxcsr + 4 - State.xmm], // XMM0-7, MXCSR
+];
+const CR0_CD_NW = 0x60000000;
+
 /** Instructions each vCPU runs in its turn when several share the core. */
 const SMP_SLICE = 20_000;
 /**
@@ -210,9 +220,21 @@ export class Vm {
   finish(): void { this.lifecycle = 'stopped'; }
 
   // ---- vCPUs ----
-  /** INIT: the vCPU goes back to its reset state and waits for a SIPI. */
+  /**
+   * INIT: the vCPU goes back to its reset state and waits for a SIPI, except
+   * what the SDM's INIT column (Vol. 3A Table 9-1) leaves unchanged: x87 and SSE
+   * state, the MSRs and TSC, CR0.CD/NW; and the host's counts and the A20 pin.
+   */
   initVcpu(index: number): void {
+    const bytes = this.core.bytes, view = this.view;
+    let base = this.core.exports.stateOffset(index);
+    const kept = KEPT_BY_INIT.map(([at, n]) => bytes.slice(base + at, base + at + n));
+    const cacheBits = view.getUint32(base + State.cr0, true) & CR0_CD_NW;
     this.core.exports.resetVcpu(index);
+    base = this.core.exports.stateOffset(index);
+    KEPT_BY_INIT.forEach(([at], i) => bytes.set(kept[i], base + at));
+    view.setUint32(base + State.cr0, (view.getUint32(base + State.cr0, true) & ~CR0_CD_NW) | cacheBits, true);
+    this.core.exports.stateChanged(index);
     this.pauseExiting(this.vcpus[index]);
     this.vcpus[index].waitingForSipi = true;
     this.filter?.applyToVcpu(this.vcpus[index]);
