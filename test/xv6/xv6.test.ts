@@ -51,14 +51,9 @@ function session(cpus: number, commands: string[], maxInstructions: number): Ses
   }
 }
 
-// usertests on 2 vCPUs does not yet finish within its 20 billion instructions (CI, 2026-12-05:
-// stopped after 628 s in the sbrk tests): an open item of issue 15. Run it with XV6_SMP=1.
-const runSmp = process.env.XV6_SMP === '1';
-if (built && !runSmp) process.stderr.write('\n*** SKIPPED: xv6 usertests on 2 vCPUs (an open item; XV6_SMP=1 runs it) ***\n\n');
-
 describe.skipIf(!built)('xv6', () => {
   for (const cpus of [1, 2]) {
-    it.skipIf(cpus > 1 && !runSmp)(`boots to the shell on ${cpus} vCPU${cpus > 1 ? 's' : ''}; ls, forktest, stressfs and usertests pass`, () => {
+    it(`boots to the shell on ${cpus} vCPU${cpus > 1 ? 's' : ''}; ls, forktest, stressfs and usertests pass`, () => {
       const s = session(cpus, ['ls', 'forktest', 'stressfs', 'usertests'], 20_000_000_000);
       const tail = s.console.slice(-3000);
       expect(s.stop, `last console output:\n${tail}`).toBe('every command ran');
