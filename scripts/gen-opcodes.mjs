@@ -4,8 +4,8 @@
 // not committed.
 //
 //   assembly/cpu/opcodes.generated.ts   PROPS (encoding per opcode), SEL_BASE and SEL
-//                                       (the handler and its flags per opcode, ModRM reg,
-//                                       form and operand size), EMITTER (the JIT's emitter
+//                                       (the handler and its flags per opcode, mandatory
+//                                       prefix, ModRM reg, form and operand size), EMITTER (the JIT's emitter
 //                                       per handler), handler ids
 //   assembly/cpu/dispatch.generated.ts  execute(rec): one flat switch over handler ids
 //
@@ -18,10 +18,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const TABLES = `${root}assembly/cpu/opcodes.generated.ts`;
 const DISPATCH = `${root}assembly/cpu/dispatch.generated.ts`;
 
-// Encoding bits (PROPS). The decoder reads them; G is the generator's: the ModRM
-// reg field selects the handler (a group, or forms the reg field makes #UD).
+// Encoding bits (PROPS). The decoder reads them; G and P are the generator's: the
+// ModRM reg field (a group, or forms the reg field makes #UD) or the mandatory
+// prefix selects the handler.
 const ENC = { M: 1, B: 2, V: 4, W: 8, A: 16, F: 32, X: 64, T: 128, R: 256 };
 const G = 512;
+// P: the mandatory prefix selects the handler (a row with pfx); its SEL entries come
+// in four blocks, in this order (the decoder's prefix index).
+const P = 1024;
+const PFX = ['none', '66', 'F3', 'F2'];
 // Flags of a SEL entry (bits 16-23), copied into the record's R_HFLAGS.
 const FLAG = { Lock: 1, Ends: 2, Sync: 4, Invalid: 8 };
 const FORMS = [['r', 16], ['r', 32], ['m', 16], ['m', 32]]; // SEL order: mem << 1 | o32
@@ -68,35 +73,47 @@ for (const row of OPCODES) {
     p |= ENC[c];
   }
   if (row.enc.includes('R')) p |= ENC.M;
-  const byReg = row.group !== undefined || row.regs !== undefined;
+  const byPfx = row.pfx !== undefined;
+  if (byPfx) {
+    if (row.h !== undefined || row.group || row.regs) fail(`${row.name}: a row with pfx has its handlers in the prefix sub-rows`);
+    for (const k of Object.keys(row.pfx)) if (!PFX.includes(k)) fail(`${row.name}: unknown mandatory prefix ${k}`);
+    p |= P;
+  }
+  const tops = byPfx
+    ? PFX.map((k) => (row.pfx[k] ? { ...row, ...row.pfx[k], pfx: undefined, name: `${row.name}: ${row.pfx[k].name}` } : null))
+    : [row];
+  const byReg = tops.some((t) => t && (t.group !== undefined || t.regs !== undefined));
   if (byReg) {
     if (!(p & ENC.M)) fail(`${row.name}: a group needs ModRM`);
     p |= G;
   }
   props[row.code] = p;
   selBase[row.code] = sel.length;
-  for (let reg = 0; reg < (byReg ? 8 : 1); reg++) {
-    let sub = row;
-    if (row.group) sub = row.group[reg] ? { ...row, ...row.group[reg], name: `${row.name}: ${row.group[reg].name}` } : null;
-    else if (row.regs && !row.regs.includes(reg)) sub = null;
-    for (const [f, s] of FORMS) {
-      const mem = f === 'm';
-      if (!sub || (sub.mem && !mem && !(p & ENC.R))) { sel.push(H_INVALID | ((FLAG.Invalid | FLAG.Ends) << 16)); continue; }
-      const spec = pick(sub.h, f, s);
-      if (spec === undefined) fail(`${sub.name}: no handler for form ${f}${s}`);
-      const label = `${sub.name} ${f}${s}`;
-      let id;
-      if (spec === null) id = H_UNIMPLEMENTED;
-      else {
-        const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
-        const jit = pick(sub.jit ?? null, f, s) ?? null;
-        id = handler(expr, sub.mode ?? null, jit, label);
+  for (const top of tops) {
+    for (let reg = 0; reg < (byReg ? 8 : 1); reg++) {
+      let sub = top;
+      if (!top) sub = null;
+      else if (top.group) sub = top.group[reg] ? { ...top, ...top.group[reg], name: `${top.name}: ${top.group[reg].name}` } : null;
+      else if (top.regs && !top.regs.includes(reg)) sub = null;
+      for (const [f, s] of FORMS) {
+        const mem = f === 'm';
+        if (!sub || (sub.mem && !mem && !(p & ENC.R))) { sel.push(H_INVALID | ((FLAG.Invalid | FLAG.Ends) << 16)); continue; }
+        const spec = pick(sub.h, f, s);
+        if (spec === undefined) fail(`${sub.name}: no handler for form ${f}${s}`);
+        const label = `${sub.name} ${f}${s}`;
+        let id;
+        if (spec === null) id = H_UNIMPLEMENTED;
+        else {
+          const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
+          const jit = pick(sub.jit ?? null, f, s) ?? null;
+          id = handler(expr, sub.mode ?? null, jit, label);
+        }
+        let flags = 0;
+        if (sub.lock) flags |= FLAG.Lock;
+        if (sub.ends || id === H_UNIMPLEMENTED) flags |= FLAG.Ends;
+        if (sub.sync) flags |= FLAG.Sync;
+        sel.push(id | (flags << 16));
       }
-      let flags = 0;
-      if (sub.lock) flags |= FLAG.Lock;
-      if (sub.ends || id === H_UNIMPLEMENTED) flags |= FLAG.Ends;
-      if (sub.sync) flags |= FLAG.Sync;
-      sel.push(id | (flags << 16));
     }
   }
 }
@@ -118,9 +135,11 @@ const banner = '// Generated by scripts/gen-opcodes.mjs from assembly/cpu/opcode
 
 const tables = `${banner}
 // The decoder reads PROPS for the encoding, then SEL for the handler:
-//   SEL[SEL_BASE[op] + (PROPS[op] & Enc.G ? reg << 2 : 0) + (mem << 1) + o32]
-// where op is the opcode (| 0x100 in the 0F map), reg the ModRM reg field, mem 1
-// when ModRM names memory, o32 1 for a 32-bit operand size. A SEL entry is the
+//   SEL[SEL_BASE[op] + (PROPS[op] & Enc.P ? pfx << (PROPS[op] & Enc.G ? 5 : 2) : 0)
+//       + (PROPS[op] & Enc.G ? reg << 2 : 0) + (mem << 1) + o32]
+// where op is the opcode (| 0x100 in the 0F map), pfx the mandatory prefix (0 none,
+// 1 66, 2 F3, 3 F2), reg the ModRM reg field, mem 1 when ModRM names memory, o32 1
+// for a 32-bit operand size. A SEL entry is the
 // handler id (bits 0-15) and its HFlag bits (16-23).
 
 export const enum Enc {
@@ -134,6 +153,7 @@ export const enum Enc {
   T = ${ENC.T},   // group 3: TEST /0 /1 carries an immediate
   R = ${ENC.R},   // ModRM always names registers: mod is ignored (MOV CR/DR)
   G = ${G},   // the ModRM reg field selects the handler
+  P = ${P},  // the mandatory prefix (none, 66, F3, F2) selects the handler
 }
 
 export const enum HFlag {

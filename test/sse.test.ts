@@ -89,6 +89,26 @@ describe('SSE (the sse CPU model)', () => {
     expect(run(`${OSFXSR} 0F100500600000 F4`, { model: 'sse', cr0: 0x11 | 8 }).vector).toBe(7);
   });
 
+  it('the mandatory prefix picks the instruction: the last of F2/F3 wins over 66, undefined forms are #UD', () => {
+    // 66 F2 0F 10: MOVSD (F2 wins over 66), 8 bytes, the rest of XMM0 zeroed; then movups [0x6040], xmm0
+    let r = run(`${OSFXSR} 0F100500600000 66F20F100508600000 0F110540600000 F4`, { model: 'sse' });
+    expect(r.bytes(0x6040, 16)).toEqual([...seq(8, 8), ...new Array(8).fill(0)]);
+    // F2 F3 0F 10: the last (F3) counts: MOVSS, 4 bytes
+    r = run(`${OSFXSR} 0F100500600000 F2F30F100510600000 0F110540600000 F4`, { model: 'sse' });
+    expect(r.bytes(0x6040, 16)).toEqual([...seq(0x10, 4), ...new Array(12).fill(0)]);
+    // F3 0F 6F: MOVDQU takes a misaligned operand, 66 0F 6F (MOVDQA) does not
+    r = run(`${OSFXSR} F30F6F0501600000 0F110540600000 660F6F0501600000 F4`, { model: 'sse' });
+    expect(r.bytes(0x6040, 16)).toEqual(seq(1, 16));
+    expect(r.vector).toBe(13);
+    // forms the SDM does not define: F3/F2 0F 28, F2 0F 6F, F2 0F 7F; 0F 6F is the MMX MOVQ (no MMX here)
+    for (const code of ['F30F280500600000', 'F20F290500600000', 'F20F6F0500600000', 'F20F7F0500600000', '0F6F0500600000']) {
+      expect(run(`${OSFXSR} ${code} F4`, { model: 'sse' }).vector, code).toBe(6);
+    }
+    // #UD for an undefined form comes before CR0.TS's #NM; a defined one takes #NM
+    expect(run(`${OSFXSR} F30F280500600000 F4`, { model: 'sse', cr0: 0x11 | 8 }).vector).toBe(6);
+    expect(run(`${OSFXSR} 660F280500600000 F4`, { model: 'sse', cr0: 0x11 | 8 }).vector).toBe(7);
+  });
+
   it('LDMXCSR with a reserved bit (DAZ here) is #GP(0)', () => {
     const data = seq(0, 256);
     data.splice(0, 4, 0xc0, 0x1f, 0, 0); // 0x1FC0

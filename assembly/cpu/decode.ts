@@ -200,11 +200,20 @@ export function decode(rec: u32, big: bool): bool {
   if (!(props & X)) {
     let at = <u32>unchecked(SEL_BASE[op]) + ((attr & Attr.Mem) >> 1) + (attr & Attr.O32);
     if (props & Enc.G) at += reg << 2;
+    if (props & Enc.P) at += mandatoryPrefix(attr) << (props & Enc.G ? 5 : 2);
     sel = unchecked(SEL[at]);
     if ((attr & Attr.Lock) && (!(attr & Attr.Mem) || !(sel & (HFlag.Lock << 16)))) sel = H_INVALID | ((HFlag.Invalid | HFlag.Ends) << 16);
   }
   if (sel & (HFlag.Invalid << 16)) op = Op.Invalid;
   return finish(rec, op, i, attr, prefixes, sel);
+}
+
+// The mandatory prefix of an SSE opcode, as SEL orders it: 0 none, 1 66, 2 F3, 3 F2
+// (the last of F2/F3 counts, and either wins over 66).
+@inline function mandatoryPrefix(attr: u32): u32 {
+  if (attr & Attr.Rep) return 2;
+  if (attr & Attr.Repne) return 3;
+  return attr & Attr.Opsize ? 1 : 0;
 }
 
 function finish(rec: u32, op: u32, len: u32, attr: u32, prefixes: u32, sel: u32 = H_TOO_LONG | (HFlag.Ends << 16)): bool {

@@ -33,7 +33,7 @@ export { interrupt, Source } from "./interrupt";
 export { jmpFar, callFar, retFar, iret } from "./control";
 export { stringOp, StrOp } from "./string";
 export { out, inp, outs, ins } from "./io";
-export { sseMovLoad, sseMovStore, sseMovAligned, sseMovDq } from "./sse-move";
+export { sseLoad, sseStore } from "./sse-move";
 export { fxsave, fxrstor, ldmxcsr, stmxcsr, fence } from "./sse-state";
 export { group6, group7, larLsl, movControl, clts, rdtsc, cpuid, rdmsr, wrmsr, requirePrivilege } from "./system";
 export { fpuEscape, fpuWait } from "../fpu/dispatch";

@@ -23,6 +23,9 @@
 //     regs    the ModRM reg values that are defined; the others are #UD
 //     group   per ModRM reg value, a sub-row { name, h, mem, lock, ends, sync, jit }: the reg
 //             field selects the instruction; a missing value is #UD
+//     pfx     per mandatory prefix (none, 66, F3, F2: the last of F2/F3 wins over 66), a
+//             sub-row { name, h, mem, lock, ends, sync, jit, group }: the prefix selects the
+//             instruction (the SSE maps); a missing prefix form is #UD
 //     mode    'pm': #UD outside protected mode and in virtual-8086 mode
 //     lock    LOCK may precede it (with a memory destination); otherwise LOCK is #UD
 //     ends    ends a block at decode time (an unconditional transfer, HLT)
@@ -245,15 +248,23 @@ op(0x108, 'INVD', '', { h: 'requirePrivilege()' }); // no caches to manage
 op(0x109, 'WBINVD', '', { h: 'requirePrivilege()' });
 
 // ---- SSE/SSE2 and MMX (0F 10-17, 28-2F, 50-7F, C2-C6, D0-FF) ----
-// The mandatory prefix (none, 66, F3, F2) selects the instruction inside the
-// handler (cpu/sse-move.ts, cpu/sse-state.ts); the rest of the space is defined
-// (decoded at its real length) but not implemented: #UD, reported as such.
-// Every handler first checks CR0.EM/CR4.OSFXSR/CR0.TS, so a CPU model without
-// SSE (the default P6) takes #UD on all of them.
+// The mandatory prefix (none, 66, F3, F2) selects the instruction, so the moves
+// have a row per prefix form (`pfx`; a form not listed is #UD); the rest of the
+// space is defined (decoded at its real length) but not implemented: #UD,
+// reported as such. Every handler first checks CR0.EM/CR4.OSFXSR/CR0.TS, so a
+// CPU model without SSE (the default P6) takes #UD on all of them.
+const load = (bytes, aligned, zeroRest) => `sseLoad(rec, ${bytes}, ${aligned}, ${zeroRest})`;
+const store = (bytes, aligned) => `sseStore(rec, ${bytes}, ${aligned})`;
 const SSE_ROWS = {
-  0x10: 'sseMovLoad(rec)', 0x11: 'sseMovStore(rec)',
-  0x28: 'sseMovAligned(rec, false)', 0x29: 'sseMovAligned(rec, true)',
-  0x6F: 'sseMovDq(rec, false)', 0x7F: 'sseMovDq(rec, true)',
+  0x10: { none: { name: 'MOVUPS', h: load(16, false, false) }, 66: { name: 'MOVUPD', h: load(16, false, false) },
+    F3: { name: 'MOVSS', h: load(4, false, true) }, F2: { name: 'MOVSD', h: load(8, false, true) } },
+  0x11: { none: { name: 'MOVUPS', h: store(16, false) }, 66: { name: 'MOVUPD', h: store(16, false) },
+    F3: { name: 'MOVSS', h: store(4, false) }, F2: { name: 'MOVSD', h: store(8, false) } },
+  0x28: { none: { name: 'MOVAPS', h: load(16, true, false) }, 66: { name: 'MOVAPD', h: load(16, true, false) } },
+  0x29: { none: { name: 'MOVAPS', h: store(16, true) }, 66: { name: 'MOVAPD', h: store(16, true) } },
+  // without a prefix, the MMX MOVQ: this CPU has no MMX
+  0x6F: { none: { name: 'MOVQ Pq,Qq', h: null }, 66: { name: 'MOVDQA', h: load(16, true, false) }, F3: { name: 'MOVDQU', h: load(16, false, false) } },
+  0x7F: { none: { name: 'MOVQ Qq,Pq', h: null }, 66: { name: 'MOVDQA', h: store(16, true) }, F3: { name: 'MOVDQU', h: store(16, false) } },
 };
 const SSE_IMM8 = new Set([0x70, 0x71, 0x72, 0x73, 0xC2, 0xC4, 0xC5, 0xC6]);
 const SSE_SPACE = [
@@ -264,8 +275,8 @@ const SSE_SPACE = [
 ];
 const sseRows = [];
 for (const b of SSE_SPACE) {
-  const h = SSE_ROWS[b] ?? null;
-  sseRows.push([0x100 | b, `SSE/MMX 0F ${b.toString(16).toUpperCase()}`, SSE_IMM8.has(b) ? 'MB' : 'M', { h }]);
+  const f = SSE_ROWS[b] ? { pfx: SSE_ROWS[b] } : { h: null };
+  sseRows.push([0x100 | b, `SSE/MMX 0F ${b.toString(16).toUpperCase()}`, SSE_IMM8.has(b) ? 'MB' : 'M', f]);
 }
 sseRows.push([0x177, 'EMMS', '', { h: null }]);
 

@@ -1,26 +1,15 @@
 // SSE/SSE2 data movement between XMM registers and memory: MOVUPS/MOVUPD/MOVAPS/
 // MOVAPD/MOVDQU/MOVDQA (128 bits) and MOVSS/MOVSD (the low 32/64 bits). One row of
-// the opcode table per opcode; the mandatory prefix (none, 66, F3, F2) picks the
-// instruction, as the SDM's opcode maps do.
+// the opcode table per opcode with a handler per mandatory prefix (none, 66, F3,
+// F2), as the SDM's opcode maps list them; decoding picks the handler.
 //
 // A 16-byte access is four dword accesses, so MMIO gets four exits (reads replayed,
 // writes queued) and a page-crossing operand touches both pages; a store checks
 // both pages before writing any byte, so a #PF leaves memory unchanged.
-import { R_ATTR, Attr } from "./decode";
 import { isMem, regField, rmField, segOf, effectiveOffset } from "./operand";
 import { read32, write32, segLinear } from "./memory";
-import { raise, raiseUD, aborted, GP } from "./fault";
-import { unimplemented } from "./execute";
+import { raise, aborted, GP } from "./fault";
 import { sseUsable, xmm, probeStore } from "./sse-state";
-
-// Which mandatory prefix: F3 and F2 take precedence over 66 (the last of F2/F3 counts).
-const P_NONE: u32 = 0, P_66: u32 = 1, P_F3: u32 = 2, P_F2: u32 = 3;
-@inline function mandatory(rec: u32): u32 {
-  const a = <u32>load<u8>(rec + R_ATTR);
-  if (a & Attr.Rep) return P_F3;
-  if (a & Attr.Repne) return P_F2;
-  return a & Attr.Opsize ? P_66 : P_NONE;
-}
 
 // The operand's linear address for `bytes` bytes; `aligned`: #GP(0) unless the
 // address is a multiple of 16 (MOVAPS, MOVAPD, MOVDQA).
@@ -66,38 +55,11 @@ function storeXmm(rec: u32, bytes: u32, aligned: bool): void {
   for (let i: u32 = 0; i < bytes; i += 4) write32(lin + i, load<u32>(src + i));
 }
 
-// 0F 10: MOVUPS, 66 MOVUPD, F3 MOVSS, F2 MOVSD (load forms)
-export function sseMovLoad(rec: u32): void {
-  if (!sseUsable()) return;
-  const p = mandatory(rec);
-  if (p == P_F3) loadXmm(rec, 4, false, true);
-  else if (p == P_F2) loadXmm(rec, 8, false, true);
-  else loadXmm(rec, 16, false, false);
+// The handlers the table names, one per (opcode, mandatory prefix): `bytes` 4
+// (MOVSS), 8 (MOVSD) or 16; `aligned` for MOVAPS/MOVAPD/MOVDQA.
+export function sseLoad(rec: u32, bytes: u32, aligned: bool, zeroRest: bool): void {
+  if (sseUsable()) loadXmm(rec, bytes, aligned, zeroRest);
 }
-
-// 0F 11: the store forms of the same
-export function sseMovStore(rec: u32): void {
-  if (!sseUsable()) return;
-  const p = mandatory(rec);
-  if (p == P_F3) storeXmm(rec, 4, false);
-  else if (p == P_F2) storeXmm(rec, 8, false);
-  else storeXmm(rec, 16, false);
-}
-
-// 0F 28 / 0F 29: MOVAPS, 66 MOVAPD (load / store); F3 and F2 are not defined
-export function sseMovAligned(rec: u32, store: bool): void {
-  if (mandatory(rec) >= P_F3) { raiseUD(); return; }
-  if (!sseUsable()) return;
-  if (store) storeXmm(rec, 16, true); else loadXmm(rec, 16, true, false);
-}
-
-// 0F 6F / 0F 7F: 66 MOVDQA, F3 MOVDQU (load / store). Without a prefix it is the
-// MMX MOVQ, which this CPU does not have; F2 is not defined.
-export function sseMovDq(rec: u32, store: bool): void {
-  const p = mandatory(rec);
-  if (p == P_NONE) { unimplemented(); return; }
-  if (p == P_F2) { raiseUD(); return; }
-  if (!sseUsable()) return;
-  const aligned = p == P_66;
-  if (store) storeXmm(rec, 16, aligned); else loadXmm(rec, 16, aligned, false);
+export function sseStore(rec: u32, bytes: u32, aligned: bool): void {
+  if (sseUsable()) storeXmm(rec, bytes, aligned);
 }
