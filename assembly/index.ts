@@ -9,6 +9,7 @@ import {
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
 import { run } from "./cpu/run";
+import { INLINE_PORTS } from "./cpu/io";
 import { ssePowerOn } from "./cpu/sse-state";
 import { setRamSize, setRomWindow, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
 import { exception } from "./cpu/interrupt";
@@ -134,6 +135,9 @@ export function injectException(v: u32, vector: u32, hasCode: u32, code: u32): v
   clearExit();
   exception(vector, hasCode != 0, code);
 }
+
+// Where the inline-port bitmap is (cpu/io.ts): 8 KiB, one bit per port, the host writes it.
+export function inlinePorts(): u32 { return <u32>INLINE_PORTS; }
 
 // ---- the exit protocol: how the host answers vCPU v's exit ----
 // The data of an IN (one item): the instruction completes on v's next entry.

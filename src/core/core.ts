@@ -29,6 +29,8 @@ export interface CoreExports {
   flushTlb(): void;
   /** Guest-physical [start, start+size) reads as RAM at `backing`, read-only (firmware ROM); size 0 removes it. */
   romWindow(start: number, size: number, backing: number): void;
+  /** Where the inline-port bitmap is (one bit per port; absent in cores built before it). */
+  inlinePorts?(): number;
   /** 1: report MMU events to mmuHooks.event; 0: stop. */
   traceMmu(on: number): void;
   counterCount(): number;
@@ -88,8 +90,15 @@ export interface CoreInstance {
   ramBytes: number;
   /** Receives the core's MMU events while `exports.traceMmu(1)` is on (src/mmu/trace.ts). */
   mmuHooks: MmuHooks;
+  /** Answers an IN/OUT to an inline port from inside the run (the Vm sets it). */
+  ioHooks: IoHooks;
   /** The JIT's host half: the function table and the compile callback. */
   jit: JitHost;
+}
+
+export interface IoHooks {
+  /** dir 0: write `value` to `port`; dir 1: read it (the result). `size` 1, 2 or 4. */
+  port: (dir: number, port: number, size: number, value: number) => number;
 }
 
 export interface MmuHooks {
@@ -122,7 +131,9 @@ export function createCore(
   const mmuHooks: MmuHooks = {};
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
   const jit = new JitHost(memory);
-  const env: WebAssembly.ModuleImports = { memory, mmuEvent, table: jit.table, jitCompile: jit.compile };
+  const ioHooks: IoHooks = { port: () => { throw new Error('inline port I/O before the VM set its handler'); } };
+  const portIo = (d: number, p: number, s: number, v: number) => ioHooks.port(d, p, s, v);
+  const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;
   const instance = host().tuneCore(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));
   const exports = instance.exports as unknown as CoreExports;
@@ -138,6 +149,7 @@ export function createCore(
     bytes: new Uint8Array(memory.buffer),
     ramBytes,
     mmuHooks,
+    ioHooks,
     jit,
   };
 }

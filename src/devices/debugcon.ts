@@ -7,6 +7,7 @@ export const DEBUGCON_PORT = 0xe9;
 
 export class DebugCon implements PortDevice {
   readonly name = 'debugcon';
+  readonly inline = true; // bytes to the host: no time, interrupts or stop
   constructor(private readonly output: (byte: number) => void) {}
 
   read(_port: number, _size: IoSize): number { return DEBUGCON_PORT; }

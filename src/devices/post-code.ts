@@ -7,6 +7,7 @@ const KEPT = 16;
 
 export class PostCode implements PortDevice {
   readonly name = 'post-code';
+  readonly inline = true; // a log: no time, interrupts or stop
   /** The last codes written, oldest first (port 0x190 may write words). */
   readonly codes: number[] = [];
   private last = 0;

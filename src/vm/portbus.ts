@@ -1,5 +1,9 @@
 // The I/O port space: 65,536 ports, each owned by at most one device. A port
 // no device owns reads as all ones (open bus) and ignores writes.
+//
+// Inline ports: the open bus and the ports of a device that says `inline` can be
+// answered from inside the core's run (assembly/cpu/io.ts), without an exit's
+// round trip; the VM turns that on while nothing watches exits (Vm.syncInlinePorts).
 import { TrapezeError } from '../errors.js';
 
 export type IoSize = 1 | 2 | 4;
@@ -8,6 +12,12 @@ export interface PortDevice {
   readonly name: string;
   read(port: number, size: IoSize): number;
   write(port: number, size: IoSize, value: number): void;
+  /**
+   * The device may be called from inside the core's run: its read and write
+   * neither read the vCPU's state or the virtual clock, nor raise interrupts,
+   * nor stop the VM (a log, a diagnostic port).
+   */
+  readonly inline?: boolean;
 }
 
 const OPEN_BUS = [0, 0xff, 0xffff, 0, 0xffffffff];
@@ -16,13 +26,20 @@ export class PortBus {
   private readonly owners: (PortDevice | undefined)[] = new Array(65536).fill(undefined);
   /** Accesses to ports nobody owns, for --stats. */
   unclaimed = 0;
+  /** One bit per port that can be answered inline (see above); `onChange` hears of each change. */
+  readonly inline = new Uint8Array(8192).fill(0xff);
+  onChange: (() => void) | undefined;
 
   register(device: PortDevice, first: number, last = first): void {
     for (let p = first; p <= last; p++) {
       const cur = this.owners[p];
       if (cur) throw new TrapezeError(`port 0x${p.toString(16)} is claimed by both ${cur.name} and ${device.name}`);
     }
-    for (let p = first; p <= last; p++) this.owners[p] = device;
+    for (let p = first; p <= last; p++) {
+      this.owners[p] = device;
+      if (device.inline !== true) this.inline[p >> 3] &= ~(1 << (p & 7));
+    }
+    this.onChange?.();
   }
 
   owner(port: number): PortDevice | undefined { return this.owners[port & 0xffff]; }

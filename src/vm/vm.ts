@@ -141,8 +141,11 @@ export class Vm {
   readonly ramBytes: number;
   private lifecycle: VmState = 'created';
   /** The filter in front of the buses and MSRs (an isolation policy): what the guest may use, and what a refusal does. */
-  filter: AccessFilter | undefined;
+  get filter(): AccessFilter | undefined { return this.accessFilter; }
+  set filter(f: AccessFilter | undefined) { this.accessFilter = f; this.syncInlinePorts(); }
+  private accessFilter: AccessFilter | undefined;
   private readonly observers: ExitObserver[] = [];
+  private readonly traced: boolean;
   readonly haltWaits: boolean;
   /** Exits by reason (index = ExitReason). */
   readonly exitCounts = new Float64Array(EXIT_COUNT);
@@ -167,6 +170,27 @@ export class Vm {
     this.vcpus.forEach((v, i) => { v.waitingForSipi = i > 0; });
     this.vcpus.forEach((v) => this.pauseExiting(v));
     this.writeCpuidTables();
+    this.traced = options.trace !== undefined;
+    this.core.ioHooks.port = (dir, port, size, value) => {
+      this.exitCounts[ExitReason.Io]++;
+      if (dir === 0) { this.ports.write(port, size as IoSize, value); return 0; }
+      return this.ports.read(port, size as IoSize);
+    };
+    this.ports.onChange = () => this.syncInlinePorts();
+    this.syncInlinePorts();
+  }
+
+  /**
+   * Which ports the core answers inline (assembly/cpu/io.ts): those the bus can
+   * (PortBus.inline) while nothing watches or filters exits; otherwise none, and
+   * every IN and OUT leaves the core so the observers and the filter see it. An
+   * inline access is still counted as an Io exit.
+   */
+  private syncInlinePorts(): void {
+    const at = this.core.exports.inlinePorts?.();
+    if (at === undefined) return;
+    if (this.observers.length === 0 && this.accessFilter === undefined && !this.traced) this.core.bytes.set(this.ports.inline, at);
+    else this.core.bytes.fill(0, at, at + this.ports.inline.length);
   }
 
   // ---- CPUID ----
@@ -452,7 +476,12 @@ export class Vm {
   /** Subscribe to every exit (tracing, timing, statistics); returns the unsubscribe. */
   observeExits(observer: ExitObserver): () => void {
     this.observers.push(observer);
-    return () => { const i = this.observers.indexOf(observer); if (i >= 0) this.observers.splice(i, 1); };
+    this.syncInlinePorts();
+    return () => {
+      const i = this.observers.indexOf(observer);
+      if (i >= 0) this.observers.splice(i, 1);
+      this.syncInlinePorts();
+    };
   }
 
   /** Handle one exit of `vcpu`, its observers around it. Public so schedulers and harnesses can drive vCPUs themselves. */
@@ -474,7 +503,7 @@ export class Vm {
     switch (reason) {
       case ExitReason.Io: {
         const port = v.getUint32(Exit.ioPort, true), size = v.getUint32(Exit.ioSize, true) as IoSize;
-        if (this.filter !== undefined && !this.filter.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
+        if (this.accessFilter !== undefined && !this.accessFilter.allowsPort(port, size)) { this.refuse(vcpu, 'io', `port 0x${port.toString(16)} (${size} byte${size > 1 ? 's' : ''})`); return; }
         // the common case, one OUT or IN, without a further call
         if (v.getUint32(Exit.ioCount, true) === 1) {
           if (v.getUint32(Exit.ioDir, true) === 0) { this.ports.write(port, size, v.getUint32(Exit.ioData, true)); return; }

@@ -1,0 +1,119 @@
+// Inline ports (assembly/cpu/io.ts, PortBus.inline): an IN or OUT to the open
+// bus or to a device that says `inline` is answered from inside the core's run
+// while nothing watches exits. The guest, the devices and the exit counts must
+// see exactly what the full exit path gives them.
+import { describe, it, expect } from 'vitest';
+import { Vm } from '../src/vm/vm.js';
+import { ExitReason } from '../src/core/layout.js';
+import type { PortDevice, IoSize } from '../src/vm/portbus.js';
+import type { AccessFilter } from '../src/vm/access-filter.js';
+
+const ITERATIONS = 1000;
+const le16 = (v: number) => [v & 0xff, v >> 8];
+// ebx = sum of what the INs read, over ITERATIONS passes of five accesses:
+// open bus 0x520 (OUT, IN), the inline device 0x600 (OUT, IN), the exiting device 0x700 (IN)
+const body = [
+  0x66, 0xba, ...le16(0x520), 0xee, 0xec, // mov dx, 0x520; out dx, al; in al, dx
+  0x0f, 0xb6, 0xc0, 0x01, 0xc3,           // movzx eax, al; add ebx, eax
+  0x66, 0xba, ...le16(0x600), 0xef, 0xed, // mov dx, 0x600; out dx, eax; in eax, dx
+  0x01, 0xc3,                             // add ebx, eax
+  0x66, 0xba, ...le16(0x700), 0x66, 0xed, // mov dx, 0x700; in ax, dx
+  0x01, 0xc3,                             // add ebx, eax
+  0x49,                                   // dec ecx
+];
+const CODE = [
+  0xb9, ...le16(ITERATIONS), 0, 0, 0x31, 0xdb, // mov ecx, ITERATIONS; xor ebx, ebx
+  ...body, 0x75, 0x100 - body.length - 2,     // jnz back
+  0xf4,                                       // hlt
+];
+
+class Recorder implements PortDevice {
+  readonly log: string[] = [];
+  private reads = 0;
+  constructor(readonly name: string, readonly inline: boolean, private readonly base: number) {}
+  read(port: number, size: IoSize): number { this.log.push(`r${port.toString(16)}/${size}`); return this.base + this.reads++; }
+  write(port: number, size: IoSize, value: number): void { this.log.push(`w${port.toString(16)}/${size}=${value.toString(16)}`); }
+}
+
+function run(opts: { observe?: boolean; filter?: AccessFilter; jit?: boolean } = {}) {
+  const vm = new Vm({ memoryMiB: 2, jit: { on: opts.jit ?? false, threshold: 2 } });
+  const fast = new Recorder('fast', true, 0x100);
+  const slow = new Recorder('slow', false, 0x1000);
+  vm.ports.register(fast, 0x600);
+  vm.ports.register(slow, 0x700);
+  const cpu = vm.vcpus[0];
+  vm.writePhys(0x1000, Uint8Array.from(CODE));
+  cpu.set('cr0', 0x11);
+  cpu.setSegment('cs', { selector: 0x08, base: 0, limit: 0xffffffff, attr: 0xc09b });
+  for (const s of ['ss', 'ds', 'es'] as const) cpu.setSegment(s, { selector: 0x10, base: 0, limit: 0xffffffff, attr: 0xc093 });
+  cpu.setReg('esp', 0x8000);
+  cpu.eflags = 2;
+  cpu.eip = 0x1000;
+  vm.core.exports.stateChanged(0);
+  // every exit the host handles, by reason
+  const handled = new Map<number, number>();
+  const handleExit = vm.handleExit.bind(vm);
+  vm.handleExit = (v, reason) => { handled.set(reason, (handled.get(reason) ?? 0) + 1); handleExit(v, reason); };
+  if (opts.observe) vm.observeExits({ afterExit: () => {} });
+  if (opts.filter) vm.filter = opts.filter;
+  const stop = vm.run({ maxInstructions: 1_000_000 });
+  return {
+    stop: stop.kind, ebx: cpu.gpr(3), eax: cpu.gpr(0), eip: cpu.eip, retired: cpu.instructionsRetired,
+    exits: vm.exitStats(), fastLog: fast.log, slowLog: slow.log, unclaimed: vm.ports.unclaimed,
+    handledIo: handled.get(ExitReason.Io) ?? 0,
+  };
+}
+
+const ACCESSES = 5 * ITERATIONS;
+
+describe('inline ports', () => {
+  const full = run({ observe: true });
+
+  it('the full exit path: every access leaves the core (an observer is attached)', () => {
+    expect(full.stop).toBe('halted');
+    expect(full.handledIo).toBe(ACCESSES);
+    expect(full.exits.io).toBe(ACCESSES);
+    // open bus 0xFF; the inline device counts 0x100.., the other 0x1000.. (IN AX: 16 bits)
+    const sum = ITERATIONS * 0xff + (ITERATIONS * (2 * 0x100 + ITERATIONS - 1)) / 2 + (ITERATIONS * (2 * 0x1000 + ITERATIONS - 1)) / 2;
+    expect(full.ebx).toBe(sum);
+    expect(full.unclaimed).toBe(2 * ITERATIONS);
+  });
+
+  it('without observers, the open bus and the inline device are answered in the core; the guest, devices and counts see the same', () => {
+    const fast = run();
+    // only the device that is not inline made the core leave for its port
+    expect(fast.handledIo).toBe(ITERATIONS);
+    expect(fast).toEqual({ ...full, handledIo: ITERATIONS });
+  });
+
+  it('with the JIT: the same', () => {
+    const fast = run({ jit: true });
+    expect(fast.handledIo).toBe(ITERATIONS);
+    expect(fast).toEqual({ ...full, handledIo: ITERATIONS });
+  });
+
+  it('a filter (an isolation policy) sees every access, and its refusals apply as before', () => {
+    let asked = 0;
+    const filter: AccessFilter = {
+      allowsPort: (port) => { asked++; return port !== 0x600; },
+      allowsMmio: () => true,
+      allowsMsr: () => true,
+      refused: () => 'exit-and-log',
+      applyToVcpu: () => {},
+    };
+    const r = run({ filter });
+    expect(asked).toBe(ACCESSES);
+    expect(r.handledIo).toBe(ACCESSES);
+    expect(r.fastLog).toEqual([]); // refused: the device never sees it
+    // refused INs of 0x600 read all ones: EAX = 0xFFFFFFFF, then IN AX keeps its top half
+    const sum = ITERATIONS * (0xff + 0xffffffff + 0xffff0000) + (ITERATIONS * (2 * 0x1000 + ITERATIONS - 1)) / 2;
+    expect(r.ebx).toBe(sum % 2 ** 32);
+    // and when the filter goes, the inline path comes back
+    const vm = new Vm({ memoryMiB: 2 });
+    vm.filter = filter;
+    const at = vm.core.exports.inlinePorts!();
+    expect(vm.core.bytes[at + (0x520 >> 3)]).toBe(0);
+    vm.filter = undefined;
+    expect(vm.core.bytes[at + (0x520 >> 3)] & (1 << (0x520 & 7))).not.toBe(0);
+  });
+});
