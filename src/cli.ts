@@ -4,18 +4,25 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TrapezeError, OutputClosed, OUTPUT_CLOSED_STATUS } from './errors.js';
 import { ExitStatus } from './commands/outcome.js';
-import { registerRun } from './commands/run.js';
-import { registerCtl } from './commands/ctl.js';
-import { registerBench } from './commands/bench.js';
-import { registerTrace } from './commands/trace.js';
-import { registerConformance } from './commands/conformance.js';
-import { registerServe } from './commands/serve.js';
+
+// Each subcommand's module, in the order --help lists them. Only the module of
+// the command being run is loaded (all of them for the help or an unknown
+// command): a short run's start is mostly loading modules.
+const COMMANDS: [string, () => Promise<(program: Command) => void>][] = [
+  ['run', async () => (await import('./commands/run.js')).registerRun],
+  ['ctl', async () => (await import('./commands/ctl.js')).registerCtl],
+  ['bench', async () => (await import('./commands/bench.js')).registerBench],
+  ['trace', async () => (await import('./commands/trace.js')).registerTrace],
+  ['conformance', async () => (await import('./commands/conformance.js')).registerConformance],
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
+];
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export function buildCli(): Command {
+/** The command line; given `argv`, only the subcommand it names (when it names one). */
+export async function buildCli(argv: string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('trapeze')
@@ -23,12 +30,8 @@ export function buildCli(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`trapeze: ${str.replace(/^error: /, '')}`) });
-  registerRun(program);
-  registerCtl(program);
-  registerBench(program);
-  registerTrace(program);
-  registerConformance(program);
-  registerServe(program);
+  const named = COMMANDS.filter(([name]) => name === argv[2]);
+  for (const [, load] of named.length ? named : COMMANDS) (await load())(program);
   return program;
 }
 
@@ -44,7 +47,7 @@ function quietOnClosedOutput(): void {
 
 export async function main(argv: string[]): Promise<void> {
   quietOnClosedOutput();
-  const program = buildCli();
+  const program = await buildCli(argv);
   if (argv.length <= 2) { // no arguments: the help, as --help prints it
     process.stdout.write(program.helpInformation());
     return;
