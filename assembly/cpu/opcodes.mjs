@@ -144,7 +144,7 @@ op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
 
 // ---- B0-BF: MOV register, immediate ----
 for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov' });
-for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: D32('Mov') });
+for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov' });
 
 // ---- C0-CF ----
 const group2 = (sz, count, jit) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit }));
@@ -181,18 +181,18 @@ op(0xE0, 'LOOPNE Jb', 'B', { sync: true, h: 'loop(rec, 0)' });
 op(0xE1, 'LOOPE Jb', 'B', { sync: true, h: 'loop(rec, 1)' });
 op(0xE2, 'LOOP Jb', 'B', { sync: true, h: 'loop(rec, 2)' });
 op(0xE3, 'JCXZ Jb', 'B', { sync: true, h: 'jcxz(rec)' });
-op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)' });
-op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)' });
-op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)' });
-op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)' });
+op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
+op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
+op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
+op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
 op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)', jit: D32('Call') });
 op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))', jit: D32('Jmp') });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
 op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))', jit: D32('Jmp') });
-op(0xEC, 'IN AL,DX', '', { h: 'inp(reg16(EDX), 0)' });
-op(0xED, 'IN eAX,DX', '', { h: 'inp(reg16(EDX), $sz)' });
-op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)' });
-op(0xEF, 'OUT DX,eAX', '', { h: 'out(reg16(EDX), $sz)' });
+op(0xEC, 'IN AL,DX', '', { h: 'inp(reg16(EDX), 0)', jit: 'PortIo' });
+op(0xED, 'IN eAX,DX', '', { h: 'inp(reg16(EDX), $sz)', jit: 'PortIo' });
+op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)', jit: 'PortIo' });
+op(0xEF, 'OUT DX,eAX', '', { h: 'out(reg16(EDX), $sz)', jit: 'PortIo' });
 
 // ---- F0-FF ----
 op(0xF1, 'INT1 (ICEBP)', '', { sync: true, h: 'interrupt(1, Source.External, eip())' });

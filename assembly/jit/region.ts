@@ -25,7 +25,7 @@
 // and RELOOKUP that a region chained to stopped inside its own block.
 import {
   ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
-  S_SEG, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
+  S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
 } from "../layout";
 import {
@@ -33,6 +33,8 @@ import {
 } from "../cpu/decode";
 import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
+import { INLINE_PORTS } from "../cpu/io";
+import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
@@ -45,7 +47,8 @@ export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends |
 export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (regions use F_CARRY_HERE)
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
-export const IMPORTS: u32 = 4;
+export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
+export const IMPORTS: u32 = 5;
 // Functions every module defines before its regions (tier.ts writes them).
 export const F_CARRY_HERE: u32 = IMPORTS;     // () -> CF from the lazy flags in memory, without leaving the module
 export const HELPERS: u32 = 1;
@@ -387,6 +390,28 @@ function testCode(sz: u32): void {
   setLazy(LazyOp.Logic, sz);
 }
 
+// IN/OUT (E4-E7 imm8 port, EC-EF DX): a port the host answers inline
+// (cpu/io.ts) is the host's portIo, called from here when I/O is allowed
+// without the TSS bitmap (real mode, or CPL <= IOPL outside virtual-8086
+// mode); any other port or privilege leaves before it, for the interpreter.
+function portCode(r: u32, k: u32, o: u32): void {
+  const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+  const input = (o & 2) == 0;
+  if (o < 0xE8) i32c(imm(r) & 0xFF); else getReg(2, 1);
+  set(T1);
+  get(T1); i32c(3); op(W.ShrU); mem(W.Load8U, <u32>INLINE_PORTS);
+  get(T1); i32c(7); op(W.And); op(W.ShrU); i32c(1); op(W.And); op(W.Eqz);
+  i32c(0); mem(W.Load, ACTIVE + S_CR0); i32c(CR0_PE); op(W.And);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); tee(T0); i32c(VM); op(W.And);
+  i32c(0); mem(W.Load, ACTIVE + S_CPL); get(T0); i32c(12); op(W.ShrU); i32c(3); op(W.And); op(W.GtU); op(W.Or);
+  op(W.And); op(W.Or);
+  open(W.If); bail(k); close();
+  i32c(input ? 1 : 0); get(T1); i32c(1 << sz);
+  if (input) i32c(0); else getReg(0, sz);
+  call(F_PORT);
+  if (input) setReg(0, sz); else op(W.Drop);
+}
+
 // ---- one record ----
 function emitRecord(r: u32, k: u32): void {
   const o = opOf(r);
@@ -447,7 +472,7 @@ function emitRecord(r: u32, k: u32): void {
       return;
     }
     case Emitter.Mov: {
-      if (o >= 0xB0 && o <= 0xBF) { i32c(imm(r)); setReg(o & 7, o >= 0xB8 ? 2 : 0); return; }
+      if (o >= 0xB0 && o <= 0xBF) { i32c(imm(r)); setReg(o & 7, o < 0xB8 ? 0 : (attr(r) & Attr.O32 ? 2 : 1)); return; }
       const sz: u32 = o & 1 ? 2 : 0;
       if (o == 0x88 || o == 0x89) { getReg(g, sz); writeE(r, sz, k, false); }
       else if (o == 0x8A || o == 0x8B) { readE(r, sz, k, false); setReg(g, sz); }
@@ -456,6 +481,7 @@ function emitRecord(r: u32, k: u32): void {
     }
     case Emitter.Lea: eaCode(r); segs &= ~(1 << load<u8>(r + R_SEG)); setReg(g, 2); return; // no access
     case Emitter.Nop: return;
+    case Emitter.PortIo: portCode(r, k, o); return;
     case Emitter.Xchg: {
       const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
       get(R0 + a); get(R0 + b); setReg(a, 2); setReg(b, 2);
@@ -751,7 +777,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
-      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: continue;
+      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: continue;
       default: return false;
     }
   }

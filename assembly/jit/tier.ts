@@ -197,19 +197,20 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry; 4 shift
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry; 4 shift and port
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(6);
+  uleb(7);
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
   name("env"); name("table"); byte(1); byte(0x70); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
   name("env"); name("cond"); byte(0); uleb(2);
   name("env"); name("carry"); byte(0); uleb(3);
   name("env"); name("shift"); byte(0); uleb(4);
+  name("env"); name("port"); byte(0); uleb(4);
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(HELPERS + n);

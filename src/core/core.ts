@@ -130,9 +130,9 @@ export function createCore(
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const mmuHooks: MmuHooks = {};
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
-  const jit = new JitHost(memory);
   const ioHooks: IoHooks = { port: () => { throw new Error('inline port I/O before the VM set its handler'); } };
   const portIo = (d: number, p: number, s: number, v: number) => ioHooks.port(d, p, s, v);
+  const jit = new JitHost(memory, portIo);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;
   const instance = host().tuneCore(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));

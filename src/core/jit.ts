@@ -69,7 +69,8 @@ export class JitHost {
   private imports?: RegionImports;
   private core?: CoreExports;
 
-  constructor(private readonly memory: WebAssembly.Memory) {}
+  /** `port`: the core's env.portIo, which regions call for an inline port (assembly/cpu/io.ts). */
+  constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number) => number) {}
 
   attach(core: CoreExports): void {
     this.core = core;
@@ -90,7 +91,7 @@ export class JitHost {
       const instance = new WebAssembly.Instance(module, {
         env: {
           memory: this.memory, table: this.table, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift,
+          shift: core.jitShift, port: this.port,
         },
       });
       const view = new DataView(this.memory.buffer);
