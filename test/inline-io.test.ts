@@ -128,4 +128,66 @@ describe('inline ports', () => {
     vm.filter = undefined;
     expect(vm.core.bytes[at + (0x520 >> 3)] & (1 << (0x520 & 7))).not.toBe(0);
   });
+
+  it('ring 3: the I/O permission bitmap still decides (allowed: inline; denied: #GP, the device never called), with and without the JIT', () => {
+    const watched = ring3({ observe: true });
+    expect(watched).toMatchObject({ stop: 'halted', vector: 13, writes: 200, io: 200, handledIo: 200 });
+    expect(ring3({})).toEqual({ ...watched, handledIo: 0 });
+    // compiled, the loop leaves its region before each OUT (CPL 3 > IOPL: the bitmap is the interpreter's)
+    const compiled = ring3({ jit: true });
+    expect(compiled.jit).toBeGreaterThan(0);
+    expect(compiled).toEqual({ ...watched, handledIo: 0, jit: compiled.jit });
+  });
 });
+
+// Ring 3 with IOPL 0: the TSS bitmap allows port 0x600 only. OUT 0x600 goes
+// through; OUT 0x520 (inline too, but denied) is #GP, which lands in a ring-0
+// handler that stores the vector and halts.
+function ring3(opts: { observe?: boolean; jit?: boolean }) {
+  const TSS = 0x3000, IDT = 0x2800, VECTOR = 0x2700, GP_STUB = 0x2600;
+  // (short slices: the JIT installs its regions when the core returns)
+  const vm = new Vm({ memoryMiB: 2, jit: { on: opts.jit ?? false, threshold: 2 }, sliceInstructions: 50 });
+  const fast = new Recorder('fast', true, 0x100);
+  vm.ports.register(fast, 0x600);
+  const cpu = vm.vcpus[0];
+  const flat = (type: number) => [0xff, 0xff, 0, 0, 0, type, 0xcf, 0];
+  // GDT: null, code 0x08 and data 0x10 (ring 0), code 0x1B and data 0x23 (ring 3), TSS 0x28
+  const limit = 0x68 + 8192;
+  vm.writePhys(0x2000, Uint8Array.from([
+    0, 0, 0, 0, 0, 0, 0, 0, ...flat(0x9a), ...flat(0x92), ...flat(0xfa), ...flat(0xf2),
+    limit & 0xff, limit >> 8, TSS & 0xff, TSS >> 8, 0, 0x8b, 0, 0,
+  ]));
+  const tss = new Uint8Array(limit + 1).fill(0xff); // every port denied ...
+  tss.fill(0, 0, 0x68);
+  tss.set([0x00, 0x70, 0, 0, 0x10, 0], 4); // ESP0 0x7000, SS0 0x10
+  tss.set([0x68, 0], 0x66); // the bitmap right after the TSS
+  tss[0x68 + (0x600 >> 3)] &= ~1; // ... but 0x600
+  vm.writePhys(TSS, tss);
+  vm.writePhys(GP_STUB, Uint8Array.from([0xc6, 0x05, VECTOR & 0xff, VECTOR >> 8, 0, 0, 13, 0xf4])); // mov byte [VECTOR], 13; hlt
+  vm.writePhys(IDT + 13 * 8, Uint8Array.from([GP_STUB & 0xff, GP_STUB >> 8, 0x08, 0, 0, 0x8e, 0, 0]));
+  vm.writePhys(VECTOR, Uint8Array.of(0xff));
+  const allowed = [0x66, 0xba, ...le16(0x600), 0xee, 0x49]; // mov dx, 0x600; out dx, al; dec ecx
+  vm.writePhys(0x1000, Uint8Array.from([
+    0xb0, 0x5a, 0xb9, 200, 0, 0, 0, 0xeb, 0x00,          // mov al, 0x5A; mov ecx, 200; jmp L
+    ...allowed, 0x75, 0x100 - allowed.length - 2,        // L: ...; jnz L
+    0x66, 0xba, ...le16(0x520), 0xee,                    // mov dx, 0x520; out dx, al (denied: #GP)
+    0xeb, 0xfe,
+  ]));
+  cpu.set('gdtrBase', 0x2000); cpu.set('gdtrLimit', 47);
+  cpu.set('idtrBase', IDT); cpu.set('idtrLimit', 32 * 8 - 1);
+  cpu.set('cr0', 0x11);
+  cpu.setSegment('cs', { selector: 0x1b, base: 0, limit: 0xffffffff, attr: 0xc0fb });
+  for (const sg of ['ss', 'ds', 'es'] as const) cpu.setSegment(sg, { selector: 0x23, base: 0, limit: 0xffffffff, attr: 0xc0f3 });
+  cpu.setSegment('tr', { selector: 0x28, base: TSS, limit, attr: 0x8b });
+  cpu.set('cpl', 3);
+  cpu.setReg('esp', 0x8000);
+  cpu.eflags = 2; // IOPL 0
+  cpu.eip = 0x1000;
+  vm.core.exports.stateChanged(0);
+  let handledIo = 0;
+  const handleExit = vm.handleExit.bind(vm);
+  vm.handleExit = (v, reason) => { if (reason === ExitReason.Io) handledIo++; handleExit(v, reason); };
+  if (opts.observe) vm.observeExits({ afterExit: () => {} });
+  const stop = vm.run({ maxInstructions: 1000 });
+  return { stop: stop.kind, vector: vm.readPhys(VECTOR, 1)[0], writes: fast.log.length, io: vm.exitStats().io, handledIo, jit: vm.core.jit.stats().instructions };
+}
