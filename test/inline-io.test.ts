@@ -64,7 +64,7 @@ function run(opts: { observe?: boolean; filter?: AccessFilter; jit?: boolean; co
   return {
     stop: stop.kind, ebx: cpu.gpr(3), eax: cpu.gpr(0), eip: cpu.eip, retired: cpu.instructionsRetired,
     exits: vm.exitStats(), fastLog: fast.log, slowLog: slow.log, unclaimed: vm.ports.unclaimed,
-    handledIo: handled.get(ExitReason.Io) ?? 0, jit: vm.core.jit.stats().instructions,
+    handledIo: handled.get(ExitReason.Io) ?? 0, jit: vm.core.jit.stats().instructions, mem: [...vm.readPhys(0x5100, 8)],
   };
 }
 
@@ -102,6 +102,21 @@ describe('inline ports', () => {
     expect(compiled.jit).toBeGreaterThan(0.9 * 11 * ITERATIONS); // 11 instructions a pass
     const seen = (r: typeof watched) => [r.stop, r.ebx, r.eax, r.eip, r.retired, r.exits.io, r.fastLog, r.unclaimed];
     expect(seen(compiled)).toEqual(seen(watched));
+  });
+
+  it('string I/O (INS/OUTS, REP) to inline ports still exits, with the same data', () => {
+    const code = [
+      0xbe, 0x00, 0x50, 0, 0, 0xbf, 0x00, 0x51, 0, 0, // mov esi, 0x5000; mov edi, 0x5100
+      0x66, 0xba, ...le16(0x600), 0xb9, 4, 0, 0, 0,   // mov dx, 0x600; mov ecx, 4
+      0xf3, 0x6e, 0xb9, 4, 0, 0, 0, 0xf3, 0x6c,       // rep outsb; mov ecx, 4; rep insb
+      0x66, 0xba, ...le16(0x520), 0x6e, 0x6c,         // mov dx, 0x520; outsb; insb
+      0xf4,
+    ];
+    const watched = run({ code, observe: true });
+    expect(watched.handledIo).toBe(4);
+    expect(watched.fastLog).toEqual([...Array(4).fill('w600/1=0'), ...Array(4).fill('r600/1')]); // (RAM at 0x5000 is zero)
+    expect(watched.mem).toEqual([0x00, 0x01, 0x02, 0x03, 0xff, 0, 0, 0]); // the device's reads, then the open bus
+    expect(run({ code })).toEqual(watched);
   });
 
   it('a filter (an isolation policy) sees every access, and its refusals apply as before', () => {
