@@ -37,7 +37,7 @@ import { INLINE_PORTS } from "../cpu/io";
 import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
-import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos } from "./emit";
+import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
 
 export const DONE: u32 = 31;
 export const RELOOKUP: u32 = 30; // a chained region stopped mid-block: look the block up at EIP
@@ -75,8 +75,13 @@ const LOCALS: u32 = 21;
 const P64: u32 = 24;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
-// after a shift: the state holds them too, and LR (result), LA (CF), LB (OF) give them quickly
+// After a shift or IMUL, which write EFLAGS whole: LR (result), LA (CF) and
+// LB (OF) hold the flags, and EFLAGS is written from them only when something
+// needs it (flushCode), so a shift whose flags the next instruction replaces
+// costs no EFLAGS update. SHIFTED_AF: AF set (SHR, SAR).
 const SHIFTED: u32 = 100;
+const SHIFTED_AF: u32 = 101;
+@inline function shifted(f: u32): bool { return f == SHIFTED || f == SHIFTED_AF; }
 
 // ---- compile-time state of one region ----
 let blk: u32 = 0;
@@ -86,11 +91,13 @@ let count: u32 = 0;
 let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
 let fwd: u32 = 0;          // bit j: some record branches forward to record j
 let joinMat: u32 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
+let joinCf: u32 = 0;       // bit j: ... and only CF is read there (record j is INC/DEC of a register)
 let joinNone: u32 = 0;     // bit j: every branch to record j emitted so far left the lazy state empty
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
 export let pure: bool = true; // no fallback in the region
 let segs: u32 = 0;         // segments used by memory operands
 let written: u32 = 0;      // registers the region has written so far
+let readRegs: u32 = 0;     // registers whose local the region reads
 let fl: u32 = MEMSTATE;    // who holds the lazy flags
 let flSz: u32 = 0;
 let memNone: bool = false; // with fl == MEMSTATE: the state's lazy op is known to be None
@@ -143,10 +150,13 @@ function branchTarget(r: u32, k: u32): u32 {
 @inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9; }
 
 // ---- registers ----
+// Every read of a register's local goes through getR, so the prologue loads
+// only the registers the region reads (or writes: its exits store those).
+function getR(i: u32): void { get(R0 + i); readRegs |= 1 << i; }
 function getReg(r: u32, sz: u32): void {
-  if (sz == 2) { get(R0 + r); return; }
-  if (sz == 1) { get(R0 + r); i32c(0xFFFF); op(W.And); return; }
-  get(R0 + (r & 3));
+  if (sz == 2) { getR(r); return; }
+  if (sz == 1) { getR(r); i32c(0xFFFF); op(W.And); return; }
+  getR((r & 3));
   if (r >= 4) { i32c(8); op(W.ShrU); }
   i32c(0xFF); op(W.And);
 }
@@ -158,7 +168,7 @@ function setReg(r: u32, sz: u32): void {
   const m: u32 = sz == 1 ? 0xFFFF : 0xFF;
   i32c(m); op(W.And);
   if (sh) { i32c(sh); op(W.Shl); }
-  get(R0 + rr); i32c(~(m << sh)); op(W.And);
+  getR(rr); i32c(~(m << sh)); op(W.And);
   op(W.Or);
   set(R0 + rr);
   written |= 1 << rr;
@@ -167,7 +177,8 @@ function setReg(r: u32, sz: u32): void {
 // ---- flags ----
 function storeState(off: u32): void { mem(W.Store, ACTIVE + off); } // (0, value) on the stack
 function flushCode(): void {
-  if (fl == MEMSTATE || fl == SHIFTED) return;
+  if (fl == MEMSTATE) return;
+  if (shifted(fl)) { eagerStore(fl == SHIFTED_AF); return; }
   i32c(0); i32c(fl); storeState(S_LAZY_OP);
   i32c(0); i32c(flSz); storeState(S_LAZY_SIZE);
   i32c(0); get(LA); storeState(S_LAZY_A);
@@ -176,7 +187,7 @@ function flushCode(): void {
 }
 function flush(): void {
   flushCode();
-  if (fl == SHIFTED) memNone = true; else if (fl != MEMSTATE) memNone = false;
+  if (shifted(fl)) memNone = true; else if (fl != MEMSTATE) memNone = false;
   fl = MEMSTATE;
 }
 function setLazy(o: u32, sz: u32): void { fl = o; flSz = sz; }
@@ -187,7 +198,7 @@ function getMasked(l: u32): void { get(l); if (flSz != 2) { i32c(maskOf(flSz)); 
 // CF of the known lazy state.
 function cfCode(): void {
   switch (fl) {
-    case SHIFTED: get(LA); return;
+    case SHIFTED: case SHIFTED_AF: get(LA); return;
     case LazyOp.Add: getMasked(LR); getMasked(LA); op(W.LtU); return;
     case LazyOp.Sub: getMasked(LA); getMasked(LB); op(W.LtU); return;
     case LazyOp.Logic: i32c(0); return;
@@ -198,7 +209,7 @@ function zfCode(): void { getMasked(LR); op(W.Eqz); }
 function sfCode(): void { get(LR); i32c(signOf(flSz)); op(W.And); i32c(0); op(W.Ne); }
 function ofCode(): void {
   if (fl == LazyOp.Logic) { i32c(0); return; }
-  if (fl == SHIFTED) { get(LB); return; }
+  if (shifted(fl)) { get(LB); return; }
   get(LA); get(LB); op(W.Xor);
   if (fl == LazyOp.Add || fl == LazyOp.Inc) { i32c(-1); op(W.Xor); }
   get(LA); get(LR); op(W.Xor); op(W.And);
@@ -301,9 +312,9 @@ function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
 function eaCode(r: u32): void {
   i32c(load<u32>(r + R_DISP));
   const b = load<u8>(r + R_BASE), x = load<u8>(r + R_INDEX);
-  if (b != NO_REG) { get(R0 + b); op(W.Add); }
+  if (b != NO_REG) { getR(b); op(W.Add); }
   if (x != NO_REG) {
-    get(R0 + x);
+    getR(x);
     const s = load<u8>(r + R_SCALE);
     if (s) { i32c(s); op(W.Shl); }
     op(W.Add);
@@ -370,8 +381,8 @@ function aluCode(kind: u32, sz: u32): void {
 
 // INC/DEC of the value on the stack: CF folds into EFLAGS first, as the interpreter does.
 function incDecCode(dec: bool, sz: u32): void {
-  // (CF is in EFLAGS already after INC/DEC, a shift, or with no lazy state: the store would change nothing)
-  if (fl != LazyOp.Inc && fl != LazyOp.Dec && fl != SHIFTED && !(fl == MEMSTATE && memNone)) {
+  // (CF is in EFLAGS already after INC/DEC or with no lazy state: the store would change nothing)
+  if (fl != LazyOp.Inc && fl != LazyOp.Dec && !(fl == MEMSTATE && memNone)) {
     i32c(0);
     i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
     carryCode(); op(W.Or);
@@ -448,11 +459,11 @@ function emitRecord(r: u32, k: u32): void {
       return;
     }
     case Emitter.IncDecReg:
-      get(R0 + (o & 7));
+      getR((o & 7));
       incDecCode(o >= 0x48, 2);
       get(LR); setReg(o & 7, 2);
       return;
-    case Emitter.PushReg: get(R0 + (o & 7)); pushCode(k); return;
+    case Emitter.PushReg: getR((o & 7)); pushCode(k); return;
     case Emitter.PopReg: popCode(k); setReg(o & 7, 2); return;
     case Emitter.PushImm: i32c(o == 0x68 ? imm(r) : imm8s(r)); pushCode(k); return;
     case Emitter.Jcc: jccCode(r, k, o & 15); return;
@@ -484,11 +495,11 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.PortIo: portCode(r, k, o); return;
     case Emitter.Xchg: {
       const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
-      get(R0 + a); get(R0 + b); setReg(a, 2); setReg(b, 2);
+      getR(a); getR(b); setReg(a, 2); setReg(b, 2);
       return;
     }
-    case Emitter.Cwde: get(R0); op(W.Extend16S); setReg(0, 2); return;
-    case Emitter.Cdq: get(R0); i32c(31); op(W.ShrS); setReg(2, 2); return;
+    case Emitter.Cwde: getR(0); op(W.Extend16S); setReg(0, 2); return;
+    case Emitter.Cdq: getR(0); i32c(31); op(W.ShrS); setReg(2, 2); return;
     case Emitter.Shift: { // group 2, register operand
       const sz: u32 = o & 1 ? 2 : 0;
       const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
@@ -505,8 +516,8 @@ function emitRecord(r: u32, k: u32): void {
       memNone = c != 0; // a zero count leaves the lazy state as it was
       return;
     }
-    case Emitter.Not: get(R0 + e); i32c(-1); op(W.Xor); setReg(e, 2); return;
-    case Emitter.Neg: i32c(0); get(R0 + e); aluCode(5, 2); get(LR); setReg(e, 2); return;
+    case Emitter.Not: getR(e); i32c(-1); op(W.Xor); setReg(e, 2); return;
+    case Emitter.Neg: i32c(0); getR(e); aluCode(5, 2); get(LR); setReg(e, 2); return;
     case Emitter.IncDec: { // INC/DEC r/m
       const sz: u32 = o == 0xFE ? 0 : 2;
       readE(r, sz, k, true);
@@ -544,7 +555,7 @@ function shiftCode(g: u32, sz: u32, c: u32): void {
   const w: u32 = 8 << sz;
   const msb = signOf(sz);
   set(T0);
-  flushCode(); // the stale lazy fields stay as the interpreter leaves them
+  if (!shifted(fl)) flushCode(); // the stale lazy fields stay as the interpreter leaves them
   if (g == 7) { // SAR
     get(T0); if (sz == 0) op(W.Extend8S); set(T1);
     get(T1); i32c(c - 1); op(W.ShrS); i32c(1); op(W.And); set(LA);
@@ -564,10 +575,11 @@ function shiftCode(g: u32, sz: u32, c: u32): void {
   get(LR);
 }
 
-// Write all six arithmetic flags to EFLAGS from LR (ZF SF PF), LA (CF) and
-// LB (OF), and drop the lazy state, as alu.ts setArithBits does.
-function eagerFlags(sz: u32, af: bool): void {
-  fl = SHIFTED; flSz = sz;
+// All six arithmetic flags are in LR (ZF SF PF), LA (CF) and LB (OF); the
+// lazy state is dropped (as alu.ts setArithBits does) when they are stored.
+function eagerFlags(sz: u32, af: bool): void { fl = af ? SHIFTED_AF : SHIFTED; flSz = sz; }
+// Write them to EFLAGS and drop the lazy state.
+function eagerStore(af: bool): void {
   i32c(0);
   i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~ARITH); op(W.And);
   get(LA); op(W.Or);
@@ -585,7 +597,7 @@ function eagerFlags(sz: u32, af: bool): void {
 // and setFlagsRaw do when an instruction (a rotate) needs the whole value.
 function materialize(): void {
   if (fl == MEMSTATE) return;
-  if (fl == SHIFTED) { fl = MEMSTATE; memNone = true; return; }
+  if (shifted(fl)) { flush(); return; }
   flushCode();
   i32c(0);
   i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~ARITH); op(W.And);
@@ -596,6 +608,21 @@ function materialize(): void {
   sfCode(); i32c(7); op(W.Shl); op(W.Or);
   ofCode(); i32c(11); op(W.Shl); op(W.Or);
   i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
+  storeState(S_EFLAGS);
+  i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
+  fl = MEMSTATE; memNone = true;
+}
+
+// The flags at the join at record j, which reads them (joinMat): EFLAGS whole,
+// or only CF when record j is an INC/DEC of a register. That one cannot leave
+// the region before it sets the other five from its own result, so their
+// EFLAGS bits are never read: it takes CF from EFLAGS (lazy state empty) and
+// leaves its own lazy record.
+function joinFlags(j: u32): void {
+  if (!(joinCf & (1 << j)) || fl == MEMSTATE) { materialize(); return; }
+  i32c(0);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
+  cfCode(); op(W.Or);
   storeState(S_EFLAGS);
   i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
   fl = MEMSTATE; memNone = true;
@@ -623,7 +650,7 @@ function rotateCode(g: u32, c: u32): void {
 // IMUL r32: the truncated signed product of the two values on the stack;
 // CF = OF = the product does not fit (as execute.ts imulTrunc).
 function mulCode(): void {
-  set(T1); set(T0); flushCode();
+  set(T1); set(T0); if (!shifted(fl)) flushCode();
   get(T0); op(W.I64ExtendS); get(T1); op(W.I64ExtendS); op(W.I64Mul); tee(P64);
   op(W.Wrap); set(LR);
   get(P64); get(LR); op(W.I64ExtendS); op(W.I64Ne); tee(LA); set(LB);
@@ -636,18 +663,18 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5; // as flags.ts setFlagsRaw keeps
 // PUSH the value on the stack (32-bit stack: the entry guard checked SS).
 function pushCode(k: u32): void {
   set(T1);
-  get(R0 + 4); i32c(4); op(W.Sub); tee(T0);
+  getR(4); i32c(4); op(W.Sub); tee(T0);
   segs |= 1 << SEG_SS;
   tlbCode(4, true, k);
   get(LIN); get(T1); mem(W.Store, 0);
-  get(R0 + 4); i32c(4); op(W.Sub); set(R0 + 4); written |= 1 << 4;
+  getR(4); i32c(4); op(W.Sub); set(R0 + 4); written |= 1 << 4;
 }
 // POP to the stack (the caller stores it; POP ESP: the popped value wins).
 function popCode(k: u32): void {
-  get(R0 + 4);
+  getR(4);
   segs |= 1 << SEG_SS;
   tlbCode(4, false, k);
-  get(R0 + 4); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
+  getR(4); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
   get(LIN); mem(W.Load, 0);
 }
 
@@ -667,7 +694,7 @@ function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
 function takeBranch(t: u32, k: u32): void {
   const j = recordAt(t);
   if (j > k && j < count) { // forward, inside the block
-    if (joinMat & (1 << j)) materialize();
+    if (joinMat & (1 << j)) joinFlags(j);
     flush();
     if (!memNone) joinNone &= ~(1 << j);
     get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
@@ -724,8 +751,14 @@ export function compileRegion(block: u32, n: u32): bool {
     else if (j == 0 && pure) loops = true;
   }
   joinMat = 0;
-  for (let j: u32 = 1; j < n; j++) if ((fwd & (1 << j)) && readsFlagsFirst(j, n)) joinMat |= 1 << j;
-  written = 0; fl = MEMSTATE; flSz = 0; memNone = false; depth = 0;
+  joinCf = 0;
+  for (let j: u32 = 1; j < n; j++) {
+    if (!(fwd & (1 << j)) || !readsFlagsFirst(j, n)) continue;
+    joinMat |= 1 << j;
+    const r = rec(j), e = emitterOf(r);
+    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) joinCf |= 1 << j;
+  }
+  written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; depth = 0;
 
   const sizeAt = reserve5();
   const bodyStart = pos;
@@ -735,8 +768,8 @@ export function compileRegion(block: u32, n: u32): bool {
   get(BEFORE); i32c(n); op(W.Add); get(ROOM); op(W.GtU);
   open(W.If); earlyReturn(); close();
   get(BEFORE); set(BASE);
-  for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
+  const loadsAt = pos; // the register loads go here once the body says which
   open(W.Block); // EXIT_LABEL
   loopFl = UNSET;
   pass = 0;
@@ -752,7 +785,7 @@ export function compileRegion(block: u32, n: u32): bool {
   }
   close();
   // the common exit: registers back, EIP, the result
-  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
+  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); getR(i); storeState(S_GPR + (i << 2)); }
   i32c(0); get(XEIP); storeState(S_EIP);
   // chained to and stopped mid-block: the interpreter must look that block up
   get(BEFORE); open(W.If);
@@ -762,8 +795,23 @@ export function compileRegion(block: u32, n: u32): bool {
   if (pure) chainCode();
   get(XRET);
   op(W.End);
+  loadRegisters(loadsAt, readRegs | written);
   patch5(sizeAt, pos - bodyStart);
   return true;
+}
+
+// Insert at `at` the loads of the registers in `mask`: written at the end,
+// copied past themselves, and moved in front of the code emitted since `at`.
+function loadRegisters(at: u32, mask: u32): void {
+  const end = pos;
+  for (let i: u32 = 0; i < 8; i++) if (mask & (1 << i)) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
+  const n = pos - end;
+  for (let i: u32 = 0; i < n; i++) byte(0); // room for the copy (sets overflow when there is none)
+  if (overflow) return;
+  memory.copy(end + n, end, n);
+  memory.copy(at + n, at, end - at);
+  memory.copy(at, end + n, n);
+  setPos(end + n);
 }
 
 // Whether the code from record j on reads the flags before it writes them all:
@@ -790,7 +838,7 @@ function bodyCode(n: u32): void {
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
   for (let k: u32 = 0; k < n; k++) {
     if (k > 0 && (fwd & (1 << k))) { // a join: the flags are in the state on every path
-      if (joinMat & (1 << k)) materialize();
+      if (joinMat & (1 << k)) joinFlags(k);
       flush();
       const none = memNone && (joinNone & (1 << k)) != 0;
       close();
@@ -856,7 +904,7 @@ function guardCode(): void {
 // (registers and flags go back to the state first, and are reloaded after).
 function fallbackCode(r: u32, k: u32): void {
   flush();
-  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); get(R0 + i); storeState(S_GPR + (i << 2)); }
+  for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); getR(i); storeState(S_GPR + (i << 2)); }
   i32c(r);
   get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
   get(BASE); if (k) { i32c(k); op(W.Add); }
