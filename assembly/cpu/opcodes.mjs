@@ -198,18 +198,18 @@ op(0xEF, 'OUT DX,eAX', '', { h: 'out(reg16(EDX), $sz)', jit: 'PortIo' });
 op(0xF1, 'INT1 (ICEBP)', '', { sync: true, h: 'interrupt(1, Source.External, eip())' });
 op(0xF4, 'HLT', '', { ends: true, h: 'hlt()' });
 op(0xF5, 'CMC', '', { h: 'setFlagsRaw(getFlags() ^ CF)' });
-const group3 = (sz, test, notNeg) => ({
+const group3 = (sz, test, notNeg, mulDiv) => ({
   0: { name: 'TEST', h: `testEI(rec, ${sz})`, jit: test },
   1: { name: 'TEST', h: `testEI(rec, ${sz})`, jit: test },
   2: { name: 'NOT', lock: true, h: `notE(rec, ${sz})`, jit: notNeg ? R32('Not') : undefined },
   3: { name: 'NEG', lock: true, h: `negE(rec, ${sz})`, jit: notNeg ? R32('Neg') : undefined },
-  4: { name: 'MUL', h: `mulE(rec, ${sz}, false)` },
-  5: { name: 'IMUL', h: `mulE(rec, ${sz}, true)` },
-  6: { name: 'DIV', h: `divE(rec, ${sz}, false)` },
-  7: { name: 'IDIV', h: `divE(rec, ${sz}, true)` },
+  4: { name: 'MUL', h: `mulE(rec, ${sz}, false)`, jit: mulDiv },
+  5: { name: 'IMUL', h: `mulE(rec, ${sz}, true)`, jit: mulDiv },
+  6: { name: 'DIV', h: `divE(rec, ${sz}, false)`, jit: mulDiv },
+  7: { name: 'IDIV', h: `divE(rec, ${sz}, true)`, jit: mulDiv },
 });
 op(0xF6, 'group 3 Eb', 'MT', { group: group3('0', 'Test', false) });
-op(0xF7, 'group 3 Ev', 'MT', { group: group3('$sz', D32('Test'), true) });
+op(0xF7, 'group 3 Ev', 'MT', { group: group3('$sz', D32('Test'), true, D32('MulDiv')) });
 op(0xF8, 'CLC', '', { h: 'setFlagsRaw(getFlags() & ~CF)' });
 op(0xF9, 'STC', '', { h: 'setFlagsRaw(getFlags() | CF)' });
 op(0xFA, 'CLI', '', { h: 'cli()' });

@@ -58,7 +58,8 @@ export const enum W {
   Add = 0x6A, Sub = 0x6B, Mul = 0x6C, And = 0x71, Or = 0x72, Xor = 0x73,
   Shl = 0x74, ShrS = 0x75, ShrU = 0x76, Rotl = 0x77, Rotr = 0x78,
   Extend8S = 0xC0, Extend16S = 0xC1,
-  I64Ne = 0x52, I64Mul = 0x7E, Wrap = 0xA7, I64ExtendS = 0xAC,
+  I64Ne = 0x52, I64Mul = 0x7E, I64DivS = 0x7F, I64DivU = 0x80, I64RemS = 0x81, I64RemU = 0x82,
+  I64Or = 0x84, I64Shl = 0x86, I64ShrU = 0x88, Wrap = 0xA7, I64ExtendS = 0xAC, I64ExtendU = 0xAD,
 }
 export const VOID: u32 = 0x40;
 export const I32: u32 = 0x7F;
@@ -69,6 +70,7 @@ export function get(l: u32): void { byte(W.LocalGet); uleb(l); }
 export function set(l: u32): void { byte(W.LocalSet); uleb(l); }
 export function tee(l: u32): void { byte(W.LocalTee); uleb(l); }
 export function i32c(v: u32): void { byte(W.Const); sleb(<i32>v); }
+export function i64c(v: i32): void { byte(0x42); sleb(v); } // i64.const of a value that fits in 32 bits
 export function call(f: u32): void { byte(W.Call); uleb(f); }
 // Memory access with a constant offset (alignment hint 0: guest data is unaligned).
 export function mem(o: u32, offset: u32): void { byte(o); byte(0); uleb(offset); }

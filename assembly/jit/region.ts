@@ -37,7 +37,7 @@ import { INLINE_PORTS } from "../cpu/io";
 import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
-import { W, VOID, I32, I64, op, get, set, tee, i32c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
+import { W, VOID, I32, I64, op, get, set, tee, i32c, i64c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
 
 export const DONE: u32 = 31;
 export const RELOOKUP: u32 = 30; // a chained region stopped mid-block: look the block up at EIP
@@ -543,6 +543,7 @@ function emitRecord(r: u32, k: u32): void {
       exitRet(k + 1, DONE);
       return;
     case Emitter.Jmp: branchCode(r, k); return;
+    case Emitter.MulDiv: readE(r, 2, k, false); set(T1); mulDivCode(g, k); return; // group 3 /4-/7, dword
   }
   unreachable();
 }
@@ -656,6 +657,38 @@ function mulCode(): void {
   get(P64); get(LR); op(W.I64ExtendS); op(W.I64Ne); tee(LA); set(LB);
   eagerFlags(2, false);
   get(LR);
+}
+// MUL, IMUL, DIV, IDIV of EDX:EAX by T1 (group 3, dword), as execute.ts
+// multiply/divide. A divide that raises #DE (zero divisor, quotient too big)
+// leaves the region before the instruction: the interpreter raises it. IDIV
+// by -1 leaves too (its one overflowing case, and i64.div_s would trap).
+function mulDivCode(g: u32, k: u32): void {
+  const signed = (g & 1) != 0;
+  if (g <= 5) {
+    if (!shifted(fl)) flushCode();
+    getR(0); op(signed ? W.I64ExtendS : W.I64ExtendU); get(T1); op(signed ? W.I64ExtendS : W.I64ExtendU);
+    op(W.I64Mul); tee(P64); op(W.Wrap); set(LR);
+    get(P64); i64c(32); op(W.I64ShrU); op(W.Wrap); set(T0);
+    if (signed) { get(P64); get(LR); op(W.I64ExtendS); op(W.I64Ne); } else { get(T0); i32c(0); op(W.Ne); }
+    tee(LA); set(LB);
+    get(LR); setReg(0, 2); get(T0); setReg(2, 2);
+    eagerFlags(2, false);
+    return;
+  }
+  get(T1); op(W.Eqz);
+  if (signed) { get(T1); i32c(-1); op(W.Eq); } else { getR(2); get(T1); op(W.GeU); }
+  op(W.Or);
+  open(W.If); bail(k); close();
+  getR(2); op(W.I64ExtendU); i64c(32); op(W.I64Shl); getR(0); op(W.I64ExtendU); op(W.I64Or); set(P64);
+  const ext = signed ? W.I64ExtendS : W.I64ExtendU;
+  get(P64); get(T1); op(ext); op(signed ? W.I64RemS : W.I64RemU); op(W.Wrap); set(T0);
+  get(P64); get(T1); op(ext); op(signed ? W.I64DivS : W.I64DivU); set(P64);
+  if (signed) { // the quotient must fit in 32 bits
+    get(P64); op(W.Wrap); op(W.I64ExtendS); get(P64); op(W.I64Ne);
+    open(W.If); bail(k); close();
+  }
+  get(P64); op(W.Wrap); setReg(0, 2);
+  get(T0); setReg(2, 2);
 }
 const ARITH: u32 = 0x8D5;           // CF PF AF ZF SF OF
 const DEFINED_FLAGS: u32 = 0x3F7FD5; // as flags.ts setFlagsRaw keeps
