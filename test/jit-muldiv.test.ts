@@ -1,0 +1,69 @@
+// The JIT's MUL/IMUL/DIV/IDIV r/m32 emitters and its deferred shift flags
+// (assembly/jit/region.ts): a loop that multiplies, divides and feeds a
+// shift's CF to ADC runs in compiled regions and ends exactly as the
+// interpreter ends it, including the #DE its last IDIV raises (divisor 0).
+import { describe, it, expect } from 'vitest';
+import { Vm } from '../src/vm/vm.js';
+
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+const body = [
+  0x89, 0xf0,                         // mov eax, esi
+  0x69, 0xf6, ...le32(0x41c64e6d),    // imul esi, esi, 0x41C64E6D
+  0x81, 0xc6, ...le32(12345),         // add esi, 12345
+  0xf7, 0xe1,                         // mul ecx
+  0x01, 0xd3,                         // add ebx, edx
+  0xc1, 0xe8, 0x03,                   // shr eax, 3
+  0x11, 0xc3,                         // adc ebx, eax (CF of the shift)
+  0x89, 0xf0,                         // mov eax, esi
+  0x99,                               // cdq
+  0x8d, 0x79, 0xff,                   // lea edi, [ecx - 1]
+  0xf7, 0xff,                         // idiv edi (#DE when ECX = 1)
+  0x01, 0xd3,                         // add ebx, edx
+  0x31, 0xd2,                         // xor edx, edx
+  0x89, 0xf0,                         // mov eax, esi
+  0xf7, 0xf1,                         // div ecx
+  0x01, 0xc3,                         // add ebx, eax
+  0xf7, 0xeb,                         // imul ebx
+  0x31, 0xd3,                         // xor ebx, edx
+  0x49,                               // dec ecx
+];
+const CODE = [
+  0xb9, ...le32(2000), 0x31, 0xdb, 0xbe, ...le32(0x12345), // mov ecx, 2000; xor ebx, ebx; mov esi, 0x12345
+  0xeb, 0x00,                                              // jmp L (the loop is a block of its own)
+  ...body, 0x75, 0x100 - body.length - 2,                  // L: ... jnz L
+  0xf4,                                                    // hlt
+];
+const PROLOGUE = 14; // the bytes before L
+const IDIV_AT = 0x1000 + PROLOGUE + body.findIndex((b, i) => b === 0xf7 && body[i + 1] === 0xff);
+
+function run(jit: boolean) {
+  const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2, demote: false }, sliceInstructions: 1000 }); // slices: regions install between them
+  const cpu = vm.vcpus[0];
+  vm.writePhys(0x1000, Uint8Array.from(CODE));
+  cpu.set('cr0', 0x11);
+  cpu.setSegment('cs', { selector: 0x08, base: 0, limit: 0xffffffff, attr: 0xc09b });
+  for (const s of ['ss', 'ds', 'es'] as const) cpu.setSegment(s, { selector: 0x10, base: 0, limit: 0xffffffff, attr: 0xc093 });
+  cpu.setReg('esp', 0x8000);
+  cpu.eflags = 2;
+  cpu.eip = 0x1000;
+  vm.core.exports.stateChanged(0);
+  const stop = vm.run({ maxInstructions: 1_000_000 });
+  return {
+    stop: stop.kind, regs: Array.from({ length: 8 }, (_, i) => cpu.gpr(i)), eip: cpu.eip, eflags: cpu.eflags,
+    retired: cpu.instructionsRetired, compiled: vm.core.jit.stats().instructions,
+  };
+}
+
+describe('JIT: multiply, divide and shift flags', () => {
+  it('compiled, the loop ends in the same state as interpreted, at the #DE of its last IDIV', () => {
+    const off = run(false);
+    const on = run(true);
+    expect(off.compiled).toBe(0);
+    expect(on.compiled).toBeGreaterThan(off.retired / 2);
+    expect({ ...on, compiled: 0 }).toEqual(off);
+    // ECX = 1: the last pass; no IDT, so the #DE ends in a shutdown with EIP at the IDIV
+    expect(off.regs[1]).toBe(1);
+    expect(off.stop).toBe('shutdown');
+    expect(off.eip).toBe(IDIV_AT);
+  });
+});
