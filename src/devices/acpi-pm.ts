@@ -8,6 +8,7 @@
 // with a clear error rather than ignored).
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import type { Clock } from '../platform/clock.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const PM_BASE = 0x600;
 export const PM1_EVT_BLK = PM_BASE;
@@ -28,13 +29,32 @@ const EN_WRITABLE = 0x0521;
 const SCI_EN = 1;
 const SLP_EN = 1 << 13;
 
-export class AcpiPm implements PortDevice {
+/** What AcpiPm saves in a snapshot. */
+export interface AcpiPmState {
+  status: number;
+  enable: number;
+  control: number;
+}
+
+export class AcpiPm implements PortDevice, SnapshotPart<AcpiPmState> {
   readonly name = 'acpi-pm';
   private status = 0;
   private enable = 0;
   private control = SCI_EN;
 
   constructor(private readonly clock: Clock, private readonly sleep: (type: number) => void) {}
+
+  readonly snapshotVersion = 1;
+  saveState(): AcpiPmState {
+    return {
+      status: this.status,
+      enable: this.enable,
+      control: this.control,
+    };
+  }
+  loadState(s: AcpiPmState): void {
+    ({ status: this.status, enable: this.enable, control: this.control } = s);
+  }
 
   /** The timer's value now: ticks of 3.579545 MHz since power-on, 24 bits. */
   timer(): number {

@@ -7,6 +7,8 @@
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import { SECTOR_SIZE, type BlockDevice } from '../storage/block-device.js';
 import type { Clock, Timer } from '../platform/clock.js';
+import { saveBytes, loadBytes, type SnapshotPart, type SavedBytes } from '../vm/snapshot-part.js';
+import { TrapezeError } from '../errors.js';
 
 export const ATA_PRIMARY = { command: 0x1f0, control: 0x3f6, irq: 14 } as const;
 
@@ -15,6 +17,20 @@ const ABRT = 0x04, IDNF = 0x10, UNC = 0x40;
 const NIEN = 0x02, SRST = 0x04;
 const HEADS = 16, SECTORS_PER_TRACK = 63;
 const MAX_MULTIPLE = 16;
+
+/** What Drive saves in a snapshot. */
+export interface AtaDriveState {
+  status: number;
+  error: number;
+  buffer: SavedBytes;
+  pos: number;
+  end: number;
+  op: Drive['op'];
+  lba: number;
+  remaining: number;
+  block: number;
+  multiple: number;
+}
 
 class Drive {
   status = DRDY | DSC;
@@ -31,9 +47,43 @@ class Drive {
   block = 1;
   multiple = 0;
   constructor(readonly disk: BlockDevice) {}
+
+  saveState(): AtaDriveState {
+    return {
+      status: this.status,
+      error: this.error,
+      buffer: saveBytes(this.buffer),
+      pos: this.pos,
+      end: this.end,
+      op: this.op,
+      lba: this.lba,
+      remaining: this.remaining,
+      block: this.block,
+      multiple: this.multiple,
+    };
+  }
+  loadState(s: AtaDriveState): void {
+    ({ status: this.status, error: this.error, pos: this.pos, end: this.end, op: this.op, lba: this.lba, remaining: this.remaining, block: this.block, multiple: this.multiple } = s);
+    loadBytes(this.buffer, s.buffer);
+  }
 }
 
-export class AtaChannel implements PortDevice {
+/** What AtaChannel saves in a snapshot. */
+export interface AtaState {
+  drives: (AtaDriveState | null)[];
+  features: number;
+  count: number;
+  lbaLow: number;
+  lbaMid: number;
+  lbaHigh: number;
+  select: number;
+  control: number;
+  irqPending: boolean;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
+
+export class AtaChannel implements PortDevice, SnapshotPart<AtaState> {
   readonly name = 'ata0';
   readonly drives: (Drive | undefined)[];
   // the task file: written to both drives, as on the cable
@@ -55,6 +105,33 @@ export class AtaChannel implements PortDevice {
   constructor(disks: (BlockDevice | undefined)[], private readonly clock: Clock, private readonly irq: (level: boolean) => void) {
     this.drives = [0, 1].map((i) => (disks[i] ? new Drive(disks[i]!) : undefined));
     this.timer = clock.timer(() => { const f = this.afterDelay; this.afterDelay = undefined; f?.(); });
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): AtaState {
+    // the transfer that waits out a disk rate limit is a closure, not data: refuse rather than lose it
+    if (this.afterDelay) throw new TrapezeError('the ATA channel is waiting out a disk rate limit: snapshot again once the transfer is done');
+    return {
+      drives: this.drives.map((x) => x?.saveState() ?? null),
+      features: this.features,
+      count: this.count,
+      lbaLow: this.lbaLow,
+      lbaMid: this.lbaMid,
+      lbaHigh: this.lbaHigh,
+      select: this.select,
+      control: this.control,
+      irqPending: this.irqPending,
+      sectorsRead: this.sectorsRead,
+      sectorsWritten: this.sectorsWritten,
+    };
+  }
+  loadState(s: AtaState): void {
+    ({ features: this.features, count: this.count, lbaLow: this.lbaLow, lbaMid: this.lbaMid, lbaHigh: this.lbaHigh, select: this.select, control: this.control, irqPending: this.irqPending, sectorsRead: this.sectorsRead, sectorsWritten: this.sectorsWritten } = s);
+    this.drives.forEach((drive, i) => {
+      const saved = s.drives[i];
+      if ((saved === null) !== (drive === undefined)) throw new TrapezeError(`drive ${i} is ${drive ? 'attached' : 'absent'} here but was ${saved ? 'attached' : 'absent'} when saved`);
+      if (drive && saved) drive.loadState(saved);
+    });
   }
 
   private get current(): Drive | undefined { return this.drives[(this.select >> 4) & 1]; }

@@ -3,6 +3,7 @@
 // (start address, cursor shape and location read back as on VGA), mode
 // control 0x3D8, colour select 0x3D9, status 0x3DA (retrace bits that move).
 import type { PortDevice, IoSize } from '../vm/portbus.js';
+import { saveBytes, loadBytes, type SnapshotPart, type SavedBytes } from '../vm/snapshot-part.js';
 
 export const CGA_TEXT = 0xb8000;
 export const CGA_PORTS = { first: 0x3d4, last: 0x3da } as const;
@@ -11,7 +12,16 @@ export const ROWS = 25;
 
 const R_START_HI = 12, R_START_LO = 13, R_CURSOR_HI = 14, R_CURSOR_LO = 15;
 
-export class Cga implements PortDevice {
+/** What Cga saves in a snapshot. */
+export interface CgaState {
+  crtc: SavedBytes;
+  index: number;
+  mode: number;
+  color: number;
+  statusReads: number;
+}
+
+export class Cga implements PortDevice, SnapshotPart<CgaState> {
   readonly name = 'cga';
   readonly crtc = new Uint8Array(18);
   private index = 0;
@@ -22,6 +32,21 @@ export class Cga implements PortDevice {
   /** `ram` reads guest-physical memory (the text buffer lives in RAM). */
   constructor(private readonly ram: (addr: number, length: number) => Uint8Array) {
     this.crtc[10] = 0x06; this.crtc[11] = 0x07; // underline cursor
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): CgaState {
+    return {
+      crtc: saveBytes(this.crtc),
+      index: this.index,
+      mode: this.mode,
+      color: this.color,
+      statusReads: this.statusReads,
+    };
+  }
+  loadState(s: CgaState): void {
+    ({ index: this.index, mode: this.mode, color: this.color, statusReads: this.statusReads } = s);
+    loadBytes(this.crtc, s.crtc);
   }
 
   get cursor(): number { return (this.crtc[R_CURSOR_HI] << 8) | this.crtc[R_CURSOR_LO]; }

@@ -6,6 +6,7 @@
 // so runs repeat exactly).
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import type { Clock, Timer } from '../platform/clock.js';
+import { saveBytes, loadBytes, type SnapshotPart, type SavedBytes } from '../vm/snapshot-part.js';
 
 export const CMOS_INDEX = 0x70;
 export const CMOS_DATA = 0x71;
@@ -18,7 +19,18 @@ const SECOND = 1e9;
 /** Time fields: register index of each. */
 const SEC = 0, MIN = 2, HOUR = 4, WDAY = 6, DAY = 7, MONTH = 8, YEAR = 9, CENTURY = 0x32;
 
-export class CmosRtc implements PortDevice {
+/** What CmosRtc saves in a snapshot. */
+export interface CmosState {
+  ram: SavedBytes;
+  index: number;
+  nmiMasked: boolean;
+  baseMs: number;
+  baseNs: number;
+  frozenMs: number;
+  nextUpdateMs: number;
+}
+
+export class CmosRtc implements PortDevice, SnapshotPart<CmosState> {
   readonly name = 'cmos';
   readonly ram = new Uint8Array(128);
   private index = 0;
@@ -40,6 +52,23 @@ export class CmosRtc implements PortDevice {
     this.periodic = clock.timer(() => this.onPeriodic());
     this.update = clock.timer(() => this.onUpdate());
     this.armUpdate();
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): CmosState {
+    return {
+      ram: saveBytes(this.ram),
+      index: this.index,
+      nmiMasked: this.nmiMasked,
+      baseMs: this.baseMs,
+      baseNs: this.baseNs,
+      frozenMs: this.frozenMs,
+      nextUpdateMs: this.nextUpdateMs,
+    };
+  }
+  loadState(s: CmosState): void {
+    ({ index: this.index, nmiMasked: this.nmiMasked, baseMs: this.baseMs, baseNs: this.baseNs, frozenMs: this.frozenMs, nextUpdateMs: this.nextUpdateMs } = s);
+    loadBytes(this.ram, s.ram);
   }
 
   /** Wall time the guest sees, in epoch ms. */

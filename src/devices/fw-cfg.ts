@@ -6,6 +6,7 @@
 // from 0x20 on. Data writes are ignored, as QEMU has done since 2.4.
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import { TrapezeError } from '../errors.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const FW_CFG_PORT = 0x510;
 export const FW_CFG_DATA = 0x511;
@@ -33,7 +34,13 @@ export interface FwCfgOptions {
   cpus: number;
 }
 
-export class FwCfg implements PortDevice {
+/** What FwCfg saves in a snapshot. */
+export interface FwCfgState {
+  key: number;
+  offset: number;
+}
+
+export class FwCfg implements PortDevice, SnapshotPart<FwCfgState> {
   readonly name = 'fw_cfg';
   private readonly items = new Map<number, Uint8Array>();
   private readonly files: { name: string; key: number }[] = [];
@@ -48,6 +55,17 @@ export class FwCfg implements PortDevice {
     this.set(FwCfgKey.nbCpus, le(options.cpus, 2));
     this.set(FwCfgKey.maxCpus, le(options.cpus, 2));
     this.set(FwCfgKey.fileDir, this.directory());
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): FwCfgState {
+    return {
+      key: this.key,
+      offset: this.offset,
+    };
+  }
+  loadState(s: FwCfgState): void {
+    ({ key: this.key, offset: this.offset } = s);
   }
 
   /** Add a named file (e.g. "etc/e820", "opt/x"); its key is the next free one from 0x20. */

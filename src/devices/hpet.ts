@@ -8,6 +8,7 @@
 import type { MmioDevice } from '../vm/mmiobus.js';
 import type { IoSize } from '../vm/portbus.js';
 import type { Clock, Timer } from '../platform/clock.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const HPET_BASE = 0xfed00000;
 export const HPET_SIZE = 0x400;
@@ -27,6 +28,15 @@ const TN_VAL_SET = 1 << 6, TN_32MODE = 1 << 8, TN_ROUTE_SHIFT = 9, TN_ROUTE_MASK
 const TN_WRITABLE = TN_LEVEL | TN_INT_ENB | TN_PERIODIC | TN_32MODE | TN_ROUTE_MASK;
 const TWO32 = 2 ** 32;
 
+/** What HpetTimer saves in a snapshot. */
+export interface HpetTimerState {
+  config: number;
+  comparator: number;
+  period: number;
+  line: number;
+  legacyLine: boolean;
+}
+
 class HpetTimer {
   config = TN_PER_CAP | TN_SIZE_CAP;
   comparator = Number.MAX_SAFE_INTEGER;
@@ -35,6 +45,19 @@ class HpetTimer {
   line = -1;
   legacyLine = false;
   constructor(readonly timer: Timer) {}
+
+  saveState(): HpetTimerState {
+    return {
+      config: this.config,
+      comparator: this.comparator,
+      period: this.period,
+      line: this.line,
+      legacyLine: this.legacyLine,
+    };
+  }
+  loadState(s: HpetTimerState): void {
+    ({ config: this.config, comparator: this.comparator, period: this.period, line: this.line, legacyLine: this.legacyLine } = s);
+  }
   get wide(): boolean { return !(this.config & TN_32MODE); }
 }
 
@@ -45,7 +68,16 @@ export interface HpetWiring {
   gsi: (pin: number, level: boolean) => void;
 }
 
-export class Hpet implements MmioDevice {
+/** What Hpet saves in a snapshot. */
+export interface HpetState {
+  config: number;
+  status: number;
+  counterBase: number;
+  startNs: number;
+  timers: HpetTimerState[];
+}
+
+export class Hpet implements MmioDevice, SnapshotPart<HpetState> {
   readonly name = 'hpet';
   private config = 0;
   /** Level-triggered interrupt status, one bit per timer. */
@@ -57,6 +89,21 @@ export class Hpet implements MmioDevice {
 
   constructor(private readonly clock: Clock, private readonly wiring: HpetWiring) {
     this.timers = Array.from({ length: HPET_TIMERS }, (_, i) => new HpetTimer(clock.timer(() => this.fire(i))));
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): HpetState {
+    return {
+      config: this.config,
+      status: this.status,
+      counterBase: this.counterBase,
+      startNs: this.startNs,
+      timers: this.timers.map((x) => x.saveState()),
+    };
+  }
+  loadState(s: HpetState): void {
+    ({ config: this.config, status: this.status, counterBase: this.counterBase, startNs: this.startNs } = s);
+    this.timers.forEach((x, i) => x.loadState(s.timers[i]));
   }
 
   /** RESET: halted, counter 0, every timer back to its power-on configuration and disarmed. */

@@ -3,6 +3,7 @@
 // the "fast A20" bit of system control port A (0x92) that chipsets added.
 // Reset comes from command 0xFE (pulse output bit 0) or bit 0 of port 0x92.
 import type { PortDevice, IoSize } from '../vm/portbus.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const KBD_DATA = 0x60;
 export const KBD_STATUS = 0x64;
@@ -22,7 +23,18 @@ export interface I8042Wiring {
   reset(): void;
 }
 
-export class I8042 implements PortDevice {
+/** What I8042 saves in a snapshot. */
+export interface I8042State {
+  commandByte: number;
+  outputPort: number;
+  portA: number;
+  queue: { v: number; aux: boolean }[];
+  expect: 'kbd' | 'commandByte' | 'outputPort' | 'kbdArg' | 'aux';
+  lastWasCommand: boolean;
+  kbdScanning: boolean;
+}
+
+export class I8042 implements PortDevice, SnapshotPart<I8042State> {
   readonly name = 'i8042';
   private commandByte = CB_KBD_IRQ | CB_SYS | CB_XLATE;
   private outputPort = OUT_RESET | OUT_A20;
@@ -35,6 +47,23 @@ export class I8042 implements PortDevice {
   private kbdScanning = true;
 
   constructor(private readonly wire: I8042Wiring) {}
+
+  readonly snapshotVersion = 1;
+  saveState(): I8042State {
+    return {
+      commandByte: this.commandByte,
+      outputPort: this.outputPort,
+      portA: this.portA,
+      queue: structuredClone(this.queue),
+      expect: this.expect,
+      lastWasCommand: this.lastWasCommand,
+      kbdScanning: this.kbdScanning,
+    };
+  }
+  loadState(s: I8042State): void {
+    ({ expect: this.expect, commandByte: this.commandByte, outputPort: this.outputPort, portA: this.portA, lastWasCommand: this.lastWasCommand, kbdScanning: this.kbdScanning } = s);
+    this.queue = structuredClone(s.queue);
+      }
 
   get a20Enabled(): boolean { return ((this.outputPort | this.portA) & OUT_A20) !== 0; }
 

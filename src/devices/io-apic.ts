@@ -4,6 +4,7 @@
 // edge; level pins send while asserted and not waiting for an EOI (remote IRR).
 import type { MmioDevice } from '../vm/mmiobus.js';
 import type { IoSize } from '../vm/portbus.js';
+import { saveBytes, loadBytes, type SnapshotPart, type SavedBytes } from '../vm/snapshot-part.js';
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_SIZE = 0x20;
@@ -29,7 +30,16 @@ export interface IoApicMessage {
   level: boolean;
 }
 
-export class IoApic implements MmioDevice {
+/** What IoApic saves in a snapshot. */
+export interface IoApicState {
+  id: number;
+  select: number;
+  low: SavedBytes;
+  high: SavedBytes;
+  pins: number;
+}
+
+export class IoApic implements MmioDevice, SnapshotPart<IoApicState> {
   readonly name = 'ioapic';
   id = 0;
   private select = 0;
@@ -40,6 +50,22 @@ export class IoApic implements MmioDevice {
 
   /** `deliver` sends a message to the local APICs. */
   constructor(private readonly deliver: (m: IoApicMessage) => void, id = 0) { this.id = id; }
+
+  readonly snapshotVersion = 1;
+  saveState(): IoApicState {
+    return {
+      id: this.id,
+      select: this.select,
+      low: saveBytes(this.low),
+      high: saveBytes(this.high),
+      pins: this.pins,
+    };
+  }
+  loadState(s: IoApicState): void {
+    ({ id: this.id, select: this.select, pins: this.pins } = s);
+    loadBytes(this.low, s.low);
+    loadBytes(this.high, s.high);
+  }
 
   /** A device drives pin `n`. */
   setPin(n: number, level: boolean): void {

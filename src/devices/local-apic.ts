@@ -6,6 +6,7 @@
 import type { MmioDevice } from '../vm/mmiobus.js';
 import type { IoSize } from '../vm/portbus.js';
 import type { Clock, Timer } from '../platform/clock.js';
+import { saveBytes, loadBytes, type SnapshotPart, type SavedBytes } from '../vm/snapshot-part.js';
 
 export const LAPIC_BASE = 0xfee00000;
 export const LAPIC_SIZE = 0x1000;
@@ -41,7 +42,26 @@ export interface Ipi {
   deassert: boolean;
 }
 
-export class LocalApic implements MmioDevice {
+/** What LocalApic saves in a snapshot. */
+export interface LocalApicState {
+  id: number;
+  tpr: number;
+  ldr: number;
+  dfr: number;
+  svr: number;
+  esr: number;
+  irr: SavedBytes;
+  isr: SavedBytes;
+  tmr: SavedBytes;
+  lvt: SavedBytes;
+  icrLow: number;
+  icrHigh: number;
+  initialCount: number;
+  divideConfig: number;
+  timerStart: number;
+}
+
+export class LocalApic implements MmioDevice, SnapshotPart<LocalApicState> {
   readonly name: string;
   id: number;
   tpr = 0;
@@ -70,6 +90,34 @@ export class LocalApic implements MmioDevice {
     this.id = index;
     this.name = `lapic${index}`;
     this.timer = clock.timer(() => this.onTimer());
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): LocalApicState {
+    return {
+      id: this.id,
+      tpr: this.tpr,
+      ldr: this.ldr,
+      dfr: this.dfr,
+      svr: this.svr,
+      esr: this.esr,
+      irr: saveBytes(this.irr),
+      isr: saveBytes(this.isr),
+      tmr: saveBytes(this.tmr),
+      lvt: saveBytes(this.lvt),
+      icrLow: this.icrLow,
+      icrHigh: this.icrHigh,
+      initialCount: this.initialCount,
+      divideConfig: this.divideConfig,
+      timerStart: this.timerStart,
+    };
+  }
+  loadState(s: LocalApicState): void {
+    ({ id: this.id, tpr: this.tpr, ldr: this.ldr, dfr: this.dfr, svr: this.svr, esr: this.esr, icrLow: this.icrLow, icrHigh: this.icrHigh, initialCount: this.initialCount, divideConfig: this.divideConfig, timerStart: this.timerStart } = s);
+    loadBytes(this.irr, s.irr);
+    loadBytes(this.isr, s.isr);
+    loadBytes(this.tmr, s.tmr);
+    loadBytes(this.lvt, s.lvt);
   }
 
   get softwareEnabled(): boolean { return (this.svr & 0x100) !== 0; }

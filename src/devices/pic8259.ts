@@ -4,11 +4,32 @@
 // Per the datasheet: ICW1-4 initialization, OCW1 mask, OCW2 EOI/rotation,
 // OCW3 IRR/ISR read, poll and special mask; fully nested priority with rotation.
 import type { PortDevice, IoSize } from '../vm/portbus.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const PIC_MASTER = 0x20;
 export const PIC_SLAVE = 0xa0;
 export const ELCR = 0x4d0;
 const CASCADE_IR = 2;
+
+/** What Pic8259 saves in a snapshot. */
+export interface Pic8259State {
+  irr: number;
+  isr: number;
+  imr: number;
+  vectorBase: number;
+  levelMask: number;
+  lines: number;
+  lowestPriority: number;
+  initStep: number;
+  needIcw4: boolean;
+  single: boolean;
+  autoEoi: boolean;
+  rotateOnAutoEoi: boolean;
+  specialMask: boolean;
+  readIsr: boolean;
+  pollNext: boolean;
+  ltim: boolean;
+}
 
 /** One 8259A. */
 export class Pic8259 {
@@ -30,6 +51,30 @@ export class Pic8259 {
   private readIsr = false;
   private pollNext = false;
   private ltim = false;
+
+  saveState(): Pic8259State {
+    return {
+      irr: this.irr,
+      isr: this.isr,
+      imr: this.imr,
+      vectorBase: this.vectorBase,
+      levelMask: this.levelMask,
+      lines: this.lines,
+      lowestPriority: this.lowestPriority,
+      initStep: this.initStep,
+      needIcw4: this.needIcw4,
+      single: this.single,
+      autoEoi: this.autoEoi,
+      rotateOnAutoEoi: this.rotateOnAutoEoi,
+      specialMask: this.specialMask,
+      readIsr: this.readIsr,
+      pollNext: this.pollNext,
+      ltim: this.ltim,
+    };
+  }
+  loadState(s: Pic8259State): void {
+    ({ irr: this.irr, isr: this.isr, imr: this.imr, vectorBase: this.vectorBase, levelMask: this.levelMask, lines: this.lines, lowestPriority: this.lowestPriority, initStep: this.initStep, needIcw4: this.needIcw4, single: this.single, autoEoi: this.autoEoi, rotateOnAutoEoi: this.rotateOnAutoEoi, specialMask: this.specialMask, readIsr: this.readIsr, pollNext: this.pollNext, ltim: this.ltim } = s);
+  }
 
   /** Drive IR `n` to `level`. Edge mode latches a rising edge; level mode follows the line. */
   setLine(n: number, level: boolean): void {
@@ -175,12 +220,33 @@ export class Pic8259 {
   setElcr(v: number): void { this.levelMask = this.ltim ? 0xff : v; }
 }
 
+/** What PicPair saves in a snapshot. */
+export interface PicPairState {
+  master: Pic8259State;
+  slave: Pic8259State;
+  elcr: number[];
+}
+
 /** The master/slave pair as the PC wires it. */
-export class PicPair implements PortDevice {
+export class PicPair implements PortDevice, SnapshotPart<PicPairState> {
   readonly name = 'pic';
   readonly master = new Pic8259();
   readonly slave = new Pic8259();
   private elcr = [0, 0];
+
+  readonly snapshotVersion = 1;
+  saveState(): PicPairState {
+    return {
+      master: this.master.saveState(),
+      slave: this.slave.saveState(),
+      elcr: structuredClone(this.elcr),
+    };
+  }
+  loadState(s: PicPairState): void {
+    this.master.loadState(s.master);
+    this.slave.loadState(s.slave);
+    this.elcr = structuredClone(s.elcr);
+  }
 
   reset(): void {
     this.master.reset();

@@ -5,6 +5,7 @@
 // Counts are computed from the machine clock when read, never ticked.
 import type { PortDevice, IoSize } from '../vm/portbus.js';
 import type { Clock, Timer } from '../platform/clock.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const PIT_BASE = 0x40;
 export const PORT_B = 0x61;
@@ -12,6 +13,22 @@ export const PIT_HZ = 1_193_182;
 const NS_PER_TICK = 1e9 / PIT_HZ;
 
 const RW_LATCH = 0, RW_LSB = 1, RW_MSB = 2, RW_WORD = 3;
+
+/** What Counter saves in a snapshot. */
+export interface PitCounterState {
+  mode: number;
+  rw: number;
+  bcd: boolean;
+  reload: number;
+  start: number;
+  gate: boolean;
+  frozen: number;
+  latched: number[];
+  status: number;
+  nullCount: boolean;
+  writeLow: number;
+  readHigh: boolean;
+}
 
 class Counter {
   mode = 0;
@@ -31,6 +48,27 @@ class Counter {
   private readHigh = false;
 
   constructor(gate: boolean) { this.gate = gate; }
+
+  saveState(): PitCounterState {
+    return {
+      mode: this.mode,
+      rw: this.rw,
+      bcd: this.bcd,
+      reload: this.reload,
+      start: this.start,
+      gate: this.gate,
+      frozen: this.frozen,
+      latched: structuredClone(this.latched),
+      status: this.status,
+      nullCount: this.nullCount,
+      writeLow: this.writeLow,
+      readHigh: this.readHigh,
+    };
+  }
+  loadState(s: PitCounterState): void {
+    ({ mode: this.mode, rw: this.rw, bcd: this.bcd, reload: this.reload, start: this.start, gate: this.gate, frozen: this.frozen, status: this.status, nullCount: this.nullCount, writeLow: this.writeLow, readHigh: this.readHigh } = s);
+    this.latched = structuredClone(s.latched);
+  }
 
   /** Reload value as a count of ticks. */
   get period(): number {
@@ -129,7 +167,15 @@ function mod16(v: number, bcd: boolean): number { const m = bcd ? 10000 : 65536;
 function fromBcd(v: number): number { return ((v >> 12) & 15) * 1000 + ((v >> 8) & 15) * 100 + ((v >> 4) & 15) * 10 + (v & 15); }
 function toBcd(v: number): number { v %= 10000; return ((v / 1000) | 0) << 12 | (((v / 100) | 0) % 10) << 8 | (((v / 10) | 0) % 10) << 4 | v % 10; }
 
-export class Pit8254 implements PortDevice {
+/** What Pit8254 saves in a snapshot. */
+export interface PitState {
+  counters: PitCounterState[];
+  speaker: boolean;
+  refresh: boolean;
+  armedTick: number;
+}
+
+export class Pit8254 implements PortDevice, SnapshotPart<PitState> {
   readonly name = 'pit';
   readonly counters = [new Counter(true), new Counter(true), new Counter(false)];
   private speaker = false;
@@ -140,6 +186,20 @@ export class Pit8254 implements PortDevice {
 
   constructor(private readonly clock: Clock, private readonly irq0: (level: boolean) => void) {
     this.timer = clock.timer(() => this.onRise());
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): PitState {
+    return {
+      counters: this.counters.map((x) => x.saveState()),
+      speaker: this.speaker,
+      refresh: this.refresh,
+      armedTick: this.armedTick,
+    };
+  }
+  loadState(s: PitState): void {
+    ({ speaker: this.speaker, refresh: this.refresh, armedTick: this.armedTick } = s);
+    this.counters.forEach((x, i) => x.loadState(s.counters[i]));
   }
 
   /** RESET: every counter unprogrammed, counter 2's gate and the speaker off. */

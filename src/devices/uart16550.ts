@@ -3,6 +3,7 @@
 // transmitter empty, line status and modem status. Transmission is instant,
 // so the line-status register always says the transmitter is empty.
 import type { PortDevice, IoSize } from '../vm/portbus.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 export const COM1 = 0x3f8;
 
@@ -12,7 +13,27 @@ const MCR_LOOP = 0x10, MCR_OUT2 = 0x08;
 const IIR_NONE = 0x01, IIR_MSI = 0x00, IIR_THRE = 0x02, IIR_RDA = 0x04, IIR_RLS = 0x06;
 const RX_CAPACITY = 4096;
 
-export class Uart16550 implements PortDevice {
+/** What Uart16550 saves in a snapshot. */
+export interface UartState {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  lsrErrors: number;
+  scratch: number;
+  dll: number;
+  dlm: number;
+  fcr: number;
+  msr: number;
+  msrDelta: number;
+  rx: number[];
+  threPending: boolean;
+  irqLevel: boolean;
+  polled: boolean;
+  irqNeedsOut2: boolean;
+  transmitted: number;
+}
+
+export class Uart16550 implements PortDevice, SnapshotPart<UartState> {
   readonly name: string;
   private ier = 0;
   private lcr = 0x03;
@@ -45,6 +66,32 @@ export class Uart16550 implements PortDevice {
     name = 'uart',
   ) {
     this.name = name;
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): UartState {
+    return {
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsrErrors: this.lsrErrors,
+      scratch: this.scratch,
+      dll: this.dll,
+      dlm: this.dlm,
+      fcr: this.fcr,
+      msr: this.msr,
+      msrDelta: this.msrDelta,
+      rx: structuredClone(this.rx),
+      threPending: this.threPending,
+      irqLevel: this.irqLevel,
+      polled: this.polled,
+      irqNeedsOut2: this.irqNeedsOut2,
+      transmitted: this.transmitted,
+    };
+  }
+  loadState(s: UartState): void {
+    ({ ier: this.ier, lcr: this.lcr, mcr: this.mcr, lsrErrors: this.lsrErrors, scratch: this.scratch, dll: this.dll, dlm: this.dlm, fcr: this.fcr, msr: this.msr, msrDelta: this.msrDelta, threPending: this.threPending, irqLevel: this.irqLevel, polled: this.polled, irqNeedsOut2: this.irqNeedsOut2, transmitted: this.transmitted } = s);
+    this.rx = structuredClone(s.rx);
   }
 
   /** Bytes typed by the host user: they arrive in the receive buffer. */

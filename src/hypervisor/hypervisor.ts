@@ -12,7 +12,7 @@ import { Scheduler, SchedEntity, jainIndex, type SchedClock } from './scheduler.
 import { parseConfig, loadConfigFile, checkConfigFiles, type VmConfig } from './config.js';
 import { host } from '../host/platform.js';
 import { LineConsole } from './console.js';
-import { captureVm, restoreVm, writeSnapshot, readSnapshot, type SnapshotPlatform } from '../vm/snapshot.js';
+import { captureVm, restoreVm, writeSnapshot, readSnapshot } from '../vm/snapshot.js';
 import { TrapezeError } from '../errors.js';
 import { describeStop, stopReport, type StopReport } from '../commands/outcome.js';
 
@@ -281,28 +281,28 @@ export class Hypervisor {
     const g = this.get(name);
     if (g.state !== 'paused') throw new TrapezeError(`cannot snapshot VM ${name}: it is ${g.state} (pause it first)`);
     const e = g.entity;
-    writeSnapshot(path, captureVm(g.vm, {
+    writeSnapshot(path, captureVm(g.vm, g.pc.snapshotParts(), {
       config: g.config,
       transcript: g.console.transcript,
-      scheduler: { received: e.received, entitled: e.entitled, budgetLeft: e.budgetLeft, dispatches: e.dispatches },
+      scheduler: { received: e.received, entitled: e.entitled, budgetLeft: e.budgetLeft, dispatches: e.dispatches, vcpuTurns: e.vcpuTurns() },
       violations: g.policy.counts,
       // disks are referenced, not copied: a restore reopens the same files (overlays included)
       disks: g.config.disks.map((d) => ({ file: d.file, overlay: d.overlay })),
-    }, platformState(g)), options);
+    }), options);
   }
 
   /** A new VM (paused) from a snapshot file; `name` renames it. */
   restore(path: string, name?: string): Guest {
     const snap = readSnapshot(path);
-    const extra = snap.header.extra as { config: VmConfig; transcript: string; scheduler: { received: number; entitled: number; budgetLeft: number | null; dispatches: number }; violations: Record<ViolationKind, number> };
+    const extra = snap.header.extra as { config: VmConfig; transcript: string; scheduler: { received: number; entitled: number; budgetLeft: number | null; dispatches: number; vcpuTurns?: { used: number[]; wasRunnable: number[] } }; violations: Record<ViolationKind, number> };
     const config: VmConfig = { ...extra.config, name: name ?? extra.config.name, kernel: '' };
     const g = this.add(config);
-    restoreVm(g.vm, snap, platformState(g));
-    g.pc.clock.rescan(); // the timers' deadlines were restored in place
+    restoreVm(g.vm, snap, g.pc.snapshotParts());
     g.console.transcript = extra.transcript;
     Object.assign(g.policy.counts, extra.violations);
     g.entity.budgetLeft = extra.scheduler.budgetLeft ?? Infinity; // JSON turns Infinity into null
     g.entity.dispatches = extra.scheduler.dispatches;
+    if (extra.scheduler.vcpuTurns) g.entity.restoreVcpuTurns(extra.scheduler.vcpuTurns); // absent before format 4
     g.vm.start();
     g.vm.pause();
     return g;
@@ -337,11 +337,6 @@ export class Hypervisor {
   close(): void {
     for (const g of this.guests.values()) this.release(g);
   }
-}
-
-/** What a snapshot holds of a guest's PC: all of it but the VM (saved apart) and the disks (referenced). */
-function platformState(g: Guest): SnapshotPlatform {
-  return { root: g.pc, shared: [...g.pc.disks, g.platform], parts: () => g.pc.snapshotParts() };
 }
 
 /** The VM's disks, on the primary ATA channel: the boot disk first. */

@@ -71,6 +71,15 @@ export class SchedEntity {
     return best;
   }
 
+  /** What picks the next vCPU, for a snapshot: a restored VM's vCPUs take turns as they would have. */
+  vcpuTurns(): { used: number[]; wasRunnable: number[] } {
+    return { used: [...this.vcpuUsed], wasRunnable: [...this.vcpuWasRunnable] };
+  }
+  restoreVcpuTurns(t: { used: number[]; wasRunnable: number[] }): void {
+    this.vcpuUsed.set(t.used);
+    this.vcpuWasRunnable.set(t.wasRunnable);
+  }
+
   /** Charge a vCPU for what it ran. */
   charge(vcpu: number, cost: number): void { this.vcpuUsed[vcpu] += cost; }
 
@@ -136,8 +145,9 @@ export class Scheduler {
     }
     const index = best.pickVcpu();
     const vcpu = best.vm.vcpus[index];
-    // with the instruction clock a slice can end exactly where the cap runs out
-    const capLeft = this.clock === 'instructions' ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
+    // with the instruction clock a capped VM's slice ends exactly where its cap runs out
+    // (an uncapped VM's slices do not depend on where the period starts: a restored VM slices as it would have)
+    const capLeft = this.clock === 'instructions' && best.capPercent !== undefined ? Math.ceil(best.cap * this.period - best.periodUsed) : Infinity;
     const budget = Math.max(1, Math.min(best.slice ?? this.slice, best.budgetLeft, capLeft));
     const t0 = this.clock === 'wall' ? host().nowNs() : 0;
     let retired = 0;

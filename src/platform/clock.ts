@@ -3,6 +3,8 @@
 // run is deterministic: the same guest and input give the same output. In wall
 // mode time is the host's monotonic clock. Device timers fire on either.
 import { host } from '../host/platform.js';
+import { TrapezeError } from '../errors.js';
+import { saveDeadline, loadDeadline, type SnapshotPart } from '../vm/snapshot-part.js';
 
 export type ClockMode = 'virtual' | 'wall';
 
@@ -18,13 +20,34 @@ export class Timer {
   cancel(): void { this.at = Infinity; this.clock.rescan(); }
 }
 
-export class Clock {
+/** What the clock saves: its time and every timer's deadline, in the order the devices made them. */
+export interface ClockState {
+  mode: ClockMode;
+  virtualNs: number;
+  wallStart: number;
+  timers: { at: number | null }[];
+}
+
+export class Clock implements SnapshotPart<ClockState> {
   private virtualNs = 0;
-  private readonly wallStart = host().nowNs();
+  private wallStart = host().nowNs();
   private readonly timers: Timer[] = [];
   private next = Infinity;
 
   constructor(readonly mode: ClockMode = 'virtual') {}
+
+  readonly snapshotVersion = 1;
+  saveState(): ClockState {
+    return { mode: this.mode, virtualNs: this.virtualNs, wallStart: this.wallStart, timers: this.timers.map((t) => ({ at: saveDeadline(t.at) })) };
+  }
+  loadState(s: ClockState): void {
+    if (s.mode !== this.mode) throw new TrapezeError(`saved with a ${s.mode} clock; this machine's clock is ${this.mode}`);
+    if (s.timers.length !== this.timers.length) throw new TrapezeError(`saved ${s.timers.length} timers; this machine has ${this.timers.length}`);
+    this.virtualNs = s.virtualNs;
+    this.wallStart = s.wallStart;
+    s.timers.forEach((t, i) => { this.timers[i].at = loadDeadline(t.at); });
+    this.rescan();
+  }
 
   /** Machine time in nanoseconds. */
   now(): number {

@@ -14,7 +14,7 @@ import { I8042, KBD_DATA, KBD_STATUS, PORT_A } from '../devices/i8042.js';
 import { Cga, CGA_PORTS } from '../devices/cga.js';
 import { AtaChannel, ATA_PRIMARY } from '../devices/ata.js';
 import { Feature } from '../vm/cpuid.js';
-import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi } from '../devices/local-apic.js';
+import { LocalApic, LAPIC_BASE, LAPIC_SIZE, type Ipi, type LocalApicState } from '../devices/local-apic.js';
 import { IoApic, IOAPIC_BASE, IOAPIC_SIZE, type IoApicMessage } from '../devices/io-apic.js';
 import { PostCode, POST_PORTS } from '../devices/post-code.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
@@ -34,6 +34,7 @@ import { EBDA, pcMemoryMap, type MemoryRange } from '../firmware/memory-map.js';
 import { FwCfg, FW_CFG_PORT, FW_CFG_DATA } from '../devices/fw-cfg.js';
 import { loadMultiboot, type LoadedKernel } from '../loader/multiboot.js';
 import { TrapezeError } from '../errors.js';
+import type { SnapshotPart } from '../vm/snapshot-part.js';
 
 /** The most ROM a --bios image may have: it is mapped at 0xC0000-0xFFFFF and below 4 GiB. */
 export const MAX_ROM_BYTES = 256 * 1024;
@@ -66,7 +67,17 @@ export interface PcOptions extends MachineOptions {
   screenIntervalMs?: number;
 }
 
-export class Pc implements PlatformHooks {
+/** What the PC saves of its own (its devices save theirs). */
+export interface PcState {
+  a20: boolean;
+  currentVcpu: number;
+  keyQueue: number[];
+  quietIdleNs: number;
+  lastScreen: string;
+  lastScreenAt: number;
+}
+
+export class Pc implements PlatformHooks, SnapshotPart<PcState> {
   readonly vm: Vm;
   readonly uart: Uart16550;
   readonly clock: Clock;
@@ -212,16 +223,38 @@ export class Pc implements PlatformHooks {
   }
 
   /**
-   * What a snapshot saves, part by part (src/vm/snapshot.ts): each device under
-   * its field's name, and the PC's own fields under "pc". A device declares
-   * its saved version with `snapshotVersion`.
+   * What a snapshot saves, part by part (src/vm/snapshot.ts): each device
+   * under its field's name, the local APICs by vCPU, and the PC's own fields
+   * under "pc". Every part declares its fields and their version
+   * (src/vm/snapshot-part.ts). The BIOS, the ROM and the firmware tables hold
+   * nothing a run changes: they are rebuilt when the machine is made.
    */
-  snapshotParts(): Record<string, object> {
+  snapshotParts(): Record<string, SnapshotPart> {
+    const lapics: SnapshotPart<Record<number, LocalApicState>> = {
+      snapshotVersion: 1,
+      saveState: () => Object.fromEntries(this.lapics.map((l, i) => [i, l.saveState()])),
+      loadState: (s) => this.lapics.forEach((l, i) => {
+        if (!s[i]) throw new TrapezeError(`no saved state for the local APIC of vCPU ${i}`);
+        l.loadState(s[i]);
+      }),
+    };
     return {
       pc: this, uart: this.uart, clock: this.clock, pic: this.pic, pit: this.pit, cmos: this.cmos, kbd: this.kbd,
-      cga: this.cga, ata: this.ata, lapics: this.lapics, ioapic: this.ioapic, post: this.post, fpuError: this.fpuError,
-      bios: this.bios, fwCfg: this.fwCfg, hpet: this.hpet, acpiPm: this.acpiPm,
+      cga: this.cga, ata: this.ata, lapics, ioapic: this.ioapic, post: this.post, fpuError: this.fpuError,
+      fwCfg: this.fwCfg, hpet: this.hpet, acpiPm: this.acpiPm,
     };
+  }
+
+  readonly snapshotVersion = 1;
+  saveState(): PcState {
+    return {
+      a20: this.a20, currentVcpu: this.currentVcpu, keyQueue: [...this.keyQueue], quietIdleNs: this.quietIdleNs,
+      lastScreen: this.lastScreen, lastScreenAt: this.lastScreenAt,
+    };
+  }
+  loadState(s: PcState): void {
+    ({ a20: this.a20, currentVcpu: this.currentVcpu, quietIdleNs: this.quietIdleNs, lastScreen: this.lastScreen, lastScreenAt: this.lastScreenAt } = s);
+    this.keyQueue = [...s.keyQueue];
   }
 
   private powerOn(): void {

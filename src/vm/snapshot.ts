@@ -1,53 +1,38 @@
 // Snapshot and restore of a whole machine: guest RAM, every vCPU's state
 // block, the exit record and the string-I/O buffer (an exit may be half
-// handled), device state, exit counts, and whatever the owner adds (the
-// hypervisor adds its config and disk overlay references). Taken between
-// exits, it is complete: a restored VM continues exactly where it stopped.
+// handled), the state each part of the platform declares, exit counts, and
+// whatever the owner adds (the hypervisor adds its config and disk overlay
+// references). Taken between exits, it is complete: a restored VM continues
+// exactly where it stopped.
 //
 // File: gzip of "TRPZSNAP", u32 header length, the JSON header, then RAM,
 // the vCPU blocks, the exit record and the I/O buffer.
 //
-// Format 2: each part of the machine is saved under its own name with its
-// version (a platform names its parts: Pc.snapshotParts; a device may declare
-// `snapshotVersion` and `migrateState` from an older one); exit counts by
-// reason name. Format 1 (the whole platform as one object graph, exit counts
-// by number) is read and converted. A part saved at a version this build
-// cannot read, or with fields this build does not have, is refused by name.
+// Format 4: each part (a device, the clock, the PC's own fields) is saved
+// under its name with its version, as the fields it declares
+// (snapshot-part.ts); a part saved at a version this build cannot read, or
+// whose fields differ from the ones it declares, is refused by name. Formats
+// 1-3 gathered each part by walking the object's fields: they are read by
+// taking, for every declared field, the value saved under that name (a field
+// a part did not have then keeps its power-on value; what a part no longer
+// saves is left out). Format 1 saved the platform as one object graph and
+// counted exits by number; formats 1 and 2 had 1 KiB vCPU blocks.
 import { Exit, EXIT_SIZE, IO_BUFFER, IO_BUFFER_SIZE, RAM_BASE, VCPU_STATE_SIZE, EXIT_REASON_NAMES, State, MXCSR_POWER_ON } from '../core/layout.js';
 import type { Vm } from './vm.js';
 import { TrapezeError } from '../errors.js';
 import { host } from '../host/platform.js';
+import type { SnapshotPart } from './snapshot-part.js';
 
 const MAGIC = 'TRPZSNAP';
-const FORMAT = 3;
+const FORMAT = 4;
 /** Formats this build reads. */
-const READS = [1, 2, 3];
+const READS = [1, 2, 3, 4];
 // Formats 1 and 2 saved 1 KiB vCPU blocks (before XMM0-7 and MXCSR): restored
 // with those zero and MXCSR at its power-on value.
 const OLD_VCPU_STATE_SIZE = 0x400;
 
-/** A device may save its own state; otherwise its plain data fields are saved. */
-export interface Snapshottable {
-  saveState(): unknown;
-  loadState(state: unknown): void;
-}
-
-/** What a part of the machine may declare about its saved state. */
-export interface Versioned {
-  /** The version of what it saves (default 1); bump it when its saved fields change. */
-  readonly snapshotVersion?: number;
-  /** Turn state saved at an older version into the current one (or throw why not). */
-  migrateState?(state: unknown, version: number): unknown;
-}
-
-/** A platform (a PC) saved part by part: `parts()` names each device and the platform's own object. */
-export interface SnapshotPlatform {
-  root: object;
-  /** Objects shared with other machines or reopened on restore (the VM, disks): never saved. */
-  shared: object[];
-  /** The parts to save, by name (every device, and the root itself for its own fields). */
-  parts(): Record<string, object>;
-}
+/** The parts of a platform (a PC) by name: Pc.snapshotParts(). */
+export type SnapshotParts = Record<string, SnapshotPart>;
 
 /** One part as saved. */
 export interface SavedPart { version: number; state: unknown }
@@ -61,7 +46,7 @@ export interface SnapshotHeader {
   ramBytes: number;
   vcpus: number;
   waitingForSipi: boolean[];
-  /** Format 2: each part by name; format 1: each device's state, or { platform: the whole graph }. */
+  /** Each part by name (format 1: { platform: the whole graph }, kept until the machine's parts split it). */
   devices: Record<string, SavedPart>;
   /** Exits by reason name. */
   exitCounts: Record<string, number>;
@@ -77,15 +62,13 @@ export interface Snapshot {
   ioBuffer: Uint8Array;
 }
 
-/**
- * Capture the machine. Call it between exits (the VM paused or stopped).
- * `platform` (a PC) is saved whole, timers and all: every data field reachable
- * from it except through `shared` objects (its VM, its disks).
- */
-export function captureVm(vm: Vm, extra: unknown = null, platform?: SnapshotPlatform): Snapshot {
+/** Capture the machine and its platform's parts. Call it between exits (the VM paused or stopped). */
+export function captureVm(vm: Vm, parts: SnapshotParts, extra: unknown = null): Snapshot {
   const bytes = vm.core.bytes;
   const exitCounts: Record<string, number> = {};
   EXIT_REASON_NAMES.forEach((n, i) => { exitCounts[n] = vm.exitCounts[i]; });
+  const devices: Record<string, SavedPart> = {};
+  for (const [name, p] of Object.entries(withVm(vm, parts))) devices[name] = { version: p.snapshotVersion, state: p.saveState() };
   return {
     header: {
       format: FORMAT,
@@ -93,7 +76,7 @@ export function captureVm(vm: Vm, extra: unknown = null, platform?: SnapshotPlat
       ramBytes: vm.ramBytes,
       vcpus: vm.vcpus.length,
       waitingForSipi: vm.vcpus.map((v) => v.waitingForSipi),
-      devices: platform ? capturePlatform(vm, platform) : Object.fromEntries(devicesOf(vm).map((d) => [d.name, part(d, saveDevice(d))])),
+      devices,
       exitCounts,
       extra,
     },
@@ -105,7 +88,7 @@ export function captureVm(vm: Vm, extra: unknown = null, platform?: SnapshotPlat
 }
 
 /** Load a snapshot into a freshly made VM of the same shape (RAM size, vCPUs, devices, platform). */
-export function restoreVm(vm: Vm, snap: Snapshot, platform?: SnapshotPlatform): void {
+export function restoreVm(vm: Vm, snap: Snapshot, parts: SnapshotParts): void {
   const h = snap.header;
   if (vm.ramBytes !== h.ramBytes || vm.vcpus.length !== h.vcpus) {
     throw new TrapezeError(`snapshot of ${h.name} needs ${h.ramBytes} bytes of RAM and ${h.vcpus} vCPUs (this VM has ${vm.ramBytes} and ${vm.vcpus.length})`);
@@ -120,71 +103,87 @@ export function restoreVm(vm: Vm, snap: Snapshot, platform?: SnapshotPlatform): 
   bytes.set(snap.ioBuffer, IO_BUFFER);
   vm.vcpus.forEach((v, i) => { v.waitingForSipi = h.waitingForSipi[i]; });
   EXIT_REASON_NAMES.forEach((n, i) => { vm.exitCounts[i] = h.exitCounts[n] ?? 0; });
-  if (platform) {
-    restorePlatform(vm, h, platform);
-    return;
-  }
-  const devices = new Map(devicesOf(vm).map((d) => [d.name, d]));
-  for (const [name, saved] of Object.entries(h.devices)) {
-    const d = devices.get(name);
-    if (!d) throw new TrapezeError(`snapshot of ${h.name} has state for a device "${name}" this VM does not have`);
-    loadDevice(d, stateAt(h.name, name, d, saved));
-  }
-}
-
-function versionOf(obj: object): number { return (obj as Versioned).snapshotVersion ?? 1; }
-function part(obj: object, state: unknown): SavedPart { return { version: versionOf(obj), state }; }
-
-/** Every part the platform names, each walked on its own (the others and the shared objects left out). */
-function capturePlatform(vm: Vm, platform: SnapshotPlatform): Record<string, SavedPart> {
-  const parts = Object.entries(platform.parts());
-  const out: Record<string, SavedPart> = {};
-  for (const [name, obj] of parts) {
-    const others = parts.filter(([, o]) => o !== obj).map(([, o]) => o);
-    out[name] = part(obj, captureState(obj, new Set<object>([vm, ...platform.shared, ...others])));
-  }
-  return out;
+  restoreParts(h, withVm(vm, parts));
 }
 
 /** The key a format-1 platform graph is kept under until the machine's parts split it. */
 const FORMAT1_PLATFORM = '(format 1 platform)';
 
-function restorePlatform(vm: Vm, h: SnapshotHeader, platform: SnapshotPlatform): void {
-  const parts = Object.entries(platform.parts());
+/** The VM's own part (its vCPUs' turns and parked exits) beside the platform's. */
+function withVm(vm: Vm, parts: SnapshotParts): SnapshotParts {
+  if ('vm' in parts) throw new TrapezeError('a platform part may not be named "vm": the VM saves its own state under that name');
+  return { vm, ...parts };
+}
+
+/** Format 1 kept the PC's own fields at the top of its graph, and each device under the PC's field of its name. */
+const FORMAT1_ROOT = 'pc';
+/** Parts formats 1-3 saved that hold nothing a run changes (rebuilt with the machine). */
+const RETIRED_PARTS = ['bios'];
+
+function restoreParts(h: SnapshotHeader, parts: SnapshotParts): void {
   let saved = h.devices;
   if (FORMAT1_PLATFORM in saved) {
-    // format 1 saved the platform as one graph: a part is the root's field of its name, the root's own fields the rest
     const graph = saved[FORMAT1_PLATFORM].state as Record<string, unknown>;
     saved = {};
-    for (const [name, obj] of parts) {
-      const state = obj === platform.root ? graph : graph[name];
+    for (const name of Object.keys(parts)) {
+      const state = name === FORMAT1_ROOT ? graph : graph[name];
       if (state !== undefined) saved[name] = { version: 1, state };
     }
   } else if ('platform' in saved) {
     throw new TrapezeError(`snapshot of ${h.name} holds a whole platform graph outside format 1`);
   }
+  const walked = h.format < 4; // saved by walking each part's fields, not as declared
   for (const name of Object.keys(saved)) {
-    if (!parts.some(([n]) => n === name)) throw new TrapezeError(`snapshot of ${h.name} has state for a part "${name}" this machine does not have`);
+    if (!(name in parts) && !(walked && RETIRED_PARTS.includes(name))) throw new TrapezeError(`snapshot of ${h.name} has state for a part "${name}" this machine does not have`);
   }
-  for (const [name, obj] of parts) {
+  for (const [name, p] of Object.entries(parts)) {
     if (!(name in saved)) continue; // a part added since the snapshot was taken keeps its power-on state
-    const others = parts.filter(([, o]) => o !== obj).map(([, o]) => o);
-    const state = stateAt(h.name, name, obj, saved[name]);
-    const unknown = Object.keys(state as object).filter((k) => !(k in obj));
-    if (unknown.length) throw new TrapezeError(`snapshot of ${h.name}: "${name}" (version ${saved[name].version}) has fields this build does not: ${unknown.join(', ')}`);
-    restoreState(obj, state, new Set<object>([vm, ...platform.shared, ...others]));
+    const fresh = p.saveState(); // the declared fields, at their power-on values
+    let state = stateAt(h.name, name, p, saved[name]);
+    if (walked) {
+      state = declaredOf(fresh, state);
+    } else {
+      const have = Object.keys(state as object), want = Object.keys(fresh);
+      const extra = have.filter((k) => !want.includes(k)), missing = want.filter((k) => !have.includes(k));
+      if (extra.length) throw new TrapezeError(`snapshot of ${h.name}: "${name}" (version ${saved[name].version}) has fields this build does not: ${extra.join(', ')}`);
+      if (missing.length) throw new TrapezeError(`snapshot of ${h.name}: "${name}" (version ${saved[name].version}) lacks fields: ${missing.join(', ')}`);
+    }
+    try {
+      p.loadState(state as object);
+    } catch (e) {
+      if (!(e instanceof TrapezeError)) throw e;
+      throw new TrapezeError(`snapshot of ${h.name}: "${name}": ${e.message}`);
+    }
   }
 }
 
+/**
+ * A walked (format 1-3) part's state in its declared shape: each declared
+ * field takes the value saved under its name, nested objects and arrays of
+ * them field by field; a field or element not saved then keeps its power-on value.
+ */
+function declaredOf(fresh: unknown, saved: unknown): unknown {
+  if (saved === undefined) return fresh;
+  if (fresh === null || typeof fresh !== 'object' || saved === null || typeof saved !== 'object' || '$bytes' in fresh) return saved;
+  if (Array.isArray(fresh)) {
+    if (!Array.isArray(saved)) return fresh;
+    // elements saved field by field; those it did not have then (a timer added since) at their power-on values
+    return [...saved.map((x, i) => declaredOf(fresh[i] ?? (fresh.length ? fresh[0] : undefined), x)), ...fresh.slice(saved.length)];
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fresh)) out[k] = declaredOf(v, (saved as Record<string, unknown>)[k]);
+  return out;
+}
+
 /** The state of part `name` at the version `obj` has now, migrated when saved at an older one. */
-function stateAt(snapshot: string, name: string, obj: object, saved: SavedPart): unknown {
-  const now = versionOf(obj);
+function stateAt(snapshot: string, name: string, part: SnapshotPart, saved: SavedPart): unknown {
+  const now = part.snapshotVersion;
   if (saved.version === now) return saved.state;
-  const migrate = (obj as Versioned).migrateState;
+  const migrate = part.migrateState;
   if (saved.version > now || !migrate) {
     throw new TrapezeError(`snapshot of ${snapshot}: "${name}" was saved at version ${saved.version}; this build reads version ${now}${saved.version < now ? ' and cannot convert older ones' : ''}`);
   }
-  return migrate.call(obj, saved.state, saved.version);
+  return migrate.call(part, saved.state, saved.version);
 }
 
 /** A format-1 header in format 2's shape: the platform graph split into parts, exit counts by name. */
@@ -243,98 +242,4 @@ function widenBlock(old: Uint8Array): Uint8Array {
   block.set(old);
   new DataView(block.buffer).setUint32(State.mxcsr, MXCSR_POWER_ON, true);
   return block;
-}
-
-function devicesOf(vm: Vm): { name: string }[] {
-  return [...vm.ports.devices(), ...vm.mmio.devices()];
-}
-
-// ---- generic state: every data field of an object graph ----
-// Numbers, strings, booleans, arrays, typed arrays (base64) and nested objects
-// are saved; functions, bigints and the `shared` objects are not. Restoring
-// writes the values back into the same graph of a freshly made machine, so
-// objects keep their identity (timers stay registered with their clock).
-type Saved = null | number | string | boolean | Saved[] | { [k: string]: Saved } | { $bytes: string };
-
-function captureState(obj: object, shared: Set<object>, seen = new Set<object>()): Saved {
-  seen.add(obj);
-  const out: { [k: string]: Saved } = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const s = captureValue(v, shared, seen);
-    if (s !== undefined) out[k] = s;
-  }
-  return out;
-}
-
-function captureValue(v: unknown, shared: Set<object>, seen: Set<object>): Saved | undefined {
-  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v !== 'object' || shared.has(v) || seen.has(v)) return undefined;
-  if (ArrayBuffer.isView(v)) return { $bytes: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
-  if (Array.isArray(v)) return v.map((x) => captureValue(x, shared, seen) ?? null);
-  if (v instanceof Map || v instanceof Set || v instanceof WebAssembly.Memory || v instanceof WebAssembly.Instance) return undefined;
-  return captureState(v, shared, seen);
-}
-
-function restoreState(obj: object, saved: unknown, shared: Set<object>): void {
-  const target = obj as Record<string, unknown>;
-  for (const [k, s] of Object.entries(saved as Record<string, Saved>)) {
-    const cur = target[k];
-    if (cur !== null && typeof cur === 'object' && shared.has(cur)) continue; // another part, or an object the machine shares
-    if (cur !== null && typeof cur === 'object' && !shared.has(cur) && s !== null && typeof s === 'object') {
-      restoreInto(cur, s);
-      continue;
-    }
-    if (typeof cur === 'function') continue;
-    target[k] = s;
-  }
-  function restoreInto(cur: object, s: Saved & object): void {
-    if (ArrayBuffer.isView(cur) && '$bytes' in s) {
-      new Uint8Array(cur.buffer, cur.byteOffset, cur.byteLength).set(fromBase64((s as { $bytes: string }).$bytes));
-    } else if (Array.isArray(cur) && Array.isArray(s)) {
-      cur.length = s.length; // a queue may have grown or shrunk
-      s.forEach((x, i) => {
-        if (x !== null && typeof x === 'object' && cur[i] !== null && typeof cur[i] === 'object') restoreState(cur[i] as object, x, shared);
-        else cur[i] = x;
-      });
-    } else {
-      restoreState(cur, s, shared);
-    }
-  }
-}
-
-function saveDevice(d: object): unknown {
-  if (isSnapshottable(d)) return d.saveState();
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(d)) if (isPlain(v)) out[k] = structuredClone(v);
-  return out;
-}
-
-function loadDevice(d: object, state: unknown): void {
-  if (isSnapshottable(d)) { d.loadState(state); return; }
-  Object.assign(d, state);
-}
-
-function isSnapshottable(d: object): d is Snapshottable {
-  return typeof (d as Partial<Snapshottable>).saveState === 'function' && typeof (d as Partial<Snapshottable>).loadState === 'function';
-}
-
-/** Data that survives JSON unchanged: numbers, strings, booleans, and arrays/objects of them. */
-function isPlain(v: unknown): boolean {
-  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (Array.isArray(v)) return v.every(isPlain);
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isPlain);
-  return false;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }

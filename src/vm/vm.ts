@@ -14,6 +14,7 @@ import { TrapezeError } from '../errors.js';
 import { CpuidPolicy } from './cpuid.js';
 import type { AccessFilter, AccessKind } from './access-filter.js';
 import type { ExitObserver } from './exit-observer.js';
+import { saveBytes, bytesOf, type SnapshotPart, type SavedBytes } from './snapshot-part.js';
 
 export type VmState = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -128,7 +129,14 @@ const SMP_SLICE = 20_000;
  */
 const SPIN_TURN = 500;
 
-export class Vm {
+/** What a VM saves of its own in a snapshot (its vCPUs' blocks and RAM are saved apart). */
+export interface VmTurnState {
+  nextTurn: number;
+  recordOwner: number;
+  parked: { vcpu: number; exit: SavedBytes; buffer: SavedBytes | null }[];
+}
+
+export class Vm implements SnapshotPart<VmTurnState> {
   readonly name: string;
   readonly core: CoreInstance;
   readonly vcpus: Vcpu[];
@@ -328,6 +336,20 @@ export class Vm {
    * aside while other vCPUs run (KVM's kvm_run is per vCPU).
    */
   private readonly parked = new Map<number, { exit: Uint8Array; buffer: Uint8Array | undefined }>();
+
+  // A snapshot part of its own: which vCPU runs next, and the exits kept aside
+  // for vCPUs that are not running (their IN data must survive a restore).
+  readonly snapshotVersion = 1;
+  saveState(): VmTurnState {
+    const parked = [...this.parked].map(([vcpu, p]) => ({ vcpu, exit: saveBytes(p.exit), buffer: p.buffer ? saveBytes(p.buffer) : null }));
+    return { nextTurn: this.nextTurn, recordOwner: this.recordOwner, parked };
+  }
+  loadState(s: VmTurnState): void {
+    this.nextTurn = s.nextTurn;
+    this.recordOwner = s.recordOwner;
+    this.parked.clear();
+    for (const p of s.parked) this.parked.set(p.vcpu, { exit: bytesOf(p.exit), buffer: p.buffer ? bytesOf(p.buffer) : undefined });
+  }
   private parkExit(vcpu: Vcpu): void {
     if (!vcpu.get('pendingIo') && !vcpu.get('mmioReplay')) return;
     const bytes = this.core.bytes;
