@@ -25,4 +25,15 @@ describe('run --stats', () => {
     expect(Number(insns[1].replace(/,/g, ''))).toBeGreaterThan(10_000);
     expect(Number(insns[2])).toBeGreaterThan(0);
   });
+
+  it('counts every vCPU: the instructions are their sum, and the JIT\'s share is of that sum', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', `${IMAGES}smp.elf`, '--cpus', '2', '--stats'], { encoding: 'utf8' });
+    const total = Number(/^instructions retired: ([\d,]+) in/m.exec(r.stderr)![1].replace(/,/g, ''));
+    const each = [.../^vcpus: +(.*) instructions$/m.exec(r.stderr)![1].matchAll(/\d+: ([\d,]+)/g)].map((m) => Number(m[1].replace(/,/g, '')));
+    expect(each.length).toBe(2);
+    expect(each.every((n) => n > 100_000)).toBe(true); // both vCPUs ran
+    expect(total).toBe(each[0] + each[1]);
+    const share = /instructions compiled=\d+ \(([\d.]+)%\)/.exec(r.stderr);
+    if (share) expect(Number(share[1])).toBeLessThanOrEqual(100);
+  });
 });

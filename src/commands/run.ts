@@ -77,12 +77,18 @@ export function registerRun(program: Command): void {
     });
 }
 
+/** The figures of every vCPU together (the JIT's share is of all of them). */
 export function printStats(vm: Vm, timer: ExitTimer): void {
-  const cpu = vm.vcpus[0];
-  const insns = cpu.instructionsRetired;
+  const insns = vm.instructionsRetired;
+  const counters = vm.vcpus[0].counters();
+  for (const v of vm.vcpus.slice(1)) {
+    const c = v.counters();
+    for (const k of Object.keys(counters) as CounterName[]) counters[k] += c[k];
+  }
   const lines = [
     ...timer.format(insns),
-    ...counterLines(cpu.counters()),
+    ...(vm.vcpus.length > 1 ? [`vcpus:       ${vm.vcpus.map((v) => `${v.index}: ${v.instructionsRetired.toLocaleString('en-US')}`).join(', ')} instructions`] : []),
+    ...counterLines(counters),
     jitLine(vm, insns),
   ];
   process.stderr.write(lines.join('\n') + '\n');
