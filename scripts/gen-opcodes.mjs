@@ -36,14 +36,17 @@ function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
 const handlerIds = new Map();
-function handler(expr, mode, jit, label) {
+function handler(expr, mode, jit, label, sync = false) {
   const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
   let id = handlerIds.get(key);
   if (id === undefined) {
     id = handlers.length;
     handlerIds.set(key, id);
-    handlers.push({ expr, mode, jit: jit ?? null, labels: [label] });
-  } else if (handlers[id].labels.length < 4) handlers[id].labels.push(label);
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync });
+  } else {
+    if (handlers[id].labels.length < 4) handlers[id].labels.push(label);
+    handlers[id].sync ||= sync;
+  }
   return id;
 }
 const H_INVALID = handler('raiseUD()', null, null, '#UD: no such instruction or form');
@@ -106,7 +109,7 @@ for (const row of OPCODES) {
         else {
           const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
           const jit = pick(sub.jit ?? null, f, s) ?? null;
-          id = handler(expr, sub.mode ?? null, jit, label);
+          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync);
         }
         let flags = 0;
         if (sub.lock) flags |= FLAG.Lock;
@@ -210,18 +213,30 @@ const GUARD = { pm: 'if (!protectedMode() || v86Mode()) { raiseUD(); return; }' 
 const cases = handlers.map((h, id) => {
   const guard = h.mode ? `${GUARD[h.mode] ?? fail(`unknown mode ${h.mode}`)} ` : '';
   const body = h.expr ? `${h.expr}; ` : '';
-  return `    case ${id}: ${guard}${body}return; // ${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
+  // first, so that a fault of the mode guard finds the instruction's start too
+  const sync = h.sync ? 'if (sync) syncPoint(ip, next, done); ' : '';
+  return `    case ${id}: ${sync}${guard}${body}return; // ${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
 });
 const dispatch = `${banner}
 // The executor: one flat switch over handler ids (a single br_table), one case
 // per (instruction, operand size, register/memory form). Inlined into the run
-// loop, its one caller. EIP is current only for handlers with HFlag.Sync.
+// loop. EIP is current only for handlers with HFlag.Sync: with \`sync\`, their
+// case makes EIP (next), the instruction's start (ip) and the retired count
+// (done) current first, so the run loop does no per-instruction flag test.
 import { R_H } from "./decode";
+import { setEip } from "./state";
+import { setInsnStart, setRetired } from "./context";
 import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
 
-@inline export function execute(rec: u32): void {
+@inline function syncPoint(ip: u32, next: u32, done: u32): void {
+  setEip(next);
+  setInsnStart(ip);
+  setRetired(done);
+}
+
+@inline export function execute(rec: u32, sync: bool = false, ip: u32 = 0, next: u32 = 0, done: u32 = 0): void {
   switch (<u32>load<u16>(rec + R_H)) {
 ${cases.join('\n')}
     default: unimplemented(); return;

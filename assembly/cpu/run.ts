@@ -198,24 +198,23 @@ let blockFaulted = false;
 // Its own function (not inlined into run): the loop-carried values stay few,
 // so the register allocator keeps them out of memory around the dispatch.
 // EIP, the instruction's start and the retired count live in locals here;
-// they are stored for a handler marked Sync, at a fault, and at the end.
+// the dispatch stores them for a handler marked Sync (in its case, so no
+// per-instruction test here), and this loop at a fault and at the end.
 function runRecords(rec: u32, end: u32, ipMask: u32): u32 {
   const first = rec;
   const base = retired;
   let ip = eip();
   let last = ip;
-  let hf: u32 = 0;
   blockFaulted = false;
   while (rec < end) {
     const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
-    hf = load<u8>(rec + R_HFLAGS);
     last = ip;
-    if (hf & HFlag.Sync) { setEip(next); setInsnStart(ip); setRetired(base + (rec - first) / RECORD_SIZE); }
     if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
-    execute(rec);
+    execute(rec, true, ip, next, base + (rec - first) / RECORD_SIZE);
     if (abort != Abort.None) {
       blockFaulted = true;
-      if (!(hf & HFlag.Sync)) setInsnStart(ip);
+      // a Sync handler set the start itself (a task switch moves it)
+      if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart(ip);
       const k = (rec - first) / RECORD_SIZE;
       setRetired(base + k);
       return k;
@@ -227,7 +226,8 @@ function runRecords(rec: u32, end: u32, ipMask: u32): u32 {
   const k = (rec - first) / RECORD_SIZE;
   if (k > 0) {
     setRetired(base + k);
-    if (!(hf & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
+    // after a Sync handler EIP is its own (a jump's target)
+    if (!(load<u8>(rec - RECORD_SIZE + R_HFLAGS) & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
   }
   return k;
 }
