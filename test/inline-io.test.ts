@@ -2,8 +2,9 @@
 // bus or to a device that says `inline` is answered from inside the core's run
 // while nothing watches exits. The guest, the devices and the exit counts must
 // see exactly what the full exit path gives them.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
+import { enterFlat32 } from './support/flat32.js';
 import { ExitReason } from '../src/core/layout.js';
 import type { PortDevice, IoSize } from '../src/vm/portbus.js';
 import type { AccessFilter } from '../src/vm/access-filter.js';
@@ -31,6 +32,9 @@ const CODE = loop(body);
 // only the inline ports: the JIT compiles the whole loop (16-bit MOV, OUT, IN)
 const INLINE_ONLY = loop([...body.slice(0, 19), 0x49]);
 
+/** How many of the exits the host handled were port I/O. */
+const ioExits = (calls: unknown[][]) => calls.filter(([, reason]) => reason === ExitReason.Io).length;
+
 class Recorder implements PortDevice {
   readonly log: string[] = [];
   private reads = 0;
@@ -46,25 +50,16 @@ function run(opts: { observe?: boolean; filter?: AccessFilter; jit?: boolean; co
   vm.ports.register(fast, 0x600);
   vm.ports.register(slow, 0x700);
   const cpu = vm.vcpus[0];
-  vm.writePhys(0x1000, Uint8Array.from(opts.code ?? CODE));
-  cpu.set('cr0', 0x11);
-  cpu.setSegment('cs', { selector: 0x08, base: 0, limit: 0xffffffff, attr: 0xc09b });
-  for (const s of ['ss', 'ds', 'es'] as const) cpu.setSegment(s, { selector: 0x10, base: 0, limit: 0xffffffff, attr: 0xc093 });
-  cpu.setReg('esp', 0x8000);
-  cpu.eflags = 2;
-  cpu.eip = 0x1000;
-  vm.core.exports.stateChanged(0);
-  // every exit the host handles, by reason
-  const handled = new Map<number, number>();
-  const handleExit = vm.handleExit.bind(vm);
-  vm.handleExit = (v, reason) => { handled.set(reason, (handled.get(reason) ?? 0) + 1); handleExit(v, reason); };
+  enterFlat32(vm, opts.code ?? CODE);
+  // the exits the host handles (a spy: attaching an observer would turn inline ports off)
+  const handled = vi.spyOn(vm, 'handleExit');
   if (opts.observe) vm.observeExits({ afterExit: () => {} });
   if (opts.filter) vm.filter = opts.filter;
   const stop = vm.run({ maxInstructions: 1_000_000 });
   return {
     stop: stop.kind, ebx: cpu.gpr(3), eax: cpu.gpr(0), eip: cpu.eip, retired: cpu.instructionsRetired,
     exits: vm.exitStats(), fastLog: fast.log, slowLog: slow.log, unclaimed: vm.ports.unclaimed,
-    handledIo: handled.get(ExitReason.Io) ?? 0, jit: vm.core.jit.stats().instructions, mem: [...vm.readPhys(0x5100, 8)],
+    handledIo: ioExits(handled.mock.calls), jit: vm.core.jit.stats().instructions, mem: [...vm.readPhys(0x5100, 8)],
   };
 }
 
@@ -199,10 +194,8 @@ function ring3(opts: { observe?: boolean; jit?: boolean }) {
   cpu.eflags = 2; // IOPL 0
   cpu.eip = 0x1000;
   vm.core.exports.stateChanged(0);
-  let handledIo = 0;
-  const handleExit = vm.handleExit.bind(vm);
-  vm.handleExit = (v, reason) => { if (reason === ExitReason.Io) handledIo++; handleExit(v, reason); };
+  const handled = vi.spyOn(vm, 'handleExit');
   if (opts.observe) vm.observeExits({ afterExit: () => {} });
   const stop = vm.run({ maxInstructions: 1000 });
-  return { stop: stop.kind, vector: vm.readPhys(VECTOR, 1)[0], writes: fast.log.length, io: vm.exitStats().io, handledIo, jit: vm.core.jit.stats().instructions };
+  return { stop: stop.kind, vector: vm.readPhys(VECTOR, 1)[0], writes: fast.log.length, io: vm.exitStats().io, handledIo: ioExits(handled.mock.calls), jit: vm.core.jit.stats().instructions };
 }

@@ -4,6 +4,7 @@
 // interpreter ends it, including the #DE its last IDIV raises (divisor 0).
 import { describe, it, expect } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
+import { enterFlat32 } from './support/flat32.js';
 
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const body = [
@@ -39,14 +40,7 @@ const IDIV_AT = 0x1000 + PROLOGUE + body.findIndex((b, i) => b === 0xf7 && body[
 function run(jit: boolean) {
   const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2, demote: false }, sliceInstructions: 1000 }); // slices: regions install between them
   const cpu = vm.vcpus[0];
-  vm.writePhys(0x1000, Uint8Array.from(CODE));
-  cpu.set('cr0', 0x11);
-  cpu.setSegment('cs', { selector: 0x08, base: 0, limit: 0xffffffff, attr: 0xc09b });
-  for (const s of ['ss', 'ds', 'es'] as const) cpu.setSegment(s, { selector: 0x10, base: 0, limit: 0xffffffff, attr: 0xc093 });
-  cpu.setReg('esp', 0x8000);
-  cpu.eflags = 2;
-  cpu.eip = 0x1000;
-  vm.core.exports.stateChanged(0);
+  enterFlat32(vm, CODE);
   const stop = vm.run({ maxInstructions: 1_000_000 });
   return {
     stop: stop.kind, regs: Array.from({ length: 8 }, (_, i) => cpu.gpr(i)), eip: cpu.eip, eflags: cpu.eflags,
