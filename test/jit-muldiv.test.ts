@@ -1,6 +1,6 @@
-// The JIT's MUL/IMUL/DIV/IDIV r/m32 emitters and its deferred shift flags
-// (assembly/jit/region.ts): a loop that multiplies, divides and feeds a
-// shift's CF to ADC runs in compiled regions and ends exactly as the
+// The JIT's MUL/IMUL/DIV/IDIV r/m32 emitters, its word MOV and shift forms
+// and its deferred shift flags (assembly/jit/region.ts): a loop that
+// multiplies, divides, moves words and feeds shifts' CF to ADC runs in compiled regions and ends exactly as the
 // interpreter ends it, including the #DE its last IDIV raises (divisor 0).
 import { describe, it, expect } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
@@ -26,6 +26,12 @@ const body = [
   0x01, 0xc3,                         // add ebx, eax
   0xf7, 0xeb,                         // imul ebx
   0x31, 0xd3,                         // xor ebx, edx
+  0x66, 0x89, 0x05, ...le32(0x5000),  // mov [0x5000], ax
+  0x66, 0xc1, 0xe0, 0x03,             // shl ax, 3
+  0x83, 0xd3, 0x00,                   // adc ebx, 0 (CF of the word shift)
+  0x66, 0x8b, 0x15, ...le32(0x5000),  // mov dx, [0x5000]
+  0x66, 0xc1, 0xfa, 0x05,             // sar dx, 5
+  0x01, 0xd3,                         // add ebx, edx
   0x49,                               // dec ecx
 ];
 const CODE = [

@@ -104,9 +104,9 @@ op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test') });
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
 op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
 op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov' });
-op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: D32('Mov') });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov' });
 op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov' });
-op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: D32('Mov') });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov' });
 op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
 op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea') });
 op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
@@ -149,13 +149,13 @@ for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setReg
 // ---- C0-CF ----
 const group2 = (sz, count, jit) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit }));
 op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
-op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', R32('Shift')) });
+op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }) });
 op(0xC2, 'RET Iw', 'W', { ends: true, sync: true, h: 'retNear($sz, imm(rec))' });
 op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)', jit: D32('Ret') });
 op(0xC4, 'LES Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${0})` });
 op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
 op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))', jit: 'Mov' });
-op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: D32('Mov') });
+op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: 'Mov' });
 op(0xC8, 'ENTER Iw,Ib', 'WB', { h: 'enter(rec)' });
 op(0xC9, 'LEAVE', '', { h: 'leave($sz)' });
 op(0xCA, 'RETF Iw', 'W', { ends: true, sync: true, h: 'retFar($sz, imm(rec))' });

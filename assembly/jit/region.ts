@@ -484,7 +484,7 @@ function emitRecord(r: u32, k: u32): void {
     }
     case Emitter.Mov: {
       if (o >= 0xB0 && o <= 0xBF) { i32c(imm(r)); setReg(o & 7, o < 0xB8 ? 0 : (attr(r) & Attr.O32 ? 2 : 1)); return; }
-      const sz: u32 = o & 1 ? 2 : 0;
+      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
       if (o == 0x88 || o == 0x89) { getReg(g, sz); writeE(r, sz, k, false); }
       else if (o == 0x8A || o == 0x8B) { readE(r, sz, k, false); setReg(g, sz); }
       else { i32c(imm(r)); writeE(r, sz, k, false); } // C6, C7
@@ -501,9 +501,9 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.Cwde: getR(0); op(W.Extend16S); setReg(0, 2); return;
     case Emitter.Cdq: getR(0); i32c(31); op(W.ShrS); setReg(2, 2); return;
     case Emitter.Shift: { // group 2, register operand
-      const sz: u32 = o & 1 ? 2 : 0;
+      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
       const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
-      if (g >= 4 && c != 0 && (sz == 2 || c <= 7)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
+      if (g >= 4 && c != 0 && c < (<u32>8 << sz)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
       if (g <= 1 && c != 0 && sz == 2 && (fl != MEMSTATE || memNone)) {
         materialize();
         getReg(e, 2); rotateCode(g, c); setReg(e, 2); return;
@@ -549,16 +549,16 @@ function emitRecord(r: u32, k: u32): void {
 }
 
 // SHL/SAL, SHR, SAR of the value on the stack by a constant count c (1..31;
-// a byte only up to 7) as the interpreter's shift() does: the result stays on
+// a byte only up to 7, a word up to 15) as the interpreter's shift() does: the result stays on
 // the stack (and in LR), CF in LA and OF in LB for conditions, and EFLAGS is
 // written whole with the lazy state dropped.
 function shiftCode(g: u32, sz: u32, c: u32): void {
   const w: u32 = 8 << sz;
   const msb = signOf(sz);
   set(T0);
-  if (!shifted(fl)) flushCode(); // the stale lazy fields stay as the interpreter leaves them
+  // (the lazy record before it is not stored: with EFLAGS written whole, nothing reads it)
   if (g == 7) { // SAR
-    get(T0); if (sz == 0) op(W.Extend8S); set(T1);
+    get(T0); if (sz == 0) op(W.Extend8S); else if (sz == 1) op(W.Extend16S); set(T1);
     get(T1); i32c(c - 1); op(W.ShrS); i32c(1); op(W.And); set(LA);
     get(T1); i32c(c); op(W.ShrS); i32c(maskOf(sz)); op(W.And); set(LR);
     i32c(0); set(LB);
@@ -617,15 +617,14 @@ function materialize(): void {
 // The flags at the join at record j, which reads them (joinMat): EFLAGS whole,
 // or only CF when record j is an INC/DEC of a register. That one cannot leave
 // the region before it sets the other five from its own result, so their
-// EFLAGS bits are never read: it takes CF from EFLAGS (lazy state empty) and
-// leaves its own lazy record.
+// EFLAGS bits are never read: it takes CF from EFLAGS and leaves its own lazy
+// record (so the state's lazy op is not read either: it is not stored).
 function joinFlags(j: u32): void {
   if (!(joinCf & (1 << j)) || fl == MEMSTATE) { materialize(); return; }
   i32c(0);
   i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
   cfCode(); op(W.Or);
   storeState(S_EFLAGS);
-  i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
   fl = MEMSTATE; memNone = true;
 }
 
@@ -651,7 +650,7 @@ function rotateCode(g: u32, c: u32): void {
 // IMUL r32: the truncated signed product of the two values on the stack;
 // CF = OF = the product does not fit (as execute.ts imulTrunc).
 function mulCode(): void {
-  set(T1); set(T0); if (!shifted(fl)) flushCode();
+  set(T1); set(T0);
   get(T0); op(W.I64ExtendS); get(T1); op(W.I64ExtendS); op(W.I64Mul); tee(P64);
   op(W.Wrap); set(LR);
   get(P64); get(LR); op(W.I64ExtendS); op(W.I64Ne); tee(LA); set(LB);
@@ -665,7 +664,6 @@ function mulCode(): void {
 function mulDivCode(g: u32, k: u32): void {
   const signed = (g & 1) != 0;
   if (g <= 5) {
-    if (!shifted(fl)) flushCode();
     getR(0); op(signed ? W.I64ExtendS : W.I64ExtendU); get(T1); op(signed ? W.I64ExtendS : W.I64ExtendU);
     op(W.I64Mul); tee(P64); op(W.Wrap); set(LR);
     get(P64); i64c(32); op(W.I64ShrU); op(W.Wrap); set(T0);
