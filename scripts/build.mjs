@@ -23,7 +23,7 @@ export const STEPS = [
   { name: 'core-trace', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-trace.wasm'], cmd: [asc, 'assembly/index.ts', '--target', 'release', '--use', 'TRACE=1', '-o', 'build/core-trace.wasm', '-t', 'build/core-trace.wat'] },
   { name: 'core-test', inputs: ['assembly', 'asconfig.json', 'node_modules/assemblyscript/package.json'], outputs: ['build/core-test.wasm'], cmd: [asc, 'assembly/index-test.ts', '--target', 'release', '-o', 'build/core-test.wasm', '-t', 'build/core-test.wat'] },
   { name: 'host', inputs: ['src', 'tsconfig.json', 'node_modules/typescript/package.json'], outputs: ['dist/cli.js'], cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
-  { name: 'cli', inputs: ['dist/cli.js', 'scripts/build-cli.mjs', 'node_modules/commander/package.json', 'node_modules/esbuild/package.json'], outputs: ['build/cli/cli.js'], cmd: [process.execPath, 'scripts/build-cli.mjs'] },
+  { name: 'cli', inputs: ['dist/cli.js', 'scripts/build-cli.mjs', 'bin/trapeze.js', 'node_modules/commander/package.json', 'node_modules/esbuild/package.json'], outputs: ['build/cli/cli.cjs'], cmd: [process.execPath, 'scripts/build-cli.mjs'] },
   // the probe: the compiled core and the host agree on every field of the contract
   { name: 'layout-check', inputs: ['build/core-test.wasm', 'dist/core/layout.js', 'scripts/check-layout.mjs'], outputs: [], cmd: [process.execPath, 'scripts/check-layout.mjs'] },
   { name: 'web', inputs: ['src', 'web', 'build/core.wasm', 'guest-images', 'docs/tour.md', 'docs/mmu.md', 'scripts/build-web.mjs', 'node_modules/esbuild/package.json'], outputs: ['dist/web/index.html', 'dist/web/worker.js'], cmd: [process.execPath, 'scripts/build-web.mjs'] },
