@@ -16,7 +16,7 @@ import {
 } from "./operand";
 import { alu, inc, dec, neg, shift, doubleShift, setMulFlags, logicFlags, daa, das, asciiAdjust, aam, aad, ALU_CMP } from "./alu";
 import { segLinear, readSz, writeSz, read8, read16, read32, write32, probeWrite } from "./memory";
-import { raise, raiseUD, raiseGP, aborted, endBlock, requestExit, DE, BR } from "./fault";
+import { raise, raiseUD, raiseGP, aborted, endBlock, jumped, requestExit, DE, BR } from "./fault";
 import { loadSegment } from "./descriptor";
 import { interrupt, Source } from "./interrupt";
 import { jmpFar, callFar, retFar, iret, popFlagsValue } from "./control";
@@ -54,7 +54,7 @@ export function unimplemented(): void {
 // A taken relative branch: the target is truncated to the operand size.
 export function jumpRel(rec: u32, disp: u32): void {
   setEip((eip() + disp) & ipMask(rec));
-  endBlock();
+  jumped();
 }
 
 // ---- 00-3F: ALU ----
@@ -353,7 +353,7 @@ function grp2m(rec: u32, op: u32, sz: u32, count: u32): void {
   if (aborted()) return;
   if (extra) setSP(getSP() + extra);
   setEip(v);
-  endBlock();
+  jumped();
 }
 
 // A far pointer m16:16 or m16:32: the offset at the operand, the selector
@@ -549,13 +549,13 @@ export function callNearE(rec: u32, sz: u32): void {
   push(sz, eip());
   if (aborted()) return;
   setEip(t & ipMask(rec));
-  endBlock();
+  jumped();
 }
 export function jmpNearE(rec: u32, sz: u32): void {
   const t = readE(rec, sz);
   if (aborted()) return;
   setEip(t & ipMask(rec));
-  endBlock();
+  jumped();
 }
 // CALL/JMP far m16:16/32 (memory forms only)
 export function farE(rec: u32, sz: u32, call: bool): void {

@@ -12,6 +12,9 @@ export let faultHasCode: bool = false;
 // Set when the current block must end after this instruction: a taken branch,
 // an exit, a mode change, or a write into a page holding decoded code.
 export let stopBlock: bool = false;
+// Set with stopBlock for everything but a near jump: run()'s loop must look at
+// the state (exit, interrupt window, TF...) before the next block runs.
+export let stopChain: bool = false;
 // Set when `enter` must return to the host after this instruction.
 export let exitReason: u32 = ExitReason.None;
 
@@ -51,13 +54,16 @@ export function abortForMmioRead(): void {
 @inline export function aborted(): bool { return abort != Abort.None; }
 export function clearAbort(): void { abort = Abort.None; }
 
-@inline export function endBlock(): void { stopBlock = true; }
-export function clearStop(): void { stopBlock = false; }
+@inline export function endBlock(): void { stopBlock = true; stopChain = true; }
+// A near jump taken: the block ends here, the next one may follow it at once.
+@inline export function jumped(): void { stopBlock = true; }
+export function clearStop(): void { stopBlock = false; stopChain = false; }
 
 export function requestExit(reason: u32): void {
   exitReason = reason;
   store<u32>(EXIT_REASON, reason);
   stopBlock = true;
+  stopChain = true;
 }
 export function clearExit(): void {
   exitReason = ExitReason.None;

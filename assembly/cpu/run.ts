@@ -13,7 +13,7 @@ import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS } from "./decod
 import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
-  abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, clearStop, exitReason,
+  abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason,
   clearExit, requestExit, raise, GP,
 } from "./fault";
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
@@ -193,43 +193,65 @@ function reportDetail(): void {
 // Set by runRecords when the instruction it stopped at faulted (or must be
 // restarted for the host's MMIO answer): the caller abandons it.
 let blockFaulted = false;
+// The record runRecords stopped at when blockFaulted, and the block it ran last.
+let stopRec: u32 = 0;
+let lastBlock: u32 = 0;
 
-// Run the records [rec, end) of a block from EIP; returns how many retired.
-// Its own function (not inlined into run): the loop-carried values stay few,
-// so the register allocator keeps them out of memory around the dispatch.
+// Run the records [rec, end) of block `blk` from EIP. With `chain`, go on into
+// the block this one led to last time (chain.ts) while that needs nothing of
+// run()'s loop: no fault, nothing that stopped the block (an exit, a CS or
+// EFLAGS change...: stopChain), no interrupt shadow or TF, the whole block within
+// `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
+// for `chain`, and only the host (between runs) or run() itself makes one.
+// Its own function (not inlined into run): the loop-carried values stay few.
 // EIP, the instruction's start and the retired count live in locals here;
 // the dispatch stores them for a handler marked Sync (in its case, so no
 // per-instruction test here), and this loop at a fault and at the end.
-function runRecords(rec: u32, end: u32, ipMask: u32): u32 {
-  const first = rec;
-  const base = retired;
+function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
+  let done = retired;
   let ip = eip();
   let last = ip;
   blockFaulted = false;
-  while (rec < end) {
-    const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
-    last = ip;
-    if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
-    execute(rec, true, ip, next, base + (rec - first) / RECORD_SIZE);
-    if (abort != Abort.None) {
-      blockFaulted = true;
-      // a Sync handler set the start itself (a task switch moves it)
-      if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart(ip);
-      const k = (rec - first) / RECORD_SIZE;
-      setRetired(base + k);
-      return k;
+  while (true) {
+    while (rec < end) {
+      const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
+      last = ip;
+      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
+      execute(rec, true, ip, next, done);
+      if (abort != Abort.None) {
+        blockFaulted = true;
+        stopRec = rec;
+        lastBlock = blk;
+        // a Sync handler set the start itself (a task switch moves it)
+        if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart(ip);
+        setRetired(done);
+        return;
+      }
+      ip = next;
+      rec += RECORD_SIZE;
+      done++;
+      if (stopBlock) break;
     }
-    ip = next;
-    rec += RECORD_SIZE;
-    if (stopBlock) break;
-  }
-  const k = (rec - first) / RECORD_SIZE;
-  if (k > 0) {
-    setRetired(base + k);
     // after a Sync handler EIP is its own (a jump's target)
-    if (!(load<u8>(rec - RECORD_SIZE + R_HFLAGS) & HFlag.Sync)) { setEip(ip); setInsnStart(last); }
+    const synced = (load<u8>(rec - RECORD_SIZE + R_HFLAGS) & HFlag.Sync) != 0;
+    if (!chain || stopChain || !load<u32>(blk + B_KEY)) { finishRecords(blk, done, ip, last, synced); return; }
+    if (synced) ip = eip();
+    if (load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) { finishRecords(blk, done, ip, last, synced); return; }
+    const to = chained(blk, ip);
+    if (to == 0) { finishRecords(blk, done, ip, last, synced); return; }
+    const count = load<u32>(to + B_COUNT);
+    if (done + count > budgetEnd) { finishRecords(blk, done, ip, last, synced); return; }
+    clearStop(); // a jump's
+    blk = to;
+    rec = blk + BLOCK_HEADER;
+    end = rec + count * RECORD_SIZE;
   }
-  return k;
+}
+
+@inline function finishRecords(blk: u32, done: u32, ip: u32, last: u32, synced: bool): void {
+  lastBlock = blk;
+  setRetired(done);
+  if (!synced) { setEip(ip); setInsnStart(last); }
 }
 
 // Run the active vCPU for at most `budget` instructions.
@@ -279,6 +301,8 @@ export function run(budget: u32): void {
       continue;
     }
     if (load<u32>(ACTIVE + S_HALTED)) { requestExit(ExitReason.Hlt); break; }
+    // nothing waits to be taken at a boundary: runRecords may go on from block to block
+    const quiet = irq < 0 && !load<u32>(ACTIVE + S_IRQ_WINDOW) && !(load<u32>(ACTIVE + S_NMI) & NmiBit.Pending);
     const start = eip();
     let blk = prev ? chained(prev, start) : 0;
     if (blk == 0) {
@@ -314,10 +338,13 @@ export function run(budget: u32): void {
       if (first) end = rec + min(count - first, budget - retired - faults) * RECORD_SIZE;
     }
     if (rec < end) {
-      const k = runRecords(rec, end, ipMask);
+      const before = retired;
+      runRecords(blk, rec, end, ipMask, quiet && !single && !replaying && !jitOn, budget - faults);
       if (blockFaulted) {
-        if (abandon(rec + k * RECORD_SIZE, replaying)) { replaying = false; faults++; }
-      } else if (k > 0 && replaying) replaying = mmioReplayDone();
+        if (abandon(stopRec, replaying)) { replaying = false; faults++; }
+      } else if (retired > before && replaying) replaying = mmioReplayDone();
+      // chained blocks may have run after blk: the last one is the one to link from
+      prev = load<u32>(lastBlock + B_KEY) ? lastBlock : 0;
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
     if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {
