@@ -311,7 +311,7 @@ for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(r
 // ---- 0F A0-AF ----
 op(0x1A0, 'PUSH FS', '', { h: 'pushSeg(rec, 4)' });
 op(0x1A1, 'POP FS', '', { h: 'popSeg(rec, 4)' });
-op(0x1A2, 'CPUID', '', { h: 'cpuid()' });
+op(0x1A2, 'CPUID', '', { h: 'cpuid()', jit: 'Cpuid' });
 op(0x1A3, 'BT Ev,Gv', 'M', { h: 'bitOp(rec, 0, readG(rec, $sz), true)' });
 op(0x1A4, 'SHLD Ev,Gv,Ib', 'MB', { h: 'shiftDouble(rec, true, imm(rec))' });
 op(0x1A5, 'SHLD Ev,Gv,CL', 'M', { h: 'shiftDouble(rec, true, reg8(1))' });

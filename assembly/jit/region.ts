@@ -24,7 +24,7 @@
 // (retired << 5) | resume, where resume = DONE means the block is finished
 // and RELOOKUP that a region chained to stopped inside its own block.
 import {
-  ACTIVE, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
+  ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
 } from "../layout";
@@ -48,7 +48,8 @@ export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (regions use F_CARRY_HERE)
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
-export const IMPORTS: u32 = 5;
+export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
+export const IMPORTS: u32 = 6;
 // Functions every module defines before its regions (tier.ts writes them).
 export const F_CARRY_HERE: u32 = IMPORTS;     // () -> CF from the lazy flags in memory, without leaving the module
 export const HELPERS: u32 = 1;
@@ -423,6 +424,18 @@ function portCode(r: u32, k: u32, o: u32): void {
   if (input) setReg(0, sz); else op(W.Drop);
 }
 
+// CPUID: the core answers it from the host's table (cpu/system.ts) with EAX
+// and ECX from the state, so the region stays free of fallbacks and a loop
+// around it stays inside the function. When a policy wants to see every
+// CPUID (CPUID_CONTROL), it leaves before it for the interpreter, which exits.
+function cpuidCode(k: u32): void {
+  i32c(0); mem(W.Load, CPUID_CONTROL); open(W.If); bail(k); close();
+  i32c(0); getR(0); storeState(S_GPR);
+  i32c(0); getR(1); storeState(S_GPR + 4);
+  call(F_CPUID); op(W.Drop);
+  for (let i: u32 = 0; i < 4; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); setReg(i, 2); }
+}
+
 // ---- one record ----
 function emitRecord(r: u32, k: u32): void {
   const o = opOf(r);
@@ -493,6 +506,7 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.Lea: eaCode(r); segs &= ~(1 << load<u8>(r + R_SEG)); setReg(g, 2); return; // no access
     case Emitter.Nop: return;
     case Emitter.PortIo: portCode(r, k, o); return;
+    case Emitter.Cpuid: cpuidCode(k); return;
     case Emitter.Xchg: {
       const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
       getR(a); getR(b); setReg(a, 2); setReg(b, 2);
@@ -856,7 +870,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
-      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: continue;
+      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: continue;
       default: return false;
     }
   }

@@ -18,6 +18,7 @@ import { abort, Abort, stopBlock, exitReason } from "../cpu/fault";
 import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
+import { cpuid } from "../cpu/system";
 import { dataAccess } from "../cpu/memory";
 import { compileRegion, DONE, RELOOKUP, IMPORTS, HELPERS, REGION_TYPE, pure } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
@@ -145,6 +146,7 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
 }
 export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return carry(); }
+export function jitCpuid(): u32 { cpuid(); return 0; }
 export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
   if ((count & 31) == 0) return v;
   return shift(op, sz, v, count);
@@ -197,13 +199,13 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry; 4 shift and port
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry and cpuid; 4 shift and port
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(7);
+  uleb(8);
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
   name("env"); name("table"); byte(1); byte(0x70); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
@@ -211,6 +213,7 @@ export function jitFlush(): void {
   name("env"); name("carry"); byte(0); uleb(3);
   name("env"); name("shift"); byte(0); uleb(4);
   name("env"); name("port"); byte(0); uleb(4);
+  name("env"); name("cpuid"); byte(0); uleb(3);
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(HELPERS + n);

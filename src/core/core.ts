@@ -46,6 +46,7 @@ export interface CoreExports {
   jitCond(cc: number): number;
   jitCarry(): number;
   jitShift(op: number, sz: number, v: number, count: number): number;
+  jitCpuid(): number;
 }
 
 /** The test build's extra exports (assembly/index-test.ts): self-tests the release core leaves out. */

@@ -35,7 +35,7 @@ export function jitDefault(): JitOptions {
 }
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -91,7 +91,7 @@ export class JitHost {
       const instance = new WebAssembly.Instance(module, {
         env: {
           memory: this.memory, table: this.table, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift, port: this.port,
+          shift: core.jitShift, port: this.port, cpuid: core.jitCpuid,
         },
       });
       const view = new DataView(this.memory.buffer);
