@@ -55,6 +55,8 @@ const stop = machine.vm.run({ maxInstructions });
 const total = Number(process.hrtime.bigint() - started) / 1e6;
 const insns = machine.vm.vcpus[0].instructionsRetired;
 
+const CONTROL_SEQUENCE = new RegExp(String.raw`\x1b\[[0-9;?]*[A-Za-z]`, 'g');
+
 // QEMU TCG on the same inputs: wall-clock time of each milestone on its serial console
 function qemuBoot() {
   if (args.includes('--no-qemu') || spawnSync('qemu-system-i386', ['--version']).status !== 0) return Promise.resolve(null);
@@ -68,7 +70,9 @@ function qemuBoot() {
     { stdio: ['pipe', 'pipe', 'ignore'] });
     const timer = setTimeout(() => q.kill(), 300_000);
     q.stdout.on('data', (d) => {
-      out += d.toString('latin1');
+      // (without terminal control sequences: busybox's prompt is followed by a
+      // cursor-position query, ESC [6n, in the same chunk, which `$` would not pass)
+      out += d.toString('latin1').replace(CONTROL_SEQUENCE, '');
       while (k < MILESTONES.length && MILESTONES[k][1].test(out)) times.set(MILESTONES[k++][0], Number(process.hrtime.bigint() - t0) / 1e6);
       if (k === MILESTONES.length) q.kill();
     });
