@@ -25,7 +25,7 @@
 // and RELOOKUP that a region chained to stopped inside its own block.
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
-  S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
+  S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
 } from "../layout";
 import {
@@ -72,8 +72,10 @@ const XEIP: u32 = 20;
 const XRET: u32 = 21;
 const XNEXT: u32 = 22;  // at an exit to a block of the same page: its block-cache slot
 const XPHYS: u32 = 23;  // ... and its guest-physical address
-const LOCALS: u32 = 21;
-const P64: u32 = 24;    // the i64 local: a product
+const FSB: u32 = 24;    // FS base (loaded on entry when a memory operand uses FS)
+const GSB: u32 = 25;    // GS base
+const LOCALS: u32 = 23;
+const P64: u32 = 26;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
 // After a shift or IMUL, which write EFLAGS whole: LR (result), LA (CF) and
@@ -310,6 +312,20 @@ function returnTargetCode(): void {
 function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
 
 // ---- memory operands ----
+// The linear address of record r's memory operand: its offset plus the
+// segment base, which the entry guard requires to be 0 except for FS and GS
+// (per-CPU data and thread-local storage), whose bases are in locals.
+// With a base, an offset near 4 GiB no longer shows as a page crossing of the
+// linear address: an access past the segment's top (offsets up to 4 GiB-1)
+// leaves before record k, for the interpreter's #GP.
+function linearCode(r: u32, bytes: u32, k: u32): void {
+  eaCode(r);
+  const s = load<u8>(r + R_SEG);
+  if (s != SEG_FS && s != SEG_GS) return;
+  if (bytes > 1) { tee(ENT); i32c(0 - bytes); op(W.GtU); open(W.If); bail(k); close(); get(ENT); }
+  get(s == SEG_FS ? FSB : GSB); op(W.Add);
+}
+// The offset (effective address) of record r's memory operand.
 function eaCode(r: u32): void {
   i32c(load<u32>(r + R_DISP));
   const b = load<u8>(r + R_BASE), x = load<u8>(r + R_INDEX);
@@ -340,13 +356,13 @@ function storeSz(sz: u32): void { get(LIN); get(T0); mem(sz == 2 ? W.Store : (sz
 // E operand of record r: read (for RMW, the TLB check is the write one).
 function readE(r: u32, sz: u32, k: u32, rmw: bool): void {
   if (!isMem(r)) { getReg(load<u8>(r + R_RM), sz); return; }
-  eaCode(r); tlbCode(1 << sz, rmw, k); loadSz(sz);
+  linearCode(r, 1 << sz, k); tlbCode(1 << sz, rmw, k); loadSz(sz);
 }
 // Write the value on the stack to E; `again`: LIN is already checked (RMW).
 function writeE(r: u32, sz: u32, k: u32, again: bool): void {
   if (!isMem(r)) { setReg(load<u8>(r + R_RM), sz); return; }
   set(T0);
-  if (!again) { eaCode(r); tlbCode(1 << sz, true, k); }
+  if (!again) { linearCode(r, 1 << sz, k); tlbCode(1 << sz, true, k); }
   storeSz(sz);
 }
 
@@ -928,14 +944,16 @@ export const REGION_TYPE: u32 = 1; // (room, access, before) -> packed, in the m
 
 // The entry guard: every segment a memory operand uses must be flat (base 0,
 // offsets 0..4 GiB-1, readable and writable) and SS 32-bit; otherwise the
-// function returns 0 (nothing run, resume at record 0).
+// function returns 0 (nothing run, resume at record 0). FS and GS may have
+// any base (Linux's per-CPU data, thread-local storage): it goes to a local.
 function guardCode(): void {
   let conds: u32 = 0;
   for (let s: u32 = 0; s < 6; s++) {
     if (!(segs & (1 << s))) continue;
     const a = ACTIVE + S_SEG + s * SEG_SIZE;
-    i32c(0); mem(W.Load, a + SEG_BASE);
-    i32c(0); mem(W.Load, a + SEG_LO); op(W.Or);
+    const based = s == SEG_FS || s == SEG_GS;
+    if (!based) { i32c(0); mem(W.Load, a + SEG_BASE); }
+    i32c(0); mem(W.Load, a + SEG_LO); if (!based) op(W.Or);
     i32c(0); mem(W.Load, a + SEG_HI); i32c(-1); op(W.Xor); op(W.Or);
     i32c(0); mem(W.Load, a + SEG_RIGHTS); i32c(3); op(W.And); i32c(3); op(W.Xor); op(W.Or);
     if (s == SEG_SS) { i32c(0); mem(W.Load, a + SEG_ATTR); i32c(0x4000); op(W.And); op(W.Eqz); op(W.Or); }
@@ -943,6 +961,8 @@ function guardCode(): void {
     conds++;
   }
   if (conds) { open(W.If); earlyReturn(); close(); }
+  if (segs & (1 << SEG_FS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_FS * SEG_SIZE + SEG_BASE); set(FSB); }
+  if (segs & (1 << SEG_GS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_GS * SEG_SIZE + SEG_BASE); set(GSB); }
 }
 
 // An instruction without an emitter: its interpreter handler runs in the core
