@@ -276,7 +276,7 @@ export const coreMemory = [
   ['MAX_RAM_PAGES', 0x80000],
   // decoded blocks (the decode-once cache)
   ['BLOCKS', 0xB40000],
-  ['BLOCK_COUNT', 4096],
+  ['BLOCK_COUNT', 6656, 'slots up to 0xEE8000, below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
   ['BLOCK_MAX_INSNS', 16],
   ['RECORD_SIZE', 32],
   ['BLOCK_HEADER', 64],

@@ -44,9 +44,10 @@ const B_NEXT_IP1: u32 = 44;
 const B_NEXT1: u32 = 48;
 
 // The block-cache slot of the block at phys in mode key (the JIT chains through it too).
+// (Fibonacci hashing; the product's high bits scaled to BLOCK_COUNT, which need not be a power of 2.)
 @inline export function blockSlot(phys: u32, key: u32): u32 {
-  const h = ((phys ^ (key << 31)) * 0x9E3779B1) >>> (32 - 12);
-  return BLOCKS + (h & (BLOCK_COUNT - 1)) * BLOCK_SIZE;
+  const h = (phys ^ (key << 31)) * 0x9E3779B1;
+  return BLOCKS + <u32>((<u64>h * BLOCK_COUNT) >>> 32) * BLOCK_SIZE;
 }
 
 // The block at CS:EIP, decoding it on a miss; 0 when fetching faulted.

@@ -303,8 +303,9 @@ function returnTargetCode(): void {
   open(W.If);
   get(ENT); i32c(0xFFFFF000); op(W.And); i32c(RAM_BASE); op(W.Sub); get(LIN); i32c(0xFFF); op(W.And); op(W.Add); tee(XPHYS);
   // blockSlot (cpu/run.ts), computed at run time
-  i32c(blkKey << 31); op(W.Xor); i32c(0x9E3779B1); op(W.Mul); i32c(32 - 12); op(W.ShrU);
-  i32c(BLOCK_COUNT - 1); op(W.And); i32c(BLOCK_SIZE); op(W.Mul); i32c(BLOCKS); op(W.Add); set(XNEXT);
+  i32c(blkKey << 31); op(W.Xor); i32c(0x9E3779B1); op(W.Mul);
+  op(W.I64ExtendU); i64c(<i32>BLOCK_COUNT); op(W.I64Mul); i64c(32); op(W.I64ShrU); op(W.Wrap);
+  i32c(BLOCK_SIZE); op(W.Mul); i32c(BLOCKS); op(W.Add); set(XNEXT);
   close();
 }
 

@@ -8,7 +8,7 @@ import { host } from '../host/platform.js';
 
 /** Function-table index of the first region (assembly/layout.ts JIT_TABLE_BASE) and the block slots. */
 export const JIT_TABLE_BASE = 16;
-export const JIT_TABLE_SLOTS = 4096;
+export const JIT_TABLE_SLOTS = 6656; // BLOCK_COUNT (contract/schema.mjs): one table entry per block-cache slot
 /** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
 export const DEFAULT_JIT_THRESHOLD = 1000;
 
