@@ -333,8 +333,17 @@ export function movOA(rec: u32, sz: u32): void {
 // ---- C0-CF ----
 // Group 2: shifts and rotates; a zero count (mod 32) changes nothing.
 // (Called for both forms: 72 inlined register forms would bloat the dispatch.)
+// The register forms of the shifts (the common ones) are inlined, one
+// straight-line case each; rotates and memory forms are calls.
 @inline export function grp2(rec: u32, op: u32, sz: u32, count: u32, mem: bool): void {
-  if (mem) grp2m(rec, op, sz, count); else grp2r(rec, op, sz, count);
+  if (mem) grp2m(rec, op, sz, count);
+  else if (op >= 4) shiftReg(rec, op, sz, count);
+  else grp2r(rec, op, sz, count);
+}
+@inline function shiftReg(rec: u32, op: u32, sz: u32, count: u32): void {
+  if ((count & 31) == 0) return;
+  const e = load<u8>(rec + R_RM);
+  setRegSz(e, sz, shift(op, sz, regSz(e, sz), count));
 }
 function grp2r(rec: u32, op: u32, sz: u32, count: u32): void {
   if ((count & 31) == 0) return;
@@ -533,15 +542,26 @@ export function sti(): void {
 function inhibitInterrupts(): void { store<u32>(ACTIVE + S_SHADOW, 1); endBlock(); }
 
 // Groups 4 and 5: INC/DEC r/m
-export function incE(rec: u32, sz: u32): void {
-  const v = readModify(rec, sz);
-  if (aborted()) return;
-  writeBack(rec, sz, inc(sz, v));
+// INC/DEC: the register form inlined, the memory form a call.
+@inline export function incE(rec: u32, sz: u32, mem: bool): void {
+  if (mem) { incM(rec, sz); return; }
+  const e = load<u8>(rec + R_RM);
+  setRegSz(e, sz, inc(sz, regSz(e, sz)));
 }
-export function decE(rec: u32, sz: u32): void {
-  const v = readModify(rec, sz);
+@inline export function decE(rec: u32, sz: u32, mem: bool): void {
+  if (mem) { decM(rec, sz); return; }
+  const e = load<u8>(rec + R_RM);
+  setRegSz(e, sz, dec(sz, regSz(e, sz)));
+}
+function incM(rec: u32, sz: u32): void {
+  const v = readModifyM(rec, sz);
   if (aborted()) return;
-  writeBack(rec, sz, dec(sz, v));
+  writeBackM(sz, inc(sz, v));
+}
+function decM(rec: u32, sz: u32): void {
+  const v = readModifyM(rec, sz);
+  if (aborted()) return;
+  writeBackM(sz, dec(sz, v));
 }
 export function callNearE(rec: u32, sz: u32): void {
   const t = readE(rec, sz);

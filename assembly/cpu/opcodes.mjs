@@ -217,12 +217,12 @@ op(0xFB, 'STI', '', { h: 'sti()' });
 op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
 op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
 op(0xFE, 'group 4 Eb', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, 0)', jit: 'IncDec' },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, 0)', jit: 'IncDec' },
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec' },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec' },
 } });
 op(0xFF, 'group 5 Ev', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, $sz)', jit: D32('IncDec') },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz)', jit: D32('IncDec') },
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec') },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec') },
   2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)' },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)' },
