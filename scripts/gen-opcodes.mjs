@@ -214,29 +214,33 @@ const cases = handlers.map((h, id) => {
   const guard = h.mode ? `${GUARD[h.mode] ?? fail(`unknown mode ${h.mode}`)} ` : '';
   const body = h.expr ? `${h.expr}; ` : '';
   // first, so that a fault of the mode guard finds the instruction's start too
-  const sync = h.sync ? 'if (sync) syncPoint(ip, next, done); ' : '';
+  const sync = h.sync ? 'if (sync) syncPoint(rec, ipBase, ipMask, k); ' : '';
   return `    case ${id}: ${sync}${guard}${body}return; // ${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
 });
 const dispatch = `${banner}
 // The executor: one flat switch over handler ids (a single br_table), one case
 // per (instruction, operand size, register/memory form). Inlined into the run
 // loop. EIP is current only for handlers with HFlag.Sync: with \`sync\`, their
-// case makes EIP (next), the instruction's start (ip) and the retired count
-// (done) current first, so the run loop does no per-instruction flag test.
-import { R_H } from "./decode";
+// case makes EIP, the instruction's start and the retired count current first,
+// from the record's offset in its block (R_OFF) and its index: ipBase is the
+// EIP of the block's first instruction, k the retired count less the record's
+// index in memory (rec / RECORD_SIZE). The run loop carries only \`rec\`.
+import { R_H, R_LEN, R_OFF } from "./decode";
+import { RECORD_SIZE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
 import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
 
-@inline function syncPoint(ip: u32, next: u32, done: u32): void {
-  setEip(next);
+@inline function syncPoint(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
+  const ip = (ipBase + load<u8>(rec + R_OFF)) & ipMask;
+  setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
   setInsnStart(ip);
-  setRetired(done);
+  setRetired(rec / RECORD_SIZE + k);
 }
 
-@inline export function execute(rec: u32, sync: bool = false, ip: u32 = 0, next: u32 = 0, done: u32 = 0): void {
+@inline export function execute(rec: u32, sync: bool = false, ipBase: u32 = 0, ipMask: u32 = 0, k: u32 = 0): void {
   switch (<u32>load<u16>(rec + R_H)) {
 ${cases.join('\n')}
     default: unimplemented(); return;

@@ -20,6 +20,7 @@ export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER le
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
 export const R_H: u32 = 28;      // u16 handler id (opcodes.generated.ts): instruction, size and form
 export const R_HFLAGS: u32 = 30; // u8 HFlag bits of the form (Ends, Sync, ...)
+export const R_OFF: u32 = 31;    // u8 offset of the instruction from its block's first (run.ts)
 export const NO_REG: u32 = 8;
 
 export const enum Attr {

@@ -9,7 +9,7 @@ import {
   EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS } from "./decode";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF } from "./decode";
 import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
@@ -97,6 +97,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     const avail: u32 = offInSeg > limit ? 0 : (room >= 14 ? 15 : room + 1);
     setFetch(pageHost, nextHost, off, avail);
     const ok = decode(rec, big);
+    store<u8>(rec + R_OFF, off - (lin & 0xFFF));
     if (!ok || crossedPage) {
       if (count > 0) break; // end the block before it; it starts the next one
       if (!ok) { fetchFault(lin, avail); return 0; }
@@ -204,55 +205,56 @@ let lastBlock: u32 = 0;
 // EFLAGS change...: stopChain), no interrupt shadow or TF, the whole block within
 // `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
 // for `chain`, and only the host (between runs) or run() itself makes one.
-// Its own function (not inlined into run): the loop-carried values stay few.
-// EIP, the instruction's start and the retired count live in locals here;
-// the dispatch stores them for a handler marked Sync (in its case, so no
-// per-instruction test here), and this loop at a fault and at the end.
+// Its own function (not inlined into run). The loop carries only `rec`: an
+// instruction's EIP is the block's first (ipBase) plus its offset (R_OFF), its
+// retired count rec / RECORD_SIZE + k. The dispatch stores them for a handler
+// marked Sync (in its case, so no per-instruction test here), this loop at a
+// fault and at the end.
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
-  let done = retired;
-  let ip = eip();
-  let last = ip;
+  let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
+  let k = retired - rec / RECORD_SIZE;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
-      const next = (ip + load<u8>(rec + R_LEN)) & ipMask;
-      last = ip;
-      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ip, load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec, true, ip, next, done);
+      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
+      execute(rec, true, ipBase, ipMask, k);
       if (abort != Abort.None) {
         blockFaulted = true;
         stopRec = rec;
         lastBlock = blk;
         // a Sync handler set the start itself (a task switch moves it)
-        if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart(ip);
-        setRetired(done);
+        if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((ipBase + load<u8>(rec + R_OFF)) & ipMask);
+        setRetired(rec / RECORD_SIZE + k);
         return;
       }
-      ip = next;
       rec += RECORD_SIZE;
-      done++;
       if (stopBlock) break;
     }
+    const lastRec = rec - RECORD_SIZE;
+    const done = rec / RECORD_SIZE + k;
     // after a Sync handler EIP is its own (a jump's target)
-    const synced = (load<u8>(rec - RECORD_SIZE + R_HFLAGS) & HFlag.Sync) != 0;
-    if (!chain || stopChain || !load<u32>(blk + B_KEY)) { finishRecords(blk, done, ip, last, synced); return; }
-    if (synced) ip = eip();
-    if (load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) { finishRecords(blk, done, ip, last, synced); return; }
+    const synced = (load<u8>(lastRec + R_HFLAGS) & HFlag.Sync) != 0;
+    const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
+    if (!chain || stopChain || !load<u32>(blk + B_KEY)) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
+    const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
+    if (load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
     const to = chained(blk, ip);
-    if (to == 0) { finishRecords(blk, done, ip, last, synced); return; }
+    if (to == 0) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
     const count = load<u32>(to + B_COUNT);
-    if (done + count > budgetEnd) { finishRecords(blk, done, ip, last, synced); return; }
+    if (done + count > budgetEnd) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
     clearStop(); // a jump's
     blk = to;
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
+    ipBase = ip;
+    k = done - rec / RECORD_SIZE;
   }
 }
 
-@inline function finishRecords(blk: u32, done: u32, ip: u32, last: u32, synced: bool): void {
+@inline function finishRecords(blk: u32, done: u32, lastIp: u32, lastRec: u32, ipMask: u32, synced: bool): void {
   lastBlock = blk;
   setRetired(done);
-  if (!synced) { setEip(ip); setInsnStart(last); }
+  if (!synced) { setEip((lastIp + load<u8>(lastRec + R_LEN)) & ipMask); setInsnStart(lastIp); }
 }
 
 // Run the active vCPU for at most `budget` instructions.
