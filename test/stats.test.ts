@@ -1,9 +1,11 @@
 // `trapeze run --stats`: exits by reason with counts and the share of time
 // each took on the host, the core's share, and instructions per second.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { IMAGES } from './support/guest.js';
+import { ExitTimer } from '../src/stats/exit-timer.js';
+import type { Vm } from '../src/vm/vm.js';
 
 const BIN = fileURLToPath(new URL('../bin/trapeze.js', import.meta.url));
 
@@ -35,5 +37,17 @@ describe('run --stats', () => {
     expect(total).toBe(each[0] + each[1]);
     const share = /instructions compiled=\d+ \(([\d.]+)%\)/.exec(r.stderr);
     if (share) expect(Number(share[1])).toBeLessThanOrEqual(100);
+  });
+
+  it('counts the longest sampled exit once, not once per exit it stands for', () => {
+    let now = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    type Hooks = { beforeExit(v: number, r: number): void; afterExit(v: number, r: number): void };
+    let hooks: Hooks | undefined;
+    const timer = new ExitTimer({ observeExits: (h: Hooks) => { hooks = h; } } as unknown as Vm);
+    // 64 exits, one in 8 sampled: the first sampled one took 5 ms (a pause), the rest 1 us
+    for (let i = 1; i <= 64; i++) { hooks!.beforeExit(0, 1); now += i === 8 ? 5 : 0.001; hooks!.afterExit(0, 1); }
+    clock.mockRestore();
+    expect(timer.hostMs(1)).toBeCloseTo(5 + 63 * 0.001, 9);
   });
 });

@@ -4,7 +4,9 @@
 // (Vm.observeExits), so a run without --stats pays nothing. Reading the clock costs
 // about as much as handling a port exit, so only one exit in SAMPLE_EVERY of
 // each reason is timed (less the clock's own cost) and the rest estimated
-// from those.
+// from those. The longest sample (a first call's compile, a GC pause) is
+// counted once rather than SAMPLE_EVERY times: scaled up, one such pause in a
+// short run made the exits' estimate exceed the run and the core's share negative.
 import type { Vm } from '../vm/vm.js';
 import { EXIT_REASON_NAMES } from '../core/layout.js';
 
@@ -14,6 +16,7 @@ export class ExitTimer {
   readonly counts = new Float64Array(EXIT_REASON_NAMES.length);
   private readonly sampledMs = new Float64Array(EXIT_REASON_NAMES.length);
   private readonly samples = new Float64Array(EXIT_REASON_NAMES.length);
+  private readonly longestMs = new Float64Array(EXIT_REASON_NAMES.length);
   private readonly clockMs: number;
   private readonly started: number;
 
@@ -26,7 +29,9 @@ export class ExitTimer {
       beforeExit: (_vcpu, reason) => { if (++this.counts[reason] % SAMPLE_EVERY === 0) since = performance.now(); },
       afterExit: (_vcpu, reason) => {
         if (since < 0) return;
-        this.sampledMs[reason] += Math.max(0, performance.now() - since - this.clockMs);
+        const ms = Math.max(0, performance.now() - since - this.clockMs);
+        this.sampledMs[reason] += ms;
+        this.longestMs[reason] = Math.max(this.longestMs[reason], ms);
         this.samples[reason]++;
         since = -1;
       },
@@ -36,7 +41,10 @@ export class ExitTimer {
 
   /** Estimated host time handling exits of `reason`, ms. */
   hostMs(reason: number): number {
-    return this.samples[reason] ? (this.sampledMs[reason] * this.counts[reason]) / this.samples[reason] : 0;
+    const n = this.samples[reason];
+    if (n < 2) return n ? this.sampledMs[reason] * this.counts[reason] : 0;
+    const longest = this.longestMs[reason];
+    return longest + ((this.sampledMs[reason] - longest) * (this.counts[reason] - 1)) / (n - 1);
   }
 
   /** The table `--stats` prints: one row per reason seen, then the core's share. */
