@@ -3,9 +3,8 @@
 // as the interpreter ends it; when a policy asks to see every CPUID, each one
 // still exits to the host.
 import { describe, it, expect } from 'vitest';
-import { Vm } from '../src/vm/vm.js';
 import { ExitReason } from '../src/core/layout.js';
-import { enterFlat32 } from './support/flat32.js';
+import { runFlat32 } from './support/flat32.js';
 
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const ITERATIONS = 3000;
@@ -27,15 +26,8 @@ const CODE = [
 ];
 
 function run(jit: boolean, cpuidExits = false) {
-  const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2, demote: false }, sliceInstructions: 1000 }); // slices: regions install between them
-  const cpu = vm.vcpus[0];
-  vm.cpuidExits = cpuidExits;
-  enterFlat32(vm, CODE);
-  const stop = vm.run({ maxInstructions: 1_000_000 });
-  return {
-    stop: stop.kind, regs: Array.from({ length: 8 }, (_, i) => cpu.gpr(i)), eip: cpu.eip, eflags: cpu.eflags,
-    retired: cpu.instructionsRetired, cpuidExits: vm.exitCounts[ExitReason.Cpuid], compiled: vm.core.jit.stats().instructions,
-  };
+  const { vm, end } = runFlat32(CODE, jit, (v) => { v.cpuidExits = cpuidExits; });
+  return { ...end, cpuidExits: vm.exitCounts[ExitReason.Cpuid] };
 }
 
 describe('JIT: CPUID', () => {

@@ -3,8 +3,7 @@
 // multiplies, divides, moves words and feeds shifts' CF to ADC runs in compiled regions and ends exactly as the
 // interpreter ends it, including the #DE its last IDIV raises (divisor 0).
 import { describe, it, expect } from 'vitest';
-import { Vm } from '../src/vm/vm.js';
-import { enterFlat32 } from './support/flat32.js';
+import { runFlat32, expectCompiledAsInterpreted } from './support/flat32.js';
 
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const body = [
@@ -44,23 +43,14 @@ const PROLOGUE = 14; // the bytes before L
 const IDIV_AT = 0x1000 + PROLOGUE + body.findIndex((b, i) => b === 0xf7 && body[i + 1] === 0xff);
 
 function run(jit: boolean) {
-  const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2, demote: false }, sliceInstructions: 1000 }); // slices: regions install between them
-  const cpu = vm.vcpus[0];
-  enterFlat32(vm, CODE);
-  const stop = vm.run({ maxInstructions: 1_000_000 });
-  return {
-    stop: stop.kind, regs: Array.from({ length: 8 }, (_, i) => cpu.gpr(i)), eip: cpu.eip, eflags: cpu.eflags,
-    retired: cpu.instructionsRetired, compiled: vm.core.jit.stats().instructions,
-  };
+  return runFlat32(CODE, jit).end;
 }
 
 describe('JIT: multiply, divide and shift flags', () => {
   it('compiled, the loop ends in the same state as interpreted, at the #DE of its last IDIV', () => {
     const off = run(false);
     const on = run(true);
-    expect(off.compiled).toBe(0);
-    expect(on.compiled).toBeGreaterThan(off.retired / 2);
-    expect({ ...on, compiled: 0 }).toEqual(off);
+    expectCompiledAsInterpreted(off, on);
     // ECX = 1: the last pass; no IDT, so the #DE ends in a shutdown with EIP at the IDIV
     expect(off.regs[1]).toBe(1);
     expect(off.stop).toBe('shutdown');

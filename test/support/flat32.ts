@@ -1,7 +1,8 @@
 // A vCPU in flat 32-bit protected mode (ring 0, no paging): code at `eip`,
 // CS/SS/DS/ES with base 0 and limit 4 GiB, ESP at `esp`, EFLAGS reset. For
 // tests that run a few instructions without a guest image.
-import type { Vm } from '../../src/vm/vm.js';
+import { expect } from 'vitest';
+import { Vm } from '../../src/vm/vm.js';
 
 export function enterFlat32(vm: Vm, code: number[], opts: { eip?: number; esp?: number; cr0?: number } = {}): void {
   const cpu = vm.vcpus[0];
@@ -14,4 +15,35 @@ export function enterFlat32(vm: Vm, code: number[], opts: { eip?: number; esp?: 
   cpu.eflags = 2;
   cpu.eip = eip;
   vm.core.exports.stateChanged(0);
+}
+
+/** What a loop left behind: the stop, registers, EIP, EFLAGS, instructions retired and how many of them ran compiled. */
+export interface Flat32End {
+  stop: string; regs: number[]; eip: number; eflags: number; retired: number; compiled: number;
+}
+
+/**
+ * Runs `code` to its end in a fresh 2 MiB VM, flat 32-bit ring 0, with the JIT
+ * on or off: compiling after 2 runs, never demoting, in slices of 1000
+ * instructions so regions install between them. `setup` runs after entry.
+ */
+export function runFlat32(code: number[], jit: boolean, setup: (vm: Vm) => void = () => {}): { vm: Vm; end: Flat32End } {
+  const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2, demote: false }, sliceInstructions: 1000 });
+  const cpu = vm.vcpus[0];
+  enterFlat32(vm, code);
+  setup(vm);
+  vm.core.exports.stateChanged(0);
+  const stop = vm.run({ maxInstructions: 1_000_000 });
+  const end = {
+    stop: stop.kind, regs: Array.from({ length: 8 }, (_, i) => cpu.gpr(i)), eip: cpu.eip, eflags: cpu.eflags,
+    retired: cpu.instructionsRetired, compiled: vm.core.jit.stats().instructions,
+  };
+  return { vm, end };
+}
+
+/** The JIT's rule: compiled (most of the run), the loop ends exactly where and as the interpreter ends it. */
+export function expectCompiledAsInterpreted(off: Flat32End, on: Flat32End): void {
+  expect(off.compiled).toBe(0);
+  expect(on.compiled).toBeGreaterThan(off.retired / 2);
+  expect({ ...on, compiled: 0 }).toEqual(off);
 }
