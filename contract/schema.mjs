@@ -178,6 +178,9 @@ export const constants = [
   ['MXCSR_POWER_ON', 0x1F80, 'MXCSR at RESET: every SIMD floating-point exception masked, round to nearest'],
   ['FPU_REG_SIZE', 16, 'bytes between two x87 registers from S_FPU_REGS'],
   ['MMIO_LOG_MAX', 8, 'MMIO reads one instruction may do', true],
+  // the JIT's function table (src/core/jit.ts sizes it): the core's own entries, then one per block-cache slot
+  ['BLOCK_COUNT', 6656, 'block-cache slots, up to 0xEE8000 below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
+  ['JIT_TABLE_BASE', 16, "function-table index of block slot 0's region (below it: the core's own entries)"],
   ['MMIO_QUEUE_MAX', 7, 'MMIO writes queued behind the one in the exit record', true],
   ['RAM_BASE', 0x2000000, 'guest-physical address p is at RAM_BASE + p in the core\'s memory'],
 ];
@@ -276,7 +279,6 @@ export const coreMemory = [
   ['MAX_RAM_PAGES', 0x80000],
   // decoded blocks (the decode-once cache)
   ['BLOCKS', 0xB40000],
-  ['BLOCK_COUNT', 6656, 'slots up to 0xEE8000, below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
   ['BLOCK_MAX_INSNS', 16],
   ['RECORD_SIZE', 32],
   ['BLOCK_HEADER', 64],
@@ -295,7 +297,6 @@ export const coreMemory = [
   ['JIT_BODIES_SIZE', 0x100000],
   ['JIT_MODULE', 0x1D00000, 'the module: header, then the bodies (up to 2 MiB)'],
   ['JIT_MODULE_SIZE', 0x200000],
-  ['JIT_TABLE_BASE', 16, "function-table index of block slot 0's region (below it: the core's own entries)"],
 ];
 
 /** The core's own enums (flags and states it keeps in its tables). */

@@ -5,10 +5,8 @@
 // through `call_indirect`. docs/jit.md describes the whole tier.
 import type { CoreExports } from './core.js';
 import { host } from '../host/platform.js';
+import { BLOCK_COUNT, JIT_TABLE_BASE } from './layout.js';
 
-/** Function-table index of the first region (assembly/layout.ts JIT_TABLE_BASE) and the block slots. */
-export const JIT_TABLE_BASE = 16;
-export const JIT_TABLE_SLOTS = 6656; // BLOCK_COUNT (contract/schema.mjs): one table entry per block-cache slot
 /** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
 export const DEFAULT_JIT_THRESHOLD = 1000;
 
@@ -60,7 +58,7 @@ export interface JitStats {
 }
 
 export class JitHost {
-  readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_TABLE_SLOTS, element: 'anyfunc' });
+  readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + BLOCK_COUNT, element: 'anyfunc' }) // one region per block-cache slot;
   compileMs = 0;
   errors = 0;
   firstError?: string;
