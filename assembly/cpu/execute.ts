@@ -332,7 +332,6 @@ export function movOA(rec: u32, sz: u32): void {
 
 // ---- C0-CF ----
 // Group 2: shifts and rotates; a zero count (mod 32) changes nothing.
-// (Called for both forms: 72 inlined register forms would bloat the dispatch.)
 // The register forms of the shifts (the common ones) are inlined, one
 // straight-line case each; rotates and memory forms are calls.
 @inline export function grp2(rec: u32, op: u32, sz: u32, count: u32, mem: bool): void {

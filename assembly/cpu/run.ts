@@ -235,13 +235,16 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     // after a Sync handler EIP is its own (a jump's target)
     const synced = (load<u8>(lastRec + R_HFLAGS) & HFlag.Sync) != 0;
     const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
-    if (!chain || stopChain || !load<u32>(blk + B_KEY)) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
-    if (load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
-    const to = chained(blk, ip);
-    if (to == 0) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
+    const to = chain && !stopChain && load<u32>(blk + B_KEY) != 0 &&
+      !(load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) ? chained(blk, ip) : 0;
+    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd) {
+      lastBlock = blk;
+      setRetired(done);
+      if (!synced) { setEip(ip); setInsnStart(lastIp); }
+      return;
+    }
     const count = load<u32>(to + B_COUNT);
-    if (done + count > budgetEnd) { finishRecords(blk, done, lastIp, lastRec, ipMask, synced); return; }
     clearStop(); // a jump's
     blk = to;
     rec = blk + BLOCK_HEADER;
@@ -249,12 +252,6 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     ipBase = ip;
     k = done - rec / RECORD_SIZE;
   }
-}
-
-@inline function finishRecords(blk: u32, done: u32, lastIp: u32, lastRec: u32, ipMask: u32, synced: bool): void {
-  lastBlock = blk;
-  setRetired(done);
-  if (!synced) { setEip((lastIp + load<u8>(lastRec + R_LEN)) & ipMask); setInsnStart(lastIp); }
 }
 
 // Run the active vCPU for at most `budget` instructions.
