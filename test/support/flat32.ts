@@ -47,3 +47,13 @@ export function expectCompiledAsInterpreted(off: Flat32End, on: Flat32End): void
   expect(on.compiled).toBeGreaterThan(off.retired / 2);
   expect({ ...on, compiled: 0 }).toEqual(off);
 }
+
+/**
+ * A loop counted down in ECX whose last pass faults: with no IDT the fault
+ * ends in a shutdown, ECX = 1 and EIP at the faulting instruction.
+ */
+export function expectLastPassFaulted(end: Flat32End, faultingEip: number): void {
+  expect(end.regs[1]).toBe(1);
+  expect(end.stop).toBe('shutdown');
+  expect(end.eip).toBe(faultingEip);
+}
