@@ -293,6 +293,7 @@ export const coreMemory = [
   // the JIT (assembly/jit/): regions waiting to be compiled, their bodies, the module the host compiles
   ['JIT_QUEUE', 0x1B01000, 'JIT_QUEUE_MAX x 32 bytes'],
   ['JIT_QUEUE_MAX', 64],
+  ['JIT_STOP', 0x1B01800, 'the block whose region stopped before one of its records (jit/tier.ts jitRun reads it)'],
   ['JIT_BODIES', 0x1C00000, '1 MiB of function bodies'],
   ['JIT_BODIES_SIZE', 0x100000],
   ['JIT_MODULE', 0x1D00000, 'the module: header, then the bodies (up to 2 MiB)'],

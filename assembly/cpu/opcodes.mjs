@@ -125,10 +125,10 @@ op(0x9E, 'SAHF', '', { h: 'sahf()' });
 op(0x9F, 'LAHF', '', { h: 'lahf()' });
 
 // ---- A0-AF: moffs moves, string instructions, TEST eAX ----
-op(0xA0, 'MOV AL,Ob', 'A', { h: 'movAO(rec, 0)' });
-op(0xA1, 'MOV eAX,Ov', 'A', { h: 'movAO(rec, $sz)' });
-op(0xA2, 'MOV Ob,AL', 'A', { h: 'movOA(rec, 0)' });
-op(0xA3, 'MOV Ov,eAX', 'A', { h: 'movOA(rec, $sz)' });
+op(0xA0, 'MOV AL,Ob', 'A', { h: 'movAO(rec, 0)', jit: 'Moffs' });
+op(0xA1, 'MOV eAX,Ov', 'A', { h: 'movAO(rec, $sz)', jit: 'Moffs' });
+op(0xA2, 'MOV Ob,AL', 'A', { h: 'movOA(rec, 0)', jit: 'Moffs' });
+op(0xA3, 'MOV Ov,eAX', 'A', { h: 'movOA(rec, $sz)', jit: 'Moffs' });
 op(0xA4, 'MOVSB', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, 0)' });
 op(0xA5, 'MOVSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Movs, $sz)' });
 op(0xA6, 'CMPSB', '', { sync: true, h: 'stringOp(rec, StrOp.Cmps, 0)' });
@@ -137,8 +137,8 @@ op(0xA8, 'TEST AL,Ib', 'B', { h: 'logicFlags(0, reg8(0) & imm(rec))', jit: 'Test
 op(0xA9, 'TEST eAX,Iz', 'V', { h: 'logicFlags($sz, regSz(EAX, $sz) & imm(rec))', jit: D32('Test') });
 op(0xAA, 'STOSB', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, 0)' });
 op(0xAB, 'STOSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, $sz)' });
-op(0xAC, 'LODSB', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, 0)' });
-op(0xAD, 'LODSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, $sz)' });
+op(0xAC, 'LODSB', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, 0)', jit: 'Lods' });
+op(0xAD, 'LODSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, $sz)', jit: 'Lods' });
 op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)' });
 op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
 
@@ -179,7 +179,7 @@ for (let e = 0; e < 8; e++) op(0xD8 + e, `ESC ${e} (x87)`, 'M', { sync: true, h:
 // ---- E0-EF: loops, port I/O, near and far transfers ----
 op(0xE0, 'LOOPNE Jb', 'B', { sync: true, h: 'loop(rec, 0)' });
 op(0xE1, 'LOOPE Jb', 'B', { sync: true, h: 'loop(rec, 1)' });
-op(0xE2, 'LOOP Jb', 'B', { sync: true, h: 'loop(rec, 2)' });
+op(0xE2, 'LOOP Jb', 'B', { sync: true, h: 'loop(rec, 2)', jit: D32('Loop') });
 op(0xE3, 'JCXZ Jb', 'B', { sync: true, h: 'jcxz(rec)' });
 op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });

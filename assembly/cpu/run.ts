@@ -25,7 +25,7 @@ import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
-import { jitOn, jitRun, jitForget, jitEnded } from "../jit/tier";
+import { jitOn, jitRun, jitForget, jitEnded, jitBlock } from "../jit/tier";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
@@ -333,9 +333,11 @@ export function run(budget: u32): void {
     if (!TRACING && jitOn && !single && !replaying) {
       // the block's compiled region (jit/tier.ts) runs first; the interpreter goes on from where it left
       const first = jitRun(blk, count, budget - retired - faults);
+      // a region it chained to may have stopped inside its own block: go on there
+      if (jitBlock != blk) { blk = jitBlock; rec = blk + BLOCK_HEADER; }
       rec += first * RECORD_SIZE;
       if (aborted()) { faults += abandon(rec, false); continue; }
-      if (first) end = rec + min(count - first, budget - retired - faults) * RECORD_SIZE;
+      end = rec + min(load<u32>(blk + B_COUNT) - first, budget - retired - faults) * RECORD_SIZE;
     }
     if (rec < end) {
       const before = retired;

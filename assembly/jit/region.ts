@@ -6,9 +6,11 @@
 // - The lazy flags of the last flag-setting instruction stay in locals while
 //   the compiler knows which operation set them, so a CMP/Jcc pair becomes one
 //   wasm comparison; they are stored to the vCPU state at exits and joins.
-// - Memory operands look up the soft TLB inline. Anything the fast path does
-//   not cover (a miss, a page crossing, MMIO, a watched page, alignment
-//   checks) leaves the region *before* the instruction has any effect: the
+// - Memory operands look up the soft TLB inline; a miss calls the core's
+//   `jitFill`, which walks the guest's tables and fills the entry as the
+//   interpreter's access would, and the region goes on. What the fast path
+//   does not cover (a page crossing, MMIO, a watched page, alignment checks,
+//   a fault) leaves the region *before* the instruction has any effect: the
 //   interpreter then runs the rest of the block from that record, so faults,
 //   invalidation and exits are handled by exactly the interpreter's code.
 // - A branch to a later record of the block is a wasm `br`; a branch back to
@@ -21,12 +23,13 @@
 //   its interpreter handler.
 //
 // The result packs the instructions retired and the record to resume at:
-// (retired << 5) | resume, where resume = DONE means the block is finished
-// and RELOOKUP that a region chained to stopped inside its own block.
+// (retired << 5) | resume, where resume = DONE means the block is finished;
+// otherwise the region that stopped (the one called, or one it chained to)
+// has stored its block at JIT_STOP.
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP,
 } from "../layout";
 import {
   R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
@@ -34,13 +37,12 @@ import {
 import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { INLINE_PORTS } from "../cpu/io";
-import { VM, CR0_PE } from "../cpu/state";
+import { VM, CR0_PE, DF } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, i64c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
 
 export const DONE: u32 = 31;
-export const RELOOKUP: u32 = 30; // a chained region stopped mid-block: look the block up at EIP
 
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
@@ -49,7 +51,13 @@ export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (region
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
-export const IMPORTS: u32 = 6;
+export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
+export const IMPORTS: u32 = 7;
+// How a memory operand uses its page (F_FILL's `how`): a read-modify-write
+// walks for the read first, as the interpreter's access does.
+export const FILL_READ: u32 = 0;
+export const FILL_WRITE: u32 = 1;
+export const FILL_RMW: u32 = 2;
 // Functions every module defines before its regions (tier.ts writes them).
 export const F_CARRY_HERE: u32 = IMPORTS;     // () -> CF from the lazy flags in memory, without leaving the module
 export const HELPERS: u32 = 1;
@@ -141,16 +149,17 @@ function canEmit(r: u32): bool {
   const a = attr(r);
   if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return e == Emitter.Nop;
   if ((a & Attr.Mem) && !(a & Attr.A32)) return false;
+  if ((e == Emitter.Lods || e == Emitter.Loop || e == Emitter.Moffs) && !(a & Attr.A32)) return false; // ESI, ECX, a 32-bit offset
   return e != Emitter.None;
 }
 
 // Target of a relative branch as an offset from the block start.
 function branchTarget(r: u32, k: u32): u32 {
   const o = opOf(r);
-  const disp = (o >= 0x70 && o <= 0x7F) || o == 0xEB ? imm8s(r) : imm(r);
+  const disp = (o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE2 ? imm8s(r) : imm(r);
   return unchecked(offs[k + 1]) + disp;
 }
-@inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9; }
+@inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9 || o == 0xE2; }
 
 // ---- registers ----
 // Every read of a register's local goes through getR, so the prologue loads
@@ -321,7 +330,10 @@ function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
 // leaves before record k, for the interpreter's #GP.
 function linearCode(r: u32, bytes: u32, k: u32): void {
   eaCode(r);
-  const s = load<u8>(r + R_SEG);
+  segmentCode(load<u8>(r + R_SEG), bytes, k);
+}
+// The offset on the stack becomes the linear address in segment s.
+function segmentCode(s: u32, bytes: u32, k: u32): void {
   if (s != SEG_FS && s != SEG_GS) return;
   if (bytes > 1) { tee(ENT); i32c(0 - bytes); op(W.GtU); open(W.If); bail(k); close(); get(ENT); }
   get(s == SEG_FS ? FSB : GSB); op(W.Add);
@@ -339,17 +351,27 @@ function eaCode(r: u32): void {
   }
   segs |= 1 << load<u8>(r + R_SEG);
 }
-// The linear address is on the stack: leave the region before record k unless
-// the TLB maps it for this access without a page crossing; LIN = host address.
-function tlbCode(bytes: u32, write: bool, k: u32): void {
+// The linear address is on the stack: LIN = the host address of the access
+// (how: FILL_READ, FILL_WRITE, FILL_RMW). A TLB miss calls the core to walk
+// and fill (jitFill); the region leaves before record k when the access
+// crosses a page or the core says it cannot go on inline (a fault, which the
+// core has raised, MMIO, a watched page, alignment checks).
+function tlbCode(bytes: u32, how: u32, k: u32): void {
   set(LIN);
   get(LIN); i32c(12); op(W.ShrU); i32c(2); op(W.Shl);
-  mem(W.Load, write ? TLB_WRITE : TLB_READ); tee(ENT);
+  mem(W.Load, how == FILL_READ ? TLB_READ : TLB_WRITE); tee(ENT);
   get(ACCESS); op(W.And); op(W.Eqz);
-  if (bytes > 1) { get(LIN); i32c(0xFFF); op(W.And); i32c(0x1000 - bytes); op(W.GtU); op(W.Or); }
+  if (bytes > 1) { crossCode(bytes); op(W.Or); }
+  open(W.If);
+  if (bytes > 1) { crossCode(bytes); open(W.If); bail(k); close(); }
+  get(LIN); i32c(how); get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
+  call(F_FILL); tee(ENT);
+  get(ACCESS); op(W.And); op(W.Eqz);
   open(W.If); bail(k); close();
+  close();
   get(ENT); i32c(0xFFFFF000); op(W.And); get(LIN); i32c(0xFFF); op(W.And); op(W.Add); set(LIN);
 }
+function crossCode(bytes: u32): void { get(LIN); i32c(0xFFF); op(W.And); i32c(0x1000 - bytes); op(W.GtU); }
 function loadSz(sz: u32): void { get(LIN); mem(sz == 2 ? W.Load : (sz == 1 ? W.Load16U : W.Load8U), 0); }
 // (value on the stack in T0)
 function storeSz(sz: u32): void { get(LIN); get(T0); mem(sz == 2 ? W.Store : (sz == 1 ? W.Store16 : W.Store8), 0); }
@@ -357,13 +379,13 @@ function storeSz(sz: u32): void { get(LIN); get(T0); mem(sz == 2 ? W.Store : (sz
 // E operand of record r: read (for RMW, the TLB check is the write one).
 function readE(r: u32, sz: u32, k: u32, rmw: bool): void {
   if (!isMem(r)) { getReg(load<u8>(r + R_RM), sz); return; }
-  linearCode(r, 1 << sz, k); tlbCode(1 << sz, rmw, k); loadSz(sz);
+  linearCode(r, 1 << sz, k); tlbCode(1 << sz, rmw ? FILL_RMW : FILL_READ, k); loadSz(sz);
 }
 // Write the value on the stack to E; `again`: LIN is already checked (RMW).
 function writeE(r: u32, sz: u32, k: u32, again: bool): void {
   if (!isMem(r)) { setReg(load<u8>(r + R_RM), sz); return; }
   set(T0);
-  if (!again) { linearCode(r, 1 << sz, k); tlbCode(1 << sz, true, k); }
+  if (!again) { linearCode(r, 1 << sz, k); tlbCode(1 << sz, FILL_WRITE, k); }
   storeSz(sz);
 }
 
@@ -575,6 +597,32 @@ function emitRecord(r: u32, k: u32): void {
       return;
     case Emitter.Jmp: branchCode(r, k); return;
     case Emitter.MulDiv: readE(r, 2, k, false); set(T1); mulDivCode(g, k); return; // group 3 /4-/7, dword
+    case Emitter.Lods: { // LODSB/W/D (no REP; canEmit: 32-bit address)
+      const sz: u32 = o == 0xAC ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
+      const bytes: u32 = 1 << sz;
+      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k);
+      tlbCode(bytes, FILL_READ, k); loadSz(sz); setReg(0, sz);
+      // ESI moves by the size, down when EFLAGS.DF is set
+      getR(6); i32c(0 - bytes); i32c(bytes);
+      i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(DF); op(W.And); op(W.Select);
+      op(W.Add); setReg(6, 2);
+      return;
+    }
+    case Emitter.Moffs: { // MOV AL/eAX, moffs; MOV moffs, AL/eAX (canEmit: a 32-bit offset)
+      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+      i32c(load<u32>(r + R_DISP)); segmentCode(load<u8>(r + R_SEG), 1 << sz, k);
+      if (o <= 0xA1) { tlbCode(1 << sz, FILL_READ, k); loadSz(sz); setReg(0, sz); return; }
+      tlbCode(1 << sz, FILL_WRITE, k); getReg(0, sz); set(T0); storeSz(sz);
+      return;
+    }
+    case Emitter.Loop: // LOOP rel8 (canEmit: ECX, a 32-bit address): no flags read or written
+      getR(1); i32c(1); op(W.Sub); setReg(1, 2);
+      getR(1); open(W.If);
+      { const saved = fl, savedSz = flSz, savedNone = memNone;
+        takeBranch(branchTarget(r, k), k);
+        fl = saved; flSz = savedSz; memNone = savedNone; }
+      close();
+      return;
   }
   unreachable();
 }
@@ -727,7 +775,7 @@ function pushCode(k: u32): void {
   set(T1);
   getR(4); i32c(4); op(W.Sub); tee(T0);
   segs |= 1 << SEG_SS;
-  tlbCode(4, true, k);
+  tlbCode(4, FILL_WRITE, k);
   get(LIN); get(T1); mem(W.Store, 0);
   getR(4); i32c(4); op(W.Sub); set(R0 + 4); written |= 1 << 4;
 }
@@ -735,7 +783,7 @@ function pushCode(k: u32): void {
 function popCode(k: u32): void {
   getR(4);
   segs |= 1 << SEG_SS;
-  tlbCode(4, false, k);
+  tlbCode(4, FILL_READ, k);
   getR(4); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
   get(LIN); mem(W.Load, 0);
 }
@@ -784,6 +832,7 @@ function recordAt(t: u32): u32 {
 function segsOf(r: u32): u32 {
   const o = opOf(r);
   if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3) return 1 << SEG_SS;
+  if (o == 0xAC || o == 0xAD || (o >= 0xA0 && o <= 0xA3)) return 1 << load<u8>(r + R_SEG); // LODS seg:ESI, moffs
   if (o == 0x8D || !isMem(r)) return 0;
   return 1 << load<u8>(r + R_SEG);
 }
@@ -849,11 +898,9 @@ export function compileRegion(block: u32, n: u32): bool {
   // the common exit: registers back, EIP, the result
   for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); getR(i); storeState(S_GPR + (i << 2)); }
   i32c(0); get(XEIP); storeState(S_EIP);
-  // chained to and stopped mid-block: the interpreter must look that block up
-  get(BEFORE); open(W.If);
+  // stopped before one of its records: the interpreter goes on in this block (called or chained to)
   get(XRET); i32c(31); op(W.And); i32c(DONE); op(W.Ne);
-  open(W.If); get(XRET); i32c(~31); op(W.And); i32c(RELOOKUP); op(W.Or); set(XRET); close();
-  close();
+  open(W.If); i32c(0); i32c(blk); mem(W.Store, JIT_STOP); close();
   if (pure) chainCode();
   get(XRET);
   op(W.End);
@@ -887,7 +934,8 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
-      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: continue;
+      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid:
+      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: continue;
       default: return false;
     }
   }
@@ -913,10 +961,10 @@ function bodyCode(n: u32): void {
   exitTo(unchecked(offs[n]), n);
 }
 
-// Nothing run: (BEFORE << 5) | (BEFORE ? RELOOKUP : 0), so the interpreter runs the block.
+// Nothing run: BEFORE << 5, resume at record 0 of this block, so the interpreter runs it.
 function earlyReturn(): void {
+  i32c(0); i32c(blk); mem(W.Store, JIT_STOP);
   get(BEFORE); i32c(5); op(W.Shl);
-  i32c(RELOOKUP); i32c(0); get(BEFORE); op(W.Select); op(W.Or);
   op(W.Return);
 }
 

@@ -8,19 +8,20 @@
 // generations the block cache already checks.
 import {
   BLOCKS, BLOCK_SIZE, JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
-  JIT_MODULE_SIZE, JIT_TABLE_BASE,
+  JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
 } from "../layout";
 import { R_LEN } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
-import { abort, Abort, stopBlock, exitReason } from "../cpu/fault";
+import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { cpuid } from "../cpu/system";
-import { dataAccess } from "../cpu/memory";
-import { compileRegion, DONE, RELOOKUP, IMPORTS, HELPERS, REGION_TYPE, pure } from "./region";
+import { dataAccess, tlbAccess, translate, ramSize } from "../cpu/memory";
+import { trappedWrite, NO_TRAP } from "../mmu/shadow";
+import { compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { LazyOp } from "../cpu/flags";
@@ -93,23 +94,18 @@ export function jitForget(blk: u32): void {
   store<u32>(blk + B_HITS, 0);
 }
 
+// The block the interpreter goes on in after jitRun: blk, or the block of a
+// region it chained to that stopped before one of its records.
+export let jitBlock: u32 = 0;
+
 // Run the block's region if it has one; count it otherwise. Returns the
-// first record the interpreter must run (count: none). `room` is what the
-// budget still allows; a region runs only when the whole block fits.
+// first record of jitBlock the interpreter must run (blk's count: none).
+// `room` is what the budget still allows; a region runs only when the whole
+// block fits.
 export function jitRun(blk: u32, count: u32, room: u32): u32 {
+  jitBlock = blk;
   const fn = load<u32>(blk + B_JIT);
-  if (fn == 0) {
-    const hits = load<u32>(blk + B_HITS);
-    counted = blk;
-    if (hits != NEVER) {
-      if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
-      else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
-        store<u32>(blk + B_HITS, NEVER);
-        statExitBound++;
-      } else enqueue(blk, count);
-    }
-    return 0;
-  }
+  if (fn == 0) { interpreted(blk); return 0; }
   counted = 0;
   if (count > room) return 0;
   jitBase = retired;
@@ -118,8 +114,9 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   setRetired(jitBase + done);
   statInstructions += done;
   const resume = packed & 31;
-  // (RELOOKUP: a region it chained to stopped inside its own block)
-  const finished = resume == DONE || resume == RELOOKUP;
+  if (resume != DONE) jitBlock = load<u32>(JIT_STOP);
+  // (a region it chained to that stopped in its own block does not count against this one)
+  const finished = resume == DONE || jitBlock != blk;
   const runs = load<u32>(blk + B_HITS) + 1 + (finished && exitReason == ExitReason.None ? 0 : 0x10000);
   if ((runs & 0xFFFF) < DEMOTE_AFTER) store<u32>(blk + B_HITS, runs);
   else if ((runs >>> 16) * 4 > DEMOTE_AFTER && demote) { // back to the interpreter
@@ -127,7 +124,20 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
     store<u32>(blk + B_HITS, NEVER);
     statDemoted++;
   } else store<u32>(blk + B_HITS, 0);
-  return finished ? count : resume;
+  return resume == DONE ? count : resume;
+}
+
+// The interpreter runs block blk (it has no region): count the run, and
+// compile the block at the threshold.
+function interpreted(blk: u32): void {
+  const hits = load<u32>(blk + B_HITS);
+  counted = blk;
+  if (hits == NEVER) return;
+  if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
+  else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
+    store<u32>(blk + B_HITS, NEVER);
+    statExitBound++;
+  } else enqueue(blk, load<u32>(blk + B_COUNT));
 }
 
 // ---- what a region calls back ----
@@ -147,6 +157,45 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
 export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return carry(); }
 export function jitCpuid(): u32 { cpuid(); return 0; }
+
+// A memory operand of the instruction at `ip` missed the TLB: walk the guest's
+// tables and fill the entry as the interpreter's access would (a
+// read-modify-write walks for the read first), and return the entry (TLB_READ's
+// for a read, TLB_WRITE's otherwise) for the region to go on with. It leaves
+// before the record when the entry still lacks the access bit: MMIO (never in
+// the TLB), a watched page (code, page tables: its writes trap), alignment
+// checks (every access takes the slow path), or a fault, which stays raised
+// (for the run loop to deliver, with the instruction's start at `ip`). A walk
+// whose accessed/dirty update wrote into decoded code ends the block after
+// this record, as in the interpreter: it leaves before the record, whose
+// interpreted run then stops the block.
+export function jitFill(lin: u32, how: u32, ip: u32): u32 {
+  if (dataAccess == 0) return 0;
+  const user = tlbAccess == TlbBit.User;
+  const stopped = stopBlock;
+  const slot = (lin >>> 12) << 2;
+  if (how != FILL_WRITE && !(load<u32>(TLB_READ + slot) & tlbAccess)) {
+    const walks = walkCount();
+    const p = translate(lin, false, user);
+    if (aborted()) { setInsnStart(ip); return 0; }
+    if (p >= ramSize) { unwalk(walks); return 0; } // the interpreter walks again for its MMIO read
+    if (stopBlock != stopped) return 0;
+  }
+  if (how == FILL_READ) return load<u32>(TLB_READ + slot);
+  if (!(load<u32>(TLB_WRITE + slot) & tlbAccess)) {
+    if (trappedWrite(lin, user) != NO_TRAP) return 0; // a watched page: the interpreter's write traps
+    const walks = walkCount();
+    const p = translate(lin, true, user);
+    if (aborted()) { setInsnStart(ip); return 0; }
+    if (p >= ramSize) { unwalk(walks); return 0; }
+    if (stopBlock != stopped) return 0;
+  }
+  return load<u32>(TLB_WRITE + slot);
+}
+// The guest-walk counter (mmu/counters.ts), so that a walk the interpreter
+// repeats (an MMIO access) counts once.
+@inline function walkCount(): u64 { return load<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3)); }
+@inline function unwalk(walks: u64): void { store<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3), walks); }
 export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
   if ((count & 31) == 0) return v;
   return shift(op, sz, v, count);
@@ -199,13 +248,13 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond; 3 carry and cpuid; 4 shift and port
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond; 3 carry and cpuid; 4 shift and port
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(8);
+  uleb(9);
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
   name("env"); name("table"); byte(1); byte(0x70); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
@@ -214,6 +263,7 @@ export function jitFlush(): void {
   name("env"); name("shift"); byte(0); uleb(4);
   name("env"); name("port"); byte(0); uleb(4);
   name("env"); name("cpuid"); byte(0); uleb(3);
+  name("env"); name("fill"); byte(0); uleb(1);
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(HELPERS + n);

@@ -47,6 +47,7 @@ export interface CoreExports {
   jitCarry(): number;
   jitShift(op: number, sz: number, v: number, count: number): number;
   jitCpuid(): number;
+  jitFill(lin: number, how: number, ip: number): number;
 }
 
 /** The test build's extra exports (assembly/index-test.ts): self-tests the release core leaves out. */

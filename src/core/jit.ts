@@ -33,7 +33,7 @@ export function jitDefault(): JitOptions {
 }
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitFill'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -89,7 +89,7 @@ export class JitHost {
       const instance = new WebAssembly.Instance(module, {
         env: {
           memory: this.memory, table: this.table, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift, port: this.port, cpuid: core.jitCpuid,
+          shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
         },
       });
       const view = new DataView(this.memory.buffer);
