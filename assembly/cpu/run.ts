@@ -25,7 +25,7 @@ import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
-import { jitOn, jitRun, jitForget, jitEnded, jitBlock } from "../jit/tier";
+import { jitOn, jitRun, jitForget, jitEnded, jitBlock, jitInterprets } from "../jit/tier";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
@@ -238,7 +238,8 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
     const to = chain && !stopChain && load<u32>(blk + B_KEY) != 0 &&
       !(load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) ? chained(blk, ip) : 0;
-    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd) {
+    // (with the JIT, a block with a region goes back to run(), which enters it)
+    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to))) {
       lastBlock = blk;
       setRetired(done);
       if (!synced) { setEip(ip); setInsnStart(lastIp); }
@@ -341,7 +342,7 @@ export function run(budget: u32): void {
     }
     if (rec < end) {
       const before = retired;
-      runRecords(blk, rec, end, ipMask, quiet && !single && !replaying && !jitOn, budget - faults);
+      runRecords(blk, rec, end, ipMask, quiet && !single && !replaying, budget - faults);
       if (blockFaulted) {
         if (abandon(stopRec, replaying)) { replaying = false; faults++; }
       } else if (retired > before && replaying) replaying = mmioReplayDone();

@@ -140,6 +140,15 @@ function interpreted(blk: u32): void {
   } else enqueue(blk, load<u32>(blk + B_COUNT));
 }
 
+// The record loop (cpu/run.ts runRecords) may go on into block blk itself,
+// as it does without the JIT, when blk has no region (its run is counted);
+// a block with a region goes back to the run loop, which enters the region.
+export function jitInterprets(blk: u32): bool {
+  if (load<u32>(blk + B_JIT)) return false;
+  interpreted(blk);
+  return true;
+}
+
 // ---- what a region calls back ----
 // Run record `rec` (starting at `ip`) with its interpreter handler, with
 // `done` instructions of the region retired before it.
