@@ -236,8 +236,10 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const synced = (load<u8>(lastRec + R_HFLAGS) & HFlag.Sync) != 0;
     const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
-    const to = chain && !stopChain && load<u32>(blk + B_KEY) != 0 &&
-      !(load<u32>(ACTIVE + S_SHADOW) | (load<u32>(ACTIVE + S_EFLAGS) & TF)) ? chained(blk, ip) : 0;
+    // (no need to look at the interrupt shadow, TF or whether blk is kept: run() passes
+    // `chain` only without a shadow or TF, and what sets either (STI, MOV/POP SS, POPF,
+    // IRET) stops the chain; a block not kept has no links in this epoch)
+    const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to))) {
       lastBlock = blk;
