@@ -1035,4 +1035,11 @@ function fallbackCode(r: u32, k: u32): void {
   op(W.Or); set(XRET);
   br(EXIT_LABEL);
   close();
+  // a segment load the block goes on after: the entry guard and the FS/GS
+  // bases in locals assumed the old segment, so the interpreter runs the rest
+  if (loadsSegment(opOf(r)) && k + 1 < count) exitAt(unchecked(offs[k + 1]), k + 1, k + 1);
+}
+// LES, LDS, LFS, LGS, POP ES/DS/FS/GS (LSS, POP SS and MOV Sreg end the block themselves)
+@inline function loadsSegment(o: u32): bool {
+  return o == 0xC4 || o == 0xC5 || o == 0x1B4 || o == 0x1B5 || o == 0x07 || o == 0x1F || o == 0x1A1 || o == 0x1A9;
 }
