@@ -178,9 +178,10 @@ export const constants = [
   ['MXCSR_POWER_ON', 0x1F80, 'MXCSR at RESET: every SIMD floating-point exception masked, round to nearest'],
   ['FPU_REG_SIZE', 16, 'bytes between two x87 registers from S_FPU_REGS'],
   ['MMIO_LOG_MAX', 8, 'MMIO reads one instruction may do', true],
-  // the JIT's function table (src/core/jit.ts sizes it): the core's own entries, then one per block-cache slot
+  // the JIT's function table (src/core/jit.ts sizes it): the core's own entries, then the regions'
   ['BLOCK_COUNT', 6656, 'block-cache slots, up to 0xEE8000 below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
-  ['JIT_TABLE_BASE', 16, "function-table index of block slot 0's region (below it: the core's own entries)"],
+  ['JIT_TABLE_BASE', 16, "function-table index of the first region (below it: the core's own entries)"],
+  ['JIT_REGIONS', 6656 + 8192 + 64, 'table entries for regions: one per block-cache slot, per remembered block (JIT_GHOSTS) and per queued region'],
   ['MMIO_QUEUE_MAX', 7, 'MMIO writes queued behind the one in the exit record', true],
   ['RAM_BASE', 0x2000000, 'guest-physical address p is at RAM_BASE + p in the core\'s memory'],
 ];
@@ -294,6 +295,9 @@ export const coreMemory = [
   ['JIT_QUEUE', 0x1B01000, 'JIT_QUEUE_MAX x 32 bytes'],
   ['JIT_QUEUE_MAX', 64],
   ['JIT_STOP', 0x1B01800, 'the block whose region stopped before one of its records (jit/tier.ts jitRun reads it)'],
+  ['JIT_GHOSTS', 0x1B10000, 'blocks evicted from the block cache, remembered with their hits and region: JIT_GHOST_COUNT x 32 bytes'],
+  ['JIT_GHOST_COUNT', 8192, 'in sets of 2'],
+  ['JIT_FREE', 0x1B50000, 'free region table indices (u32 each), up to JIT_REGIONS'],
   ['JIT_BODIES', 0x1C00000, '1 MiB of function bodies'],
   ['JIT_BODIES_SIZE', 0x100000],
   ['JIT_MODULE', 0x1D00000, 'the module: header, then the bodies (up to 2 MiB)'],

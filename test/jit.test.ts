@@ -78,7 +78,9 @@ describe('JIT: same guest behaviour with and without it', () => {
     expect(on.serial).toBe(off.serial);
     // OUT, IN, CPUID, MMIO read and write: each kind's loop block exits on every run
     expect(on.exitBound).toBeGreaterThanOrEqual(5);
-    expect(on.demoted).toBe(0);
+    // none of them is compiled and then demoted; only the CR3-reload loops' blocks may be, when their
+    // batch is installed while the kind still runs: the region stops at the MOV to CR3 (it ends the block)
+    expect(on.demoted).toBeLessThanOrEqual(2);
     expect(on.regions).toBeGreaterThan(0); // the loops' exit-free blocks still compile
   });
 });

@@ -25,7 +25,7 @@ import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
-import { jitOn, jitRun, jitForget, jitEnded, jitBlock, jitInterprets } from "../jit/tier";
+import { jitOn, jitRun, jitEvict, jitForget, jitEnded, jitBlock, jitInterprets } from "../jit/tier";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
@@ -109,6 +109,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     off += load<u8>(rec + R_LEN);
     if (off >= 0x1000 || (load<u8>(rec + R_HFLAGS) & HFlag.Ends)) break;
   }
+  jitEvict(blk, phys, key);
   store<u32>(blk + B_PHYS, phys);
   store<u32>(blk + B_KEY, keep ? key : 0);
   store<u32>(blk + B_GEN, gen);

@@ -3,12 +3,15 @@
 // batch. The batch becomes one WebAssembly module that the host compiles and
 // instantiates (env.jitCompile), putting each region's function in the table
 // the core calls through `call_indirect`. Until then the block keeps running
-// in the interpreter. A block decoded again (its code page was written, its
-// slot reused) forgets its region: invalidation rides on the code-page
-// generations the block cache already checks.
+// in the interpreter. A block decoded again because its code page was written
+// forgets its region: invalidation rides on the code-page generations the
+// block cache already checks. A block evicted by another is remembered (a
+// ghost) with its hits and its region, and gets them back when it is decoded
+// again from the same code.
 import {
-  BLOCKS, BLOCK_SIZE, JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
+  JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
+  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET,
 } from "../layout";
 import { R_LEN } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
@@ -19,7 +22,7 @@ import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { cpuid } from "../cpu/system";
-import { dataAccess, tlbAccess, translate, ramSize } from "../cpu/memory";
+import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import { compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
@@ -49,6 +52,19 @@ let threshold: u32 = 1000;
 let queued: u32 = 0;
 let bodiesEnd: u32 = JIT_BODIES;
 let jitBase: u32 = 0; // retired when the running region was entered
+let queuedAt: u64 = 0; // instructions retired when the first queued region was compiled
+
+// Instructions retired by this vCPU so far (run() adds `retired` to S_INSTRET when it returns).
+@inline function now(): u64 { return load<u64>(ACTIVE + S_INSTRET) + <u64>retired; }
+
+// A batch is compiled when it holds BATCH regions, or when its first region
+// has waited threshold² instructions (1M at 1000; a low threshold asks for
+// regions early, and tests use 2), checked when the interpreter counts a
+// block and when run() returns. A module costs V8 ~0.5 ms to compile and as
+// much again to instantiate (it walks the whole imported table) whatever it
+// holds, and run() returns every few thousand instructions in a kernel's boot.
+const BATCH: u32 = 16;
+let waitMax: u64 = 1000 * 1000;
 
 // Statistics (--stats).
 let statCompiled: u64 = 0;      // regions installed
@@ -58,6 +74,7 @@ let statRejected: u64 = 0;      // hot blocks not compiled (too few instructions
 let statBatches: u64 = 0;       // modules the host compiled
 let statDemoted: u64 = 0;       // regions dropped because they mostly stopped early
 let statExitBound: u64 = 0;     // hot blocks not compiled because their runs mostly ended in an exit
+let statRestored: u64 = 0;      // regions given back to a block decoded again after an eviction
 
 // A region that stops early (leaves before an instruction it cannot do, or
 // ends in an exit) costs more than interpreting its block: after DEMOTE_AFTER
@@ -68,6 +85,7 @@ const DEMOTE_AFTER: u32 = 256;
 let demote: bool = true;
 export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void {
   jitOn = on; threshold = hot > 0 ? min(hot, 0xFFFF) : 1; demote = demoteEarlyStops;
+  waitMax = <u64>threshold * <u64>threshold;
 }
 
 // The block the interpreter counted last: when run() returns with an exit, it
@@ -83,15 +101,107 @@ export function jitStat(i: u32): f64 {
     case 4: return <f64>statBatches;
     case 5: return <f64>statDemoted;
     case 6: return <f64>statExitBound;
+    case 7: return <f64>statRestored;
     default: return 0;
   }
 }
 
-// The block at blk was (re)decoded: whatever was compiled from it is stale.
+// ---- region table indices ----
+// A region's function sits at a table index it keeps while its block is
+// decoded, remembered (a ghost) or queued: JIT_REGIONS indices are enough for
+// all of them at once. Free ones are on a stack at JIT_FREE; `fresh` counts
+// those never used.
+let freeTop: u32 = 0;
+let fresh: u32 = 0;
+function takeIndex(): u32 {
+  if (freeTop != 0) return load<u32>(JIT_FREE + --freeTop * 4);
+  return fresh < JIT_REGIONS ? JIT_TABLE_BASE + fresh++ : 0;
+}
+@inline function freeIndex(fn: u32): void { store<u32>(JIT_FREE + freeTop++ * 4, fn & 0x7FFFFFFF); }
+
+// ---- ghosts: blocks evicted from the block cache ----
+// The block cache is direct-mapped, and a kernel's code does not fit in it:
+// without ghosts, a hot block evicted by a cold one came back with no hits and
+// no region, and much of Linux's boot stayed interpreted that way. An evicted
+// block's hits and region go to a ghost (two per set, keyed like the block:
+// guest-physical address and code size); the block decoded again from the
+// same generation of its page (same bytes, same records) takes them back.
+const G_PHYS: u32 = 0;
+const G_KEY: u32 = 4; // 0: empty
+const G_GEN: u32 = 8;
+const G_COUNT: u32 = 12;
+const G_HITS: u32 = 16;
+const G_JIT: u32 = 20;
+const G_WORTH: u32 = 24; // what it is worth keeping: halved each time its set takes another ghost
+const G_SIZE: u32 = 32;
+
+@inline function ghostSet(phys: u32, key: u32): u32 {
+  const h = ((phys ^ (key << 31)) * 0x85EBCA6B) >>> 19; // 13 bits: JIT_GHOST_COUNT / 2 sets
+  return JIT_GHOSTS + (h & (JIT_GHOST_COUNT / 2 - 1)) * 2 * G_SIZE;
+}
+
+// Remember the block leaving slot blk (still in the header). A region is worth
+// more than any count of hits: it cost a compile.
+function remember(blk: u32): void {
+  const fn = load<u32>(blk + B_JIT), hits = load<u32>(blk + B_HITS);
+  const worth: u32 = fn ? 0x10000 : (hits == NEVER ? 0x100 : hits & 0xFFFF);
+  if (worth == 0) return;
+  const phys = load<u32>(blk + B_PHYS), key = load<u32>(blk + B_KEY);
+  const set = ghostSet(phys, key);
+  const w0 = load<u32>(set + G_WORTH), w1 = load<u32>(set + G_SIZE + G_WORTH);
+  const e = w0 <= w1 ? set : set + G_SIZE;
+  const other = w0 <= w1 ? set + G_SIZE : set;
+  store<u32>(other + G_WORTH, load<u32>(other + G_WORTH) >>> 1);
+  if (load<u32>(e + G_KEY) && load<u32>(e + G_JIT)) { freeIndex(load<u32>(e + G_JIT)); statInvalidated++; }
+  store<u32>(e + G_PHYS, phys);
+  store<u32>(e + G_KEY, key);
+  store<u32>(e + G_GEN, load<u32>(blk + B_GEN));
+  store<u32>(e + G_COUNT, load<u32>(blk + B_COUNT));
+  store<u32>(e + G_HITS, hits);
+  store<u32>(e + G_JIT, fn);
+  store<u32>(e + G_WORTH, worth);
+}
+
+// The ghost of (phys, key), or 0.
+function ghostOf(phys: u32, key: u32): u32 {
+  const set = ghostSet(phys, key);
+  if (load<u32>(set + G_KEY) == key && load<u32>(set + G_PHYS) == phys) return set;
+  const e = set + G_SIZE;
+  if (load<u32>(e + G_KEY) == key && load<u32>(e + G_PHYS) == phys) return e;
+  return 0;
+}
+
+// Slot blk is about to take the block (phys, key): the block it holds leaves.
+// Evicted from a page it is still current for, it becomes a ghost; decoded
+// again (its page was written) or stale, its region is dropped.
+export function jitEvict(blk: u32, phys: u32, key: u32): void {
+  const oldKey = load<u32>(blk + B_KEY), oldPhys = load<u32>(blk + B_PHYS);
+  if (oldKey != 0 && (oldPhys != phys || oldKey != key) && load<u32>(blk + B_GEN) == pageGeneration(oldPhys)) {
+    remember(blk);
+  } else {
+    const fn = load<u32>(blk + B_JIT);
+    if (fn) { freeIndex(fn); statInvalidated++; }
+  }
+  store<u32>(blk + B_JIT, 0);
+}
+
+// The block at blk was just decoded: it starts counting, unless it is a ghost
+// decoded from the same code, which takes its hits and region back.
 export function jitForget(blk: u32): void {
-  if (load<u32>(blk + B_JIT)) statInvalidated++;
   store<u32>(blk + B_JIT, 0);
   store<u32>(blk + B_HITS, 0);
+  const key = load<u32>(blk + B_KEY);
+  if (!key) return; // not cached (an instruction crossing a page)
+  const e = ghostOf(load<u32>(blk + B_PHYS), key);
+  if (!e) return;
+  const fn = load<u32>(e + G_JIT);
+  if (load<u32>(e + G_GEN) == load<u32>(blk + B_GEN) && load<u32>(e + G_COUNT) == load<u32>(blk + B_COUNT)) {
+    store<u32>(blk + B_JIT, fn);
+    store<u32>(blk + B_HITS, load<u32>(e + G_HITS));
+    if (fn) statRestored++;
+  } else if (fn) { freeIndex(fn); statInvalidated++; }
+  store<u32>(e + G_KEY, 0);
+  store<u32>(e + G_WORTH, 0);
 }
 
 // The block the interpreter goes on in after jitRun: blk, or the block of a
@@ -120,6 +230,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   const runs = load<u32>(blk + B_HITS) + 1 + (finished && exitReason == ExitReason.None ? 0 : 0x10000);
   if ((runs & 0xFFFF) < DEMOTE_AFTER) store<u32>(blk + B_HITS, runs);
   else if ((runs >>> 16) * 4 > DEMOTE_AFTER && demote) { // back to the interpreter
+    freeIndex(fn);
     store<u32>(blk + B_JIT, 0);
     store<u32>(blk + B_HITS, NEVER);
     statDemoted++;
@@ -132,6 +243,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
 function interpreted(blk: u32): void {
   const hits = load<u32>(blk + B_HITS);
   counted = blk;
+  if (queued != 0 && now() - queuedAt >= waitMax) jitFlush();
   if (hits == NEVER) return;
   if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
   else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
@@ -211,7 +323,6 @@ export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
 }
 
 // ---- batches ----
-@inline function slotOf(blk: u32): u32 { return (blk - BLOCKS) / BLOCK_SIZE; }
 
 function enqueue(blk: u32, count: u32): void {
   store<u32>(blk + B_HITS, NEVER);
@@ -221,9 +332,12 @@ function enqueue(blk: u32, count: u32): void {
   if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
   startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
   if (!compileRegion(blk, count) || overflow) { statRejected++; return; }
+  const index = takeIndex();
+  if (!index) { statRejected++; return; } // (cannot happen: JIT_REGIONS covers every owner)
   bodiesEnd = pos;
+  if (queued == 0) queuedAt = now();
   const q = JIT_QUEUE + queued * Q_SIZE;
-  store<u32>(q + Q_TABLE, JIT_TABLE_BASE + slotOf(blk));
+  store<u32>(q + Q_TABLE, index);
   store<u32>(q + Q_BLOCK, blk);
   store<u32>(q + Q_PHYS, load<u32>(blk + B_PHYS));
   store<u32>(q + Q_KEY, load<u32>(blk + B_KEY));
@@ -242,7 +356,7 @@ export function jitEnded(): void {
     if (hits != NEVER && hits < 0xFFFF0000) store<u32>(counted + B_HITS, hits + 0x10000);
   }
   counted = 0;
-  if (queued != 0) jitFlush();
+  if (queued >= BATCH || (queued != 0 && now() - queuedAt >= waitMax)) jitFlush();
 }
 
 // The host compiles the module at `at` (len bytes) and puts its function i
@@ -293,7 +407,10 @@ export function jitFlush(): void {
   carryBody();
   const bodies = bodiesEnd - JIT_BODIES;
   const at = pos;
-  if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { queued = 0; bodiesEnd = JIT_BODIES; return; }
+  if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { // (cannot happen: the bodies' room is half the module's)
+    for (let i: u32 = 0; i < n; i++) freeIndex(load<u32>(JIT_QUEUE + i * Q_SIZE + Q_TABLE));
+    queued = 0; bodiesEnd = JIT_BODIES; return;
+  }
   memory.copy(at, JIT_BODIES, bodies);
   startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
   patch5(s, pos - s - 5);
@@ -302,14 +419,22 @@ export function jitFlush(): void {
   statBatches++;
   for (let i: u32 = 0; i < n; i++) {
     const q = JIT_QUEUE + i * Q_SIZE;
-    const blk = load<u32>(q + Q_BLOCK);
-    if (load<u32>(blk + B_PHYS) == load<u32>(q + Q_PHYS) && load<u32>(blk + B_KEY) == load<u32>(q + Q_KEY) &&
-        load<u32>(blk + B_GEN) == load<u32>(q + Q_GEN) && load<u32>(blk + B_COUNT) == load<u32>(q + Q_COUNT) &&
-        load<u32>(blk + B_HITS) == NEVER && ok) {
-      store<u32>(blk + B_JIT, load<u32>(q + Q_TABLE) | load<u32>(q + Q_PURE));
-      store<u32>(blk + B_HITS, 0); // now: runs and bad runs
-      statCompiled++;
+    const fn = load<u32>(q + Q_TABLE) | load<u32>(q + Q_PURE);
+    // the block, still in its slot or remembered as a ghost, if it is still the code compiled and waits for it
+    let at = load<u32>(q + Q_BLOCK);
+    const phys = load<u32>(q + Q_PHYS), key = load<u32>(q + Q_KEY);
+    let jit = B_JIT, hits = B_HITS, gen = B_GEN, cnt = B_COUNT;
+    if (load<u32>(at + B_PHYS) != phys || load<u32>(at + B_KEY) != key) {
+      at = ghostOf(phys, key);
+      jit = G_JIT; hits = G_HITS; gen = G_GEN; cnt = G_COUNT;
     }
+    if (ok && at != 0 && load<u32>(at + gen) == load<u32>(q + Q_GEN) && load<u32>(at + cnt) == load<u32>(q + Q_COUNT) &&
+        load<u32>(at + hits) == NEVER && load<u32>(at + jit) == 0) {
+      store<u32>(at + jit, fn);
+      store<u32>(at + hits, 0); // now: runs and bad runs
+      if (jit == G_JIT) store<u32>(at + G_WORTH, 0x10000);
+      statCompiled++;
+    } else freeIndex(fn);
   }
   queued = 0;
   bodiesEnd = JIT_BODIES;

@@ -5,7 +5,7 @@
 // through `call_indirect`. docs/jit.md describes the whole tier.
 import type { CoreExports } from './core.js';
 import { host } from '../host/platform.js';
-import { BLOCK_COUNT, JIT_TABLE_BASE } from './layout.js';
+import { JIT_REGIONS, JIT_TABLE_BASE } from './layout.js';
 
 /** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
 export const DEFAULT_JIT_THRESHOLD = 1000;
@@ -42,8 +42,10 @@ export interface JitStats {
   batches: number;
   /** Host time spent compiling and instantiating, in ms. */
   compileMs: number;
-  /** Compiled regions dropped because their code was decoded again (written, or its slot reused). */
+  /** Compiled regions dropped: their code was written, or their block was evicted and not decoded again soon enough. */
   invalidated: number;
+  /** Regions given back to their block when it was decoded again after an eviction. */
+  restored: number;
   /** Hot blocks left to the interpreter (too few instructions with an emitter, or 16-bit code). */
   rejected: number;
   /** Regions given back to the interpreter because most of their runs stopped early (a TLB miss, an exit). */
@@ -58,7 +60,8 @@ export interface JitStats {
 }
 
 export class JitHost {
-  readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + BLOCK_COUNT, element: 'anyfunc' }) // one region per block-cache slot;
+  /** The core's own entries, then the regions' (the core hands out their indices: jit/tier.ts). */
+  readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_REGIONS, element: 'anyfunc' });
   compileMs = 0;
   errors = 0;
   firstError?: string;
@@ -109,7 +112,7 @@ export class JitHost {
   stats(): JitStats {
     const s = (i: number) => this.core!.jitStat(i);
     return {
-      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6),
+      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6), restored: s(7),
       compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
     };
   }
