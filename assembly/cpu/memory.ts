@@ -251,6 +251,12 @@ export function probeWrite(lin: u32, size: u32): void {
   if ((last ^ lin) & 0xFFFFF000 && !(load<u32>(TLB_WRITE + ((last >>> 12) << 2)) & tlbAccess)) writeTarget(last, user);
 }
 
+// probeWrite with the TLB hit inline (a read-modify-write checks its write first).
+@inline export function checkWrite(lin: u32, size: u32): void {
+  const e = load<u32>(TLB_WRITE + ((lin >>> 12) << 2));
+  if (!(e & tlbAccess) || (lin & 0xFFF) > 0x1000 - size) probeWrite(lin, size);
+}
+
 @inline export function read8(lin: u32): u32 {
   const e = load<u32>(TLB_READ + ((lin >>> 12) << 2));
   if (e & tlbAccess) return load<u8>((e & 0xFFFFF000) + (lin & 0xFFF));

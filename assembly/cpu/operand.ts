@@ -2,7 +2,7 @@
 // (register or memory), and the stack.
 import { R_ATTR, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_REG, Attr, NO_REG } from "./decode";
 import { reg32, setReg32, regSz, setRegSz, ESP, stack32 } from "./state";
-import { segLinear, readSz, writeSz, read16, read32, write16, write32 } from "./memory";
+import { segLinear, readSz, writeSz, read16, read32, write16, write32, checkWrite } from "./memory";
 import { aborted } from "./fault";
 import { SEG_SS } from "../layout";
 
@@ -68,11 +68,16 @@ let eaLinear: u32 = 0;
   if (aborted()) return;
   writeSz(lin, sz, v);
 }
+// Its write is checked before anything changes: a #PF on the write (a
+// read-only page) leaves the flags as they were, as the processor does.
 @inline export function readModifyM(rec: u32, sz: u32): u32 {
-  const lin = effectiveLinear(rec, bytesOf(sz), true);
+  const bytes = bytesOf(sz);
+  const lin = effectiveLinear(rec, bytes, true);
   if (aborted()) return 0;
   eaLinear = lin;
-  return readSz(lin, sz);
+  const v = readSz(lin, sz);
+  if (!aborted()) checkWrite(lin, bytes);
+  return v;
 }
 @inline export function writeBackM(sz: u32, v: u32): void { writeSz(eaLinear, sz, v); }
 
