@@ -37,7 +37,7 @@ import {
 import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { INLINE_PORTS } from "../cpu/io";
-import { VM, CR0_PE, DF } from "../cpu/state";
+import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, i64c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
@@ -602,9 +602,8 @@ function emitRecord(r: u32, k: u32): void {
       const bytes: u32 = 1 << sz;
       getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k);
       tlbCode(bytes, FILL_READ, k); loadSz(sz); setReg(0, sz);
-      // ESI moves by the size, down when EFLAGS.DF is set
-      getR(6); i32c(0 - bytes); i32c(bytes);
-      i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(DF); op(W.And); op(W.Select);
+      // ESI moves by the size, down when EFLAGS.DF (bit 10) is set
+      getR(6); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
       op(W.Add); setReg(6, 2);
       return;
     }
@@ -617,11 +616,7 @@ function emitRecord(r: u32, k: u32): void {
     }
     case Emitter.Loop: // LOOP rel8 (canEmit: ECX, a 32-bit address): no flags read or written
       getR(1); i32c(1); op(W.Sub); setReg(1, 2);
-      getR(1); open(W.If);
-      { const saved = fl, savedSz = flSz, savedNone = memNone;
-        takeBranch(branchTarget(r, k), k);
-        fl = saved; flSz = savedSz; memNone = savedNone; }
-      close();
+      getR(1); branchIf(branchTarget(r, k), k);
       return;
   }
   unreachable();
@@ -790,8 +785,12 @@ function popCode(k: u32): void {
 
 // Jcc: taken goes to its target; not taken falls through.
 function jccCode(r: u32, k: u32, cc: u32): void {
-  const t = branchTarget(r, k);
   condCode(cc);
+  branchIf(branchTarget(r, k), k);
+}
+// Branch to block offset t when the value on the stack is not 0; the path
+// that falls through keeps the flag state it had.
+function branchIf(t: u32, k: u32): void {
   open(W.If);
   const saved = fl, savedSz = flSz, savedNone = memNone;
   takeBranch(t, k);

@@ -295,23 +295,23 @@ export function jitFill(lin: u32, how: u32, ip: u32): u32 {
   const user = tlbAccess == TlbBit.User;
   const stopped = stopBlock;
   const slot = (lin >>> 12) << 2;
-  if (how != FILL_WRITE && !(load<u32>(TLB_READ + slot) & tlbAccess)) {
-    const walks = walkCount();
-    const p = translate(lin, false, user);
-    if (aborted()) { setInsnStart(ip); return 0; }
-    if (p >= ramSize) { unwalk(walks); return 0; } // the interpreter walks again for its MMIO read
-    if (stopBlock != stopped) return 0;
-  }
+  if (how != FILL_WRITE && !(load<u32>(TLB_READ + slot) & tlbAccess) && !walked(lin, false, user, ip, stopped)) return 0;
   if (how == FILL_READ) return load<u32>(TLB_READ + slot);
   if (!(load<u32>(TLB_WRITE + slot) & tlbAccess)) {
     if (trappedWrite(lin, user) != NO_TRAP) return 0; // a watched page: the interpreter's write traps
-    const walks = walkCount();
-    const p = translate(lin, true, user);
-    if (aborted()) { setInsnStart(ip); return 0; }
-    if (p >= ramSize) { unwalk(walks); return 0; }
-    if (stopBlock != stopped) return 0;
+    if (!walked(lin, true, user, ip, stopped)) return 0;
   }
   return load<u32>(TLB_WRITE + slot);
+}
+// One walk for jitFill: false when the region must leave (a fault, raised
+// with the instruction's start at ip; MMIO, which the interpreter walks for
+// again, so the walk is not counted twice; a walk that wrote into code).
+function walked(lin: u32, write: bool, user: bool, ip: u32, stopped: bool): bool {
+  const walks = walkCount();
+  const p = translate(lin, write, user);
+  if (aborted()) { setInsnStart(ip); return false; }
+  if (p >= ramSize) { unwalk(walks); return false; }
+  return stopBlock == stopped;
 }
 // The guest-walk counter (mmu/counters.ts), so that a walk the interpreter
 // repeats (an MMIO access) counts once.
