@@ -4,9 +4,8 @@
 // still exits to the host.
 import { describe, it, expect } from 'vitest';
 import { ExitReason } from '../src/core/layout.js';
-import { runFlat32 } from './support/flat32.js';
+import { runFlat32, le32 } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const ITERATIONS = 3000;
 const body = [
   0x89, 0xf0,       // mov eax, esi

@@ -8,23 +8,15 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Vm } from '../src/vm/vm.js';
-import { enterFlat32 } from './support/flat32.js';
+import { enterFlat32, le32, mapIdentity } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const DIR = 0x10000, TABLE = 0x11000;
 
-// 32-bit paging: linear = physical for the first `present` pages (4 KiB, RW), not present above.
-function mapIdentity(vm: Vm, present: number): void {
-  vm.writePhys(DIR, Uint8Array.from(le32(TABLE | 3)));
-  const table = new Uint8Array(4096);
-  for (let i = 0; i < present; i++) table.set(le32((i << 12) | 3), i * 4);
-  vm.writePhys(TABLE, table);
-}
 
 function run(code: number[], jit: boolean, present: number, demote: boolean, regs: Record<string, number>) {
   const vm = new Vm({ memoryMiB: 4, jit: { on: jit, threshold: 2, demote }, sliceInstructions: 1000 });
   const cpu = vm.vcpus[0];
-  mapIdentity(vm, present);
+  mapIdentity(vm, DIR, TABLE, (i) => (i < present ? 3 : 0));
   enterFlat32(vm, code, { cr0: 0x80000011 });
   cpu.set('cr3', DIR);
   for (const [r, v] of Object.entries(regs)) cpu.setReg(r as 'eax', v);

@@ -6,9 +6,8 @@
 // page, which makes that page's code new: their ghosts (and blocks) must not
 // give back regions compiled from the old bytes.
 import { describe, it, expect } from 'vitest';
-import { runFlat32, expectCompiledAsInterpreted } from './support/flat32.js';
+import { runFlat32, expectCompiledAsInterpreted, le32 } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const STUBS = 0x10000, COUNT = 8192, PASSES = 6, REWRITE_AFTER = 4;
 const inner = [
   0xff, 0xd6,                                 // inner: call esi

@@ -3,9 +3,8 @@
 // multiplies, divides, moves words and feeds shifts' CF to ADC runs in compiled regions and ends exactly as the
 // interpreter ends it, including the #DE its last IDIV raises (divisor 0).
 import { describe, it } from 'vitest';
-import { runFlat32, expectCompiledAsInterpreted, expectLastPassFaulted } from './support/flat32.js';
+import { runFlat32, expectCompiledAsInterpreted, expectLastPassFaulted, le32 } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const body = [
   0x89, 0xf0,                         // mov eax, esi
   0x69, 0xf6, ...le32(0x41c64e6d),    // imul esi, esi, 0x41C64E6D

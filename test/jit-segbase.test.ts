@@ -5,9 +5,8 @@
 // the #GP of its last read, whose offset passes the top of FS although its
 // linear address (base + offset, wrapped) lies inside a page.
 import { describe, it, expect } from 'vitest';
-import { runFlat32, expectCompiledAsInterpreted, expectLastPassFaulted } from './support/flat32.js';
+import { runFlat32, expectCompiledAsInterpreted, expectLastPassFaulted, le32 } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const body = [
   0x8d, 0x79, 0xfe,                         // lea edi, [ecx - 2] (0xFFFFFFFF when ECX = 1)
   0x64, 0x8b, 0x07,                         // mov eax, fs:[edi]

@@ -5,9 +5,8 @@
 // must leave after such a load, so the memory operands after it use the new
 // segment as the interpreter does. (The differential fuzzer found this: seed 5026.)
 import { describe, it, expect } from 'vitest';
-import { runFlat32 } from './support/flat32.js';
+import { runFlat32, le32 } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const GDT = 0x4000;
 const CODE = [
   0xb9, ...le32(300),                       // mov ecx, 300

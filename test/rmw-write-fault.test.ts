@@ -4,18 +4,14 @@
 // fuzzer found it (seed 5037: the JIT, which checks the write first, disagreed).
 import { describe, it, expect } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
-import { enterFlat32 } from './support/flat32.js';
+import { enterFlat32, le32, mapIdentity } from './support/flat32.js';
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const PD = 0x10000, PT = 0x11000, READ_ONLY = 0x50000;
 const ARITH = 0x8d5; // OF SF ZF AF PF CF
 
 function runWithReadOnlyPage(instruction: number[]) {
   const vm = new Vm({ memoryMiB: 2 });
-  const pt = new Uint8Array(4096);
-  for (let i = 0; i < 512; i++) pt.set(le32((i << 12) | (i << 12 === READ_ONLY ? 0x1 : 0x3)), i * 4);
-  vm.writePhys(PT, pt);
-  vm.writePhys(PD, Uint8Array.from(le32(PT | 0x3)));
+  mapIdentity(vm, PD, PT, (i) => (i >= 512 ? 0 : i << 12 === READ_ONLY ? 0x1 : 0x3)); // 2 MiB, one page read-only
   const code = [
     0x31, 0xc0, // xor eax, eax (ZF, PF)
     0xf9,       // stc

@@ -4,6 +4,21 @@
 import { expect } from 'vitest';
 import { Vm } from '../../src/vm/vm.js';
 
+/** A dword as its four little-endian bytes (for hand-assembled code and tables). */
+export const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
+/**
+ * 32-bit paging for the first 4 MiB: the directory at `dir` points to the
+ * table at `table`, which maps linear page i to physical page i with the PTE
+ * flags `flags(i)` (0: not present).
+ */
+export function mapIdentity(vm: Vm, dir: number, table: number, flags: (page: number) => number): void {
+  vm.writePhys(dir, Uint8Array.from(le32(table | 3)));
+  const entries = new Uint8Array(4096);
+  for (let i = 0; i < 1024; i++) { const f = flags(i); if (f) entries.set(le32((i << 12) | f), i * 4); }
+  vm.writePhys(table, entries);
+}
+
 export function enterFlat32(vm: Vm, code: number[], opts: { eip?: number; esp?: number; cr0?: number } = {}): void {
   const cpu = vm.vcpus[0];
   const eip = opts.eip ?? 0x1000;
