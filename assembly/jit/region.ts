@@ -29,7 +29,7 @@
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN,
 } from "../layout";
 import {
   R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
@@ -982,9 +982,7 @@ function chainCode(): void {
   get(XEIP); i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_LIMIT); op(W.GtU); op(W.Or);
   op(W.Eqz);
   open(W.If);
-  get(ROOM); get(ACCESS); get(XRET); i32c(5); op(W.ShrU);
-  get(T0); i32c(0x7FFFFFFF); op(W.And);
-  byte(W.ReturnCallIndirect); uleb(REGION_TYPE); uleb(0);
+  i32c(0); get(T0); mem(W.Store, JIT_CHAIN);
   close();
   close();
 }

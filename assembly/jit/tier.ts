@@ -10,7 +10,7 @@
 // again from the same code.
 import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
-  JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
+  JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
   JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET,
 } from "../layout";
 import { R_LEN } from "../cpu/decode";
@@ -35,7 +35,8 @@ import { B_PHYS, B_KEY, B_GEN, B_COUNT } from "../cpu/run";
 // (other regions may chain to it), 0 = none
 export const B_JIT: u32 = 20;
 const B_HITS: u32 = 24; // interpreted: runs | runs that ended in an exit << 16; compiled: runs | bad runs << 16
-const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, queued, or not worth it
+const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, or not worth it
+const QUEUED: u32 = 0xFFFFFFFE; // hits value: compiled into the pending batch
 
 // Queue entry fields.
 const Q_TABLE: u32 = 0; // read by the host
@@ -57,14 +58,20 @@ let queuedAt: u64 = 0; // instructions retired when the first queued region was 
 // Instructions retired by this vCPU so far (run() adds `retired` to S_INSTRET when it returns).
 @inline function now(): u64 { return load<u64>(ACTIVE + S_INSTRET) + <u64>retired; }
 
-// A batch is compiled when it holds BATCH regions, or when its first region
+// A batch is compiled when it holds BATCH regions, when its first region
 // has waited threshold² instructions (1M at 1000; a low threshold asks for
-// regions early, and tests use 2), checked when the interpreter counts a
-// block and when run() returns. A module costs V8 ~0.5 ms to compile and as
-// much again to instantiate (it walks the whole imported table) whatever it
-// holds, and run() returns every few thousand instructions in a kernel's boot.
+// regions early, and tests use 2), or when the interpreter has run threshold
+// x 128 instructions (128k) in blocks that wait in it, checked when the
+// interpreter counts a block and when run() returns. A module costs V8 ~0.5-1
+// ms whatever it holds (it maps and clears a code space for each), and run()
+// returns every few thousand instructions in a kernel's boot; but a loop whose
+// block waits in the batch (a hot loop that has just reached the threshold)
+// would otherwise stay interpreted for the whole wait, and 128k interpreted
+// instructions cost about what the module does.
 const BATCH: u32 = 16;
 let waitMax: u64 = 1000 * 1000;
+let hotWaitMax: u32 = 1000 * 128;
+let hotWaited: u32 = 0; // instructions the interpreter ran in queued blocks since the batch began
 
 // Statistics (--stats).
 let statCompiled: u64 = 0;      // regions installed
@@ -86,6 +93,7 @@ let demote: bool = true;
 export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void {
   jitOn = on; threshold = hot > 0 ? min(hot, 0xFFFF) : 1; demote = demoteEarlyStops;
   waitMax = <u64>threshold * <u64>threshold;
+  hotWaitMax = threshold * 128;
 }
 
 // The block the interpreter counted last: when run() returns with an exit, it
@@ -144,7 +152,7 @@ const G_SIZE: u32 = 32;
 // more than any count of hits: it cost a compile.
 function remember(blk: u32): void {
   const fn = load<u32>(blk + B_JIT), hits = load<u32>(blk + B_HITS);
-  const worth: u32 = fn ? 0x10000 : (hits == NEVER ? 0x100 : hits & 0xFFFF);
+  const worth: u32 = fn ? 0x10000 : (hits >= QUEUED ? 0x100 : hits & 0xFFFF);
   if (worth == 0) return;
   const phys = load<u32>(blk + B_PHYS), key = load<u32>(blk + B_KEY);
   const set = ghostSet(phys, key);
@@ -219,7 +227,15 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   counted = 0;
   if (count > room) return 0;
   jitBase = retired;
-  const packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
+  let packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
+  // a region that finished and left for a block with a pure region names it
+  // (region.ts chainCode): run it now, without the run loop's checks between blocks
+  let next = load<u32>(JIT_CHAIN);
+  while (next != 0) {
+    store<u32>(JIT_CHAIN, 0);
+    packed = call_indirect<u32>(next & 0x7FFFFFFF, room, dataAccess, packed >>> 5);
+    next = load<u32>(JIT_CHAIN);
+  }
   const done = packed >>> 5;
   setRetired(jitBase + done);
   statInstructions += done;
@@ -243,8 +259,11 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
 function interpreted(blk: u32): void {
   const hits = load<u32>(blk + B_HITS);
   counted = blk;
-  if (queued != 0 && now() - queuedAt >= waitMax) jitFlush();
-  if (hits == NEVER) return;
+  if (queued != 0) {
+    if (hits == QUEUED) hotWaited += load<u32>(blk + B_COUNT);
+    if (hotWaited >= hotWaitMax || now() - queuedAt >= waitMax) jitFlush();
+  }
+  if (hits >= QUEUED) return;
   if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
   else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
     store<u32>(blk + B_HITS, NEVER);
@@ -344,6 +363,7 @@ function enqueue(blk: u32, count: u32): void {
   store<u32>(q + Q_GEN, load<u32>(blk + B_GEN));
   store<u32>(q + Q_COUNT, count);
   store<u32>(q + Q_PURE, pure ? 0x80000000 : 0);
+  store<u32>(blk + B_HITS, QUEUED);
   queued++;
 }
 
@@ -377,9 +397,10 @@ export function jitFlush(): void {
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(9);
+  uleb(8);
+  // (no table: a module that imports the core's table costs V8 a walk of the whole
+  // table to instantiate, and every table.set after it one more update per module)
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
-  name("env"); name("table"); byte(1); byte(0x70); byte(0); uleb(0);
   name("env"); name("step"); byte(0); uleb(1);
   name("env"); name("cond"); byte(0); uleb(2);
   name("env"); name("carry"); byte(0); uleb(3);
@@ -409,7 +430,7 @@ export function jitFlush(): void {
   const at = pos;
   if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { // (cannot happen: the bodies' room is half the module's)
     for (let i: u32 = 0; i < n; i++) freeIndex(load<u32>(JIT_QUEUE + i * Q_SIZE + Q_TABLE));
-    queued = 0; bodiesEnd = JIT_BODIES; return;
+    queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; return;
   }
   memory.copy(at, JIT_BODIES, bodies);
   startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
@@ -429,7 +450,7 @@ export function jitFlush(): void {
       jit = G_JIT; hits = G_HITS; gen = G_GEN; cnt = G_COUNT;
     }
     if (ok && at != 0 && load<u32>(at + gen) == load<u32>(q + Q_GEN) && load<u32>(at + cnt) == load<u32>(q + Q_COUNT) &&
-        load<u32>(at + hits) == NEVER && load<u32>(at + jit) == 0) {
+        load<u32>(at + hits) == QUEUED && load<u32>(at + jit) == 0) {
       store<u32>(at + jit, fn);
       store<u32>(at + hits, 0); // now: runs and bad runs
       if (jit == G_JIT) store<u32>(at + G_WORTH, 0x10000);
@@ -437,6 +458,7 @@ export function jitFlush(): void {
     } else freeIndex(fn);
   }
   queued = 0;
+  hotWaited = 0;
   bodiesEnd = JIT_BODIES;
 }
 

@@ -91,7 +91,7 @@ export class JitHost {
       const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
       const instance = new WebAssembly.Instance(module, {
         env: {
-          memory: this.memory, table: this.table, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
+          memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
           shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
         },
       });
