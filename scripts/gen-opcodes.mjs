@@ -7,7 +7,9 @@
 //                                       (the handler and its flags per opcode, mandatory
 //                                       prefix, ModRM reg, form and operand size), EMITTER (the JIT's emitter
 //                                       per handler), handler ids
-//   assembly/cpu/dispatch.generated.ts  execute(rec): one flat switch over handler ids
+//   assembly/cpu/dispatch.generated.ts  execute(rec, ...): the hot handlers (ids first) in one
+//                                       switch, the others through the function table
+//                                       (a function per handler id, call_indirect)
 //
 // Usage: node scripts/gen-opcodes.mjs [--check]   (--check: exit 1 if the outputs are stale)
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -36,25 +38,27 @@ function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
 const handlerIds = new Map();
-function handler(expr, mode, jit, label, sync = false) {
+function handler(expr, mode, jit, label, sync = false, hot = false) {
   const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
   let id = handlerIds.get(key);
   if (id === undefined) {
     id = handlers.length;
     handlerIds.set(key, id);
-    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync });
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot });
   } else {
     if (handlers[id].labels.length < 4) handlers[id].labels.push(label);
     handlers[id].sync ||= sync;
+    handlers[id].hot ||= hot;
   }
   return id;
 }
+const H = {}; // the three below, renumbered (hot handlers first)
 const H_INVALID = handler('raiseUD()', null, null, '#UD: no such instruction or form');
 const H_UNIMPLEMENTED = handler('unimplemented()', null, null, 'defined, not implemented here: #UD');
 const H_TOO_LONG = handler('raiseGP(0)', null, null, 'longer than 15 bytes: #GP(0)');
 
 function pick(spec, f, s) {
-  if (spec === null || typeof spec === 'string') return spec;
+  if (spec === null || typeof spec === 'string' || typeof spec === 'boolean') return spec;
   for (const k of [`${f}${s}`, f, `${s}`, '*']) if (k in spec) return spec[k];
   return undefined;
 }
@@ -109,7 +113,7 @@ for (const row of OPCODES) {
         else {
           const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
           const jit = pick(sub.jit ?? null, f, s) ?? null;
-          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync);
+          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s));
         }
         let flags = 0;
         if (sub.lock) flags |= FLAG.Lock;
@@ -121,6 +125,19 @@ for (const row of OPCODES) {
   }
 }
 if (handlers.length > 0xFFFF) fail('too many handlers');
+
+// ---- hot handlers first (in table order): ids 0..HOT_COUNT-1, the run loop's inline switch ----
+const HOT_COUNT = handlers.filter((h) => h.hot).length;
+{
+  const order = [...handlers.keys()].sort((a, b) => (handlers[b].hot - handlers[a].hot) || a - b);
+  const newId = new Array(handlers.length);
+  order.forEach((old, i) => { newId[old] = i; });
+  const moved = order.map((old) => handlers[old]);
+  handlers.length = 0;
+  handlers.push(...moved);
+  for (let i = 0; i < sel.length; i++) sel[i] = newId[sel[i] & 0xFFFF] | (sel[i] & ~0xFFFF);
+  H.INVALID = newId[H_INVALID]; H.UNIMPLEMENTED = newId[H_UNIMPLEMENTED]; H.TOO_LONG = newId[H_TOO_LONG];
+}
 
 // ---- emitters: names from the jit column, numbered in order of first use ----
 const emitters = ['None'];
@@ -166,9 +183,9 @@ export const enum HFlag {
   Invalid = ${FLAG.Invalid}, // #UD at decode time (R_OP becomes Op.Invalid)
 }
 
-export const H_INVALID: u32 = ${H_INVALID};
-export const H_UNIMPLEMENTED: u32 = ${H_UNIMPLEMENTED};
-export const H_TOO_LONG: u32 = ${H_TOO_LONG};
+export const H_INVALID: u32 = ${H.INVALID};
+export const H_UNIMPLEMENTED: u32 = ${H.UNIMPLEMENTED};
+export const H_TOO_LONG: u32 = ${H.TOO_LONG};
 export const HANDLER_COUNT: u32 = ${handlers.length};
 
 export const PROPS: StaticArray<u16> = [
@@ -210,23 +227,31 @@ function wrap(list, width) {
   return lines.join('\n');
 }
 const GUARD = { pm: 'if (!protectedMode() || v86Mode()) { raiseUD(); return; }' };
-const cases = handlers.map((h, id) => {
+function bodyOf(h) {
   const guard = h.mode ? `${GUARD[h.mode] ?? fail(`unknown mode ${h.mode}`)} ` : '';
   const body = h.expr ? `${h.expr}; ` : '';
   // first, so that a fault of the mode guard finds the instruction's start too
-  const sync = h.sync ? 'if (sync) syncPoint(rec, ipBase, ipMask, k); ' : '';
-  return `    case ${id}: ${sync}${guard}${body}return; // ${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
-});
+  const sync = h.sync ? 'syncPoint(rec, ipBase, ipMask, k); ' : '';
+  return `${sync}${guard}${body}`;
+}
+const labelsOf = (h) => `${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
+// one function per handler id, called through the function table
+const fns = handlers.map((h, id) => `// ${labelsOf(h)}
+function h${id}(rec: u32, ipBase: u32, ipMask: u32, k: u32): void { ${bodyOf(h)}}`);
+const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${bodyOf(h)}return; // ${labelsOf(h)}`);
 const dispatch = `${banner}
-// The executor: one flat switch over handler ids (a single br_table), one case
-// per (instruction, operand size, register/memory form). Inlined into the run
-// loop. EIP is current only for handlers with HFlag.Sync: with \`sync\`, their
-// case makes EIP, the instruction's start and the retired count current first,
-// from the record's offset in its block (R_OFF) and its index: ipBase is the
-// EIP of the block's first instruction, k the retired count less the record's
-// index in memory (rec / RECORD_SIZE). The run loop carries only \`rec\`.
+// The executor: one handler per (instruction, operand size, register/memory
+// form). The hot ones (the table's \`hot\` forms, ids 0..${HOT_COUNT - 1}) run inline
+// in one switch; every other id is its own function, called through the
+// function table (call_indirect on the record's handler id), so that the run
+// loop stays small enough to keep its values in registers. Inlined into the
+// run loop (cpu/run.ts) and jitStep (jit/tier.ts). EIP is current only for
+// handlers with HFlag.Sync: they make EIP, the instruction's start and the
+// retired count current first, from the record's offset in its block (R_OFF)
+// and its index: ipBase is the EIP of the block's first instruction, k the
+// retired count less the record's index in memory (rec / RECORD_SIZE).
 import { R_H, R_LEN, R_OFF } from "./decode";
-import { RECORD_SIZE } from "../layout";
+import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
 import {
@@ -240,10 +265,25 @@ ${wrap([...names].sort(), 100)}
   setRetired(rec / RECORD_SIZE + k);
 }
 
-@inline export function execute(rec: u32, sync: bool = false, ipBase: u32 = 0, ipMask: u32 = 0, k: u32 = 0): void {
-  switch (<u32>load<u16>(rec + R_H)) {
-${cases.join('\n')}
-    default: unimplemented(); return;
+${fns.join('\n')}
+
+type Handler = (rec: u32, ipBase: u32, ipMask: u32, k: u32) => void;
+// The first functions the core refers to, so they fill the table from index 1
+// in handler order (checked at instantiation); the JIT's regions come after.
+const HANDLERS: StaticArray<Handler> = [
+${rowsOf(handlers.map((_, id) => `h${id}`), 12, String)}
+];
+const HANDLER_BASE: u32 = 1;
+for (let i = 0; i < HANDLERS.length; i++) {
+  if (load<u32>(changetype<usize>(unchecked(HANDLERS[i]))) != HANDLER_BASE + <u32>i) unreachable();
+}
+if (HANDLER_BASE + <u32>HANDLERS.length > JIT_TABLE_BASE) unreachable();
+
+@inline export function execute(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
+  const id = <u32>load<u16>(rec + R_H);
+  if (id >= ${HOT_COUNT}) { call_indirect<void>(HANDLER_BASE + id, rec, ipBase, ipMask, k); return; }
+  switch (id) {
+${hotCases.join('\n')}
   }
 }
 `;

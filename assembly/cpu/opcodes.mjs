@@ -32,6 +32,10 @@
 //     sync    the handler reads or writes EIP, the instruction's start or the retired count
 //             (branches, calls, interrupts, REP restarts, the FPU's FIP, the virtual clock):
 //             the run loop makes them current before it runs (others see them stale)
+//     hot     the forms (true, or an object keyed by form like h) common enough in
+//             compiled code that their handler runs inline in the run loop's switch
+//             (cpu/run.ts); the others are called through the function table. Keep
+//             the set small: the loop's code size is what this trades against.
 //     jit     the JIT's emitter for this form (a name, or an object keyed by form like h):
 //             passed through to EMITTER[] in opcodes.generated.ts; absent: no emitter, the
 //             JIT calls the interpreter handler.
@@ -51,17 +55,18 @@ const SREG = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
 // the JIT compiles only the 32-bit operand size of a word/dword instruction (or only its register form)
 const D32 = (e) => ({ 32: e });
 const R32 = (e) => ({ r32: e });
+const H32 = { 32: true }; // hot: the 32-bit operand size, both forms
 const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, f(i)]));
 
 // ---- 00-3F: the eight ALU operations, six forms each; segment pushes and pops; BCD ----
 for (let k = 0; k < 8; k++) {
   const K = ALU_K[k], b = k * 8, lock = k !== 7;
   op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu') });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32 });
   op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu') });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32 });
   op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)`, jit: 'Alu' });
-  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu') });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32 });
 }
 for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
 for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
@@ -71,10 +76,10 @@ op(0x37, 'AAA', '', { h: 'aaaOp(false)' });
 op(0x3F, 'AAS', '', { h: 'aaaOp(true)' });
 
 // ---- 40-5F: INC, DEC, PUSH, POP of a register ----
-for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg') });
-for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg') });
-for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)`, jit: D32('PushReg') });
-for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)`, jit: D32('PopReg') });
+for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32 });
+for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32 });
+for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)`, jit: D32('PushReg'), hot: H32 });
+for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)`, jit: D32('PopReg'), hot: H32 });
 
 // ---- 60-6F ----
 op(0x60, 'PUSHA', '', { h: 'pusha(rec)' });
@@ -91,24 +96,24 @@ op(0x6E, 'OUTSB', '', { sync: true, h: 'outs(rec, 0)' });
 op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
 
 // ---- 70-7F: Jcc rel8 ----
-for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))`, jit: D32('Jcc') });
+for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))`, jit: D32('Jcc'), hot: H32 });
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
-const group1 = (sz, imm, jit) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit }));
+const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot }));
 op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
-op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu')) });
+op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu'), H32) });
 op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
-op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)', D32('Alu')) });
+op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)', D32('Alu'), H32) });
 op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)', jit: 'Test' });
-op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test') });
+op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot: H32 });
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
 op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
-op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov' });
-op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov' });
-op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov' });
-op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov' });
+op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov', hot: true });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov', hot: H32 });
+op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov', hot: true });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov', hot: H32 });
 op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
-op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea') });
+op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea'), hot: H32 });
 op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
 op(0x8F, 'POP Ev', 'M', { regs: [0], h: 'popE(rec)' });
 
@@ -143,19 +148,19 @@ op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)' });
 op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
 
 // ---- B0-BF: MOV register, immediate ----
-for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov' });
-for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov' });
+for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov', hot: true });
+for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov', hot: H32 });
 
 // ---- C0-CF ----
-const group2 = (sz, count, jit) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit }));
+const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot }));
 op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
-op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }) });
+op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }, { r32: true }) });
 op(0xC2, 'RET Iw', 'W', { ends: true, sync: true, h: 'retNear($sz, imm(rec))' });
-op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)', jit: D32('Ret') });
+op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)', jit: D32('Ret'), hot: H32 });
 op(0xC4, 'LES Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${0})` });
 op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
 op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))', jit: 'Mov' });
-op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: 'Mov' });
+op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: 'Mov', hot: H32 });
 op(0xC8, 'ENTER Iw,Ib', 'WB', { h: 'enter(rec)' });
 op(0xC9, 'LEAVE', '', { h: 'leave($sz)' });
 op(0xCA, 'RETF Iw', 'W', { ends: true, sync: true, h: 'retFar($sz, imm(rec))' });
@@ -167,9 +172,9 @@ op(0xCF, 'IRET', '', { ends: true, sync: true, h: 'iret($sz)' });
 
 // ---- D0-DF: shifts by 1 and CL, BCD, SALC, XLAT, the FPU escapes ----
 op(0xD0, 'group 2 Eb,1', 'M', { group: group2('0', '1', { r: 'Shift' }) });
-op(0xD1, 'group 2 Ev,1', 'M', { group: group2('$sz', '1', R32('Shift')) });
+op(0xD1, 'group 2 Ev,1', 'M', { group: group2('$sz', '1', R32('Shift'), { r32: true }) });
 op(0xD2, 'group 2 Eb,CL', 'M', { group: group2('0', 'reg8(1)', { r: 'Shift' }) });
-op(0xD3, 'group 2 Ev,CL', 'M', { group: group2('$sz', 'reg8(1)', R32('Shift')) });
+op(0xD3, 'group 2 Ev,CL', 'M', { group: group2('$sz', 'reg8(1)', R32('Shift'), { r32: true }) });
 op(0xD4, 'AAM Ib', 'B', { h: 'aamOp(imm(rec))' });
 op(0xD5, 'AAD Ib', 'B', { h: 'aadOp(imm(rec))' });
 op(0xD6, 'SALC', '', { h: 'setReg8(0, carry() ? 0xFF : 0)' });
@@ -185,10 +190,10 @@ op(0xE4, 'IN AL,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE5, 'IN eAX,Ib', 'B', { h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
 op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
-op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)', jit: D32('Call') });
-op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))', jit: D32('Jmp') });
+op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)', jit: D32('Call'), hot: H32 });
+op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
-op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))', jit: D32('Jmp') });
+op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEC, 'IN AL,DX', '', { h: 'inp(reg16(EDX), 0)', jit: 'PortIo' });
 op(0xED, 'IN eAX,DX', '', { h: 'inp(reg16(EDX), $sz)', jit: 'PortIo' });
 op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)', jit: 'PortIo' });
@@ -217,12 +222,12 @@ op(0xFB, 'STI', '', { h: 'sti()' });
 op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
 op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
 op(0xFE, 'group 4 Eb', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec' },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec' },
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec', hot: true },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec', hot: true },
 } });
 op(0xFF, 'group 5 Ev', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec') },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec') },
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
   2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)' },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)' },
@@ -338,8 +343,8 @@ op(0x1B2, 'LSS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 2)' });
 op(0x1B3, 'BTR Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 2, readG(rec, $sz), true)' });
 op(0x1B4, 'LFS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 4)' });
 op(0x1B5, 'LGS Gv,Mp', 'M', { mem: true, h: 'loadFarPointer(rec, 5)' });
-op(0x1B6, 'MOVZX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, false)', jit: D32('Movx') });
-op(0x1B7, 'MOVZX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, false)', jit: D32('Movx') });
+op(0x1B6, 'MOVZX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, false)', jit: D32('Movx'), hot: H32 });
+op(0x1B7, 'MOVZX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, false)', jit: D32('Movx'), hot: H32 });
 op(0x1BA, 'group 8 Ev,Ib', 'MB', { group: {
   4: { name: 'BT', h: 'bitOp(rec, 0, imm(rec), false)' },
   5: { name: 'BTS', lock: true, h: 'bitOp(rec, 1, imm(rec), false)' },
@@ -349,8 +354,8 @@ op(0x1BA, 'group 8 Ev,Ib', 'MB', { group: {
 op(0x1BB, 'BTC Ev,Gv', 'M', { lock: true, h: 'bitOp(rec, 3, readG(rec, $sz), true)' });
 op(0x1BC, 'BSF Gv,Ev', 'M', { h: 'bitScan(rec, false)' });
 op(0x1BD, 'BSR Gv,Ev', 'M', { h: 'bitScan(rec, true)' });
-op(0x1BE, 'MOVSX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, true)', jit: D32('Movx') });
-op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)', jit: D32('Movx') });
+op(0x1BE, 'MOVSX Gv,Eb', 'M', { h: 'movx(rec, 0, $sz, true)', jit: D32('Movx'), hot: H32 });
+op(0x1BF, 'MOVSX Gv,Ew', 'M', { h: 'movx(rec, 1, $sz, true)', jit: D32('Movx'), hot: H32 });
 
 // ---- 0F C0-CF ----
 op(0x1C0, 'XADD Eb,Gb', 'M', { lock: true, h: 'xadd(rec, 0)' });

@@ -208,9 +208,9 @@ let lastBlock: u32 = 0;
 // for `chain`, and only the host (between runs) or run() itself makes one.
 // Its own function (not inlined into run). The loop carries only `rec`: an
 // instruction's EIP is the block's first (ipBase) plus its offset (R_OFF), its
-// retired count rec / RECORD_SIZE + k. The dispatch stores them for a handler
-// marked Sync (in its case, so no per-instruction test here), this loop at a
-// fault and at the end.
+// retired count rec / RECORD_SIZE + k. The handler stores them when it is
+// marked Sync (in its own function, so no per-instruction test here), this
+// loop at a fault and at the end.
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
   let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
   let k = retired - rec / RECORD_SIZE;
@@ -218,7 +218,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
   while (true) {
     while (rec < end) {
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec, true, ipBase, ipMask, k);
+      execute(rec, ipBase, ipMask, k);
       if (abort != Abort.None) {
         blockFaulted = true;
         stopRec = rec;

@@ -11,9 +11,9 @@
 import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
-  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET,
+  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE,
 } from "../layout";
-import { R_LEN } from "../cpu/decode";
+import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
@@ -290,7 +290,8 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
   setInsnStart(ip);
   const next = ip + load<u8>(rec + R_LEN); // regions are 32-bit code: no wrap at 64 KiB
   setEip(next);
-  execute(rec);
+  // (a Sync handler stores the same EIP, start and retired count from these)
+  execute(rec, ip - load<u8>(rec + R_OFF), 0xFFFFFFFF, jitBase + done - rec / RECORD_SIZE);
   if (abort != Abort.None) return 2;
   return stopBlock || eip() != next ? 1 : 0;
 }
