@@ -18,7 +18,7 @@
 //   allows a whole pass (and the region has no fallback, which could change
 //   the mapping of the code).
 // - A region without fallbacks that leaves for a block of its page (or
-//   returns) tail-calls that block's region when the block cache holds it.
+//   returns) has jitRun call that block's region next when the block cache holds it.
 // - An instruction without an emitter calls the core's `jitStep`, which runs
 //   its interpreter handler.
 //
@@ -969,7 +969,7 @@ function earlyReturn(): void {
 
 // At an exit to a block of this page whose region is pure and current (the
 // block-cache slot holds that block, decoded from this generation of the page),
-// and whose start is within the CS limit: tail-call its region.
+// and whose start is within the CS limit: name its region at JIT_CHAIN for jitRun to call.
 function chainCode(): void {
   get(XNEXT);
   open(W.If);

@@ -1,0 +1,44 @@
+// How the JIT hands regions to V8 (assembly/jit/tier.ts, src/core/jit.ts;
+// docs/jit.md, "Batches"): a hot loop whose block waits in the pending batch
+// gets its region long before the batch's 1M-instruction wait, and region
+// modules import no function table (V8 would walk the whole table to
+// instantiate each one and update each one at every table.set).
+import { describe, it, expect } from 'vitest';
+import { Vm } from '../src/vm/vm.js';
+import { enterFlat32, le32 } from './support/flat32.js';
+
+// mov ecx, n / loop: add eax, ecx / dec ecx / jnz loop / hlt (3 instructions a pass)
+const loop = (n: number) => [0xb9, ...le32(n), 0x01, 0xc8, 0x49, 0x75, 0x100 - 5, 0xf4];
+
+function run(passes: number) {
+  const vm = new Vm({ memoryMiB: 4, jit: { on: true } }); // the default threshold (1000)
+  const imports: string[][] = [];
+  vm.core.jit.onModule = (bytes) => imports.push(WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => `${i.kind} ${i.name}`));
+  enterFlat32(vm, loop(passes));
+  const stop = vm.run({ maxInstructions: 10_000_000 });
+  return { stop, stats: vm.core.jit.stats(), retired: vm.vcpus[0].instructionsRetired, imports, eax: vm.vcpus[0].gpr(0) };
+}
+
+describe('JIT batches', () => {
+  it('a loop that waits in the batch is compiled after ~128k interpreted instructions, not after the 1M wait', () => {
+    const { stop, stats, retired, eax } = run(100_000); // 300k instructions: less than the 1M wait
+    expect(stop.kind).toBe('halted');
+    expect(eax).toBe((100_000 * 100_001 / 2) % 2 ** 32);
+    expect(stats.regions).toBe(1);
+    expect(stats.batches).toBe(1);
+    // 1000 interpreted passes to reach the threshold, then passes waiting until
+    // 128k of the block's instructions (4 records: the hlt after the jnz is in
+    // the block too) were interpreted: ~32k passes, ~99k instructions; the rest compiled
+    const interpreted = retired - stats.instructions;
+    expect(interpreted).toBeGreaterThan(95_000);
+    expect(interpreted).toBeLessThan(105_000);
+  });
+
+  it('region modules import the memory and the core\'s callbacks, but no table', () => {
+    const { imports } = run(100_000);
+    expect(imports.length).toBe(1);
+    expect(imports[0]).toContain('memory memory');
+    expect(imports[0]).toContain('function fill');
+    expect(imports[0].some((i) => i.startsWith('table'))).toBe(false);
+  });
+});
