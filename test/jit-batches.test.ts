@@ -13,7 +13,7 @@ const loop = (n: number) => [0xb9, ...le32(n), 0x01, 0xc8, 0x49, 0x75, 0x100 - 5
 function run(passes: number) {
   const vm = new Vm({ memoryMiB: 4, jit: { on: true } }); // the default threshold (1000)
   const imports: string[][] = [];
-  vm.core.jit.onModule = (bytes) => imports.push(WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => `${i.kind} ${i.name}`));
+  vm.core.jit.onModule = (bytes) => imports.push(WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(bytes))).map((i) => `${i.kind} ${i.name}`));
   enterFlat32(vm, loop(passes));
   const stop = vm.run({ maxInstructions: 10_000_000 });
   return { stop, stats: vm.core.jit.stats(), retired: vm.vcpus[0].instructionsRetired, imports, eax: vm.vcpus[0].gpr(0) };
