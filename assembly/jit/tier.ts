@@ -431,7 +431,7 @@ export function jitFlush(): void {
   const at = pos;
   if (at + bodies > JIT_MODULE + JIT_MODULE_SIZE) { // (cannot happen: the bodies' room is half the module's)
     for (let i: u32 = 0; i < n; i++) freeIndex(load<u32>(JIT_QUEUE + i * Q_SIZE + Q_TABLE));
-    queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; return;
+    emptyBatch(); return;
   }
   memory.copy(at, JIT_BODIES, bodies);
   startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
@@ -458,10 +458,9 @@ export function jitFlush(): void {
       statCompiled++;
     } else freeIndex(fn);
   }
-  queued = 0;
-  hotWaited = 0;
-  bodiesEnd = JIT_BODIES;
+  emptyBatch();
 }
+@inline function emptyBatch(): void { queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; }
 
 function section(id: u32): u32 { byte(id); return reserve5(); }
 
