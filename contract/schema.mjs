@@ -182,6 +182,8 @@ export const constants = [
   ['BLOCK_COUNT', 6656, 'block-cache slots, up to 0xEE8000 below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
   ['JIT_TABLE_BASE', 1024, "function-table index of the first region (below it: the core's own entries: the interpreter's handlers, cpu/dispatch.generated.ts)"],
   ['JIT_REGIONS', 6656 + 8192 + 64, 'table entries for regions: one per block-cache slot, per remembered block (JIT_GHOSTS) and per queued region'],
+  ['JIT_LINKS', 0x1B01808, 'the regions of earlier modules that the module jitCompile gets imports, to call them directly: JIT_LINK_MAX table indices (u32), 0 = none (jit/tier.ts resolveLinks)'],
+  ['JIT_LINK_MAX', 16],
   ['MMIO_QUEUE_MAX', 7, 'MMIO writes queued behind the one in the exit record', true],
   ['RAM_BASE', 0x2000000, 'guest-physical address p is at RAM_BASE + p in the core\'s memory'],
 ];

@@ -39,6 +39,11 @@ export function patch5(at: u32, v: u32): void {
   for (let i: u32 = 0; i < 4; i++) { store<u8>(at + i, (v & 0x7F) | 0x80); v >>>= 7; }
   store<u8>(at + 4, v & 0x7F);
 }
+// An i32 in 5 bytes (padded signed LEB128): an i32.const's operand patched later.
+export function patchS5(at: u32, v: i32): void {
+  for (let i: u32 = 0; i < 4; i++) { store<u8>(at + i, (v & 0x7F) | 0x80); v >>= 7; }
+  store<u8>(at + 4, v & 0x7F);
+}
 
 export function name(s: string): void {
   uleb(s.length);
@@ -48,7 +53,7 @@ export function name(s: string): void {
 // ---- opcodes ----
 export const enum W {
   Unreachable = 0x00, Block = 0x02, Loop = 0x03, If = 0x04, Else = 0x05, End = 0x0B,
-  Br = 0x0C, BrIf = 0x0D, Return = 0x0F, Call = 0x10, Drop = 0x1A, Select = 0x1B,
+  Br = 0x0C, BrIf = 0x0D, Return = 0x0F, Call = 0x10, ReturnCall = 0x12, Drop = 0x1A, Select = 0x1B,
   LocalGet = 0x20, LocalSet = 0x21, LocalTee = 0x22,
   Load = 0x28, Load8S = 0x2C, Load8U = 0x2D, Load16S = 0x2E, Load16U = 0x2F,
   Store = 0x36, Store8 = 0x3A, Store16 = 0x3B,

@@ -29,7 +29,7 @@
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX,
 } from "../layout";
 import {
   R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
@@ -38,7 +38,7 @@ import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { INLINE_PORTS } from "../cpu/io";
 import { VM, CR0_PE } from "../cpu/state";
-import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT } from "../cpu/run";
+import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT, B_COUNT as B_COUNT_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, i64c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
 
@@ -52,7 +52,8 @@ export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
 export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
-export const IMPORTS: u32 = 7;
+export const F_LINK0: u32 = 7; // JIT_LINK_MAX regions of earlier modules that this module's regions call directly (tier.ts jitFlush)
+export const IMPORTS: u32 = F_LINK0 + JIT_LINK_MAX;
 // How a memory operand uses its page (F_FILL's `how`): a read-modify-write
 // walks for the read first, as the interpreter's access does.
 export const FILL_READ: u32 = 0;
@@ -82,8 +83,9 @@ const XNEXT: u32 = 22;  // at an exit to a block of the same page: its block-cac
 const XPHYS: u32 = 23;  // ... and its guest-physical address
 const FSB: u32 = 24;    // FS base (loaded on entry when a memory operand uses FS)
 const GSB: u32 = 25;    // GS base
-const LOCALS: u32 = 23;
-const P64: u32 = 26;    // the i64 local: a product
+const LCF: u32 = 26;    // CF while cfIn
+const LOCALS: u32 = 24;
+const P64: u32 = 27;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
 // After a shift or IMUL, which write EFLAGS whole: LR (result), LA (CF) and
@@ -112,6 +114,11 @@ let readRegs: u32 = 0;     // registers whose local the region reads
 let fl: u32 = MEMSTATE;    // who holds the lazy flags
 let flSz: u32 = 0;
 let memNone: bool = false; // with fl == MEMSTATE: the state's lazy op is known to be None
+// CF is in the local LCF and EFLAGS' bit 0 is stale (with fl INC/DEC, whose
+// CF is the one before them, or with fl == MEMSTATE && memNone): a loop of
+// INC/DEC and a flag-setting instruction keeps CF out of memory until it
+// leaves (flushCode), instead of a read-modify-write of EFLAGS each pass.
+let cfIn: bool = false;
 let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
 const TOP_LABEL: u32 = 1;
@@ -124,6 +131,7 @@ const UNSET: u32 = 0xFFFF;
 let loopFl: u32 = UNSET;
 let loopSz: u32 = 0;
 let loopNone: bool = false;
+let loopCf: bool = false;
 export let compiled: u32 = 0; // records with an emitter in the last region
 export let fallbacks: u32 = 0;
 
@@ -189,6 +197,7 @@ function setReg(r: u32, sz: u32): void {
 // ---- flags ----
 function storeState(off: u32): void { mem(W.Store, ACTIVE + off); } // (0, value) on the stack
 function flushCode(): void {
+  if (cfIn) cfStore();
   if (fl == MEMSTATE) return;
   if (shifted(fl)) { eagerStore(fl == SHIFTED_AF); return; }
   i32c(0); i32c(fl); storeState(S_LAZY_OP);
@@ -200,9 +209,16 @@ function flushCode(): void {
 function flush(): void {
   flushCode();
   if (shifted(fl)) memNone = true; else if (fl != MEMSTATE) memNone = false;
-  fl = MEMSTATE;
+  fl = MEMSTATE; cfIn = false;
 }
-function setLazy(o: u32, sz: u32): void { fl = o; flSz = sz; }
+// EFLAGS' bit 0 from LCF.
+function cfStore(): void {
+  i32c(0);
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And); get(LCF); op(W.Or);
+  storeState(S_EFLAGS);
+}
+// (any lazy op but INC/DEC defines CF itself: EFLAGS' bit 0 is not read while it is the state's)
+function setLazy(o: u32, sz: u32): void { fl = o; flSz = sz; if (o != LazyOp.Inc && o != LazyOp.Dec) cfIn = false; }
 @inline function maskOf(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
 @inline function signOf(sz: u32): u32 { return sz == 2 ? 0x80000000 : (sz == 1 ? 0x8000 : 0x80); }
 function getMasked(l: u32): void { get(l); if (flSz != 2) { i32c(maskOf(flSz)); op(W.And); } }
@@ -214,7 +230,9 @@ function cfCode(): void {
     case LazyOp.Add: getMasked(LR); getMasked(LA); op(W.LtU); return;
     case LazyOp.Sub: getMasked(LA); getMasked(LB); op(W.LtU); return;
     case LazyOp.Logic: i32c(0); return;
-    default: i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); return; // Inc, Dec
+    default: // Inc, Dec
+      if (cfIn) get(LCF); else { i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); }
+      return;
   }
 }
 function zfCode(): void { getMasked(LR); op(W.Eqz); }
@@ -271,11 +289,14 @@ function condCode(cc: u32): void {
 
 function carryCode(): void {
   if (fl != MEMSTATE) cfCode();
-  else if (memNone) { i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); }
+  else if (memNone) bitCode(0);
   else call(F_CARRY_HERE);
 }
 // EFLAGS bit b as 0/1 (the lazy state is known to be empty).
-function bitCode(b: u32): void { i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(b); op(W.ShrU); i32c(1); op(W.And); }
+function bitCode(b: u32): void {
+  if (b == 0 && cfIn) { get(LCF); return; }
+  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); if (b) { i32c(b); op(W.ShrU); } i32c(1); op(W.And);
+}
 
 // ---- exits ----
 // Leave the region: EIP = EIP0 + offset, result = packed(BASE + retired, resume).
@@ -293,6 +314,7 @@ function exitTo(t: u32, retired: u32): void {
     const phys = (blkPhys & 0xFFFFF000) + <u32>inPage;
     i32c(blockSlot(phys, blkKey)); set(XNEXT);
     i32c(phys); set(XPHYS);
+    addLink(phys);
   }
   exitAt(t, retired, DONE);
 }
@@ -404,7 +426,7 @@ function aluCode(kind: u32, sz: u32): void {
     i32c(0); get(LA); storeState(S_LAZY_A);
     i32c(0); get(LB); storeState(S_LAZY_B);
     i32c(0); get(LR); storeState(S_LAZY_R);
-    fl = MEMSTATE; memNone = false;
+    fl = MEMSTATE; memNone = false; cfIn = false;
     return;
   }
   set(LB); set(LA);
@@ -419,14 +441,12 @@ function aluCode(kind: u32, sz: u32): void {
   set(LR);
 }
 
-// INC/DEC of the value on the stack: CF folds into EFLAGS first, as the interpreter does.
+// INC/DEC of the value on the stack: CF is kept, in LCF (the interpreter
+// folds it into EFLAGS; flushCode does that when the lazy record is stored).
 function incDecCode(dec: bool, sz: u32): void {
-  // (CF is in EFLAGS already after INC/DEC or with no lazy state: the store would change nothing)
+  // (after INC/DEC or with no lazy state CF is where it stays: EFLAGS or LCF)
   if (fl != LazyOp.Inc && fl != LazyOp.Dec && !(fl == MEMSTATE && memNone)) {
-    i32c(0);
-    i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
-    carryCode(); op(W.Or);
-    storeState(S_EFLAGS);
+    carryCode(); set(LCF); cfIn = true;
   }
   set(LA);
   i32c(1); set(LB);
@@ -652,7 +672,7 @@ function shiftCode(g: u32, sz: u32, c: u32): void {
 
 // All six arithmetic flags are in LR (ZF SF PF), LA (CF) and LB (OF); the
 // lazy state is dropped (as alu.ts setArithBits does) when they are stored.
-function eagerFlags(sz: u32, af: bool): void { fl = af ? SHIFTED_AF : SHIFTED; flSz = sz; }
+function eagerFlags(sz: u32, af: bool): void { fl = af ? SHIFTED_AF : SHIFTED; flSz = sz; cfIn = false; }
 // Write them to EFLAGS and drop the lazy state.
 function eagerStore(af: bool): void {
   i32c(0);
@@ -671,7 +691,7 @@ function eagerStore(af: bool): void {
 // Make EFLAGS hold the known lazy flags and drop the lazy state, as getFlags
 // and setFlagsRaw do when an instruction (a rotate) needs the whole value.
 function materialize(): void {
-  if (fl == MEMSTATE) return;
+  if (fl == MEMSTATE) { if (cfIn) { cfStore(); cfIn = false; } return; }
   if (shifted(fl)) { flush(); return; }
   flushCode();
   i32c(0);
@@ -685,21 +705,23 @@ function materialize(): void {
   i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
   storeState(S_EFLAGS);
   i32c(0); i32c(LazyOp.None); storeState(S_LAZY_OP);
-  fl = MEMSTATE; memNone = true;
+  fl = MEMSTATE; memNone = true; cfIn = false;
 }
 
-// The flags at the join at record j, which reads them (joinMat): EFLAGS whole,
-// or only CF when record j is an INC/DEC of a register. That one cannot leave
-// the region before it sets the other five from its own result, so their
-// EFLAGS bits are never read: it takes CF from EFLAGS and leaves its own lazy
-// record (so the state's lazy op is not read either: it is not stored).
-function joinFlags(j: u32): void {
-  if (!(joinCf & (1 << j)) || fl == MEMSTATE) { materialize(); return; }
-  i32c(0);
-  i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(~1); op(W.And);
-  cfCode(); op(W.Or);
-  storeState(S_EFLAGS);
-  fl = MEMSTATE; memNone = true;
+// Every path into the join at record j leaves the flags the same way: in the
+// state (flush), or, when the code after reads them first (joinMat), with
+// EFLAGS whole, or only CF, in LCF, when record j is an INC/DEC of a register.
+// That one cannot leave the region before it sets the other five from its own
+// result, so their EFLAGS bits are never read: it takes CF from LCF and leaves
+// its own lazy record (so the state's lazy op is not read either: it is not stored).
+function joinCode(j: u32): void {
+  if (joinCf & (1 << j)) {
+    carryCode(); set(LCF);
+    fl = MEMSTATE; memNone = true; cfIn = true;
+    return;
+  }
+  if (joinMat & (1 << j)) materialize();
+  flush();
 }
 
 // ROL/ROR of a dword by a constant count (1..31) when the lazy state is known
@@ -717,7 +739,7 @@ function rotateCode(g: u32, c: u32): void {
   get(LA); op(W.Or); get(LB); i32c(11); op(W.Shl); op(W.Or);
   i32c(DEFINED_FLAGS); op(W.And); i32c(2); op(W.Or);
   storeState(S_EFLAGS);
-  fl = MEMSTATE; memNone = true;
+  fl = MEMSTATE; memNone = true; cfIn = false;
   get(LR);
 }
 
@@ -792,9 +814,9 @@ function jccCode(r: u32, k: u32, cc: u32): void {
 // that falls through keeps the flag state it had.
 function branchIf(t: u32, k: u32): void {
   open(W.If);
-  const saved = fl, savedSz = flSz, savedNone = memNone;
+  const saved = fl, savedSz = flSz, savedNone = memNone, savedCf = cfIn;
   takeBranch(t, k);
-  fl = saved; flSz = savedSz; memNone = savedNone;
+  fl = saved; flSz = savedSz; memNone = savedNone; cfIn = savedCf;
   close();
 }
 function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
@@ -803,8 +825,7 @@ function branchCode(r: u32, k: u32): void { takeBranch(branchTarget(r, k), k); }
 function takeBranch(t: u32, k: u32): void {
   const j = recordAt(t);
   if (j > k && j < count) { // forward, inside the block
-    if (joinMat & (1 << j)) joinFlags(j);
-    flush();
+    joinCode(j);
     if (!memNone) joinNone &= ~(1 << j);
     get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
     byte(W.Br); uleb(depth - 1 - unchecked(labelOfRecord[j]));
@@ -814,9 +835,12 @@ function takeBranch(t: u32, k: u32): void {
     get(BASE); i32c(k + 1); op(W.Add); tee(BASE);
     i32c(count); op(W.Add); get(ROOM); op(W.GtU);
     open(W.If); exitAt(0, 0, DONE); close();
-    if (pass == 0 && loopFl == UNSET) { loopFl = fl; loopSz = flSz; loopNone = memNone; }
-    if (fl == loopFl && (fl == MEMSTATE ? memNone || !loopNone : flSz == loopSz)) br(TOP_LABEL); // the loop pass
-    else exitAt(0, 0, DONE); // another flag state: the run loop enters again
+    if (pass == 0 && loopFl == UNSET) { loopFl = fl; loopSz = flSz; loopNone = memNone; loopCf = cfIn; }
+    if (fl == loopFl && (fl == MEMSTATE ? memNone || !loopNone : flSz == loopSz)) {
+      if (cfIn && !loopCf) { cfStore(); cfIn = false; }
+      else if (!cfIn && loopCf) { carryCode(); set(LCF); cfIn = true; }
+      br(TOP_LABEL); // the loop pass
+    } else exitAt(0, 0, DONE); // another flag state: the run loop enters again
     return;
   }
   exitTo(t, k + 1);
@@ -839,7 +863,7 @@ function segsOf(r: u32): u32 {
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32): bool {
-  blk = block; count = n;
+  blk = block; count = n; linkCount = 0;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -868,7 +892,7 @@ export function compileRegion(block: u32, n: u32): bool {
     const r = rec(j), e = emitterOf(r);
     if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) joinCf |= 1 << j;
   }
-  written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; depth = 0;
+  written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; cfIn = false; depth = 0;
 
   const sizeAt = reserve5();
   const bodyStart = pos;
@@ -889,7 +913,7 @@ export function compileRegion(block: u32, n: u32): bool {
   if (loopFl != UNSET) {
     pass = 1;
     open(W.Loop); // TOP_LABEL in pass 1
-    fl = loopFl; flSz = loopSz; memNone = loopNone;
+    fl = loopFl; flSz = loopSz; memNone = loopNone; cfIn = loopCf;
     bodyCode(n);
     close();
   }
@@ -903,7 +927,14 @@ export function compileRegion(block: u32, n: u32): bool {
   if (pure) chainCode();
   get(XRET);
   op(W.End);
+  const beforeLoads = pos;
   loadRegisters(loadsAt, readRegs | written);
+  // (the loads went in before the exit code: the links' patch points moved)
+  const moved = pos - beforeLoads;
+  for (let k: u32 = 0; k < linkCount; k++) {
+    const l = links + k * L_SIZE;
+    for (let f = L_GEN_AT; f <= L_FN_AT; f += 4) store<u32>(l + f, load<u32>(l + f) + moved);
+  }
   patch5(sizeAt, pos - bodyStart);
   return true;
 }
@@ -947,8 +978,7 @@ function bodyCode(n: u32): void {
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
   for (let k: u32 = 0; k < n; k++) {
     if (k > 0 && (fwd & (1 << k))) { // a join: the flags are in the state on every path
-      if (joinMat & (1 << k)) joinFlags(k);
-      flush();
+      joinCode(k);
       const none = memNone && (joinNone & (1 << k)) != 0;
       close();
       memNone = none;
@@ -975,15 +1005,57 @@ function chainCode(): void {
   open(W.If);
   get(XNEXT); mem(W.Load, B_KEY_AT); i32c(blkKey); op(W.Ne);
   get(XNEXT); mem(W.Load, B_PHYS_AT); get(XPHYS); op(W.Ne); op(W.Or);
-  get(XNEXT); mem(W.Load, B_GEN_AT);
+  get(XNEXT); mem(W.Load, B_GEN_AT); tee(T1);
   get(XPHYS); i32c(12); op(W.ShrU); i32c(2); op(W.Shl); mem(W.Load, PAGE_INFO); i32c(PageInfo.Generation); op(W.And);
   op(W.Ne); op(W.Or);
   get(XNEXT); mem(W.Load, B_JIT_AT); tee(T0); i32c(0); op(W.GeS); op(W.Or); // bit 31: a pure region
   get(XEIP); i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_LIMIT); op(W.GtU); op(W.Or);
   op(W.Eqz);
   open(W.If);
+  for (let k: u32 = 0; k < linkCount; k++) linkCode(k);
   i32c(0); get(T0); mem(W.Store, JIT_CHAIN);
   close();
+  close();
+}
+
+// ---- direct links ----
+// A pure region's exits to blocks of its page are its links. When jitFlush
+// finds the region of such a block (in the same batch, or installed by an
+// earlier module, which the new module then imports), the exit tail-calls that
+// function directly instead of going back to jitRun and its call_indirect.
+// The function is right for the block as long as the block-cache slot holds
+// the block decoded from the same generation of the page, with the same
+// records: the link checks the generation and count it was compiled from,
+// which jitFlush patches in (with the function) once it knows them; a link
+// it finds no region for gets a generation no block has and never runs.
+export const MAX_LINKS: u32 = 4;
+export let linkCount: u32 = 0;
+// Per link: the target's guest-physical address, and where (in the code
+// buffer) the 5-byte operands of the generation's i32.const, the record
+// count's and return_call's function index are.
+export const L_PHYS: u32 = 0;
+export const L_GEN_AT: u32 = 4;
+export const L_COUNT_AT: u32 = 8;
+export const L_FN_AT: u32 = 12;
+export const L_SIZE: u32 = 16;
+export const links: usize = memory.data(MAX_LINKS * L_SIZE);
+export const NO_GENERATION: u32 = 0xFFFFFFFF; // (generations are PageInfo.Generation's 29 bits)
+
+function addLink(phys: u32): void {
+  for (let k: u32 = 0; k < linkCount; k++) if (load<u32>(links + k * L_SIZE + L_PHYS) == phys) return;
+  if (linkCount < MAX_LINKS) store<u32>(links + linkCount++ * L_SIZE + L_PHYS, phys);
+}
+// At the common exit, with XNEXT's slot checked (T1: its generation): if it
+// holds the block of link k, compiled from the generation and records the
+// link names, tail-call the link's function.
+function linkCode(k: u32): void {
+  const l = links + k * L_SIZE;
+  get(XNEXT); i32c(blockSlot(load<u32>(l + L_PHYS), blkKey)); op(W.Eq);
+  get(T1); byte(W.Const); store<u32>(l + L_GEN_AT, reserve5()); op(W.Eq); op(W.And);
+  get(XNEXT); mem(W.Load, B_COUNT_AT); byte(W.Const); store<u32>(l + L_COUNT_AT, reserve5()); op(W.Eq); op(W.And);
+  open(W.If);
+  get(ROOM); get(ACCESS); get(XRET); i32c(5); op(W.ShrU);
+  byte(W.ReturnCall); store<u32>(l + L_FN_AT, reserve5());
   close();
 }
 export const REGION_TYPE: u32 = 1; // (room, access, before) -> packed, in the module's type section

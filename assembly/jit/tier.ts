@@ -11,7 +11,7 @@
 import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
-  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE,
+  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX,
 } from "../layout";
 import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
@@ -24,13 +24,16 @@ import { shift } from "../cpu/alu";
 import { cpuid } from "../cpu/system";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
-import { compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE } from "./region";
-import { startAt, pos, overflow, byte, uleb, reserve5, patch5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
+import {
+  compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, F_LINK0, MAX_LINKS, NO_GENERATION,
+  linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE,
+} from "./region";
+import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { LazyOp } from "../cpu/flags";
 
 // Block header fields the JIT owns (run.ts owns 0..19).
-import { B_PHYS, B_KEY, B_GEN, B_COUNT } from "../cpu/run";
+import { B_PHYS, B_KEY, B_GEN, B_COUNT, blockSlot } from "../cpu/run";
 // table index of the block's region | 0x80000000 when it has no fallback
 // (other regions may chain to it), 0 = none
 export const B_JIT: u32 = 20;
@@ -46,7 +49,11 @@ const Q_KEY: u32 = 12;
 const Q_GEN: u32 = 16;
 const Q_COUNT: u32 = 20;
 const Q_PURE: u32 = 24;
+const Q_LINKS: u32 = 28; // its links (region.ts): their target and patch points are in batchLinks
 const Q_SIZE: u32 = 32;
+// Per queued region, MAX_LINKS links as region.ts keeps them, their patch
+// points made offsets in the bodies.
+const batchLinks: usize = memory.data(JIT_QUEUE_MAX * MAX_LINKS * L_SIZE);
 
 export let jitOn: bool = false;
 let threshold: u32 = 1000;
@@ -364,6 +371,12 @@ function enqueue(blk: u32, count: u32): void {
   store<u32>(q + Q_GEN, load<u32>(blk + B_GEN));
   store<u32>(q + Q_COUNT, count);
   store<u32>(q + Q_PURE, pure ? 0x80000000 : 0);
+  store<u32>(q + Q_LINKS, linkCount);
+  for (let k: u32 = 0; k < linkCount; k++) {
+    const from = links + k * L_SIZE, to = batchLinks + (queued * MAX_LINKS + k) * L_SIZE;
+    store<u32>(to + L_PHYS, load<u32>(from + L_PHYS));
+    for (let f = L_GEN_AT; f <= L_FN_AT; f += 4) store<u32>(to + f, load<u32>(from + f) - JIT_BODIES);
+  }
   store<u32>(blk + B_HITS, QUEUED);
   queued++;
 }
@@ -398,7 +411,7 @@ export function jitFlush(): void {
   sig(2); sig(3); sig(1); sig(0); sig(4);
   patch5(s, pos - s - 5);
   s = section(2);
-  uleb(8);
+  uleb(F_LINK0 + 1 + JIT_LINK_MAX);
   // (no table: a module that imports the core's table costs V8 a walk of the whole
   // table to instantiate, and every table.set after it one more update per module)
   name("env"); name("memory"); byte(2); byte(0); uleb(0);
@@ -409,6 +422,12 @@ export function jitFlush(): void {
   name("env"); name("port"); byte(0); uleb(4);
   name("env"); name("cpuid"); byte(0); uleb(3);
   name("env"); name("fill"); byte(0); uleb(1);
+  for (let m: u32 = 0; m < JIT_LINK_MAX; m++) { // "l<m>"
+    name("env");
+    if (m < 10) { uleb(2); byte(0x6C); byte(0x30 + m); }
+    else { uleb(3); byte(0x6C); byte(0x30 + m / 10); byte(0x30 + m % 10); }
+    byte(0); uleb(REGION_TYPE);
+  }
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(HELPERS + n);
@@ -434,6 +453,7 @@ export function jitFlush(): void {
     emptyBatch(); return;
   }
   memory.copy(at, JIT_BODIES, bodies);
+  resolveLinks(n, at);
   startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
   patch5(s, pos - s - 5);
   const len = pos - JIT_MODULE;
@@ -459,6 +479,47 @@ export function jitFlush(): void {
     } else freeIndex(fn);
   }
   emptyBatch();
+}
+// Patch each queued region's links (region.ts) in the module's copy of the
+// bodies at `at`: to a region of this batch, to an installed region of an
+// earlier module (imported: its table index goes to JIT_LINKS for the host),
+// or to nothing.
+function resolveLinks(n: u32, at: u32): void {
+  let imported: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const q = JIT_QUEUE + i * Q_SIZE;
+    const key = load<u32>(q + Q_KEY);
+    const links = load<u32>(q + Q_LINKS);
+    for (let k: u32 = 0; k < links; k++) {
+      const l = batchLinks + (i * MAX_LINKS + k) * L_SIZE;
+      const phys = load<u32>(l + L_PHYS);
+      let fn = IMPORTS + HELPERS + i, gen = NO_GENERATION, cnt: u32 = 0;
+      let j: u32 = 0;
+      for (; j < n; j++) {
+        const t = JIT_QUEUE + j * Q_SIZE;
+        if (load<u32>(t + Q_PHYS) == phys && load<u32>(t + Q_KEY) == key && load<u32>(t + Q_PURE)) break;
+      }
+      if (j < n) {
+        const t = JIT_QUEUE + j * Q_SIZE;
+        fn = IMPORTS + HELPERS + j; gen = load<u32>(t + Q_GEN); cnt = load<u32>(t + Q_COUNT);
+      } else {
+        const slot = blockSlot(phys, key), jit = load<u32>(slot + B_JIT);
+        if (load<u32>(slot + B_KEY) == key && load<u32>(slot + B_PHYS) == phys && (jit & 0x80000000) &&
+            load<u32>(slot + B_GEN) == pageGeneration(phys)) {
+          let m: u32 = 0;
+          while (m < imported && load<u32>(JIT_LINKS + m * 4) != (jit & 0x7FFFFFFF)) m++;
+          if (m < JIT_LINK_MAX) {
+            if (m == imported) store<u32>(JIT_LINKS + imported++ * 4, jit & 0x7FFFFFFF);
+            fn = F_LINK0 + m; gen = load<u32>(slot + B_GEN); cnt = load<u32>(slot + B_COUNT);
+          }
+        }
+      }
+      patchS5(at + load<u32>(l + L_GEN_AT), <i32>gen);
+      patchS5(at + load<u32>(l + L_COUNT_AT), <i32>cnt);
+      patch5(at + load<u32>(l + L_FN_AT), fn);
+    }
+  }
+  for (let m = imported; m < JIT_LINK_MAX; m++) store<u32>(JIT_LINKS + m * 4, 0);
 }
 @inline function emptyBatch(): void { queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; }
 

@@ -5,7 +5,7 @@
 // through `call_indirect`. docs/jit.md describes the whole tier.
 import type { CoreExports } from './core.js';
 import { host } from '../host/platform.js';
-import { JIT_REGIONS, JIT_TABLE_BASE } from './layout.js';
+import { JIT_LINKS, JIT_LINK_MAX, JIT_REGIONS, JIT_TABLE_BASE } from './layout.js';
 
 /** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
 export const DEFAULT_JIT_THRESHOLD = 1000;
@@ -89,13 +89,17 @@ export class JitHost {
         this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), indices);
       }
       const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
-      const instance = new WebAssembly.Instance(module, {
-        env: {
-          memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
-        },
-      });
       const view = new DataView(this.memory.buffer);
+      const env: Record<string, WebAssembly.ImportValue> = {
+        memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
+        shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
+      };
+      // regions of earlier modules that this one's call directly (a link without one never calls it)
+      for (let m = 0; m < JIT_LINK_MAX; m++) {
+        const index = view.getUint32(JIT_LINKS + 4 * m, true);
+        env[`l${m}`] = index ? this.table.get(index) as WebAssembly.ImportValue : core.jitStep;
+      }
+      const instance = new WebAssembly.Instance(module, { env });
       for (let i = 0; i < n; i++) {
         this.table.set(view.getUint32(queue + 32 * i, true), instance.exports[`f${i}`] as WebAssembly.ExportValue as () => number);
       }
