@@ -242,7 +242,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     // IRET) stops the chain; a block not kept has no links in this epoch)
     const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
-    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to))) {
+    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
       lastBlock = blk;
       setRetired(done);
       if (!synced) { setEip(ip); setInsnStart(lastIp); }

@@ -37,6 +37,7 @@ import {
 import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { INLINE_PORTS } from "../cpu/io";
+import { tlbAccess } from "../cpu/memory";
 import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT, B_COUNT as B_COUNT_AT } from "../cpu/run";
 import { B_JIT as B_JIT_AT } from "./tier";
@@ -100,6 +101,7 @@ const SHIFTED_AF: u32 = 101;
 let blk: u32 = 0;
 let blkPhys: u32 = 0;
 let blkKey: u32 = 0;
+let entryLin: u32 = 0; // the linear address the block runs at now (a guess for links to other pages)
 let count: u32 = 0;
 let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
 let fwd: u32 = 0;          // bit j: some record branches forward to record j
@@ -306,8 +308,9 @@ function exitAt(eipOff: u32, retired: u32, resume: u32): void {
   exitRet(retired, resume);
 }
 // Leave to block offset t after `retired` records, chaining to the region of
-// the block there when it is in this page (a pure region only: nothing it ran
-// can have changed what the run loop checks between blocks).
+// the block there (a pure region only: nothing it ran can have changed what
+// the run loop checks between blocks): in this page, a link; in another, the
+// TLB says where it is, as for a return.
 function exitTo(t: u32, retired: u32): void {
   const inPage = <i32>(blkPhys & 0xFFF) + <i32>t;
   if (pure && inPage >= 0 && inPage < 0x1000) {
@@ -315,6 +318,15 @@ function exitTo(t: u32, retired: u32): void {
     i32c(blockSlot(phys, blkKey)); set(XNEXT);
     i32c(phys); set(XPHYS);
     addLink(phys);
+  } else if (pure) {
+    // (where the TLB maps the target now is the link's guess; the exit checks it)
+    const lin = entryLin + t, ent = load<u32>(TLB_READ + ((lin >>> 12) << 2));
+    if (ent & tlbAccess) addLink((ent & 0xFFFFF000) - RAM_BASE + (lin & 0xFFF));
+    flushCode();
+    get(EIP0); if (t) { i32c(t); op(W.Add); } set(XEIP);
+    returnTargetCode();
+    exitRet(retired, DONE);
+    return;
   }
   exitAt(t, retired, DONE);
 }
@@ -862,8 +874,8 @@ function segsOf(r: u32): u32 {
 
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
-export function compileRegion(block: u32, n: u32): bool {
-  blk = block; count = n; linkCount = 0;
+export function compileRegion(block: u32, n: u32, lin: u32): bool {
+  blk = block; count = n; linkCount = 0; entryLin = lin;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -1045,12 +1057,12 @@ function addLink(phys: u32): void {
   for (let k: u32 = 0; k < linkCount; k++) if (load<u32>(links + k * L_SIZE + L_PHYS) == phys) return;
   if (linkCount < MAX_LINKS) store<u32>(links + linkCount++ * L_SIZE + L_PHYS, phys);
 }
-// At the common exit, with XNEXT's slot checked (T1: its generation): if it
-// holds the block of link k, compiled from the generation and records the
-// link names, tail-call the link's function.
+// At the common exit, with XNEXT's slot checked to hold the block at XPHYS
+// (T1: its generation): if that is link k's block, compiled from the
+// generation and records the link names, tail-call the link's function.
 function linkCode(k: u32): void {
   const l = links + k * L_SIZE;
-  get(XNEXT); i32c(blockSlot(load<u32>(l + L_PHYS), blkKey)); op(W.Eq);
+  get(XPHYS); i32c(load<u32>(l + L_PHYS)); op(W.Eq);
   get(T1); byte(W.Const); store<u32>(l + L_GEN_AT, reserve5()); op(W.Eq); op(W.And);
   get(XNEXT); mem(W.Load, B_COUNT_AT); byte(W.Const); store<u32>(l + L_COUNT_AT, reserve5()); op(W.Eq); op(W.And);
   open(W.If);

@@ -29,6 +29,7 @@ import {
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
+import { S_SEG, SEG_CS, SEG_SIZE, SEG_BASE } from "../layout";
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { LazyOp } from "../cpu/flags";
 
@@ -106,6 +107,7 @@ export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void {
 // The block the interpreter counted last: when run() returns with an exit, it
 // is the block that exited (jitEnded).
 let counted: u32 = 0;
+let runEip: u32 = 0; // ... and the EIP it runs at (a region compiled now guesses where its exits lead from it)
 
 export function jitStat(i: u32): f64 {
   switch (i) {
@@ -230,7 +232,7 @@ export let jitBlock: u32 = 0;
 export function jitRun(blk: u32, count: u32, room: u32): u32 {
   jitBlock = blk;
   const fn = load<u32>(blk + B_JIT);
-  if (fn == 0) { interpreted(blk); return 0; }
+  if (fn == 0) { runEip = eip(); interpreted(blk); return 0; }
   counted = 0;
   if (count > room) return 0;
   jitBase = retired;
@@ -281,8 +283,9 @@ function interpreted(blk: u32): void {
 // The record loop (cpu/run.ts runRecords) may go on into block blk itself,
 // as it does without the JIT, when blk has no region (its run is counted);
 // a block with a region goes back to the run loop, which enters the region.
-export function jitInterprets(blk: u32): bool {
+export function jitInterprets(blk: u32, ip: u32): bool {
   if (load<u32>(blk + B_JIT)) return false;
+  runEip = ip;
   interpreted(blk);
   return true;
 }
@@ -358,7 +361,7 @@ function enqueue(blk: u32, count: u32): void {
   if (!(load<u32>(blk + B_KEY) & 1)) { statRejected++; return; }
   if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
   startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
-  if (!compileRegion(blk, count) || overflow) { statRejected++; return; }
+  if (!compileRegion(blk, count, load<u32>(ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_BASE) + runEip) || overflow) { statRejected++; return; }
   const index = takeIndex();
   if (!index) { statRejected++; return; } // (cannot happen: JIT_REGIONS covers every owner)
   bodiesEnd = pos;
