@@ -19,7 +19,7 @@ import { setMmuTracing } from "./mmu/trace";
 import { selectCpuidTable, MISC_ENABLE_RESET, PAT_RESET } from "./cpu/system";
 
 // The JIT: what a compiled region calls back, and its controls (jit/tier.ts).
-export { jitStep, jitCond, jitCarry, jitShift, jitCpuid, jitFill, jitStat } from "./jit/tier";
+export { jitStep, jitCond, jitCarry, jitShift, jitCpuid, jitRdtsc, jitFill, jitStat } from "./jit/tier";
 import { setJit } from "./jit/tier";
 // 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only.
 // demote 1: a region whose runs mostly stop early goes back to the interpreter.

@@ -300,7 +300,7 @@ for (const r of sseRows.filter((r) => r[0] >= 0x128 && r[0] < 0x130)) op(...r);
 
 // ---- 0F 30-33: MSRs, the time-stamp counter ----
 op(0x130, 'WRMSR', '', { h: 'wrmsr()' });
-op(0x131, 'RDTSC', '', { sync: true, h: 'rdtsc()' });
+op(0x131, 'RDTSC', '', { sync: true, h: 'rdtsc()', jit: 'Rdtsc' });
 op(0x132, 'RDMSR', '', { sync: true, h: 'rdmsr()' });
 op(0x133, 'RDPMC', '', { h: 'raiseGP(0)' }); // no counters are exposed
 

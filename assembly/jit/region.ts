@@ -28,7 +28,7 @@
 // has stored its block at JIT_STOP.
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
-  S_SEG, S_CR0, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
+  S_SEG, S_CR0, S_CR4, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX,
 } from "../layout";
 import {
@@ -53,7 +53,8 @@ export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
 export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
-export const F_LINK0: u32 = 7; // JIT_LINK_MAX regions of earlier modules that this module's regions call directly (tier.ts jitFlush)
+export const F_RDTSC: u32 = 7; // (retired) -> 0: EDX:EAX = the time stamp counter, in the vCPU state
+export const F_LINK0: u32 = 8; // JIT_LINK_MAX regions of earlier modules that this module's regions call directly (tier.ts jitFlush)
 export const IMPORTS: u32 = F_LINK0 + JIT_LINK_MAX;
 // How a memory operand uses its page (F_FILL's `how`): a read-modify-write
 // walks for the read first, as the interpreter's access does.
@@ -507,6 +508,19 @@ function cpuidCode(k: u32): void {
   for (let i: u32 = 0; i < 4; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); setReg(i, 2); }
 }
 
+// RDTSC: the core reads the counter at this record's retired count (the
+// virtual clock's), so a delay loop around it stays in its region. CR4.TSD
+// outside ring 0 leaves before it, for the interpreter's #GP.
+const CR4_TSD: u32 = 4; // time stamp disable: RDTSC is privileged
+function rdtscCode(k: u32): void {
+  i32c(0); mem(W.Load, ACTIVE + S_CR4); i32c(CR4_TSD); op(W.And);
+  i32c(0); mem(W.Load, ACTIVE + S_CPL); i32c(0); op(W.Ne); i32c(2); op(W.Shl); op(W.And); // (CR4_TSD is bit 2)
+  open(W.If); bail(k); close();
+  get(BASE); if (k) { i32c(k); op(W.Add); }
+  call(F_RDTSC); op(W.Drop);
+  for (let i: u32 = 0; i < 4; i += 2) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); setReg(i, 2); }
+}
+
 // ---- one record ----
 function emitRecord(r: u32, k: u32): void {
   const o = opOf(r);
@@ -578,6 +592,7 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.Nop: return;
     case Emitter.PortIo: portCode(r, k, o); return;
     case Emitter.Cpuid: cpuidCode(k); return;
+    case Emitter.Rdtsc: rdtscCode(k); return;
     case Emitter.Xchg: {
       const a: u32 = o == 0x87 ? e : 0, b: u32 = o == 0x87 ? g : o & 7;
       getR(a); getR(b); setReg(a, 2); setReg(b, 2);
@@ -976,7 +991,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
-      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid:
+      case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
       case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: continue;
       default: return false;
     }

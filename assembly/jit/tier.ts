@@ -15,13 +15,13 @@ import {
 } from "../layout";
 import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
-import { setEip, eip } from "../cpu/state";
+import { setEip, eip, setReg32, EAX, EDX } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
 import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
-import { cpuid } from "../cpu/system";
+import { cpuid, tsc } from "../cpu/system";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
@@ -308,6 +308,12 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
 export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return carry(); }
 export function jitCpuid(): u32 { cpuid(); return 0; }
+export function jitRdtsc(done: u32): u32 {
+  const t = tsc() + <u64>(jitBase + done);
+  setReg32(EAX, <u32>t);
+  setReg32(EDX, <u32>(t >> 32));
+  return 0;
+}
 
 // A memory operand of the instruction at `ip` missed the TLB: walk the guest's
 // tables and fill the entry as the interpreter's access would (a
@@ -408,7 +414,7 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond; 3 carry and cpuid; 4 shift and port
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond and rdtsc; 3 carry and cpuid; 4 shift and port
   let s = section(1);
   uleb(5);
   sig(2); sig(3); sig(1); sig(0); sig(4);
@@ -425,6 +431,7 @@ export function jitFlush(): void {
   name("env"); name("port"); byte(0); uleb(4);
   name("env"); name("cpuid"); byte(0); uleb(3);
   name("env"); name("fill"); byte(0); uleb(1);
+  name("env"); name("rdtsc"); byte(0); uleb(2);
   for (let m: u32 = 0; m < JIT_LINK_MAX; m++) { // "l<m>"
     name("env");
     if (m < 10) { uleb(2); byte(0x6C); byte(0x30 + m); }

@@ -47,6 +47,7 @@ export interface CoreExports {
   jitCarry(): number;
   jitShift(op: number, sz: number, v: number, count: number): number;
   jitCpuid(): number;
+  jitRdtsc(retired: number): number;
   jitFill(lin: number, how: number, ip: number): number;
 }
 

@@ -33,7 +33,7 @@ export function jitDefault(): JitOptions {
 }
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitFill'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitRdtsc' | 'jitFill'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -92,7 +92,7 @@ export class JitHost {
       const view = new DataView(this.memory.buffer);
       const env: Record<string, WebAssembly.ImportValue> = {
         memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-        shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
+        shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill, rdtsc: core.jitRdtsc,
       };
       // regions of earlier modules that this one's call directly (a link without one never calls it)
       for (let m = 0; m < JIT_LINK_MAX; m++) {
