@@ -162,7 +162,7 @@ op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
 op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))', jit: 'Mov' });
 op(0xC7, 'MOV Ev,Iz', 'MV', { regs: [0], h: 'writeE(rec, $sz, imm(rec))', jit: 'Mov', hot: H32 });
 op(0xC8, 'ENTER Iw,Ib', 'WB', { h: 'enter(rec)' });
-op(0xC9, 'LEAVE', '', { h: 'leave($sz)' });
+op(0xC9, 'LEAVE', '', { h: 'leave($sz)', jit: D32('Leave') });
 op(0xCA, 'RETF Iw', 'W', { ends: true, sync: true, h: 'retFar($sz, imm(rec))' });
 op(0xCB, 'RETF', '', { ends: true, sync: true, h: 'retFar($sz, 0)' });
 op(0xCC, 'INT3', '', { ends: true, sync: true, h: 'softInt(3, true)' });

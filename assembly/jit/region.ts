@@ -563,6 +563,11 @@ function emitRecord(r: u32, k: u32): void {
       return;
     case Emitter.PushReg: getR((o & 7)); pushCode(k); return;
     case Emitter.PopReg: popCode(k); setReg(o & 7, 2); return;
+    case Emitter.Leave: // ESP = EBP, then POP EBP (a read the region cannot do leaves before it)
+      getR(5); tlbCode(4, FILL_READ, k);
+      getR(5); i32c(4); op(W.Add); set(R0 + 4); written |= 1 << 4;
+      get(LIN); mem(W.Load, 0); setReg(5, 2);
+      return;
     case Emitter.PushImm: i32c(o == 0x68 ? imm(r) : imm8s(r)); pushCode(k); return;
     case Emitter.Jcc: jccCode(r, k, o & 15); return;
     case Emitter.Cmov: getReg(e, 2); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2); return; // CMOVcc r32, r32
@@ -881,7 +886,7 @@ function recordAt(t: u32): u32 {
 // Segments the memory operands of record r use (LEA uses none).
 function segsOf(r: u32): u32 {
   const o = opOf(r);
-  if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3) return 1 << SEG_SS;
+  if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3 || o == 0xC9) return 1 << SEG_SS;
   if (o == 0xAC || o == 0xAD || (o >= 0xA0 && o <= 0xA3)) return 1 << load<u8>(r + R_SEG); // LODS seg:ESI, moffs
   if (o == 0x8D || !isMem(r)) return 0;
   return 1 << load<u8>(r + R_SEG);
@@ -990,7 +995,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
     switch (emitterOf(r)) {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
-      case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg:
+      case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
       case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: continue;
       default: return false;
