@@ -33,7 +33,7 @@ export function jitDefault(): JitOptions {
 }
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitFill'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitFill' | 'jitPort'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -70,7 +70,7 @@ export class JitHost {
   private imports?: RegionImports;
   private core?: CoreExports;
 
-  /** `port`: the core's env.portIo, which regions call for an inline port (assembly/cpu/io.ts). */
+  /** `port`: the core's env.portIo, which regions call for an inline port when the core has no jitPort (built before the open bus). */
   constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number) => number) {}
 
   attach(core: CoreExports): void {
@@ -92,7 +92,7 @@ export class JitHost {
       const instance = new WebAssembly.Instance(module, {
         env: {
           memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-          shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill,
+          shift: core.jitShift, port: core.jitPort ?? this.port, cpuid: core.jitCpuid, fill: core.jitFill,
         },
       });
       const view = new DataView(this.memory.buffer);
