@@ -99,6 +99,25 @@ describe('inline ports', () => {
     expect(seen(compiled)).toEqual(seen(watched));
   });
 
+  it('the open bus is answered by the core alone: the port bus is never asked for it, and it is still counted (Io exits, unclaimed)', () => {
+    for (const jit of [false, true]) {
+      const vm = new Vm({ memoryMiB: 2, jit: { on: jit, threshold: 2 }, sliceInstructions: 500 });
+      const asked: number[] = [];
+      const read = vm.ports.read.bind(vm.ports), write = vm.ports.write.bind(vm.ports);
+      vm.ports.read = (port, size) => { asked.push(port); return read(port, size); };
+      vm.ports.write = (port, size, value) => { asked.push(port); write(port, size, value); };
+      vm.ports.register(new Recorder('fast', true, 0x100), 0x600);
+      enterFlat32(vm, INLINE_ONLY);
+      vm.run({ maxInstructions: 1_000_000 });
+      expect(vm.vcpus[0].gpr(3)).toBe(ITERATIONS * 0xff + (ITERATIONS * (2 * 0x100 + ITERATIONS - 1)) / 2);
+      expect(asked.filter((p) => p === 0x520)).toEqual([]);
+      expect(asked.filter((p) => p === 0x600).length).toBe(2 * ITERATIONS);
+      expect(vm.exitStats().io).toBe(4 * ITERATIONS);
+      expect(vm.ports.unclaimed).toBe(2 * ITERATIONS);
+      if (jit) expect(vm.core.jit.stats().instructions).toBeGreaterThan(0.9 * 11 * ITERATIONS);
+    }
+  });
+
   it('string I/O (INS/OUTS, REP) to inline ports still exits, with the same data', () => {
     const code = [
       0xbe, 0x00, 0x50, 0, 0, 0xbf, 0x00, 0x51, 0, 0, // mov esi, 0x5000; mov edi, 0x5100

@@ -2,7 +2,9 @@
 // docs/jit.md, "Batches"): a hot loop whose block waits in the pending batch
 // gets its region long before the batch's 1M-instruction wait, and region
 // modules import no function table (V8 would walk the whole table to
-// instantiate each one and update each one at every table.set).
+// instantiate each one and update each one at every table.set); a module
+// compiled once is kept for the process, so another VM of the same code
+// instantiates it instead of compiling it again.
 import { describe, it, expect } from 'vitest';
 import { Vm } from '../src/vm/vm.js';
 import { enterFlat32, le32 } from './support/flat32.js';
@@ -32,6 +34,22 @@ describe('JIT batches', () => {
     const interpreted = retired - stats.instructions;
     expect(interpreted).toBeGreaterThan(95_000);
     expect(interpreted).toBeLessThan(105_000);
+  });
+
+  it('a second VM running the same code takes the modules the first one compiled (the process keeps them)', () => {
+    // (xor instead of add: no other test compiled this region's bytes)
+    const xorLoop = loop(100_000).map((b, i) => (i === 5 ? 0x31 : b));
+    const first = new Vm({ memoryMiB: 4, jit: { on: true } });
+    enterFlat32(first, xorLoop);
+    first.run({ maxInstructions: 10_000_000 });
+    expect(first.core.jit.stats().batches).toBe(1);
+    expect(first.core.jit.reused).toBe(0);
+    const second = new Vm({ memoryMiB: 4, jit: { on: true } });
+    enterFlat32(second, xorLoop);
+    second.run({ maxInstructions: 10_000_000 });
+    expect(second.core.jit.stats().batches).toBe(1);
+    expect(second.core.jit.reused).toBe(1);
+    expect(second.vcpus[0].gpr(0)).toBe(first.vcpus[0].gpr(0));
   });
 
   it('region modules import the memory and the core\'s callbacks, but no table', () => {

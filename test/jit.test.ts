@@ -11,6 +11,8 @@ import { fuzzJitDiff } from '../src/fuzz/robustness.js';
 import type { JitOptions } from '../src/core/jit.js';
 import type { Vm } from '../src/vm/vm.js';
 import { exitStatus } from '../src/commands/outcome.js';
+import { Vm as FlatVm } from '../src/vm/vm.js';
+import { enterFlat32, le32 } from './support/flat32.js';
 
 const images = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).map((f) => f.slice(0, -4)).sort();
 const ON_PC = new Set(['sleeper']);
@@ -82,6 +84,21 @@ describe('JIT: same guest behaviour with and without it', () => {
     // batch is installed while the kind still runs: the region stops at the MOV to CR3 (it ends the block)
     expect(on.demoted).toBeLessThanOrEqual(2);
     expect(on.regions).toBeGreaterThan(0); // the loops' exit-free blocks still compile
+  });
+});
+
+describe('JIT: exit loops', () => {
+  it('the rest of a short exit loop (`dec; jnz` after an MMIO write) is left to the interpreter as well', () => {
+    // mov ecx, 2000; jmp L / L: mov [0xFEBF0000], eax; dec ecx; jnz L; jmp $+2 / hlt
+    const code = [0xb9, ...le32(2000), 0xeb, 0x00, 0xa3, ...le32(0xfebf0000), 0x49, 0x75, 0x100 - 8, 0xeb, 0x00, 0xf4];
+    const vm = new FlatVm({ memoryMiB: 2, jit: { on: true, threshold: 100 } });
+    enterFlat32(vm, code);
+    expect(vm.run({ maxInstructions: 100_000 }).kind).toBe('halted');
+    expect(vm.exitStats().mmio).toBe(2000);
+    // both blocks of the loop: the one that exits, and the one each run resumes in (3 instructions between two exits)
+    const stats = vm.core.jit.stats();
+    expect(stats.exitBound).toBe(2);
+    expect(stats.regions).toBe(0);
   });
 });
 

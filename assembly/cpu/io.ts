@@ -23,6 +23,13 @@ import { TlbBit } from "../layout";
 
 // One bit per port (host-written through inlinePorts()).
 export const INLINE_PORTS: usize = memory.data(8192);
+// One bit per inline port that no device owns (host-written through
+// openPorts()): the open bus, answered here without calling the host (reads
+// all ones, writes dropped), as CPUID is answered from the host's table. Each
+// such access is counted in OPEN_BUS_COUNT, which the host adds to its Io exits
+// and unclaimed accesses after every entry (and sets back to 0).
+export const OPEN_PORTS: usize = memory.data(8192);
+export const OPEN_BUS_COUNT: usize = memory.data(4, 4);
 
 // dir 0: write `value`; dir 1: read (returns the value). `bytes` 1, 2 or 4.
 @external("env", "portIo")
@@ -30,6 +37,17 @@ declare function portIo(dir: u32, port: u32, bytes: u32, value: u32): u32;
 
 @inline function inlinePort(port: u32): bool {
   return ((<u32>load<u8>(INLINE_PORTS + (port >> 3)) >> (port & 7)) & 1) != 0;
+}
+
+// An IN (dir 1: returns the value) or OUT (dir 0) to an inline port, from the
+// interpreter or a compiled region (jitPort): the open bus here, any other
+// port by the host's portIo.
+export function inlineIo(dir: u32, port: u32, bytes: u32, value: u32): u32 {
+  if (((<u32>load<u8>(OPEN_PORTS + (port >> 3)) >> (port & 7)) & 1) != 0) {
+    store<u32>(OPEN_BUS_COUNT, load<u32>(OPEN_BUS_COUNT) + 1);
+    return dir == 0 ? 0 : (bytes == 4 ? 0xFFFFFFFF : (<u32>1 << (bytes << 3)) - 1);
+  }
+  return portIo(dir, port, bytes, value);
 }
 
 // May the guest touch `bytes` ports from `port` at its current privilege?
@@ -70,7 +88,7 @@ function ioExit(dir: u32, bytes: u32, port: u32, count: u32): void {
 export function out(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(port)) { portIo(0, port, bytes, regSz(EAX, sz)); return; }
+  if (inlinePort(port)) { inlineIo(0, port, bytes, regSz(EAX, sz)); return; }
   store<u32>(EXIT_IO_DATA, regSz(EAX, sz));
   ioExit(0, bytes, port, 1);
 }
@@ -79,7 +97,7 @@ export function out(port: u32, sz: u32): void {
 export function inp(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(port)) { setRegSz(EAX, sz, portIo(1, port, bytes, 0)); return; }
+  if (inlinePort(port)) { setRegSz(EAX, sz, inlineIo(1, port, bytes, 0)); return; }
   store<u32>(EXIT_IO_DATA, 0);
   store<u32>(ACTIVE + S_PENDING_IO, PendingIo.In);
   ioExit(1, bytes, port, 1);

@@ -50,7 +50,7 @@ export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends |
 export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (regions use F_CARRY_HERE)
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
-export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the host's portIo (cpu/io.ts)
+export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the core's jitPort (cpu/io.ts inlineIo)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
 export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
 export const F_RDTSC: u32 = 7; // (retired) -> 0: EDX:EAX = the time stamp counter, in the vCPU state
@@ -474,8 +474,8 @@ function testCode(sz: u32): void {
   setLazy(LazyOp.Logic, sz);
 }
 
-// IN/OUT (E4-E7 imm8 port, EC-EF DX): a port the host answers inline
-// (cpu/io.ts) is the host's portIo, called from here when I/O is allowed
+// IN/OUT (E4-E7 imm8 port, EC-EF DX): an inline port (cpu/io.ts) is the
+// core's jitPort (the open bus, or the host's portIo), called from here when I/O is allowed
 // without the TSS bitmap (real mode, or CPL <= IOPL outside virtual-8086
 // mode); any other port or privilege leaves before it, for the interpreter.
 function portCode(r: u32, k: u32, o: u32): void {

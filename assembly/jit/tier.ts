@@ -108,6 +108,12 @@ export function setJit(on: bool, hot: u32, demoteEarlyStops: bool): void {
 // is the block that exited (jitEnded).
 let counted: u32 = 0;
 let runEip: u32 = 0; // ... and the EIP it runs at (a region compiled now guesses where its exits lead from it)
+// The first block the interpreter counted in this run(): where the run resumed
+// after the previous exit (jitEnded).
+let resumed: u32 = 0;
+// A run() that retires fewer instructions than this between two exits is an
+// exit loop: compiling its code would save less than one exit costs.
+const SHORT_RUN: u32 = 16;
 
 export function jitStat(i: u32): f64 {
   switch (i) {
@@ -268,6 +274,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
 function interpreted(blk: u32): void {
   const hits = load<u32>(blk + B_HITS);
   counted = blk;
+  if (resumed == 0) resumed = blk;
   if (queued != 0) {
     if (hits == QUEUED) hotWaited += load<u32>(blk + B_COUNT);
     if (hotWaited >= hotWaitMax || now() - queuedAt >= waitMax) jitFlush();
@@ -395,11 +402,19 @@ function enqueue(blk: u32, count: u32): void {
 // that ends in an exit would be demoted); then the batch is compiled.
 export function jitEnded(): void {
   if (counted != 0 && exitReason != ExitReason.None && exitReason != ExitReason.Budget) {
-    const hits = load<u32>(counted + B_HITS);
-    if (hits != NEVER && hits < 0xFFFF0000) store<u32>(counted + B_HITS, hits + 0x10000);
+    countExit(counted);
+    // a short run between two exits: the block it resumed in (the rest of an
+    // exit loop, e.g. `dec; jnz` after an MMIO write) counts the exit too
+    if (retired < SHORT_RUN && resumed != counted) countExit(resumed);
   }
   counted = 0;
+  resumed = 0;
   if (queued >= BATCH || (queued != 0 && now() - queuedAt >= waitMax)) jitFlush();
+}
+
+@inline function countExit(blk: u32): void {
+  const hits = load<u32>(blk + B_HITS);
+  if (hits != NEVER && hits < 0xFFFF0000) store<u32>(blk + B_HITS, hits + 0x10000);
 }
 
 // The host compiles the module at `at` (len bytes) and puts its function i

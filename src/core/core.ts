@@ -31,6 +31,9 @@ export interface CoreExports {
   romWindow(start: number, size: number, backing: number): void;
   /** Where the inline-port bitmap is (one bit per port; absent in cores built before it). */
   inlinePorts?(): number;
+  /** Where the open-bus bitmap is (inline ports no device owns, answered in the core), and the u32 count of those accesses (absent in cores built before them). */
+  openPorts?(): number;
+  openBusCount?(): number;
   /** 1: report MMU events to mmuHooks.event; 0: stop. */
   traceMmu(on: number): void;
   counterCount(): number;
@@ -49,6 +52,8 @@ export interface CoreExports {
   jitCpuid(): number;
   jitRdtsc(retired: number): number;
   jitFill(lin: number, how: number, ip: number): number;
+  /** An IN/OUT to an inline port: the open bus in the core, any other by env.portIo (absent in cores built before the open bus). */
+  jitPort?(dir: number, port: number, size: number, value: number): number;
 }
 
 /** The test build's extra exports (assembly/index-test.ts): self-tests the release core leaves out. */
@@ -99,9 +104,24 @@ export interface CoreInstance {
   jit: JitHost;
 }
 
-export interface IoHooks {
+/**
+ * Answers an IN/OUT to an inline port (the Vm). A method of a class, not a
+ * closure per VM: the call site in env.portIo then always calls the same
+ * function, so V8's optimized code for the path outlives the VM it was
+ * warmed on (a new closure made the next VM deoptimize and warm it again,
+ * ~2-3 ms inside its first port loop).
+ */
+export interface PortHandler {
   /** dir 0: write `value` to `port`; dir 1: read it (the result). `size` 1, 2 or 4. */
-  port: (dir: number, port: number, size: number, value: number) => number;
+  inlinePortIo(dir: number, port: number, size: number, value: number): number;
+}
+
+export interface IoHooks {
+  handler: PortHandler;
+}
+
+class NoPortHandler implements PortHandler {
+  inlinePortIo(): number { throw new Error('inline port I/O before the VM set its handler'); }
 }
 
 export interface MmuHooks {
@@ -133,8 +153,8 @@ export function createCore(
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const mmuHooks: MmuHooks = {};
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
-  const ioHooks: IoHooks = { port: () => { throw new Error('inline port I/O before the VM set its handler'); } };
-  const portIo = (d: number, p: number, s: number, v: number) => ioHooks.port(d, p, s, v);
+  const ioHooks: IoHooks = { handler: new NoPortHandler() };
+  const portIo = (d: number, p: number, s: number, v: number) => ioHooks.handler.inlinePortIo(d, p, s, v);
   const jit = new JitHost(memory, portIo);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;

@@ -33,7 +33,7 @@ export function jitDefault(): JitOptions {
 }
 
 /** The callbacks a region module imports, from the core's exports. */
-type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitRdtsc' | 'jitFill'>;
+type RegionImports = Pick<CoreExports, 'jitStep' | 'jitCond' | 'jitCarry' | 'jitShift' | 'jitCpuid' | 'jitRdtsc' | 'jitFill' | 'jitPort'>;
 
 export interface JitStats {
   /** Regions installed (compiled and still current when their batch finished). */
@@ -59,10 +59,53 @@ export interface JitStats {
   firstError?: string;
 }
 
+/**
+ * Region modules compiled in this process, by their bytes: a VM that compiles
+ * the same code again (another VM of the same guest, a benchmark's timed run
+ * after its warm-up, a reset) instantiates the module it already has instead
+ * of paying V8's ~0.5 ms per module again. (V8 keeps such a cache itself, but
+ * weakly: once the first VM's instances are collected, the module is compiled
+ * again.) Keyed by a hash of the length and both ends, then compared whole;
+ * dropped entirely when it holds MODULE_CACHE_BYTES of modules.
+ */
+const MODULE_CACHE_BYTES = 8 << 20;
+const moduleCache = new Map<number, { bytes: Uint8Array; module: WebAssembly.Module }[]>();
+let moduleCacheBytes = 0;
+
+function moduleKey(b: Uint8Array): number {
+  let h = Math.imul(0x811c9dc5 ^ b.length, 0x01000193);
+  const ends = Math.min(b.length, 256);
+  for (let i = 0; i < ends; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  for (let i = b.length - ends; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The module of these bytes: from the cache (`cached`), or compiled now (and kept). */
+function regionModule(bytes: Uint8Array): { module: WebAssembly.Module; cached: boolean } {
+  const key = moduleKey(bytes);
+  const hit = moduleCache.get(key)?.find((e) => sameBytes(e.bytes, bytes));
+  if (hit) return { module: hit.module, cached: true };
+  const copy = bytes.slice();
+  const module = new WebAssembly.Module(copy);
+  if (moduleCacheBytes + copy.length > MODULE_CACHE_BYTES) { moduleCache.clear(); moduleCacheBytes = 0; }
+  moduleCacheBytes += copy.length;
+  const entries = moduleCache.get(key);
+  if (entries) entries.push({ bytes: copy, module }); else moduleCache.set(key, [{ bytes: copy, module }]);
+  return { module, cached: false };
+}
+
 export class JitHost {
   /** The core's own entries, then the regions' (the core hands out their indices: jit/tier.ts). */
   readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_REGIONS, element: 'anyfunc' });
   compileMs = 0;
+  /** Modules taken from the process's cache (compiled before by this or another VM) instead of compiled. */
+  reused = 0;
   errors = 0;
   firstError?: string;
   /** Told of every module the core hands over (docs/jit.md shows one); the bytes are a copy. */
@@ -70,7 +113,7 @@ export class JitHost {
   private imports?: RegionImports;
   private core?: CoreExports;
 
-  /** `port`: the core's env.portIo, which regions call for an inline port (assembly/cpu/io.ts). */
+  /** `port`: the core's env.portIo, which regions call for an inline port when the core has no jitPort (built before the open bus). */
   constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number) => number) {}
 
   attach(core: CoreExports): void {
@@ -88,11 +131,12 @@ export class JitHost {
         const indices = Array.from({ length: n }, (_, i) => view.getUint32(queue + 32 * i, true));
         this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), indices);
       }
-      const module = new WebAssembly.Module(new Uint8Array(this.memory.buffer, at, len));
+      const { module, cached } = regionModule(new Uint8Array(this.memory.buffer, at, len));
+      if (cached) this.reused++;
       const view = new DataView(this.memory.buffer);
       const env: Record<string, WebAssembly.ImportValue> = {
         memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-        shift: core.jitShift, port: this.port, cpuid: core.jitCpuid, fill: core.jitFill, rdtsc: core.jitRdtsc,
+        shift: core.jitShift, port: core.jitPort ?? this.port, cpuid: core.jitCpuid, fill: core.jitFill, rdtsc: core.jitRdtsc,
       };
       // regions of earlier modules that this one's call directly (a link without one never calls it)
       for (let m = 0; m < JIT_LINK_MAX; m++) {

@@ -4,6 +4,8 @@
 // Inline ports: the open bus and the ports of a device that says `inline` can be
 // answered from inside the core's run (assembly/cpu/io.ts), without an exit's
 // round trip; the VM turns that on while nothing watches exits (Vm.syncInlinePorts).
+// The open bus is answered by the core alone, which counts the accesses for
+// `unclaimed` (Vm.takeOpenBusCount).
 import { TrapezeError } from '../errors.js';
 
 export type IoSize = 1 | 2 | 4;
@@ -28,6 +30,8 @@ export class PortBus {
   unclaimed = 0;
   /** One bit per port that can be answered inline (see above); `onChange` hears of each change. */
   readonly inline = new Uint8Array(8192).fill(0xff);
+  /** One bit per port no device owns: the core answers these itself while they are inline (assembly/cpu/io.ts). */
+  readonly open = new Uint8Array(8192).fill(0xff);
   onChange: (() => void) | undefined;
 
   register(device: PortDevice, first: number, last = first): void {
@@ -37,6 +41,7 @@ export class PortBus {
     }
     for (let p = first; p <= last; p++) {
       this.owners[p] = device;
+      this.open[p >> 3] &= ~(1 << (p & 7));
       if (device.inline !== true) this.inline[p >> 3] &= ~(1 << (p & 7));
     }
     this.onChange?.();

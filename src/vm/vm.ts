@@ -1,7 +1,7 @@
 // A virtual machine: one core instance (its RAM), vCPUs, the port and MMIO
 // buses with their devices, and the loop that runs the core and handles each
 // exit it returns — the VMM's side of KVM_RUN.
-import { createCore, type CoreInstance, type TraceHooks } from '../core/core.js';
+import { createCore, type CoreInstance, type TraceHooks, type PortHandler } from '../core/core.js';
 import { jitDefault, type JitOptions } from '../core/jit.js';
 import {
   Exit, ExitReason, EXIT_REASON_NAMES, IO_BUFFER, State, DetailFlag, RAM_BASE, MSR_ASK, FPU_REG_SIZE,
@@ -136,7 +136,7 @@ export interface VmTurnState {
   parked: { vcpu: number; exit: SavedBytes; buffer: SavedBytes | null }[];
 }
 
-export class Vm implements SnapshotPart<VmTurnState> {
+export class Vm implements SnapshotPart<VmTurnState>, PortHandler {
   readonly name: string;
   readonly core: CoreInstance;
   readonly vcpus: Vcpu[];
@@ -179,13 +179,17 @@ export class Vm implements SnapshotPart<VmTurnState> {
     this.vcpus.forEach((v) => this.pauseExiting(v));
     this.writeCpuidTables();
     this.traced = options.trace !== undefined;
-    this.core.ioHooks.port = (dir, port, size, value) => {
-      this.exitCounts[ExitReason.Io]++;
-      if (dir === 0) { this.ports.write(port, size as IoSize, value); return 0; }
-      return this.ports.read(port, size as IoSize);
-    };
+    this.core.ioHooks.handler = this;
+    this.openBusAt = this.core.exports.openBusCount?.() ?? 0;
     this.ports.onChange = () => this.syncInlinePorts();
     this.syncInlinePorts();
+  }
+
+  /** An IN or OUT the core answered from inside the run (assembly/cpu/io.ts): counted as the Io exit it stands for. */
+  inlinePortIo(dir: number, port: number, size: number, value: number): number {
+    this.exitCounts[ExitReason.Io]++;
+    if (dir === 0) { this.ports.write(port, size as IoSize, value); return 0; }
+    return this.ports.read(port, size as IoSize);
   }
 
   /**
@@ -197,9 +201,27 @@ export class Vm implements SnapshotPart<VmTurnState> {
   private syncInlinePorts(): void {
     const at = this.core.exports.inlinePorts?.();
     if (at === undefined) return;
-    if (this.observers.length === 0 && this.accessFilter === undefined && !this.traced) this.core.bytes.set(this.ports.inline, at);
-    else this.core.bytes.fill(0, at, at + this.ports.inline.length);
+    const on = this.observers.length === 0 && this.accessFilter === undefined && !this.traced;
+    const bytes = this.core.bytes;
+    if (on) bytes.set(this.ports.inline, at);
+    else bytes.fill(0, at, at + this.ports.inline.length);
+    const open = this.core.exports.openPorts?.();
+    if (open === undefined) return;
+    if (on) bytes.set(this.ports.open, open);
+    else bytes.fill(0, open, open + this.ports.open.length);
   }
+
+  /** The open-bus accesses the core answered since the last exit: counted as the Io exits (and unclaimed accesses) they stand for. */
+  private takeOpenBusCount(): void {
+    const at = this.openBusAt;
+    if (at === 0) return;
+    const n = this.view.getUint32(at, true);
+    if (n === 0) return;
+    this.view.setUint32(at, 0, true);
+    this.exitCounts[ExitReason.Io] += n;
+    this.ports.unclaimed += n;
+  }
+  private readonly openBusAt: number;
 
   // ---- CPUID ----
   /**
@@ -508,6 +530,7 @@ export class Vm implements SnapshotPart<VmTurnState> {
 
   /** Handle one exit of `vcpu`, its observers around it. Public so schedulers and harnesses can drive vCPUs themselves. */
   handleExit(vcpu: Vcpu, reason: number): void {
+    this.takeOpenBusCount();
     const observers = this.observers;
     if (observers.length === 0) { this.dispatchExit(vcpu, reason); return; }
     for (const o of observers) o.beforeExit?.(vcpu, reason);
