@@ -397,7 +397,7 @@ function tlbCode(bytes: u32, how: u32, k: u32): void {
   mem(W.Load, how == FILL_READ ? TLB_READ : TLB_WRITE); tee(ENT);
   get(ACCESS); op(W.And); op(W.Eqz);
   if (bytes > 1) { crossCode(bytes); op(W.Or); }
-  open(W.If);
+  unlikelyIf();
   if (bytes > 1) { crossCode(bytes); open(W.If); bail(k); close(); }
   get(LIN); i32c(how); get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
   call(F_FILL); tee(ENT);
@@ -866,7 +866,7 @@ function takeBranch(t: u32, k: u32): void {
   if (j == 0 && loops) { // back to the top: another pass if the budget allows one
     get(BASE); i32c(k + 1); op(W.Add); tee(BASE);
     i32c(count); op(W.Add); get(ROOM); op(W.GtU);
-    open(W.If); exitAt(0, 0, DONE); close();
+    unlikelyIf(); exitAt(0, 0, DONE); close();
     if (pass == 0 && loopFl == UNSET) { loopFl = fl; loopSz = flSz; loopNone = memNone; loopCf = cfIn; }
     if (fl == loopFl && (fl == MEMSTATE ? memNone || !loopNone : flSz == loopSz)) {
       if (cfIn && !loopCf) { cfStore(); cfIn = false; }
@@ -895,7 +895,7 @@ function segsOf(r: u32): u32 {
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32, lin: u32): bool {
-  blk = block; count = n; linkCount = 0; entryLin = lin;
+  blk = block; count = n; linkCount = 0; hintCount = 0; entryLin = lin;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -932,7 +932,7 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   guardCode();
   // chained to: the whole block must fit in the budget (the run loop checked that itself)
   get(BEFORE); i32c(n); op(W.Add); get(ROOM); op(W.GtU);
-  open(W.If); earlyReturn(); close();
+  unlikelyIf(); earlyReturn(); close();
   get(BEFORE); set(BASE);
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
   const loadsAt = pos; // the register loads go here once the body says which
@@ -966,6 +966,10 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   for (let k: u32 = 0; k < linkCount; k++) {
     const l = links + k * L_SIZE;
     for (let f = L_GEN_AT; f <= L_FN_AT; f += 4) store<u32>(l + f, load<u32>(l + f) + moved);
+  }
+  for (let h: u32 = 0; h < hintCount; h++) { // made offsets in the function body
+    const at = load<u32>(hints + h * 4);
+    store<u32>(hints + h * 4, (at >= loadsAt ? at + moved : at) - bodyStart);
   }
   patch5(sizeAt, pos - bodyStart);
   return true;
@@ -1050,6 +1054,20 @@ function chainCode(): void {
   close();
 }
 
+// ---- branch hints ----
+// The `if`s of the slow paths (a TLB miss, a failed guard, no room in the
+// budget, a fallback that ends the block) are marked unlikely in the module's branch-hint section (tier.ts
+// jitFlush): V8 then lays their code out of line and keeps the fast path's
+// values in registers, instead of spilling every value that a slow path's
+// call would clobber where it is defined.
+export const MAX_HINTS: u32 = 64;
+export let hintCount: u32 = 0;
+export const hints: usize = memory.data(MAX_HINTS * 4); // each hinted `if`: its position, then its offset in the body
+function unlikelyIf(): void {
+  if (hintCount < MAX_HINTS) store<u32>(hints + hintCount++ * 4, pos);
+  open(W.If);
+}
+
 // ---- direct links ----
 // A pure region's exits to blocks of its page are its links. When jitFlush
 // finds the region of such a block (in the same batch, or installed by an
@@ -1110,7 +1128,7 @@ function guardCode(): void {
     if (conds) op(W.Or);
     conds++;
   }
-  if (conds) { open(W.If); earlyReturn(); close(); }
+  if (conds) { unlikelyIf(); earlyReturn(); close(); }
   if (segs & (1 << SEG_FS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_FS * SEG_SIZE + SEG_BASE); set(FSB); }
   if (segs & (1 << SEG_GS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_GS * SEG_SIZE + SEG_BASE); set(GSB); }
 }
@@ -1127,7 +1145,7 @@ function fallbackCode(r: u32, k: u32): void {
   memNone = false;
   for (let i: u32 = 0; i < 8; i++) { i32c(0); mem(W.Load, ACTIVE + S_GPR + (i << 2)); set(R0 + i); }
   get(T0);
-  open(W.If);
+  unlikelyIf();
   // 1: retired, and the block ends at the handler's EIP; 2: aborted, not retired
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(XEIP);
   get(BASE); i32c(k); op(W.Add); get(T0); i32c(1); op(W.Eq); op(W.Add);

@@ -26,7 +26,7 @@ import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cp
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
   compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, F_LINK0, MAX_LINKS, NO_GENERATION,
-  linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE,
+  linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
 import { S_SEG, SEG_CS, SEG_SIZE, SEG_BASE } from "../layout";
@@ -55,6 +55,9 @@ const Q_SIZE: u32 = 32;
 // Per queued region, MAX_LINKS links as region.ts keeps them, their patch
 // points made offsets in the bodies.
 const batchLinks: usize = memory.data(JIT_QUEUE_MAX * MAX_LINKS * L_SIZE);
+// Per queued region, its branch hints (region.ts): a count, then MAX_HINTS offsets.
+const HINTS_SIZE: u32 = 4 + MAX_HINTS * 4;
+const batchHints: usize = memory.data(JIT_QUEUE_MAX * HINTS_SIZE);
 
 export let jitOn: bool = false;
 let threshold: u32 = 1000;
@@ -393,6 +396,9 @@ function enqueue(blk: u32, count: u32): void {
     store<u32>(to + L_PHYS, load<u32>(from + L_PHYS));
     for (let f = L_GEN_AT; f <= L_FN_AT; f += 4) store<u32>(to + f, load<u32>(from + f) - JIT_BODIES);
   }
+  const h = batchHints + queued * HINTS_SIZE;
+  store<u32>(h, hintCount);
+  memory.copy(h + 4, hints, hintCount * 4);
   store<u32>(blk + B_HITS, QUEUED);
   queued++;
 }
@@ -468,6 +474,7 @@ export function jitFlush(): void {
     byte(0); uleb(IMPORTS + HELPERS + i);
   }
   patch5(s, pos - s - 5);
+  hintSection(n);
   s = section(10);
   uleb(HELPERS + n);
   carryBody();
@@ -549,6 +556,25 @@ function resolveLinks(n: u32, at: u32): void {
 @inline function emptyBatch(): void { queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; }
 
 function section(id: u32): u32 { byte(id); return reserve5(); }
+
+// The branch-hint section (WebAssembly's branch hinting proposal; before the
+// code): every hinted `if` of the regions is unlikely.
+function hintSection(n: u32): void {
+  let functions: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) if (load<u32>(batchHints + i * HINTS_SIZE)) functions++;
+  if (!functions) return;
+  const s = section(0);
+  name("metadata.code.branch_hint");
+  uleb(functions);
+  for (let i: u32 = 0; i < n; i++) {
+    const h = batchHints + i * HINTS_SIZE, count = load<u32>(h);
+    if (!count) continue;
+    uleb(IMPORTS + HELPERS + i);
+    uleb(count);
+    for (let k: u32 = 0; k < count; k++) { uleb(load<u32>(h + 4 + k * 4)); uleb(1); byte(0); }
+  }
+  patch5(s, pos - s - 5);
+}
 
 // The carry helper: CF from the lazy record in the vCPU state, as flags.ts
 // carry() computes it (locals: op, mask, a, b, r).

@@ -81,6 +81,9 @@ export const nodeHost: HostPlatform = {
     }
   },
   tuneCore(make) {
+    // the JIT's region modules mark their slow paths unlikely (assembly/jit/region.ts);
+    // V8 reads that section only with this flag, and ignores it without
+    setFlagsFromString('--experimental-wasm-branch-hinting');
     setFlagsFromString(`--wasm-tiering-budget=${CORE_TIERING_BUDGET}`);
     try { return make(); } finally { setFlagsFromString(`--wasm-tiering-budget=${V8_TIERING_BUDGET}`); }
   },
