@@ -298,6 +298,7 @@ export const coreMemory = [
   ['JIT_QUEUE_MAX', 64],
   ['JIT_STOP', 0x1B01800, 'the block whose region stopped before one of its records (jit/tier.ts jitRun reads it)'],
   ['JIT_CHAIN', 0x1B01804, 'the region a finished region asks jitRun to run next (its B_JIT word), 0 = none'],
+  ['JIT_SEGS', 0x1B01848, 'bit s: segment s passed a region\'s entry guard since jitRun entered the first region (jit/region.ts guardCode)'],
   ['JIT_GHOSTS', 0x1B10000, 'blocks evicted from the block cache, remembered with their hits and region: JIT_GHOST_COUNT x 32 bytes'],
   ['JIT_GHOST_COUNT', 8192, 'in sets of 2'],
   ['JIT_FREE', 0x1B50000, 'free region table indices (u32 each), up to JIT_REGIONS'],

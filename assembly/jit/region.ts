@@ -29,7 +29,7 @@
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CR4, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX,
+  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX, JIT_SEGS,
 } from "../layout";
 import {
   R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
@@ -1115,6 +1115,11 @@ export const REGION_TYPE: u32 = 1; // (room, access, before) -> packed, in the m
 // function returns 0 (nothing run, resume at record 0). FS and GS may have
 // any base (Linux's per-CPU data, thread-local storage): it goes to a local.
 function guardCode(): void {
+  if (!segs) return;
+  // a region chained or linked to skips the segments checked since jitRun
+  // entered the first one (nothing a pure region runs loads a segment)
+  i32c(0); mem(W.Load, JIT_SEGS); i32c(segs); op(W.And); i32c(segs); op(W.Ne);
+  unlikelyIf();
   let conds: u32 = 0;
   for (let s: u32 = 0; s < 6; s++) {
     if (!(segs & (1 << s))) continue;
@@ -1128,7 +1133,9 @@ function guardCode(): void {
     if (conds) op(W.Or);
     conds++;
   }
-  if (conds) { unlikelyIf(); earlyReturn(); close(); }
+  unlikelyIf(); earlyReturn(); close();
+  i32c(0); i32c(0); mem(W.Load, JIT_SEGS); i32c(segs); op(W.Or); mem(W.Store, JIT_SEGS);
+  close();
   if (segs & (1 << SEG_FS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_FS * SEG_SIZE + SEG_BASE); set(FSB); }
   if (segs & (1 << SEG_GS)) { i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_GS * SEG_SIZE + SEG_BASE); set(GSB); }
 }

@@ -11,7 +11,7 @@
 import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
-  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX,
+  JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX, JIT_SEGS,
 } from "../layout";
 import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
@@ -245,6 +245,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   counted = 0;
   if (count > room) return 0;
   jitBase = retired;
+  store<u32>(JIT_SEGS, 0); // (the run loop may have run anything: the regions check the segments again)
   let packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
   // a region that finished and left for a block with a pure region names it
   // (region.ts chainCode): run it now, without the run loop's checks between blocks
