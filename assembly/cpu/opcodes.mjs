@@ -228,9 +228,9 @@ op(0xFE, 'group 4 Eb', 'M', { group: {
 op(0xFF, 'group 5 Ev', 'M', { group: {
   0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
   1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
-  2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)' },
+  2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)', jit: D32('JmpE') },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
-  4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)' },
+  4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)', jit: D32('JmpE') },
   5: { name: 'JMP Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, false)' },
   6: { name: 'PUSH Ev', h: 'pushE(rec, $sz)' },
 } });

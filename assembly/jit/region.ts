@@ -648,6 +648,13 @@ function emitRecord(r: u32, k: u32): void {
       exitRet(k + 1, DONE);
       return;
     case Emitter.Jmp: branchCode(r, k); return;
+    case Emitter.JmpE: // JMP/CALL r/m32 (FF /4, /2): leave at the operand's value, as RET does
+      readE(r, 2, k, false); set(XEIP);
+      if (g == 2) { get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k); }
+      flushCode();
+      if (pure) returnTargetCode();
+      exitRet(k + 1, DONE);
+      return;
     case Emitter.MulDiv: readE(r, 2, k, false); set(T1); mulDivCode(g, k); return; // group 3 /4-/7, dword
     case Emitter.Lods: { // LODSB/W/D (no REP; canEmit: 32-bit address)
       const sz: u32 = o == 0xAC ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
@@ -888,8 +895,9 @@ function segsOf(r: u32): u32 {
   const o = opOf(r);
   if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3 || o == 0xC9) return 1 << SEG_SS;
   if (o == 0xAC || o == 0xAD || (o >= 0xA0 && o <= 0xA3)) return 1 << load<u8>(r + R_SEG); // LODS seg:ESI, moffs
-  if (o == 0x8D || !isMem(r)) return 0;
-  return 1 << load<u8>(r + R_SEG);
+  const stack: u32 = o == 0xFF && load<u8>(r + R_REG) == 2 ? 1 << SEG_SS : 0; // CALL r/m32 pushes
+  if (o == 0x8D || !isMem(r)) return stack;
+  return stack | (1 << load<u8>(r + R_SEG));
 }
 
 // Emits the body (size-prefixed) at the writer's position; false when the
@@ -1000,6 +1008,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
+      case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
       case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: continue;
       default: return false;
