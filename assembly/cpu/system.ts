@@ -241,6 +241,11 @@ export function tsc(): u64 { return load<u64>(ACTIVE + S_INSTRET) + load<u64>(AC
 export function rdtsc(): void {
   const retiredNow = retired;
   if ((load<u32>(ACTIVE + S_CR4) & 4) && cpl() != 0) { raise(GP, 0, true); return; }
+  readTsc(retiredNow);
+}
+// EDX:EAX = the time stamp counter after `retiredNow` instructions of this run
+// (the interpreter's RDTSC and the JIT's, jit/tier.ts jitRdtsc).
+export function readTsc(retiredNow: u32): void {
   const t = tsc() + <u64>retiredNow;
   setReg32(EAX, <u32>t);
   setReg32(EDX, <u32>(t >> 32));

@@ -12,16 +12,17 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
   JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX, JIT_SEGS,
+  S_SEG, SEG_CS, SEG_SIZE, SEG_BASE,
 } from "../layout";
 import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
-import { setEip, eip, setReg32, EAX, EDX } from "../cpu/state";
+import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
 import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
-import { cpuid, tsc } from "../cpu/system";
+import { cpuid, readTsc } from "../cpu/system";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
@@ -29,7 +30,6 @@ import {
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
-import { S_SEG, SEG_CS, SEG_SIZE, SEG_BASE } from "../layout";
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { LazyOp } from "../cpu/flags";
 
@@ -319,12 +319,7 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
 export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return carry(); }
 export function jitCpuid(): u32 { cpuid(); return 0; }
-export function jitRdtsc(done: u32): u32 {
-  const t = tsc() + <u64>(jitBase + done);
-  setReg32(EAX, <u32>t);
-  setReg32(EDX, <u32>(t >> 32));
-  return 0;
-}
+export function jitRdtsc(done: u32): u32 { readTsc(jitBase + done); return 0; }
 
 // A memory operand of the instruction at `ip` missed the TLB: walk the guest's
 // tables and fill the entry as the interpreter's access would (a
@@ -454,12 +449,7 @@ export function jitFlush(): void {
   name("env"); name("cpuid"); byte(0); uleb(3);
   name("env"); name("fill"); byte(0); uleb(1);
   name("env"); name("rdtsc"); byte(0); uleb(2);
-  for (let m: u32 = 0; m < JIT_LINK_MAX; m++) { // "l<m>"
-    name("env");
-    if (m < 10) { uleb(2); byte(0x6C); byte(0x30 + m); }
-    else { uleb(3); byte(0x6C); byte(0x30 + m / 10); byte(0x30 + m % 10); }
-    byte(0); uleb(REGION_TYPE);
-  }
+  for (let m: u32 = 0; m < JIT_LINK_MAX; m++) { name("env"); numberedName(0x6C, m); byte(0); uleb(REGION_TYPE); } // "l<m>"
   patch5(s, pos - s - 5);
   s = section(3);
   uleb(HELPERS + n);
@@ -469,9 +459,7 @@ export function jitFlush(): void {
   s = section(7);
   uleb(n);
   for (let i: u32 = 0; i < n; i++) {
-    // "f<i>"
-    if (i < 10) { uleb(2); byte(0x66); byte(0x30 + i); }
-    else { uleb(3); byte(0x66); byte(0x30 + i / 10); byte(0x30 + i % 10); }
+    numberedName(0x66, i); // "f<i>"
     byte(0); uleb(IMPORTS + HELPERS + i);
   }
   patch5(s, pos - s - 5);
@@ -557,6 +545,12 @@ function resolveLinks(n: u32, at: u32): void {
 @inline function emptyBatch(): void { queued = 0; hotWaited = 0; bodiesEnd = JIT_BODIES; }
 
 function section(id: u32): u32 { byte(id); return reserve5(); }
+// A name: one letter and a number below 100 ("f7", "l12").
+function numberedName(letter: u32, i: u32): void {
+  uleb(i < 10 ? 2 : 3); byte(letter);
+  if (i >= 10) byte(0x30 + i / 10);
+  byte(0x30 + i % 10);
+}
 
 // The branch-hint section (WebAssembly's branch hinting proposal; before the
 // code): every hinted `if` of the regions is unlikely.
