@@ -35,13 +35,17 @@ export const B_PHYS: u32 = 0;   // guest-physical address of the first instructi
 export const B_KEY: u32 = 4;    // 0x80000000 | mode (bit 0: 32-bit code); 0 = empty slot
 export const B_GEN: u32 = 8;    // generation of the code page when decoded
 export const B_COUNT: u32 = 12; // records in the block
-const B_KEEP: u32 = 16;  // 0: decode again next time (an instruction crossing a page)
+// 1: the block is one instruction that runs into the next page, whose
+// guest-physical address and generation it was decoded from are B_PHYS2, B_GEN2
+export const B_CROSS: u32 = 16;
 // 32..51: the two successors this block last led to (chain.ts), valid in epoch B_EPOCH
 const B_EPOCH: u32 = 32;
 const B_NEXT_IP0: u32 = 36;
 const B_NEXT0: u32 = 40;
 const B_NEXT_IP1: u32 = 44;
 const B_NEXT1: u32 = 48;
+const B_PHYS2: u32 = 52;
+const B_GEN2: u32 = 56;
 
 // The block-cache slot of the block at phys in mode key (the JIT chains through it too).
 // (Fibonacci hashing; the product's high bits scaled to BLOCK_COUNT, which need not be a power of 2.)
@@ -72,8 +76,19 @@ function currentBlock(): u32 {
   const key: u32 = 0x80000000 | (code32() ? 1 : 0);
   const blk = blockSlot(phys, key);
   const gen = pageGeneration(phys);
-  if (load<u32>(blk + B_KEY) == key && load<u32>(blk + B_PHYS) == phys && load<u32>(blk + B_GEN) == gen) return blk;
+  if (load<u32>(blk + B_KEY) == key && load<u32>(blk + B_PHYS) == phys && load<u32>(blk + B_GEN) == gen &&
+      (!load<u32>(blk + B_CROSS) || nextPageSame(blk, lin))) return blk;
   return buildBlock(blk, phys, key, gen, lin, pageHost, ip, limit);
+}
+
+// A block whose instruction runs into the next page holds only while that
+// linear page still maps the physical page it was decoded from, unwritten
+// since. (Nothing links to such a block: every run comes through here.)
+function nextPageSame(blk: u32, lin: u32): bool {
+  const e = load<u32>(TLB_READ + ((((lin >>> 12) + 1) & 0xFFFFF) << 2));
+  if (!(e & tlbAccess)) return false; // not in the TLB: buildBlock fills it (or faults)
+  const phys2 = (e & 0xFFFFF000) - RAM_BASE;
+  return phys2 == load<u32>(blk + B_PHYS2) && pageGeneration(phys2) == load<u32>(blk + B_GEN2);
 }
 
 function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost: u32, ip: u32, limit: u32): u32 {
@@ -83,7 +98,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
   const big = code32();
   let off = lin & 0xFFF;
   let count: u32 = 0;
-  let keep: u32 = 1;
+  let cross: u32 = 0;
   // the next page is only read for an instruction that crosses into it
   const nextLin = (lin & 0xFFFFF000) + 0x1000;
   let nextHost: u32 = 0;
@@ -101,7 +116,9 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     if (!ok || crossedPage) {
       if (count > 0) break; // end the block before it; it starts the next one
       if (!ok) { fetchFault(lin, avail); return 0; }
-      keep = 0; // crossing a page: run it once, never cache it
+      // a block of its own, valid while the next page holds the same bytes
+      // (a hot loop with such an instruction would decode it on every pass)
+      cross = 1;
       count = 1;
       break;
     }
@@ -111,10 +128,16 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
   }
   jitEvict(blk, phys, key);
   store<u32>(blk + B_PHYS, phys);
-  store<u32>(blk + B_KEY, keep ? key : 0);
+  store<u32>(blk + B_KEY, key);
   store<u32>(blk + B_GEN, gen);
   store<u32>(blk + B_COUNT, count);
-  store<u32>(blk + B_KEEP, keep);
+  store<u32>(blk + B_CROSS, cross);
+  if (cross) {
+    const phys2 = nextHost - RAM_BASE;
+    markCodePage(phys2);
+    store<u32>(blk + B_PHYS2, phys2);
+    store<u32>(blk + B_GEN2, pageGeneration(phys2));
+  }
   jitForget(blk);
   return blk;
 }
@@ -237,9 +260,9 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const synced = (load<u8>(lastRec + R_HFLAGS) & HFlag.Sync) != 0;
     const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
-    // (no need to look at the interrupt shadow, TF or whether blk is kept: run() passes
-    // `chain` only without a shadow or TF, and what sets either (STI, MOV/POP SS, POPF,
-    // IRET) stops the chain; a block not kept has no links in this epoch)
+    // (no need to look at the interrupt shadow or TF: run() passes `chain` only
+    // without either, and what sets either (STI, MOV/POP SS, POPF, IRET) stops the
+    // chain; a block that crosses a page is never the target of a link)
     const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
@@ -320,9 +343,9 @@ export function run(budget: u32): void {
         deliverFault(0);
         continue;
       }
-      if (prev && load<u32>(blk + B_KEY)) link(prev, start, blk);
+      if (prev && !load<u32>(blk + B_CROSS)) link(prev, start, blk);
     }
-    prev = load<u32>(blk + B_KEY) ? blk : 0;
+    prev = blk;
     const count = load<u32>(blk + B_COUNT);
     let n = count;
     const single = shadow || (flags & TF) != 0;
@@ -350,7 +373,7 @@ export function run(budget: u32): void {
         if (abandon(stopRec, replaying)) { replaying = false; faults++; }
       } else if (retired > before && replaying) replaying = mmioReplayDone();
       // chained blocks may have run after blk: the last one is the one to link from
-      prev = load<u32>(lastBlock + B_KEY) ? lastBlock : 0;
+      prev = lastBlock;
     }
     if (shadow) store<u32>(ACTIVE + S_SHADOW, 0);
     if (single && (flags & TF) && exitReason == ExitReason.None && !aborted()) {

@@ -34,7 +34,7 @@ import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R 
 import { LazyOp } from "../cpu/flags";
 
 // Block header fields the JIT owns (run.ts owns 0..19).
-import { B_PHYS, B_KEY, B_GEN, B_COUNT, blockSlot } from "../cpu/run";
+import { B_PHYS, B_KEY, B_GEN, B_COUNT, B_CROSS, blockSlot } from "../cpu/run";
 // table index of the block's region | 0x80000000 when it has no fallback
 // (other regions may chain to it), 0 = none
 export const B_JIT: u32 = 20;
@@ -217,7 +217,6 @@ export function jitForget(blk: u32): void {
   store<u32>(blk + B_JIT, 0);
   store<u32>(blk + B_HITS, 0);
   const key = load<u32>(blk + B_KEY);
-  if (!key) return; // not cached (an instruction crossing a page)
   const e = ghostOf(load<u32>(blk + B_PHYS), key);
   if (!e) return;
   const fn = load<u32>(e + G_JIT);
@@ -370,7 +369,8 @@ function enqueue(blk: u32, count: u32): void {
   store<u32>(blk + B_HITS, NEVER);
   // regions are 32-bit code (EIP never wraps at 64 KiB, operand and address
   // size 32 unless prefixed); 16-bit code stays in the interpreter
-  if (!(load<u32>(blk + B_KEY) & 1)) { statRejected++; return; }
+  // (nor is a block crossing a page: only the run loop checks its second page)
+  if (!(load<u32>(blk + B_KEY) & 1) || load<u32>(blk + B_CROSS)) { statRejected++; return; }
   if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
   startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
   if (!compileRegion(blk, count, load<u32>(ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_BASE) + runEip) || overflow) { statRejected++; return; }
