@@ -9,7 +9,7 @@ import {
 import { setSegCache, setEip, setReg32, EDX } from "./cpu/state";
 import { getFlags, setFlagsRaw } from "./cpu/flags";
 import { run } from "./cpu/run";
-import { INLINE_PORTS, OPEN_PORTS, OPEN_BUS_COUNT } from "./cpu/io";
+import { INLINE_PORTS, INLINE_READS, OPEN_PORTS, OPEN_BUS_COUNT } from "./cpu/io";
 import { ssePowerOn } from "./cpu/sse-state";
 import { setRamSize, setRomWindow, tlbFlushAll, updateAccessMode, invalidatePhysRange, ramSize } from "./cpu/memory";
 import { exception } from "./cpu/interrupt";
@@ -19,8 +19,7 @@ import { setMmuTracing } from "./mmu/trace";
 import { selectCpuidTable, MISC_ENABLE_RESET, PAT_RESET } from "./cpu/system";
 
 // The JIT: what a compiled region calls back, and its controls (jit/tier.ts).
-export { jitStep, jitCond, jitCarry, jitShift, jitCpuid, jitRdtsc, jitFill, jitStat } from "./jit/tier";
-export { inlineIo as jitPort } from "./cpu/io";
+export { jitStep, jitCond, jitCarry, jitShift, jitCpuid, jitRdtsc, jitFill, jitPort, jitStat } from "./jit/tier";
 import { setJit } from "./jit/tier";
 // 1: compile blocks that ran `threshold` times in the interpreter; 0: interpreter only.
 // demote 1: a region whose runs mostly stop early goes back to the interpreter.
@@ -137,8 +136,10 @@ export function injectException(v: u32, vector: u32, hasCode: u32, code: u32): v
   exception(vector, hasCode != 0, code);
 }
 
-// Where the inline-port bitmap is (cpu/io.ts): 8 KiB, one bit per port, the host writes it.
+// Where the inline-port bitmaps are (cpu/io.ts): 8 KiB, one bit per port, the
+// host writes them: ports inline both ways, and ports whose IN is inline.
 export function inlinePorts(): u32 { return <u32>INLINE_PORTS; }
+export function inlineReadPorts(): u32 { return <u32>INLINE_READS; }
 // Where the open-bus bitmap is (8 KiB, one bit per inline port no device owns),
 // and the u32 count of the accesses the core answered for it (cpu/io.ts).
 export function openPorts(): u32 { return <u32>OPEN_PORTS; }

@@ -7,6 +7,7 @@ import { Vm } from '../src/vm/vm.js';
 import { enterFlat32 } from './support/flat32.js';
 import { ExitReason } from '../src/core/layout.js';
 import type { PortDevice, IoSize } from '../src/vm/portbus.js';
+import { Pc } from '../src/platform/pc.js';
 import type { AccessFilter } from '../src/vm/access-filter.js';
 
 const ITERATIONS = 1000;
@@ -218,3 +219,50 @@ function ring3(opts: { observe?: boolean; jit?: boolean }) {
   const stop = vm.run({ maxInstructions: 1000 });
   return { stop: stop.kind, vector: vm.readPhys(VECTOR, 1)[0], writes: fast.log.length, io: vm.exitStats().io, handledIo: ioExits(handled.mock.calls), jit: vm.core.jit.stats().instructions };
 }
+
+// A timer's reads are inline too (PortDevice.timedReads): the PIT's count and
+// port B's OUT2 status are a function of the machine's time, which then counts
+// the instructions the run has retired with the IN, exactly as after an exit
+// there. Linux polls port B ~140k times while it times 30 ms.
+describe('inline reads of a timer', () => {
+  // PIT counter 2, mode 0, count 0x400 (858 us of PIT time), its gate on; poll
+  // port B until OUT2 rises (ECX: the polls); latch and read counter 2 (EBX)
+  const poll = [
+    0xe4, 0x61, 0x24, 0xfc, 0x0c, 0x01, 0xe6, 0x61, // in al, 0x61; and al, 0xfc; or al, 1; out 0x61, al
+    0xb0, 0xb0, 0xe6, 0x43,                         // mov al, 0xb0; out 0x43, al: counter 2, lo/hi, mode 0
+    0xb0, 0x00, 0xe6, 0x42, 0xb0, 0x04, 0xe6, 0x42, // count 0x0400
+    0x31, 0xc9, 0x31, 0xdb,                         // xor ecx, ecx; xor ebx, ebx
+    0xe4, 0x61, 0x41, 0xa8, 0x20, 0x74, 0xf9,       // L: in al, 0x61; inc ecx; test al, 0x20; jz L
+    0xb0, 0x80, 0xe6, 0x43,                         // mov al, 0x80; out 0x43, al: latch counter 2
+    0xe4, 0x42, 0x88, 0xc3, 0xe4, 0x42, 0x88, 0xc7, // in al, 0x42; mov bl, al; in al, 0x42; mov bh, al
+    0xf4,                                           // hlt
+  ];
+  function timed(opts: { observe?: boolean; jit?: boolean }) {
+    const pc = new Pc({ memoryMiB: 2, jit: { on: opts.jit ?? false, threshold: 2 }, sliceInstructions: 500 });
+    const cpu = pc.vm.vcpus[0];
+    enterFlat32(pc.vm, poll);
+    const handled = vi.spyOn(pc.vm, 'handleExit');
+    if (opts.observe) pc.vm.observeExits({ afterExit: () => {} });
+    const stop = pc.vm.run({ maxInstructions: 1_000_000 });
+    return {
+      stop: stop.kind, polls: cpu.gpr(1), count: cpu.gpr(3), retired: cpu.instructionsRetired, now: pc.clock.now(),
+      io: pc.vm.exitStats().io, handledIo: ioExits(handled.mock.calls), jit: pc.vm.core.jit.stats().instructions,
+    };
+  }
+
+  it('an IN of the PIT is answered in the core, at the same machine time as through an exit', () => {
+    const full = timed({ observe: true });
+    expect(full.stop).toBe('halted');
+    // 1024 PIT ticks at 1.193182 MHz are 85,821 instructions of 10 ns; a pass is 4
+    expect(full.polls).toBeGreaterThan(21_000);
+    expect(full.polls).toBeLessThan(21_500);
+    expect(full.handledIo).toBe(full.io);
+    for (const jit of [false, true]) {
+      const fast = timed({ jit });
+      expect({ ...fast, handledIo: 0, jit: 0 }).toEqual({ ...full, handledIo: 0, jit: 0 });
+      // only the five OUTs leave
+      expect(fast.handledIo).toBe(5);
+      if (jit) expect(fast.jit).toBeGreaterThan(0.9 * 4 * full.polls);
+    }
+  });
+});

@@ -2,10 +2,13 @@
 // (IOPL, then the TSS I/O permission bitmap) happens here, in the core.
 //
 // Inline ports: the host marks the ports whose device it can answer at once
-// (no effect on time, interrupts or the run, and no one watching exits), and an
+// (no effect on interrupts or the run, and no one watching exits), and an
 // IN or OUT to one calls the host's portIo from inside the run instead of
 // leaving it: the same access, counted by the host as the same Io exit.
-// INS/OUTS always leave.
+// Some devices' reads depend on time (a timer's count): those ports are inline
+// for IN only, and portIo is told how many instructions the run has retired
+// with the IN, as many as an exit there would have reported, so the device
+// reads the same time either way. INS/OUTS always leave.
 import {
   ACTIVE, S_CPL, S_EFLAGS, S_PENDING_IO, S_PENDING_DEST, S_PENDING_ATTR, PendingIo, EXIT_IO_DIR, EXIT_IO_SIZE, EXIT_IO_PORT,
   EXIT_IO_COUNT, EXIT_IO_DATA, IO_BUFFER, IO_BUFFER_SIZE, ExitReason, SEG_TR, SEG_ES,
@@ -17,12 +20,15 @@ import {
 import { readSys, segLinear, readSz, writeSz, translate, ramSize } from "./memory";
 import { raise, GP, aborted, requestExit } from "./fault";
 import { R_SEG, R_ATTR, Attr } from "./decode";
-import { insnStart } from "./context";
+import { insnStart, retired } from "./context";
 import { tlbAccess } from "./memory";
 import { TlbBit } from "../layout";
 
-// One bit per port (host-written through inlinePorts()).
+// One bit per port (host-written through inlinePorts()): OUT and IN inline.
 export const INLINE_PORTS: usize = memory.data(8192);
+// One bit per port whose IN is inline (inlineReadPorts(): INLINE_PORTS and the
+// ports of devices whose reads only read the time).
+export const INLINE_READS: usize = memory.data(8192);
 // One bit per inline port that no device owns (host-written through
 // openPorts()): the open bus, answered here without calling the host (reads
 // all ones, writes dropped), as CPUID is answered from the host's table. Each
@@ -31,23 +37,24 @@ export const INLINE_PORTS: usize = memory.data(8192);
 export const OPEN_PORTS: usize = memory.data(8192);
 export const OPEN_BUS_COUNT: usize = memory.data(4, 4);
 
-// dir 0: write `value`; dir 1: read (returns the value). `bytes` 1, 2 or 4.
+// dir 0: write `value`; dir 1: read (returns the value). `bytes` 1, 2 or 4;
+// `done` (reads): the instructions this run has retired, this one included.
 @external("env", "portIo")
-declare function portIo(dir: u32, port: u32, bytes: u32, value: u32): u32;
+declare function portIo(dir: u32, port: u32, bytes: u32, value: u32, done: u32): u32;
 
-@inline function inlinePort(port: u32): bool {
-  return ((<u32>load<u8>(INLINE_PORTS + (port >> 3)) >> (port & 7)) & 1) != 0;
+@inline function inlinePort(map: usize, port: u32): bool {
+  return ((<u32>load<u8>(map + (port >> 3)) >> (port & 7)) & 1) != 0;
 }
 
 // An IN (dir 1: returns the value) or OUT (dir 0) to an inline port, from the
 // interpreter or a compiled region (jitPort): the open bus here, any other
-// port by the host's portIo.
-export function inlineIo(dir: u32, port: u32, bytes: u32, value: u32): u32 {
+// port by the host's portIo. `done` as for portIo.
+export function inlineIo(dir: u32, port: u32, bytes: u32, value: u32, done: u32): u32 {
   if (((<u32>load<u8>(OPEN_PORTS + (port >> 3)) >> (port & 7)) & 1) != 0) {
     store<u32>(OPEN_BUS_COUNT, load<u32>(OPEN_BUS_COUNT) + 1);
     return dir == 0 ? 0 : (bytes == 4 ? 0xFFFFFFFF : (<u32>1 << (bytes << 3)) - 1);
   }
-  return portIo(dir, port, bytes, value);
+  return portIo(dir, port, bytes, value, done);
 }
 
 // May the guest touch `bytes` ports from `port` at its current privilege?
@@ -88,16 +95,17 @@ function ioExit(dir: u32, bytes: u32, port: u32, count: u32): void {
 export function out(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(port)) { inlineIo(0, port, bytes, regSz(EAX, sz)); return; }
+  if (inlinePort(INLINE_PORTS, port)) { inlineIo(0, port, bytes, regSz(EAX, sz), 0); return; }
   store<u32>(EXIT_IO_DATA, regSz(EAX, sz));
   ioExit(0, bytes, port, 1);
 }
 
-// IN AL/AX/EAX, port: the value arrives when the host re-enters.
+// IN AL/AX/EAX, port: the value arrives when the host re-enters. (A Sync
+// handler: `retired` counts the instructions before this one.)
 export function inp(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(port)) { setRegSz(EAX, sz, inlineIo(1, port, bytes, 0)); return; }
+  if (inlinePort(INLINE_READS, port)) { setRegSz(EAX, sz, inlineIo(1, port, bytes, 0, retired + 1)); return; }
   store<u32>(EXIT_IO_DATA, 0);
   store<u32>(ACTIVE + S_PENDING_IO, PendingIo.In);
   ioExit(1, bytes, port, 1);

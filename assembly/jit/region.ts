@@ -36,7 +36,7 @@ import {
 } from "../cpu/decode";
 import { EMITTER, Emitter } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
-import { INLINE_PORTS } from "../cpu/io";
+import { INLINE_PORTS, INLINE_READS } from "../cpu/io";
 import { tlbAccess } from "../cpu/memory";
 import { VM, CR0_PE } from "../cpu/state";
 import { blockSlot, B_PHYS as B_PHYS_AT, B_KEY as B_KEY_AT, B_GEN as B_GEN_AT, B_COUNT as B_COUNT_AT } from "../cpu/run";
@@ -50,7 +50,7 @@ export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends |
 export const F_COND: u32 = 1;  // (cc) -> 0/1 from the lazy flags in memory
 export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (regions use F_CARRY_HERE)
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
-export const F_PORT: u32 = 4;  // (dir, port, bytes, value) -> value read: the core's jitPort (cpu/io.ts inlineIo)
+export const F_PORT: u32 = 4;  // (dir, port, bytes, value, retired with it) -> value read: the core's jitPort (tier.ts)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
 export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
 export const F_RDTSC: u32 = 7; // (retired) -> 0: EDX:EAX = the time stamp counter, in the vCPU state
@@ -483,7 +483,7 @@ function portCode(r: u32, k: u32, o: u32): void {
   const input = (o & 2) == 0;
   if (o < 0xE8) i32c(imm(r) & 0xFF); else getReg(2, 1);
   set(T1);
-  get(T1); i32c(3); op(W.ShrU); mem(W.Load8U, <u32>INLINE_PORTS);
+  get(T1); i32c(3); op(W.ShrU); mem(W.Load8U, <u32>(input ? INLINE_READS : INLINE_PORTS));
   get(T1); i32c(7); op(W.And); op(W.ShrU); i32c(1); op(W.And); op(W.Eqz);
   i32c(0); mem(W.Load, ACTIVE + S_CR0); i32c(CR0_PE); op(W.And);
   i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); tee(T0); i32c(VM); op(W.And);
@@ -492,6 +492,7 @@ function portCode(r: u32, k: u32, o: u32): void {
   open(W.If); bail(k); close();
   i32c(input ? 1 : 0); get(T1); i32c(1 << sz);
   if (input) i32c(0); else getReg(0, sz);
+  get(BASE); i32c(k + 1); op(W.Add);
   call(F_PORT);
   if (input) setReg(0, sz); else op(W.Drop);
 }

@@ -23,6 +23,7 @@ import { ExitReason } from "../layout";
 import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { cpuid, readTsc } from "../cpu/system";
+import { inlineIo } from "../cpu/io";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
@@ -319,6 +320,11 @@ export function jitCond(cc: u32): u32 { return condition(cc) ? 1 : 0; }
 export function jitCarry(): u32 { return carry(); }
 export function jitCpuid(): u32 { cpuid(); return 0; }
 export function jitRdtsc(done: u32): u32 { readTsc(jitBase + done); return 0; }
+// An IN or OUT to an inline port (cpu/io.ts), `done` instructions of the
+// region retired with it.
+export function jitPort(dir: u32, port: u32, bytes: u32, value: u32, done: u32): u32 {
+  return inlineIo(dir, port, bytes, value, jitBase + done);
+}
 
 // A memory operand of the instruction at `ip` missed the TLB: walk the guest's
 // tables and fill the entry as the interpreter's access would (a
@@ -431,10 +437,10 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond and rdtsc; 3 carry and cpuid; 4 shift and port
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond and rdtsc; 3 carry and cpuid; 4 shift; 5 port
   let s = section(1);
-  uleb(5);
-  sig(2); sig(3); sig(1); sig(0); sig(4);
+  uleb(6);
+  sig(2); sig(3); sig(1); sig(0); sig(4); sig(5);
   patch5(s, pos - s - 5);
   s = section(2);
   uleb(F_LINK0 + 1 + JIT_LINK_MAX);
@@ -445,7 +451,7 @@ export function jitFlush(): void {
   name("env"); name("cond"); byte(0); uleb(2);
   name("env"); name("carry"); byte(0); uleb(3);
   name("env"); name("shift"); byte(0); uleb(4);
-  name("env"); name("port"); byte(0); uleb(4);
+  name("env"); name("port"); byte(0); uleb(5);
   name("env"); name("cpuid"); byte(0); uleb(3);
   name("env"); name("fill"); byte(0); uleb(1);
   name("env"); name("rdtsc"); byte(0); uleb(2);

@@ -31,6 +31,8 @@ export interface CoreExports {
   romWindow(start: number, size: number, backing: number): void;
   /** Where the inline-port bitmap is (one bit per port; absent in cores built before it). */
   inlinePorts?(): number;
+  /** Where the bitmap of ports whose IN is inline is (absent in cores built before it: their IN uses inlinePorts). */
+  inlineReadPorts?(): number;
   /** Where the open-bus bitmap is (inline ports no device owns, answered in the core), and the u32 count of those accesses (absent in cores built before them). */
   openPorts?(): number;
   openBusCount?(): number;
@@ -53,7 +55,7 @@ export interface CoreExports {
   jitRdtsc(retired: number): number;
   jitFill(lin: number, how: number, ip: number): number;
   /** An IN/OUT to an inline port: the open bus in the core, any other by env.portIo (absent in cores built before the open bus). */
-  jitPort?(dir: number, port: number, size: number, value: number): number;
+  jitPort?(dir: number, port: number, size: number, value: number, retired: number): number;
 }
 
 /** The test build's extra exports (assembly/index-test.ts): self-tests the release core leaves out. */
@@ -112,8 +114,12 @@ export interface CoreInstance {
  * ~2-3 ms inside its first port loop).
  */
 export interface PortHandler {
-  /** dir 0: write `value` to `port`; dir 1: read it (the result). `size` 1, 2 or 4. */
-  inlinePortIo(dir: number, port: number, size: number, value: number): number;
+  /**
+   * dir 0: write `value` to `port`; dir 1: read it (the result). `size` 1, 2 or 4.
+   * `retired` (reads): the instructions the run has retired, this IN included
+   * (what an exit there would report; undefined from cores built before it).
+   */
+  inlinePortIo(dir: number, port: number, size: number, value: number, retired?: number): number;
 }
 
 export interface IoHooks {
@@ -154,7 +160,7 @@ export function createCore(
   const mmuHooks: MmuHooks = {};
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
   const ioHooks: IoHooks = { handler: new NoPortHandler() };
-  const portIo = (d: number, p: number, s: number, v: number) => ioHooks.handler.inlinePortIo(d, p, s, v);
+  const portIo = (d: number, p: number, s: number, v: number, n?: number) => ioHooks.handler.inlinePortIo(d, p, s, v, n);
   const jit = new JitHost(memory, portIo);
   const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile };
   if (trace) env.traceEvent = trace.traceEvent;

@@ -114,7 +114,7 @@ export class JitHost {
   private core?: CoreExports;
 
   /** `port`: the core's env.portIo, which regions call for an inline port when the core has no jitPort (built before the open bus). */
-  constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number) => number) {}
+  constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number, retired?: number) => number) {}
 
   attach(core: CoreExports): void {
     this.core = core;

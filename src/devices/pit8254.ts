@@ -177,6 +177,9 @@ export interface PitState {
 
 export class Pit8254 implements PortDevice, SnapshotPart<PitState> {
   readonly name = 'pit';
+  // reading a count or port B's status is a function of the time: inline
+  // (Linux polls port B ~140k times to time 30 ms against its PM timer)
+  readonly timedReads = true;
   readonly counters = [new Counter(true), new Counter(true), new Counter(false)];
   private speaker = false;
   private refresh = false;

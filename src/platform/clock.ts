@@ -30,6 +30,8 @@ export interface ClockState {
 
 export class Clock implements SnapshotPart<ClockState> {
   private virtualNs = 0;
+  /** Instructions the running entry has retired so far, while a device is read inside it (virtual mode). */
+  private inEntry = 0;
   private wallStart = host().nowNs();
   private readonly timers: Timer[] = [];
   private next = Infinity;
@@ -51,8 +53,11 @@ export class Clock implements SnapshotPart<ClockState> {
 
   /** Machine time in nanoseconds. */
   now(): number {
-    return this.mode === 'virtual' ? this.virtualNs : host().nowNs() - this.wallStart;
+    return this.mode === 'virtual' ? this.virtualNs + this.inEntry * NS_PER_INSTRUCTION : host().nowNs() - this.wallStart;
   }
+
+  /** Inside an entry that has retired `n` instructions so far: now() counts them until retired() ends it. */
+  retiredSoFar(n: number): void { this.inEntry = n; }
 
   timer(fire: () => void): Timer {
     const t = new Timer(this, fire);
@@ -71,6 +76,7 @@ export class Clock implements SnapshotPart<ClockState> {
 
   /** The vCPU retired `n` instructions: advance time and fire what is due. */
   retired(n: number): void {
+    this.inEntry = 0;
     if (this.mode === 'virtual') this.virtualNs += n * NS_PER_INSTRUCTION;
     this.fireDue();
   }

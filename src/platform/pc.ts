@@ -376,6 +376,8 @@ export class Pc implements PlatformHooks, SnapshotPart<PcState> {
     return limit;
   }
 
+  retiredSoFar(n: number): void { this.clock.retiredSoFar(n); }
+
   retired(vcpu: Vcpu, n: number): void {
     this.currentVcpu = vcpu.index;
     this.clock.retired(n);

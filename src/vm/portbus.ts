@@ -3,7 +3,9 @@
 //
 // Inline ports: the open bus and the ports of a device that says `inline` can be
 // answered from inside the core's run (assembly/cpu/io.ts), without an exit's
-// round trip; the VM turns that on while nothing watches exits (Vm.syncInlinePorts).
+// round trip; so can the reads of a device that says `timedReads` (a timer's
+// count: the machine's time then counts the run's instructions so far). The
+// VM turns that on while nothing watches exits (Vm.syncInlinePorts).
 // The open bus is answered by the core alone, which counts the accesses for
 // `unclaimed` (Vm.takeOpenBusCount).
 import { TrapezeError } from '../errors.js';
@@ -20,6 +22,13 @@ export interface PortDevice {
    * nor stop the VM (a log, a diagnostic port).
    */
   readonly inline?: boolean;
+  /**
+   * Its reads may be called from inside the core's run: they read the
+   * machine's time (exact: the VM has the clock count the run's instructions
+   * retired so far) and the device's state, and raise no interrupt (a timer's
+   * count and status). Its writes still leave the run.
+   */
+  readonly timedReads?: boolean;
 }
 
 const OPEN_BUS = [0, 0xff, 0xffff, 0, 0xffffffff];
@@ -30,6 +39,8 @@ export class PortBus {
   unclaimed = 0;
   /** One bit per port that can be answered inline (see above); `onChange` hears of each change. */
   readonly inline = new Uint8Array(8192).fill(0xff);
+  /** One bit per port whose reads can be answered inline: `inline`'s, and the `timedReads` devices'. */
+  readonly inlineReads = new Uint8Array(8192).fill(0xff);
   /** One bit per port no device owns: the core answers these itself while they are inline (assembly/cpu/io.ts). */
   readonly open = new Uint8Array(8192).fill(0xff);
   onChange: (() => void) | undefined;
@@ -43,6 +54,7 @@ export class PortBus {
       this.owners[p] = device;
       this.open[p >> 3] &= ~(1 << (p & 7));
       if (device.inline !== true) this.inline[p >> 3] &= ~(1 << (p & 7));
+      if (device.inline !== true && device.timedReads !== true) this.inlineReads[p >> 3] &= ~(1 << (p & 7));
     }
     this.onChange?.();
   }

@@ -93,6 +93,11 @@ export interface PlatformHooks {
   budgetLimit(vcpu: Vcpu): number;
   /** An entry of `vcpu` retired `n` instructions: advance time, fire due timers. */
   retired(vcpu: Vcpu, n: number): void;
+  /**
+   * Inside an entry, which has retired `n` instructions so far (a device is
+   * read inline): the machine's time counts them until `retired` ends the entry.
+   */
+  retiredSoFar?(n: number): void;
   /** The vector the interrupt controllers present to `vcpu`, acknowledged (INTA); -1 = none. */
   acknowledgeInterrupt(vcpu: Vcpu): number;
   /** Whether the controllers hold an interrupt for `vcpu`, without acknowledging it. */
@@ -185,10 +190,15 @@ export class Vm implements SnapshotPart<VmTurnState>, PortHandler {
     this.syncInlinePorts();
   }
 
-  /** An IN or OUT the core answered from inside the run (assembly/cpu/io.ts): counted as the Io exit it stands for. */
-  inlinePortIo(dir: number, port: number, size: number, value: number): number {
+  /**
+   * An IN or OUT the core answered from inside the run (assembly/cpu/io.ts):
+   * counted as the Io exit it stands for. A read sees the machine's time with
+   * the `retired` instructions the run has retired so far, as after an exit there.
+   */
+  inlinePortIo(dir: number, port: number, size: number, value: number, retired?: number): number {
     this.exitCounts[ExitReason.Io]++;
     if (dir === 0) { this.ports.write(port, size as IoSize, value); return 0; }
+    if (retired !== undefined) this.platform?.retiredSoFar?.(retired);
     return this.ports.read(port, size as IoSize);
   }
 
@@ -205,6 +215,11 @@ export class Vm implements SnapshotPart<VmTurnState>, PortHandler {
     const bytes = this.core.bytes;
     if (on) bytes.set(this.ports.inline, at);
     else bytes.fill(0, at, at + this.ports.inline.length);
+    const reads = this.core.exports.inlineReadPorts?.();
+    if (reads !== undefined) {
+      if (on) bytes.set(this.ports.inlineReads, reads);
+      else bytes.fill(0, reads, reads + this.ports.inlineReads.length);
+    }
     const open = this.core.exports.openPorts?.();
     if (open === undefined) return;
     if (on) bytes.set(this.ports.open, open);
