@@ -26,6 +26,7 @@ import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
 import { bump } from "../mmu/counters";
 import { TRACING, traceEvent, TraceKind } from "../trace";
 import { jitOn, jitRun, jitEvict, jitForget, jitEnded, jitBlock, jitInterprets } from "../jit/tier";
+import { BAIL_RECORD } from "../jit/region";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
@@ -363,7 +364,8 @@ export function run(budget: u32): void {
       // a region it chained to may have stopped inside its own block: go on there
       if (jitBlock != blk) { blk = jitBlock; rec = blk + BLOCK_HEADER; }
       rec += first * RECORD_SIZE;
-      if (aborted()) { faults += abandon(rec, false); continue; }
+      // (a fault past the block's records: in a block its region took in, reported from BAIL_RECORD)
+      if (aborted()) { faults += abandon(first < load<u32>(blk + B_COUNT) ? rec : BAIL_RECORD, false); continue; }
       end = rec + min(load<u32>(blk + B_COUNT) - first, budget - retired - faults) * RECORD_SIZE;
     }
     if (rec < end) {

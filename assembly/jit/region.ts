@@ -32,9 +32,10 @@ import {
   SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX, JIT_SEGS,
 } from "../layout";
 import {
-  R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, Attr, NO_REG,
+  R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, R_HFLAGS, R_BYTES, Attr, NO_REG,
+  decode, setFetch, crossedPage,
 } from "../cpu/decode";
-import { EMITTER, Emitter } from "../cpu/opcodes.generated";
+import { EMITTER, Emitter, HFlag } from "../cpu/opcodes.generated";
 import { LazyOp } from "../cpu/flags";
 import { INLINE_PORTS, INLINE_READS } from "../cpu/io";
 import { tlbAccess } from "../cpu/memory";
@@ -44,6 +45,16 @@ import { B_JIT as B_JIT_AT } from "./tier";
 import { W, VOID, I32, I64, op, get, set, tee, i32c, i64c, call, mem, byte, uleb, reserve5, patch5, pos, overflow, setPos } from "./emit";
 
 export const DONE: u32 = 31;
+// resume: the region stopped before an instruction of a block it took in
+// (extendRegion): EIP is that instruction's, and the run loop looks up its block
+export const AT_EIP: u32 = 30;
+// resume: nothing run, the budget has no room for the whole region (a region
+// that took blocks in may retire more than its block): the interpreter runs
+// the block from its first record, and the run does not count against the region
+export const NO_ROOM: u32 = 29;
+// A region holds at most this many records (its block's and those of the
+// blocks it takes in): the join and label bookkeeping keeps one bit per record.
+const MAX_RECORDS: u32 = 32;
 
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
@@ -104,7 +115,14 @@ let blkPhys: u32 = 0;
 let blkKey: u32 = 0;
 let entryLin: u32 = 0; // the linear address the block runs at now (a guess for links to other pages)
 let count: u32 = 0;
-let offs = new StaticArray<u32>(17); // offset of each record from the block start, and the end
+let entryCount: u32 = 0;   // records of the block itself; those after it are taken-in blocks' (memberRecs)
+let memberEnds: u32 = 0;   // bit k: record k is the last of its block (the block itself or one taken in)
+let offs = new StaticArray<u32>(MAX_RECORDS + 1); // offset of each record from the block start
+// The records of the blocks a region takes in, decoded when it is compiled
+// (indexed as the region's records; they have emitters only, so the code never refers to them).
+const memberRecs: u32 = <u32>memory.data(MAX_RECORDS * RECORD_SIZE);
+// The record a region that stopped with AT_EIP left its instruction's opcode bytes in (for a fault's report).
+export const BAIL_RECORD: u32 = <u32>memory.data(RECORD_SIZE);
 let fwd: u32 = 0;          // bit j: some record branches forward to record j
 let joinMat: u32 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
 let joinCf: u32 = 0;       // bit j: ... and only CF is read there (record j is INC/DEC of a register)
@@ -125,7 +143,7 @@ let cfIn: bool = false;
 let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
 const TOP_LABEL: u32 = 1;
-let labelOfRecord = new StaticArray<u32>(17); // depth index of the block that ends at record j
+let labelOfRecord = new StaticArray<u32>(MAX_RECORDS + 1); // depth index of the block that ends at record j
 // A looping region is emitted twice: pass 0 is the first pass over the block
 // (flags unknown on entry), pass 1 the loop, entered with the flag state pass
 // 0 had when it branched back, so the flags stay in locals around the loop.
@@ -138,7 +156,9 @@ let loopCf: bool = false;
 export let compiled: u32 = 0; // records with an emitter in the last region
 export let fallbacks: u32 = 0;
 
-@inline function rec(k: u32): u32 { return blk + BLOCK_HEADER + k * RECORD_SIZE; }
+@inline function rec(k: u32): u32 { return k < entryCount ? blk + BLOCK_HEADER + k * RECORD_SIZE : memberRecs + k * RECORD_SIZE; }
+// The offset just after record k (where it falls through to).
+@inline function after(k: u32): u32 { return unchecked(offs[k]) + load<u8>(rec(k) + R_LEN); }
 @inline function opOf(r: u32): u32 { return <u32>load<u16>(r + R_OP); }
 @inline function attr(r: u32): u32 { return load<u8>(r + R_ATTR); }
 @inline function isMem(r: u32): bool { return (attr(r) & Attr.Mem) != 0; }
@@ -168,7 +188,7 @@ function canEmit(r: u32): bool {
 function branchTarget(r: u32, k: u32): u32 {
   const o = opOf(r);
   const disp = (o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE2 ? imm8s(r) : imm(r);
-  return unchecked(offs[k + 1]) + disp;
+  return after(k) + disp;
 }
 @inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9 || o == 0xE2; }
 
@@ -353,8 +373,13 @@ function returnTargetCode(): void {
   close();
 }
 
-// Leave before record k: the interpreter runs it.
-function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k); }
+// Leave before record k: the interpreter runs it (in this block, or in the
+// block the run loop finds at its EIP; a fault there is reported with the
+// opcode bytes of the record, kept in BAIL_RECORD).
+function bail(k: u32): void {
+  if (k >= entryCount) { i32c(0); i32c(load<u32>(rec(k) + R_BYTES)); mem(W.Store, BAIL_RECORD + R_BYTES); }
+  exitAt(unchecked(offs[k]), k, k < entryCount ? k : AT_EIP);
+}
 
 // ---- memory operands ----
 // The linear address of record r's memory operand: its offset plus the
@@ -639,7 +664,7 @@ function emitRecord(r: u32, k: u32): void {
       return;
     }
     case Emitter.Call: // CALL rel32: push the return address, leave at the target
-      get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k);
+      get(EIP0); i32c(after(k)); op(W.Add); pushCode(k);
       exitTo(branchTarget(r, k), k + 1);
       return;
     case Emitter.Ret: // leave at the popped address (chaining to its block when it has a region)
@@ -651,7 +676,7 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.Jmp: branchCode(r, k); return;
     case Emitter.JmpE: // JMP/CALL r/m32 (FF /4, /2): leave at the operand's value, as RET does
       readE(r, 2, k, false); set(XEIP);
-      if (g == 2) { get(EIP0); i32c(unchecked(offs[k + 1])); op(W.Add); pushCode(k); }
+      if (g == 2) { get(EIP0); i32c(after(k)); op(W.Add); pushCode(k); }
       flushCode();
       if (pure) returnTargetCode();
       exitRet(k + 1, DONE);
@@ -890,6 +915,46 @@ function recordAt(t: u32): u32 {
   return 0xFFFF;
 }
 
+// ---- blocks taken in ----
+// A pure region takes in the blocks of its page that its branches and its
+// end lead to (and theirs, breadth first) while they have emitters only and
+// the region has room: a branch between them is then a wasm branch, where it
+// was an exit, a check of the target's slot and a call, and the registers
+// stay in locals. They are decoded here from the same page as the block, so the
+// block's generation covers them too; a region that stops in one of them
+// leaves with resume AT_EIP, and the run loop finds the block at that EIP.
+export let membersTaken: u32 = 0; // blocks taken in by the last region
+function extendRegion(): void {
+  membersTaken = 0;
+  for (let k: u32 = 0; k < count && count < MAX_RECORDS; k++) {
+    const r = rec(k);
+    if (isBranch(opOf(r))) takeIn(branchTarget(r, k));
+    if ((memberEnds & (1 << k)) && !leaves(r)) takeIn(after(k));
+  }
+}
+// Decode the block at offset t of the region (in its page), if it is not in
+// it yet, as records count.. of the region; stop before a record without an emitter.
+function takeIn(t: u32): void {
+  const start = <i32>(blkPhys & 0xFFF) + <i32>t;
+  if (start < 0 || start >= 0x1000 || recordAt(t) != 0xFFFF || count >= MAX_RECORDS) return;
+  const page = RAM_BASE + (blkPhys & 0xFFFFF000);
+  const first = count;
+  let at = <u32>start;
+  while (count < MAX_RECORDS && at < 0x1000) {
+    const r = memberRecs + count * RECORD_SIZE;
+    setFetch(page, 0, at, min<u32>(15, 0x1000 - at)); // (not past the page: nextHost 0)
+    if (!decode(r, true) || crossedPage || !canEmit(r)) break;
+    unchecked(offs[count] = t + (at - <u32>start));
+    count++;
+    segs |= segsOf(r); compiled++;
+    at += load<u8>(r + R_LEN);
+    if ((load<u8>(r + R_HFLAGS) & HFlag.Ends) || recordAt(t + (at - <u32>start)) != 0xFFFF) break;
+  }
+  if (count == first) return;
+  memberEnds |= 1 << (count - 1);
+  membersTaken++;
+}
+
 // ---- the function ----
 // Segments the memory operands of record r use (LEA uses none).
 function segsOf(r: u32): u32 {
@@ -904,7 +969,7 @@ function segsOf(r: u32): u32 {
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32, lin: u32): bool {
-  blk = block; count = n; linkCount = 0; hintCount = 0; entryLin = lin;
+  blk = block; count = n; entryCount = n; memberEnds = 1 << (n - 1); linkCount = 0; hintCount = 0; entryLin = lin;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -914,17 +979,25 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
     off += load<u8>(r + R_LEN);
     if (canEmit(r)) { compiled++; segs |= segsOf(r); } else fallbacks++;
   }
-  unchecked(offs[n] = off);
   if (compiled == 0 || fallbacks * 2 > n) return false;
   pure = fallbacks == 0;
+  if (pure) extendRegion();
   fwd = 0; loops = false;
-  for (let k: u32 = 0; k < n; k++) {
+  for (let k: u32 = 0; k < count; k++) {
     const r = rec(k);
-    if (!isBranch(opOf(r)) || !canEmit(r)) continue;
-    const j = recordAt(branchTarget(r, k));
-    if (j > k && j < n) fwd |= 1 << j;
-    else if (j == 0 && pure) loops = true;
+    let j: u32 = 0xFFFF;
+    if (isBranch(opOf(r)) && canEmit(r)) {
+      j = recordAt(branchTarget(r, k));
+      if (j > k && j < count) fwd |= 1 << j;
+      else if (j == 0 && pure) loops = true;
+    }
+    if ((memberEnds & (1 << k)) && !leaves(r)) {
+      j = recordAt(after(k));
+      if (j > k && j < count) fwd |= 1 << j;
+      else if (j == 0 && pure) loops = true;
+    }
   }
+  n = count;
   joinMat = 0;
   joinCf = 0;
   for (let j: u32 = 1; j < n; j++) {
@@ -939,9 +1012,14 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   const bodyStart = pos;
   uleb(2); uleb(LOCALS); byte(I32); uleb(1); byte(I64);
   guardCode();
-  // chained to: the whole block must fit in the budget (the run loop checked that itself)
+  // blocks taken in run at EIP0 + their offset: CS must allow any EIP
+  if (count > entryCount) {
+    i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_LIMIT); i32c(-1); op(W.Ne);
+    unlikelyIf(); earlyReturn(); close();
+  }
+  // chained to: the whole region must fit in the budget (the run loop checked its block's records)
   get(BEFORE); i32c(n); op(W.Add); get(ROOM); op(W.GtU);
-  unlikelyIf(); earlyReturn(); close();
+  unlikelyIf(); earlyReturn(NO_ROOM); close();
   get(BEFORE); set(BASE);
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
   const loadsAt = pos; // the register loads go here once the body says which
@@ -1011,7 +1089,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
-      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: continue;
+      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (memberEnds & (1 << k)) return false; continue;
       default: return false;
     }
   }
@@ -1032,14 +1110,24 @@ function bodyCode(n: u32): void {
     const r = rec(k);
     if (canEmit(r)) emitRecord(r, k);
     else fallbackCode(r, k);
+    // the end of a block: on to what follows it (the next record in the
+    // region is another block's, reached only by branches)
+    if ((memberEnds & (1 << k)) && !leaves(r)) takeBranch(after(k), k);
   }
-  exitTo(unchecked(offs[n]), n);
+}
+// Whether record r always leaves or branches (nothing falls through it).
+function leaves(r: u32): bool {
+  if (!canEmit(r)) return false;
+  const e = emitterOf(r);
+  return e == Emitter.Jmp || e == Emitter.Call || e == Emitter.Ret || e == Emitter.JmpE;
 }
 
-// Nothing run: BEFORE << 5, resume at record 0 of this block, so the interpreter runs it.
-function earlyReturn(): void {
+// Nothing run: BEFORE << 5, resume at record 0 of this block (or NO_ROOM),
+// so the interpreter runs it.
+function earlyReturn(resume: u32 = 0): void {
   i32c(0); i32c(blk); mem(W.Store, JIT_STOP);
   get(BEFORE); i32c(5); op(W.Shl);
+  if (resume) { i32c(resume); op(W.Or); }
   op(W.Return);
 }
 
@@ -1173,7 +1261,7 @@ function fallbackCode(r: u32, k: u32): void {
   close();
   // a segment load the block goes on after: the entry guard and the FS/GS
   // bases in locals assumed the old segment, so the interpreter runs the rest
-  if (loadsSegment(opOf(r)) && k + 1 < count) exitAt(unchecked(offs[k + 1]), k + 1, k + 1);
+  if (loadsSegment(opOf(r)) && k + 1 < entryCount) exitAt(unchecked(offs[k + 1]), k + 1, k + 1);
 }
 // LES, LDS, LFS, LGS, POP ES/DS/FS/GS (LSS, POP SS and MOV Sreg end the block themselves)
 @inline function loadsSegment(o: u32): bool {

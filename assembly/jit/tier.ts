@@ -27,7 +27,7 @@ import { inlineIo } from "../cpu/io";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
-  compileRegion, DONE, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, F_LINK0, MAX_LINKS, NO_GENERATION,
+  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, F_LINK0, MAX_LINKS, NO_GENERATION,
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
@@ -94,6 +94,7 @@ let statBatches: u64 = 0;       // modules the host compiled
 let statDemoted: u64 = 0;       // regions dropped because they mostly stopped early
 let statExitBound: u64 = 0;     // hot blocks not compiled because their runs mostly ended in an exit
 let statRestored: u64 = 0;      // regions given back to a block decoded again after an eviction
+let statMembers: u64 = 0;       // blocks taken into the regions compiled (region.ts extendRegion)
 
 // A region that stops early (leaves before an instruction it cannot do, or
 // ends in an exit) costs more than interpreting its block: after DEMOTE_AFTER
@@ -129,6 +130,7 @@ export function jitStat(i: u32): f64 {
     case 5: return <f64>statDemoted;
     case 6: return <f64>statExitBound;
     case 7: return <f64>statRestored;
+    case 8: return <f64>statMembers;
     default: return 0;
   }
 }
@@ -260,8 +262,11 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   statInstructions += done;
   const resume = packed & 31;
   if (resume != DONE) jitBlock = load<u32>(JIT_STOP);
-  // (a region it chained to that stopped in its own block does not count against this one)
-  const finished = resume == DONE || jitBlock != blk;
+  // (a region it chained to that stopped in its own block does not count against this one,
+  // nor does a stop in a block a region took in: that block's own region answers for it)
+  const finished = resume == DONE || resume == AT_EIP || resume == NO_ROOM || jitBlock != blk;
+  // stopped in a block it took in: nothing of a block left to run, the run loop goes on at EIP
+  if (resume == AT_EIP) jitBlock = blk;
   const runs = load<u32>(blk + B_HITS) + 1 + (finished && exitReason == ExitReason.None ? 0 : 0x10000);
   if ((runs & 0xFFFF) < DEMOTE_AFTER) store<u32>(blk + B_HITS, runs);
   else if ((runs >>> 16) * 4 > DEMOTE_AFTER && demote) { // back to the interpreter
@@ -270,7 +275,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
     store<u32>(blk + B_HITS, NEVER);
     statDemoted++;
   } else store<u32>(blk + B_HITS, 0);
-  return resume == DONE ? count : resume;
+  return resume == DONE || resume == AT_EIP ? count : (resume == NO_ROOM ? 0 : resume);
 }
 
 // The interpreter runs block blk (it has no region): count the run, and
@@ -380,6 +385,7 @@ function enqueue(blk: u32, count: u32): void {
   if (queued >= JIT_QUEUE_MAX || bodiesEnd + 0x10000 > JIT_BODIES + JIT_BODIES_SIZE) jitFlush();
   startAt(bodiesEnd, JIT_BODIES + JIT_BODIES_SIZE);
   if (!compileRegion(blk, count, load<u32>(ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_BASE) + runEip) || overflow) { statRejected++; return; }
+  statMembers += membersTaken;
   const index = takeIndex();
   if (!index) { statRejected++; return; } // (cannot happen: JIT_REGIONS covers every owner)
   bodiesEnd = pos;

@@ -46,6 +46,8 @@ export interface JitStats {
   invalidated: number;
   /** Regions given back to their block when it was decoded again after an eviction. */
   restored: number;
+  /** Blocks taken into the regions compiled (blocks of the same page their branches lead to: docs/jit.md). */
+  members: number;
   /** Hot blocks left to the interpreter (too few instructions with an emitter, or 16-bit code). */
   rejected: number;
   /** Regions given back to the interpreter because most of their runs stopped early (a TLB miss, an exit). */
@@ -160,7 +162,7 @@ export class JitHost {
   stats(): JitStats {
     const s = (i: number) => this.core!.jitStat(i);
     return {
-      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6), restored: s(7),
+      regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6), restored: s(7), members: s(8),
       compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
     };
   }
