@@ -926,6 +926,8 @@ function recordAt(t: u32): u32 {
 export let membersTaken: u32 = 0; // blocks taken in by the last region
 function extendRegion(): void {
   membersTaken = 0;
+  // a block that loops on itself keeps its loop small: what follows it runs once per loop
+  for (let k: u32 = 0; k < count; k++) if (isBranch(opOf(rec(k))) && recordAt(branchTarget(rec(k), k)) == 0) return;
   for (let k: u32 = 0; k < count && count < MAX_RECORDS; k++) {
     const r = rec(k);
     if (isBranch(opOf(r))) takeIn(branchTarget(r, k));
