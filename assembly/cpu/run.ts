@@ -285,7 +285,10 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
       lastBlock = blk;
       setRetired(done);
-      if (!synced) { setEip(ip); setInsnStart(lastIp); }
+      if (!synced) setEip(ip);
+      // (a Sync handler set the start itself; a Branch one's exit, an MMIO write
+      // of its push, reports it)
+      if (!(hf & HFlag.Sync)) setInsnStart(lastIp);
       return;
     }
     const count = load<u32>(to + B_COUNT);
