@@ -30,7 +30,7 @@ const G = 512;
 const P = 1024;
 const PFX = ['none', '66', 'F3', 'F2'];
 // Flags of a SEL entry (bits 16-23), copied into the record's R_HFLAGS.
-const FLAG = { Lock: 1, Ends: 2, Sync: 4, Invalid: 8 };
+const FLAG = { Lock: 1, Ends: 2, Sync: 4, Invalid: 8, Branch: 16, Rel: 32 };
 const FORMS = [['r', 16], ['r', 32], ['m', 16], ['m', 32]]; // SEL order: mem << 1 | o32
 
 function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
@@ -111,7 +111,8 @@ for (const row of OPCODES) {
         let id;
         if (spec === null) id = H_UNIMPLEMENTED;
         else {
-          const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false');
+          const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false')
+            .replaceAll('$next', 'nextIp(rec, ipBase, ipMask)');
           const jit = pick(sub.jit ?? null, f, s) ?? null;
           id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s));
         }
@@ -119,6 +120,14 @@ for (const row of OPCODES) {
         if (sub.lock) flags |= FLAG.Lock;
         if (sub.ends || id === H_UNIMPLEMENTED) flags |= FLAG.Ends;
         if (sub.sync) flags |= FLAG.Sync;
+        if (sub.branch) {
+          if (sub.sync) fail(`${sub.name}: branch and sync exclude each other`);
+          flags |= FLAG.Branch;
+        }
+        if (sub.rel) {
+          if (!sub.branch) fail(`${sub.name}: a rel jump is a branch`);
+          flags |= FLAG.Rel;
+        }
         sel.push(id | (flags << 16));
       }
     }
@@ -181,6 +190,8 @@ export const enum HFlag {
   Ends = ${FLAG.Ends},    // ends a block at decode time
   Sync = ${FLAG.Sync},    // the handler needs EIP, the instruction's start and the retired count current
   Invalid = ${FLAG.Invalid}, // #UD at decode time (R_OP becomes Op.Invalid)
+  Branch = ${FLAG.Branch}, // not Sync: it sets EIP itself when it ends the block (a near jump taken)
+  Rel = ${FLAG.Rel},     // a Branch to $next + R_DISP, truncated to the operand size (run.ts resolves it in the block)
 }
 
 export const H_INVALID: u32 = ${H.INVALID};
@@ -210,7 +221,7 @@ ${rowsOf(emitterOf, 32, String)}
 `;
 
 // identifiers the handler expressions use, imported from execute.ts
-const KEYWORDS = new Set(['rec', 'true', 'false']);
+const KEYWORDS = new Set(['rec', 'true', 'false', 'ipBase', 'ipMask', 'nextIp']);
 const names = new Set();
 for (const h of handlers) {
   for (const m of h.expr.matchAll(/(?<![.\w])[A-Za-z_]\w*/g)) if (!KEYWORDS.has(m[0])) names.add(m[0]);
@@ -258,6 +269,11 @@ import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
 
+// The EIP of the instruction after rec (a Branch handler's $next).
+@inline function nextIp(rec: u32, ipBase: u32, ipMask: u32): u32 {
+  return (ipBase + load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN)) & ipMask;
+}
+
 @inline function syncPoint(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
   const ip = (ipBase + load<u8>(rec + R_OFF)) & ipMask;
   setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
@@ -281,9 +297,10 @@ if (HANDLER_BASE + <u32>HANDLERS.length > JIT_TABLE_BASE) unreachable();
 
 @inline export function execute(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
   const id = <u32>load<u16>(rec + R_H);
-  if (id >= ${HOT_COUNT}) { call_indirect<void>(HANDLER_BASE + id, rec, ipBase, ipMask, k); return; }
+  // (the call in the default: one bounds check, the br_table's)
   switch (id) {
 ${hotCases.join('\n')}
+    default: call_indirect<void>(HANDLER_BASE + id, rec, ipBase, ipMask, k);
   }
 }
 `;

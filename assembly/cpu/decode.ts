@@ -13,8 +13,9 @@ export const R_BASE: u32 = 7;    // u8 base register, NO_REG = none
 export const R_INDEX: u32 = 8;   // u8 index register, NO_REG = none
 export const R_SCALE: u32 = 9;   // u8 index shift
 export const R_MODRM: u32 = 10;  // u8 the raw ModRM byte
+export const R_TARGET: u32 = 10; // u8 (a Rel jump has no ModRM) 1 + the record its target is in the block, 0 = outside (run.ts)
 export const R_PREFIX: u32 = 11; // u8 number of prefix bytes
-export const R_DISP: u32 = 12;   // u32 displacement (also moffs)
+export const R_DISP: u32 = 12;   // u32 displacement (also moffs; a Rel branch's, sign-extended)
 export const R_IMM: u32 = 16;    // u32 immediate (sign-extended where the encoding says so)
 export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER level)
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
@@ -206,6 +207,8 @@ export function decode(rec: u32, big: bool): bool {
     if ((attr & Attr.Lock) && (!(attr & Attr.Mem) || !(sel & (HFlag.Lock << 16)))) sel = H_INVALID | ((HFlag.Invalid | HFlag.Ends) << 16);
   }
   if (sel & (HFlag.Invalid << 16)) op = Op.Invalid;
+  // a relative branch: its displacement, whatever its width, for the block builder
+  if (sel & (HFlag.Rel << 16)) store<u32>(rec + R_DISP, props & B ? <u32><i32><i8>imm : imm);
   return finish(rec, op, i, attr, prefixes, sel);
 }
 

@@ -56,6 +56,12 @@ export function jumpRel(rec: u32, disp: u32): void {
   setEip((eip() + disp) & ipMask(rec));
   jumped();
 }
+// The same for a Branch handler, which has no sync point: `next` is the
+// instruction's end, worked out from the record.
+@inline export function branchRel(rec: u32, next: u32, disp: u32): void {
+  setEip((next + disp) & ipMask(rec));
+  jumped();
+}
 
 // ---- 00-3F: ALU ----
 // Register forms are inlined into the dispatch, one straight-line case each;
@@ -199,8 +205,8 @@ export function imul3(rec: u32, b: u32): void {
 }
 
 // ---- 70-7F, 0F 80-8F: Jcc ----
-@inline export function jcc(rec: u32, cc: u32, disp: u32): void {
-  if (condition(cc)) jumpRel(rec, disp);
+@inline export function jcc(rec: u32, cc: u32, disp: u32, next: u32): void {
+  if (condition(cc)) branchRel(rec, next, disp);
 }
 
 // ---- 80-8F ----
@@ -480,10 +486,10 @@ export function jcxz(rec: u32): void {
   if ((a32(rec) ? reg32(ECX) : reg16(ECX)) == 0) jumpRel(rec, imm8s(rec));
 }
 
-@inline export function callRel(rec: u32, sz: u32): void {
-  push(sz, eip());
+@inline export function callRel(rec: u32, sz: u32, next: u32): void {
+  push(sz, next);
   if (aborted()) return;
-  jumpRel(rec, imm(rec));
+  branchRel(rec, next, imm(rec));
 }
 
 // ---- F0-FF ----

@@ -1,7 +1,7 @@
 // How an instruction stops half-way. A fault (or an MMIO read that needs the
 // host) sets `abort`; every handler checks it before committing a register,
 // and the run loop rolls EIP back to the instruction's start.
-import { EXIT_REASON, ExitReason } from "../layout";
+import { EXIT_REASON, ExitReason, STOP_WORD } from "../layout";
 
 export const enum Abort { None = 0, Fault = 1, MmioRead = 2 }
 
@@ -15,6 +15,11 @@ export let stopBlock: bool = false;
 // Set with stopBlock for everything but a near jump: run()'s loop must look at
 // the state (exit, interrupt window, TF...) before the next block runs.
 export let stopChain: bool = false;
+// abort != None or stopBlock, in memory (the run loop tests this one word after
+// each instruction, and looks at the two only when it is set; a memory load
+// needs no register for the globals there).
+@inline export function stopOrAbort(): bool { return load<u8>(STOP_WORD) != 0; }
+@inline function setStopOrAbort(v: bool): void { store<u8>(STOP_WORD, v); }
 // Set when `enter` must return to the host after this instruction.
 export let exitReason: u32 = ExitReason.None;
 
@@ -39,6 +44,7 @@ export const AC: u32 = 17;
 export function raise(v: u32, code: u32, hasCode: bool): void {
   if (abort != Abort.None) return;
   abort = Abort.Fault;
+  setStopOrAbort(true);
   faultVector = v;
   faultCode = code;
   faultHasCode = hasCode;
@@ -49,21 +55,23 @@ export function raiseUD(): void { raise(UD, 0, false); }
 export function abortForMmioRead(): void {
   if (abort != Abort.None) return;
   abort = Abort.MmioRead;
+  setStopOrAbort(true);
 }
 
 @inline export function aborted(): bool { return abort != Abort.None; }
-export function clearAbort(): void { abort = Abort.None; }
+export function clearAbort(): void { abort = Abort.None; setStopOrAbort(stopBlock); }
 
-@inline export function endBlock(): void { stopBlock = true; stopChain = true; }
+@inline export function endBlock(): void { stopBlock = true; stopChain = true; setStopOrAbort(true); }
 // A near jump taken: the block ends here, the next one may follow it at once.
-@inline export function jumped(): void { stopBlock = true; }
-export function clearStop(): void { stopBlock = false; stopChain = false; }
+@inline export function jumped(): void { stopBlock = true; setStopOrAbort(true); }
+export function clearStop(): void { stopBlock = false; stopChain = false; setStopOrAbort(abort != Abort.None); }
 
 export function requestExit(reason: u32): void {
   exitReason = reason;
   store<u32>(EXIT_REASON, reason);
   stopBlock = true;
   stopChain = true;
+  setStopOrAbort(true);
 }
 export function clearExit(): void {
   exitReason = ExitReason.None;

@@ -32,6 +32,11 @@
 //     sync    the handler reads or writes EIP, the instruction's start or the retired count
 //             (branches, calls, interrupts, REP restarts, the FPU's FIP, the virtual clock):
 //             the run loop makes them current before it runs (others see them stale)
+//     branch  a near branch that needs none of that: it reads the next EIP as `$next` (from
+//             the record) and sets EIP only when it jumps, which ends the block; the run
+//             loop then takes EIP as it is (a Sync point would cost every Jcc, taken or not)
+//     rel     a branch whose target is $next + the immediate (truncated to the operand size):
+//             the block builder finds a target inside the block, where the run loop goes on
 //     hot     the forms (true, or an object keyed by form like h) common enough in
 //             compiled code that their handler runs inline in the run loop's switch
 //             (cpu/run.ts); the others are called through the function table. Keep
@@ -96,7 +101,7 @@ op(0x6E, 'OUTSB', '', { sync: true, h: 'outs(rec, 0)' });
 op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
 
 // ---- 70-7F: Jcc rel8 ----
-for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { sync: true, h: `jcc(rec, ${c}, imm8s(rec))`, jit: D32('Jcc'), hot: H32 });
+for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { branch: true, rel: true, h: `jcc(rec, ${c}, imm8s(rec), $next)`, jit: D32('Jcc'), hot: H32 });
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
 const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot }));
@@ -155,8 +160,8 @@ for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setReg
 const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot }));
 op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
 op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }, { r32: true }) });
-op(0xC2, 'RET Iw', 'W', { ends: true, sync: true, h: 'retNear($sz, imm(rec))' });
-op(0xC3, 'RET', '', { ends: true, sync: true, h: 'retNear($sz, 0)', jit: D32('Ret'), hot: H32 });
+op(0xC2, 'RET Iw', 'W', { ends: true, branch: true, h: 'retNear($sz, imm(rec))' });
+op(0xC3, 'RET', '', { ends: true, branch: true, h: 'retNear($sz, 0)', jit: D32('Ret'), hot: H32 });
 op(0xC4, 'LES Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${0})` });
 op(0xC5, 'LDS Gv,Mp', 'M', { mem: true, h: `loadFarPointer(rec, ${3})` });
 op(0xC6, 'MOV Eb,Ib', 'MB', { regs: [0], h: 'writeE(rec, 0, imm(rec))', jit: 'Mov' });
@@ -190,10 +195,10 @@ op(0xE4, 'IN AL,Ib', 'B', { sync: true, h: 'inp(imm(rec) & 0xFF, 0)', jit: 'Port
 op(0xE5, 'IN eAX,Ib', 'B', { sync: true, h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
 op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
-op(0xE8, 'CALL Jz', 'V', { ends: true, sync: true, h: 'callRel(rec, $sz)', jit: D32('Call'), hot: H32 });
-op(0xE9, 'JMP Jz', 'V', { ends: true, sync: true, h: 'jumpRel(rec, imm(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xE8, 'CALL Jz', 'V', { ends: true, branch: true, h: 'callRel(rec, $sz, $next)', jit: D32('Call'), hot: H32 });
+op(0xE9, 'JMP Jz', 'V', { ends: true, branch: true, rel: true, h: 'branchRel(rec, $next, imm(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
-op(0xEB, 'JMP Jb', 'B', { ends: true, sync: true, h: 'jumpRel(rec, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xEB, 'JMP Jb', 'B', { ends: true, branch: true, rel: true, h: 'branchRel(rec, $next, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEC, 'IN AL,DX', '', { sync: true, h: 'inp(reg16(EDX), 0)', jit: 'PortIo' });
 op(0xED, 'IN eAX,DX', '', { sync: true, h: 'inp(reg16(EDX), $sz)', jit: 'PortIo' });
 op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)', jit: 'PortIo' });
@@ -310,7 +315,7 @@ for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov
 for (const r of sseRows.filter((r) => r[0] >= 0x150 && r[0] < 0x180)) op(...r);
 
 // ---- 0F 80-9F: Jcc rel16/32, SETcc ----
-for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { sync: true, h: `jcc(rec, ${c}, imm(rec))`, jit: D32('Jcc') });
+for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { branch: true, rel: true, h: `jcc(rec, ${c}, imm(rec), $next)`, jit: D32('Jcc') });
 for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(rec, 0, condition(${c}) ? 1 : 0)`, jit: { r: 'Setcc' } });
 
 // ---- 0F A0-AF ----

@@ -9,11 +9,11 @@ import {
   EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF } from "./decode";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, Attr } from "./decode";
 import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
-  abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason,
+  abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
   clearExit, requestExit, raise, GP,
 } from "./fault";
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
@@ -127,6 +127,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     off += load<u8>(rec + R_LEN);
     if (off >= 0x1000 || (load<u8>(rec + R_HFLAGS) & HFlag.Ends)) break;
   }
+  if (big && !cross) resolveTargets(blk, count);
   jitEvict(blk, phys, key);
   store<u32>(blk + B_PHYS, phys);
   store<u32>(blk + B_KEY, key);
@@ -141,6 +142,21 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
   }
   jitForget(blk);
   return blk;
+}
+
+// A relative jump (32-bit code and operand size: no wrap at 64 KiB) to the
+// start of a record of its own block: runRecords goes on at that record
+// without leaving the block (the loops of compiled code, a skip over a few
+// instructions).
+function resolveTargets(blk: u32, count: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
+    if (!(load<u8>(rec + R_HFLAGS) & HFlag.Rel) || !(load<u8>(rec + R_ATTR) & Attr.O32)) continue;
+    const to: u32 = load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN) + load<u32>(rec + R_DISP);
+    for (let j: u32 = 0; j < count; j++) {
+      if (load<u8>(blk + BLOCK_HEADER + j * RECORD_SIZE + R_OFF) == to) { store<u8>(rec + R_TARGET, j + 1); break; }
+    }
+  }
 }
 
 // The block `prev` led to last time execution went on at `ip`, or 0.
@@ -230,35 +246,59 @@ let lastBlock: u32 = 0;
 // EFLAGS change...: stopChain), no interrupt shadow or TF, the whole block within
 // `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
 // for `chain`, and only the host (between runs) or run() itself makes one.
-// Its own function (not inlined into run). The loop carries only `rec`: an
-// instruction's EIP is the block's first (ipBase) plus its offset (R_OFF), its
-// retired count rec / RECORD_SIZE + k. The handler stores them when it is
-// marked Sync (in its own function, so no per-instruction test here), this
-// loop at a fault and at the end.
+// A jump taken to a record of the same block (resolveTargets) goes on there
+// under the same conditions. Its own function (not inlined into run). The loop
+// carries only `rec`: an instruction's EIP is the block's first (ipBase) plus
+// its offset (R_OFF), its retired count rec / RECORD_SIZE + k. The handler
+// stores them when it is marked Sync (in its own function, so no
+// per-instruction test here), a Branch handler EIP when it jumps, this loop
+// the rest at a fault and at the end.
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
   let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
   let k = retired - rec / RECORD_SIZE;
+  // the epoch blk was found in: a jump inside it needs the same as a link does
+  let epoch = chainEpoch;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec, ipBase, ipMask, k);
-      if (abort != Abort.None) {
-        blockFaulted = true;
-        stopRec = rec;
-        lastBlock = blk;
-        // a Sync handler set the start itself (a task switch moves it)
-        if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((ipBase + load<u8>(rec + R_OFF)) & ipMask);
-        setRetired(rec / RECORD_SIZE + k);
-        return;
+      if (stopOrAbort()) {
+        if (abort != Abort.None) {
+          blockFaulted = true;
+          stopRec = rec;
+          lastBlock = blk;
+          // a Sync handler set the start itself (a task switch moves it)
+          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((ipBase + load<u8>(rec + R_OFF)) & ipMask);
+          setRetired(rec / RECORD_SIZE + k);
+          return;
+        }
+        rec += RECORD_SIZE;
+        break;
       }
       rec += RECORD_SIZE;
-      if (stopBlock) break;
     }
     const lastRec = rec - RECORD_SIZE;
     const done = rec / RECORD_SIZE + k;
-    // after a Sync handler EIP is its own (a jump's target)
-    const synced = (load<u8>(lastRec + R_HFLAGS) & HFlag.Sync) != 0;
+    // after a Sync handler EIP is its own (a jump's target); a Branch handler
+    // sets it only when it jumps, which stops the block
+    const hf = load<u8>(lastRec + R_HFLAGS);
+    // a jump taken to a record of this block: go on there while the rest of the
+    // block fits the budget and nothing a link assumes has changed (chain.ts).
+    // Not with the JIT, which counts and enters blocks, nor in a trace, which
+    // shows each block looked up.
+    const target = (hf & HFlag.Rel) ? load<u8>(lastRec + R_TARGET) : 0;
+    if (target != 0 && stopBlock && chain && !stopChain && !TRACING && !jitOn && epoch == chainEpoch) {
+      const to = blk + BLOCK_HEADER + (target - 1) * RECORD_SIZE;
+      const nk = done - to / RECORD_SIZE;
+      if (to < end && end / RECORD_SIZE + nk <= budgetEnd) {
+        clearStop();
+        rec = to;
+        k = nk;
+        continue;
+      }
+    }
+    const synced = (hf & HFlag.Sync) != 0 || ((hf & HFlag.Branch) != 0 && stopBlock);
     const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
     // (no need to look at the interrupt shadow or TF: run() passes `chain` only
@@ -269,12 +309,16 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
       lastBlock = blk;
       setRetired(done);
-      if (!synced) { setEip(ip); setInsnStart(lastIp); }
+      if (!synced) setEip(ip);
+      // (a Sync handler set the start itself; a Branch one's exit, an MMIO write
+      // of its push, reports it)
+      if (!(hf & HFlag.Sync)) setInsnStart(lastIp);
       return;
     }
     const count = load<u32>(to + B_COUNT);
     clearStop(); // a jump's
     blk = to;
+    epoch = chainEpoch;
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
     ipBase = ip;
