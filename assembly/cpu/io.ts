@@ -42,7 +42,8 @@ export const OPEN_BUS_COUNT: usize = memory.data(4, 4);
 @external("env", "portIo")
 declare function portIo(dir: u32, port: u32, bytes: u32, value: u32, done: u32): u32;
 
-@inline function inlinePort(map: usize, port: u32): bool {
+// The port's bit in one of the bitmaps above.
+@inline function portBit(map: usize, port: u32): bool {
   return ((<u32>load<u8>(map + (port >> 3)) >> (port & 7)) & 1) != 0;
 }
 
@@ -50,7 +51,7 @@ declare function portIo(dir: u32, port: u32, bytes: u32, value: u32, done: u32):
 // interpreter or a compiled region (jitPort): the open bus here, any other
 // port by the host's portIo. `done` as for portIo.
 export function inlineIo(dir: u32, port: u32, bytes: u32, value: u32, done: u32): u32 {
-  if (((<u32>load<u8>(OPEN_PORTS + (port >> 3)) >> (port & 7)) & 1) != 0) {
+  if (portBit(OPEN_PORTS, port)) {
     store<u32>(OPEN_BUS_COUNT, load<u32>(OPEN_BUS_COUNT) + 1);
     return dir == 0 ? 0 : (bytes == 4 ? 0xFFFFFFFF : (<u32>1 << (bytes << 3)) - 1);
   }
@@ -95,7 +96,7 @@ function ioExit(dir: u32, bytes: u32, port: u32, count: u32): void {
 export function out(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(INLINE_PORTS, port)) { inlineIo(0, port, bytes, regSz(EAX, sz), 0); return; }
+  if (portBit(INLINE_PORTS, port)) { inlineIo(0, port, bytes, regSz(EAX, sz), 0); return; }
   store<u32>(EXIT_IO_DATA, regSz(EAX, sz));
   ioExit(0, bytes, port, 1);
 }
@@ -105,7 +106,7 @@ export function out(port: u32, sz: u32): void {
 export function inp(port: u32, sz: u32): void {
   const bytes: u32 = 1 << sz;
   if (!checkPorts(port, bytes)) return;
-  if (inlinePort(INLINE_READS, port)) { setRegSz(EAX, sz, inlineIo(1, port, bytes, 0, retired + 1)); return; }
+  if (portBit(INLINE_READS, port)) { setRegSz(EAX, sz, inlineIo(1, port, bytes, 0, retired + 1)); return; }
   store<u32>(EXIT_IO_DATA, 0);
   store<u32>(ACTIVE + S_PENDING_IO, PendingIo.In);
   ioExit(1, bytes, port, 1);

@@ -377,8 +377,9 @@ function returnTargetCode(): void {
 // block the run loop finds at its EIP; a fault there is reported with the
 // opcode bytes of the record, kept in BAIL_RECORD).
 function bail(k: u32): void {
-  if (k >= entryCount) { i32c(0); i32c(load<u32>(rec(k) + R_BYTES)); mem(W.Store, BAIL_RECORD + R_BYTES); }
-  exitAt(unchecked(offs[k]), k, k < entryCount ? k : AT_EIP);
+  if (k < entryCount) { exitAt(unchecked(offs[k]), k, k); return; }
+  i32c(0); i32c(load<u32>(rec(k) + R_BYTES)); mem(W.Store, BAIL_RECORD + R_BYTES);
+  exitAt(unchecked(offs[k]), k, AT_EIP);
 }
 
 // ---- memory operands ----
