@@ -41,3 +41,73 @@ describe('JIT: blocks taken into a region', () => {
     expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
   });
 });
+
+// A loop inside a region whose head is a block taken in, not the region's
+// first record: its branch back goes round a wasm loop to that record
+// (region.ts bodyCode, `backs`), where it left the region before. The heads
+// read the flags first (ADC: EFLAGS whole at the join; DEC: CF only); an
+// outer loop enters the region again and again, slices of 1000 instructions
+// end inside the loops, and the run ends inside one (maxInstructions 1M) so
+// that a pass past the budget would show.
+const PASSES = 4000;
+const closedByJnz = (head: number[]) => [
+  0xbe, ...le32(PASSES), 0x31, 0xdb, 0x31, 0xd2, // mov esi, PASSES; xor ebx, ebx; xor edx, edx
+  0xeb, 0x00,                                // jmp A (A starts a block)
+  0xb9, ...le32(37),                         // A: mov ecx, 37
+  0x85, 0xc9,                                //    test ecx, ecx (flags known on the way in)
+  0xeb, 0x00,                                //    jmp L
+  ...head,                                   // L: (reads the flags first)
+  0x89, 0xc8,                                //    mov eax, ecx
+  0x83, 0xe0, 0x03,                          //    and eax, 3
+  0x74, 0x05,                                //    jz E
+  0x01, 0xc3,                                //    add ebx, eax
+  0x83, 0xf8, 0x02,                          //    cmp eax, 2 (CF: eax < 2)
+  0x83, 0xc3, 0x07,                          // E: add ebx, 7 (CF from it on this path)
+  0x49,                                      //    dec ecx (CF kept)
+  0x75, 0x100 - head.length - 18,            //    jnz L
+  0x4e,                                      //    dec esi
+  0x75, 0x100 - head.length - 30,            //    jnz A
+  0xf4,                                      //    hlt
+];
+// Closed by a JMP after a join whose flags went to the state unmaterialized:
+// the head reads them first, so this branch back leaves the region instead.
+const closedByJmp = [
+  0xbe, ...le32(PASSES), 0x31, 0xdb, 0x31, 0xd2, // mov esi, PASSES; xor ebx, ebx; xor edx, edx
+  0xeb, 0x00,                                // jmp A
+  0xb9, ...le32(37),                         // A: mov ecx, 37
+  0x85, 0xc9,                                //    test ecx, ecx (flags known on the way in)
+  0xeb, 0x00,                                //    jmp L
+  0x11, 0xd3,                                // L: adc ebx, edx
+  0x49,                                      //    dec ecx
+  0x74, 0x15,                                //    jz OUT
+  0x89, 0xc8,                                //    mov eax, ecx
+  0x83, 0xe0, 0x03,                          //    and eax, 3
+  0x74, 0x07,                                //    jz E
+  0x01, 0xc3,                                //    add ebx, eax
+  0x83, 0xf8, 0x02,                          //    cmp eax, 2
+  0xeb, 0x03,                                //    jmp J
+  0x83, 0xc3, 0x07,                          // E: add ebx, 7
+  0x89, 0xc2,                                // J: mov edx, eax
+  0xeb, 0xe6,                                //    jmp L
+  0x4e,                                      // OUT: dec esi
+  0x75, 0xda,                                //    jnz A
+  0xf4,                                      //    hlt
+];
+
+describe('JIT: a loop whose head is a block taken in', () => {
+  const cases: [string, number[]][] = [
+    ['adc ebx, edx at its head, closed by jnz', closedByJnz([0x11, 0xd3])],
+    ['dec edx at its head, closed by jnz', closedByJnz([0x4a])],
+    ['adc ebx, edx at its head, closed by jmp after a join', closedByJmp],
+  ];
+  for (const [name, code] of cases) {
+    it(`${name}: ends as interpreted`, () => {
+      const off = runFlat32(code, false).end;
+      expect(off.retired).toBe(1_000_000); // stopped inside the loop
+      const { vm, end: on } = runFlat32(code, true);
+      expectCompiledAsInterpreted(off, on);
+      expect(vm.core.jit.stats().members).toBeGreaterThan(0);
+      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
+    });
+  }
+});

@@ -54,7 +54,8 @@ export const AT_EIP: u32 = 30;
 export const NO_ROOM: u32 = 29;
 // A region holds at most this many records (its block's and those of the
 // blocks it takes in): the join and label bookkeeping keeps one bit per record.
-const MAX_RECORDS: u32 = 32;
+const MAX_RECORDS: u32 = 64;
+@inline function bit(j: u32): u64 { return (<u64>1) << <u64>j; }
 
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
@@ -97,8 +98,9 @@ const XPHYS: u32 = 23;  // ... and its guest-physical address
 const FSB: u32 = 24;    // FS base (loaded on entry when a memory operand uses FS)
 const GSB: u32 = 25;    // GS base
 const LCF: u32 = 26;    // CF while cfIn
-const LOCALS: u32 = 24;
-const P64: u32 = 27;    // the i64 local: a product
+const NEXT: u32 = 27;   // a branch back to record NEXT (> 0) of the region (backs)
+const LOCALS: u32 = 25;
+const P64: u32 = 28;    // the i64 local: a product
 
 const MEMSTATE: u32 = 0; // flags: in the vCPU state (LazyOp values otherwise)
 // After a shift or IMUL, which write EFLAGS whole: LR (result), LA (CF) and
@@ -116,18 +118,20 @@ let blkKey: u32 = 0;
 let entryLin: u32 = 0; // the linear address the block runs at now (a guess for links to other pages)
 let count: u32 = 0;
 let entryCount: u32 = 0;   // records of the block itself; those after it are taken-in blocks' (memberRecs)
-let memberEnds: u32 = 0;   // bit k: record k is the last of its block (the block itself or one taken in)
+let memberEnds: u64 = 0;   // bit k: record k is the last of its block (the block itself or one taken in)
 let offs = new StaticArray<u32>(MAX_RECORDS + 1); // offset of each record from the block start
 // The records of the blocks a region takes in, decoded when it is compiled
 // (indexed as the region's records; they have emitters only, so the code never refers to them).
 const memberRecs: u32 = <u32>memory.data(MAX_RECORDS * RECORD_SIZE);
 // The record a region that stopped with AT_EIP left its instruction's opcode bytes in (for a fault's report).
 export const BAIL_RECORD: u32 = <u32>memory.data(RECORD_SIZE);
-let fwd: u32 = 0;          // bit j: some record branches forward to record j
-let joinMat: u32 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
-let joinCf: u32 = 0;       // bit j: ... and only CF is read there (record j is INC/DEC of a register)
-let joinNone: u32 = 0;     // bit j: every branch to record j emitted so far left the lazy state empty
+let fwd: u64 = 0;          // bit j: some record branches forward to record j
+let backs: u64 = 0;        // bit j (> 0): some record at or after j branches back to record j
+let joinMat: u64 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
+let joinCf: u64 = 0;       // bit j: ... and only CF is read there (record j is INC/DEC of a register)
+let joinNone: u64 = 0;     // bit j: every branch to record j emitted so far left the lazy state empty
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
+let againLabel: u32 = 0;   // depth index of the loop a branch back to a record j > 0 goes round (bodyCode)
 export let pure: bool = true; // no fallback in the region
 let segs: u32 = 0;         // segments used by memory operands
 let written: u32 = 0;      // registers the region has written so far
@@ -781,12 +785,12 @@ function materialize(): void {
 // result, so their EFLAGS bits are never read: it takes CF from LCF and leaves
 // its own lazy record (so the state's lazy op is not read either: it is not stored).
 function joinCode(j: u32): void {
-  if (joinCf & (1 << j)) {
+  if (joinCf & bit(j)) {
     carryCode(); set(LCF);
     fl = MEMSTATE; memNone = true; cfIn = true;
     return;
   }
-  if (joinMat & (1 << j)) materialize();
+  if (joinMat & bit(j)) materialize();
   flush();
 }
 
@@ -892,7 +896,7 @@ function takeBranch(t: u32, k: u32): void {
   const j = recordAt(t);
   if (j > k && j < count) { // forward, inside the block
     joinCode(j);
-    if (!memNone) joinNone &= ~(1 << j);
+    if (!memNone) joinNone &= ~bit(j);
     get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
     byte(W.Br); uleb(depth - 1 - unchecked(labelOfRecord[j]));
     return;
@@ -907,6 +911,18 @@ function takeBranch(t: u32, k: u32): void {
       else if (!cfIn && loopCf) { carryCode(); set(LCF); cfIn = true; }
       br(TOP_LABEL); // the loop pass
     } else exitAt(0, 0, DONE); // another flag state: the run loop enters again
+    return;
+  }
+  // back to record j: round the loop if the budget allows another pass. A join
+  // that materializes EFLAGS was compiled for paths that leave the lazy op
+  // empty (bodyCode): one whose flags are in the state, not known empty, leaves.
+  if (j > 0 && j <= k && (backs & bit(j)) && !((joinMat & bit(j)) && fl == MEMSTATE && !memNone)) {
+    get(BASE); i32c(k + 1 - j); op(W.Add); tee(BASE);
+    i32c(count); op(W.Add); get(ROOM); op(W.GtU);
+    unlikelyIf(); exitAt(unchecked(offs[j]), j, DONE); close();
+    joinCode(j);
+    i32c(j); set(NEXT);
+    br(againLabel);
     return;
   }
   exitTo(t, k + 1);
@@ -932,7 +948,7 @@ function extendRegion(): void {
   for (let k: u32 = 0; k < count && count < MAX_RECORDS; k++) {
     const r = rec(k);
     if (isBranch(opOf(r))) takeIn(branchTarget(r, k));
-    if ((memberEnds & (1 << k)) && !leaves(r)) takeIn(after(k));
+    if ((memberEnds & bit(k)) && !leaves(r)) takeIn(after(k));
   }
 }
 // Decode the block at offset t of the region (in its page), if it is not in
@@ -954,7 +970,7 @@ function takeIn(t: u32): void {
     if ((load<u8>(r + R_HFLAGS) & HFlag.Ends) || recordAt(t + (at - <u32>start)) != 0xFFFF) break;
   }
   if (count == first) return;
-  memberEnds |= 1 << (count - 1);
+  memberEnds |= bit(count - 1);
   membersTaken++;
 }
 
@@ -972,7 +988,7 @@ function segsOf(r: u32): u32 {
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32, lin: u32): bool {
-  blk = block; count = n; entryCount = n; memberEnds = 1 << (n - 1); linkCount = 0; hintCount = 0; entryLin = lin;
+  blk = block; count = n; entryCount = n; memberEnds = bit(n - 1); linkCount = 0; hintCount = 0; entryLin = lin;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -985,29 +1001,31 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   if (compiled == 0 || fallbacks * 2 > n) return false;
   pure = fallbacks == 0;
   if (pure) extendRegion();
-  fwd = 0; loops = false;
+  fwd = 0; backs = 0; loops = false;
   for (let k: u32 = 0; k < count; k++) {
     const r = rec(k);
     let j: u32 = 0xFFFF;
     if (isBranch(opOf(r)) && canEmit(r)) {
       j = recordAt(branchTarget(r, k));
-      if (j > k && j < count) fwd |= 1 << j;
+      if (j > k && j < count) fwd |= bit(j);
       else if (j == 0 && pure) loops = true;
+      else if (j <= k && pure) backs |= bit(j);
     }
-    if ((memberEnds & (1 << k)) && !leaves(r)) {
+    if ((memberEnds & bit(k)) && !leaves(r)) {
       j = recordAt(after(k));
-      if (j > k && j < count) fwd |= 1 << j;
+      if (j > k && j < count) fwd |= bit(j);
       else if (j == 0 && pure) loops = true;
+      else if (j <= k && pure) backs |= bit(j);
     }
   }
   n = count;
   joinMat = 0;
   joinCf = 0;
   for (let j: u32 = 1; j < n; j++) {
-    if (!(fwd & (1 << j)) || !readsFlagsFirst(j, n)) continue;
-    joinMat |= 1 << j;
+    if (!((fwd | backs) & bit(j)) || !readsFlagsFirst(j, n)) continue;
+    joinMat |= bit(j);
     const r = rec(j), e = emitterOf(r);
-    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) joinCf |= 1 << j;
+    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) joinCf |= bit(j);
   }
   written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; cfIn = false; depth = 0;
 
@@ -1092,7 +1110,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
-      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (memberEnds & (1 << k)) return false; continue;
+      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (memberEnds & bit(k)) return false; continue;
       default: return false;
     }
   }
@@ -1101,12 +1119,24 @@ function readsFlagsFirst(j: u32, n: u32): bool {
 
 // One pass over the block's records, and the exit after the last.
 function bodyCode(n: u32): void {
-  joinNone = 0xFFFFFFFF;
-  for (let j: i32 = <i32>n - 1; j > 0; j--) if (fwd & (1 << j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
+  // (a branch back to a join whose code reads the flags first leaves them known to be
+  // whole in EFLAGS, or goes back to the run loop; other joins it goes to are not assumed so)
+  joinNone = ~(backs & ~(joinMat | joinCf));
+  const joins = fwd | backs;
+  if (backs) { againLabel = depth; open(W.Loop); }
+  for (let j: i32 = <i32>n - 1; j > 0; j--) if (joins & bit(j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
+  if (backs) { // round the loop: on to the record a branch back named
+    get(NEXT); set(T0); i32c(0); set(NEXT);
+    for (let j: u32 = 1; j < n; j++) {
+      if (!(backs & bit(j))) continue;
+      get(T0); if (backs != bit(j)) { i32c(j); op(W.Eq); }
+      byte(W.BrIf); uleb(depth - 1 - unchecked(labelOfRecord[j]));
+    }
+  }
   for (let k: u32 = 0; k < n; k++) {
-    if (k > 0 && (fwd & (1 << k))) { // a join: the flags are in the state on every path
+    if (k > 0 && (joins & bit(k))) { // a join: the flags are in the state on every path
       joinCode(k);
-      const none = memNone && (joinNone & (1 << k)) != 0;
+      const none = memNone && (joinNone & bit(k)) != 0;
       close();
       memNone = none;
     }
@@ -1115,8 +1145,9 @@ function bodyCode(n: u32): void {
     else fallbackCode(r, k);
     // the end of a block: on to what follows it (the next record in the
     // region is another block's, reached only by branches)
-    if ((memberEnds & (1 << k)) && !leaves(r)) takeBranch(after(k), k);
+    if ((memberEnds & bit(k)) && !leaves(r)) takeBranch(after(k), k);
   }
+  if (backs) close();
 }
 // Whether record r always leaves or branches (nothing falls through it).
 function leaves(r: u32): bool {
