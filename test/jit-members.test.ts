@@ -111,3 +111,55 @@ describe('JIT: a loop whose head is a block taken in', () => {
     });
   }
 });
+
+// Hand assembly with labels: a string names the next byte's address, [op, 'L']
+// is a short jump (op: EB, or 7x for Jcc) to label L.
+function assemble(parts: (number[] | string | [number, string])[]): number[] {
+  const at = new Map<string, number>();
+  const size = (p: number[] | [number, string]) => (typeof p[1] === 'string' ? 2 : p.length);
+  let n = 0;
+  for (const p of parts) if (typeof p === 'string') at.set(p, n); else n += size(p);
+  const out: number[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') continue;
+    if (typeof p[1] === 'string') { const d = at.get(p[1])! - (out.length + 2); out.push(p[0] as number, d & 0xff); } else out.push(...(p as number[]));
+  }
+  return out;
+}
+// The CRC-32 bit loop entered at its join (.nox): the region's first record,
+// reached again from two flag states (after SHR when CF = 1, after XOR, or
+// after a NEG that sets CF).
+// With an INC/DEC at the top (reads only CF) both branches leave CF in a
+// local; with an ADC there, the second state goes round pass 0 again (region.ts
+// AGAIN_LABEL) where it left the region before.
+const crcAtJoin = (top: number[], neg: boolean) => assemble([
+  [0xb9, ...le32(5 * PASSES)], [0xb8, ...le32(0x12345678)], [0x31, 0xdb], [0x31, 0xf6], [0xbf, ...le32(5)], [0xb2, 0x08], [0xeb, 'nox'],
+  'nox', top,
+  [0x75, 'bit'],           // jne bit
+  [0xb2, 0x08], [0x49],    // mov dl, 8; dec ecx
+  [0x75, 'bit'], [0xeb, 'done'], // jne bit; jmp done (the block has emitters only)
+  'bit', [0xd1, 0xe8],     // shr eax, 1
+  [0x72, 'nox'],           // jb nox
+  [0x35, ...le32(0xedb88320)], // xor eax, 0EDB88320h
+  neg ? [0xf7, 0xdf] : [], // neg edi (CF = 1: edi is never 0)
+  [0xeb, 'nox'],           // jmp nox
+  'done', [0xf4],          // hlt
+]);
+
+describe('JIT: branches back to the first record with two flag states', () => {
+  const cases: [string, number[]][] = [
+    // dec dl; setc bh (CF from before the DEC); lea esi, [esi+ebx]
+    ['dec dl at the top', crcAtJoin([0xfe, 0xca, 0x0f, 0x92, 0xc7, 0x8d, 0x34, 0x1e], false)],
+    // adc ebx, 0; dec dl
+    ['adc ebx, 0 at the top', crcAtJoin([0x83, 0xd3, 0x00, 0xfe, 0xca], true)],
+  ];
+  for (const [name, code] of cases) {
+    it(`${name}: ends as interpreted`, () => {
+      const off = runFlat32(code, false).end;
+      expect(off.retired).toBe(1_000_000);
+      const { end: on } = runFlat32(code, true);
+      expectCompiledAsInterpreted(off, on);
+      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
+    });
+  }
+});

@@ -146,7 +146,8 @@ let memNone: bool = false; // with fl == MEMSTATE: the state's lazy op is known 
 let cfIn: bool = false;
 let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
-const TOP_LABEL: u32 = 1;
+const AGAIN_LABEL: u32 = 1; // pass 0 from its start, the flags in the state (another flag state than the loop's)
+const TOP_LABEL: u32 = 2;
 let labelOfRecord = new StaticArray<u32>(MAX_RECORDS + 1); // depth index of the block that ends at record j
 // A looping region is emitted twice: pass 0 is the first pass over the block
 // (flags unknown on entry), pass 1 the loop, entered with the flag state pass
@@ -157,6 +158,7 @@ let loopFl: u32 = UNSET;
 let loopSz: u32 = 0;
 let loopNone: bool = false;
 let loopCf: bool = false;
+let headCf: bool = false;  // record 0 is INC/DEC of a register: the loop's branches leave CF in LCF (as joinCf)
 export let compiled: u32 = 0; // records with an emitter in the last region
 export let fallbacks: u32 = 0;
 
@@ -905,12 +907,17 @@ function takeBranch(t: u32, k: u32): void {
     get(BASE); i32c(k + 1); op(W.Add); tee(BASE);
     i32c(count); op(W.Add); get(ROOM); op(W.GtU);
     unlikelyIf(); exitAt(0, 0, DONE); close();
+    // an INC/DEC at the top reads only CF: every branch back leaves the same state
+    if (headCf && !(fl == MEMSTATE && memNone && cfIn)) { carryCode(); set(LCF); fl = MEMSTATE; memNone = true; cfIn = true; }
     if (pass == 0 && loopFl == UNSET) { loopFl = fl; loopSz = flSz; loopNone = memNone; loopCf = cfIn; }
     if (fl == loopFl && (fl == MEMSTATE ? memNone || !loopNone : flSz == loopSz)) {
       if (cfIn && !loopCf) { cfStore(); cfIn = false; }
       else if (!cfIn && loopCf) { carryCode(); set(LCF); cfIn = true; }
       br(TOP_LABEL); // the loop pass
-    } else exitAt(0, 0, DONE); // another flag state: the run loop enters again
+    } else { // another flag state: pass 0 again, which takes the flags from the state
+      flush();
+      br(AGAIN_LABEL);
+    }
     return;
   }
   // back to record j: round the loop if the budget allows another pass. A join
@@ -1047,6 +1054,8 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   open(W.Block); // EXIT_LABEL
   loopFl = UNSET;
   pass = 0;
+  { const r = rec(0), e = emitterOf(r); headCf = loops && canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r))); }
+  open(W.Loop); // AGAIN_LABEL
   open(W.Block); // TOP_LABEL in pass 0: its end is the loop's start
   bodyCode(n);
   close();
@@ -1057,6 +1066,7 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
     bodyCode(n);
     close();
   }
+  close();
   close();
   // the common exit: registers back, EIP, the result
   for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); getR(i); storeState(S_GPR + (i << 2)); }
