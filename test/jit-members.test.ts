@@ -163,3 +163,40 @@ describe('JIT: branches back to the first record with two flag states', () => {
     });
   }
 });
+
+describe('JIT: loops inside a region', () => {
+  const cases: [string, number[]][] = [
+    // two loop heads taken in (an outer loop and the inner one): the branches
+    // back name their record, and the loop's top goes on at that one
+    ['two loop heads', assemble([
+      [0x31, 0xdb], [0xbf, ...le32(3 * PASSES)], [0xeb, 'a'], // xor ebx, ebx; mov edi, 3 * PASSES; jmp a
+      'a', [0xbe, ...le32(5)], [0xeb, 'outer'],          // a: mov esi, 5; jmp outer
+      'outer', [0xb9, ...le32(7)], [0xeb, 'inner'],      // outer: mov ecx, 7; jmp inner
+      'inner', [0x01, 0xcb], [0x49], [0x75, 'inner'],    // inner: add ebx, ecx; dec ecx; jnz inner
+      [0x4e], [0x75, 'outer'],                           // dec esi; jnz outer
+      [0x4f], [0x75, 'a'], [0xeb, 'done'],               // dec edi; jnz a; jmp done
+      'done', [0xf4],
+    ])],
+    // a loop head that does not read the flags, joined from a path whose flags
+    // are whole in EFLAGS (after SHR) and from the branch back (DEC's, lazy):
+    // the JZ after it must not take ZF from EFLAGS as if both were whole
+    ['a head that does not read the flags', assemble([
+      [0x31, 0xdb], [0x31, 0xd2], [0xbe, ...le32(2 * PASSES)], [0xeb, 'a'], // xor ebx, ebx; xor edx, edx; mov esi, 2 * PASSES
+      'a', [0xb9, ...le32(37)], [0xd1, 0xea], [0xeb, 'l'], // a: mov ecx, 37; shr edx, 1 (ZF = 1); jmp l
+      'l', [0x89, 0xc8], [0xeb, 'm'],                    // l: mov eax, ecx; jmp m
+      'm', [0x74, 'z'], [0x01, 0xc3],                    // m: jz z; add ebx, eax
+      'z', [0x49], [0x75, 'l'],                          // z: dec ecx; jnz l
+      [0x4e], [0x75, 'a'], [0xeb, 'done'],               // dec esi; jnz a; jmp done
+      'done', [0xf4],
+    ])],
+  ];
+  for (const [name, code] of cases) {
+    it(`${name}: ends as interpreted`, () => {
+      const off = runFlat32(code, false).end;
+      expect(off.retired).toBe(1_000_000);
+      const { end: on } = runFlat32(code, true);
+      expectCompiledAsInterpreted(off, on);
+      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
+    });
+  }
+});

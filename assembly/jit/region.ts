@@ -52,10 +52,8 @@ export const AT_EIP: u32 = 30;
 // that took blocks in may retire more than its block): the interpreter runs
 // the block from its first record, and the run does not count against the region
 export const NO_ROOM: u32 = 29;
-// A region holds at most this many records (its block's and those of the
-// blocks it takes in): the join and label bookkeeping keeps one bit per record.
-const MAX_RECORDS: u32 = 64;
-@inline function bit(j: u32): u64 { return (<u64>1) << <u64>j; }
+// A region holds at most this many records (its block's and those of the blocks it takes in).
+const MAX_RECORDS: u32 = 128;
 
 // Functions the region module imports from the core (tier.ts), by index.
 export const F_STEP: u32 = 0;  // (rec, ip, retired) -> 0 go on | 1 block ends | 2 aborted
@@ -98,7 +96,7 @@ const XPHYS: u32 = 23;  // ... and its guest-physical address
 const FSB: u32 = 24;    // FS base (loaded on entry when a memory operand uses FS)
 const GSB: u32 = 25;    // GS base
 const LCF: u32 = 26;    // CF while cfIn
-const NEXT: u32 = 27;   // a branch back to record NEXT (> 0) of the region (backs)
+const NEXT: u32 = 27;   // a branch back to record NEXT (> 0) of the region (BACK)
 const LOCALS: u32 = 25;
 const P64: u32 = 28;    // the i64 local: a product
 
@@ -118,18 +116,24 @@ let blkKey: u32 = 0;
 let entryLin: u32 = 0; // the linear address the block runs at now (a guess for links to other pages)
 let count: u32 = 0;
 let entryCount: u32 = 0;   // records of the block itself; those after it are taken-in blocks' (memberRecs)
-let memberEnds: u64 = 0;   // bit k: record k is the last of its block (the block itself or one taken in)
+// What the compiler knows of each record (bits of marks[k]):
+const END: u8 = 1;  // the last record of its block (the block itself or one taken in)
+const FWD: u8 = 2;  // some record branches forward to it
+const BACK: u8 = 4; // (k > 0) some record at or after it branches back to it
+const MAT: u8 = 8;  // at the join there the flags are materialized (the code after reads them)
+const CF: u8 = 16;  // ... and only CF is read there (it is INC/DEC of a register)
+const NONE: u8 = 32; // every branch to it emitted so far left the lazy state empty
+const marks: usize = memory.data(MAX_RECORDS + 1);
+@inline function is(k: u32, m: u8): bool { return (load<u8>(marks + k) & m) != 0; }
+@inline function mark(k: u32, m: u8): void { store<u8>(marks + k, load<u8>(marks + k) | m); }
+@inline function unmark(k: u32, m: u8): void { store<u8>(marks + k, load<u8>(marks + k) & ~m); }
+let backCount: u32 = 0;    // records marked BACK
 let offs = new StaticArray<u32>(MAX_RECORDS + 1); // offset of each record from the block start
 // The records of the blocks a region takes in, decoded when it is compiled
 // (indexed as the region's records; they have emitters only, so the code never refers to them).
 const memberRecs: u32 = <u32>memory.data(MAX_RECORDS * RECORD_SIZE);
 // The record a region that stopped with AT_EIP left its instruction's opcode bytes in (for a fault's report).
 export const BAIL_RECORD: u32 = <u32>memory.data(RECORD_SIZE);
-let fwd: u64 = 0;          // bit j: some record branches forward to record j
-let backs: u64 = 0;        // bit j (> 0): some record at or after j branches back to record j
-let joinMat: u64 = 0;      // bit j: at the join at record j the flags are materialized (the code after reads them)
-let joinCf: u64 = 0;       // bit j: ... and only CF is read there (record j is INC/DEC of a register)
-let joinNone: u64 = 0;     // bit j: every branch to record j emitted so far left the lazy state empty
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
 let againLabel: u32 = 0;   // depth index of the loop a branch back to a record j > 0 goes round (bodyCode)
 export let pure: bool = true; // no fallback in the region
@@ -158,7 +162,7 @@ let loopFl: u32 = UNSET;
 let loopSz: u32 = 0;
 let loopNone: bool = false;
 let loopCf: bool = false;
-let headCf: bool = false;  // record 0 is INC/DEC of a register: the loop's branches leave CF in LCF (as joinCf)
+let headCf: bool = false;  // record 0 is INC/DEC of a register: the loop's branches leave CF in LCF (as at a CF join)
 export let compiled: u32 = 0; // records with an emitter in the last region
 export let fallbacks: u32 = 0;
 
@@ -781,18 +785,18 @@ function materialize(): void {
 }
 
 // Every path into the join at record j leaves the flags the same way: in the
-// state (flush), or, when the code after reads them first (joinMat), with
+// state (flush), or, when the code after reads them first (MAT), with
 // EFLAGS whole, or only CF, in LCF, when record j is an INC/DEC of a register.
 // That one cannot leave the region before it sets the other five from its own
 // result, so their EFLAGS bits are never read: it takes CF from LCF and leaves
 // its own lazy record (so the state's lazy op is not read either: it is not stored).
 function joinCode(j: u32): void {
-  if (joinCf & bit(j)) {
+  if (is(j, CF)) {
     carryCode(); set(LCF);
     fl = MEMSTATE; memNone = true; cfIn = true;
     return;
   }
-  if (joinMat & bit(j)) materialize();
+  if (is(j, MAT)) materialize();
   flush();
 }
 
@@ -898,7 +902,7 @@ function takeBranch(t: u32, k: u32): void {
   const j = recordAt(t);
   if (j > k && j < count) { // forward, inside the block
     joinCode(j);
-    if (!memNone) joinNone &= ~bit(j);
+    if (!memNone) unmark(j, NONE);
     get(BASE); i32c(k + 1 - j); op(W.Add); set(BASE);
     byte(W.Br); uleb(depth - 1 - unchecked(labelOfRecord[j]));
     return;
@@ -923,7 +927,7 @@ function takeBranch(t: u32, k: u32): void {
   // back to record j: round the loop if the budget allows another pass. A join
   // that materializes EFLAGS was compiled for paths that leave the lazy op
   // empty (bodyCode): one whose flags are in the state, not known empty, leaves.
-  if (j > 0 && j <= k && (backs & bit(j)) && !((joinMat & bit(j)) && fl == MEMSTATE && !memNone)) {
+  if (j > 0 && j <= k && is(j, BACK) && !(is(j, MAT) && fl == MEMSTATE && !memNone)) {
     get(BASE); i32c(k + 1 - j); op(W.Add); tee(BASE);
     i32c(count); op(W.Add); get(ROOM); op(W.GtU);
     unlikelyIf(); exitAt(unchecked(offs[j]), j, DONE); close();
@@ -955,7 +959,7 @@ function extendRegion(): void {
   for (let k: u32 = 0; k < count && count < MAX_RECORDS; k++) {
     const r = rec(k);
     if (isBranch(opOf(r))) takeIn(branchTarget(r, k));
-    if ((memberEnds & bit(k)) && !leaves(r)) takeIn(after(k));
+    if (is(k, END) && !leaves(r)) takeIn(after(k));
   }
 }
 // Decode the block at offset t of the region (in its page), if it is not in
@@ -977,7 +981,7 @@ function takeIn(t: u32): void {
     if ((load<u8>(r + R_HFLAGS) & HFlag.Ends) || recordAt(t + (at - <u32>start)) != 0xFFFF) break;
   }
   if (count == first) return;
-  memberEnds |= bit(count - 1);
+  mark(count - 1, END);
   membersTaken++;
 }
 
@@ -992,10 +996,18 @@ function segsOf(r: u32): u32 {
   return stack | (1 << load<u8>(r + R_SEG));
 }
 
+// Record k branches (or falls) to record j: a join ahead, the loop to record 0, or a branch back.
+function joinTo(j: u32, k: u32): void {
+  if (j > k && j < count) mark(j, FWD);
+  else if (j == 0 && pure) loops = true;
+  else if (j <= k && pure && !is(j, BACK)) { mark(j, BACK); backCount++; }
+}
+
 // Emits the body (size-prefixed) at the writer's position; false when the
 // region is not worth compiling (too few records with an emitter).
 export function compileRegion(block: u32, n: u32, lin: u32): bool {
-  blk = block; count = n; entryCount = n; memberEnds = bit(n - 1); linkCount = 0; hintCount = 0; entryLin = lin;
+  memory.fill(marks, 0, MAX_RECORDS + 1);
+  blk = block; count = n; entryCount = n; mark(n - 1, END); linkCount = 0; hintCount = 0; entryLin = lin;
   blkPhys = load<u32>(block + B_PHYS_AT); blkKey = load<u32>(block + B_KEY_AT);
   let off: u32 = 0;
   compiled = 0; fallbacks = 0; segs = 0;
@@ -1008,31 +1020,18 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   if (compiled == 0 || fallbacks * 2 > n) return false;
   pure = fallbacks == 0;
   if (pure) extendRegion();
-  fwd = 0; backs = 0; loops = false;
+  backCount = 0; loops = false;
   for (let k: u32 = 0; k < count; k++) {
     const r = rec(k);
-    let j: u32 = 0xFFFF;
-    if (isBranch(opOf(r)) && canEmit(r)) {
-      j = recordAt(branchTarget(r, k));
-      if (j > k && j < count) fwd |= bit(j);
-      else if (j == 0 && pure) loops = true;
-      else if (j <= k && pure) backs |= bit(j);
-    }
-    if ((memberEnds & bit(k)) && !leaves(r)) {
-      j = recordAt(after(k));
-      if (j > k && j < count) fwd |= bit(j);
-      else if (j == 0 && pure) loops = true;
-      else if (j <= k && pure) backs |= bit(j);
-    }
+    if (isBranch(opOf(r)) && canEmit(r)) joinTo(recordAt(branchTarget(r, k)), k);
+    if (is(k, END) && !leaves(r)) joinTo(recordAt(after(k)), k);
   }
   n = count;
-  joinMat = 0;
-  joinCf = 0;
   for (let j: u32 = 1; j < n; j++) {
-    if (!((fwd | backs) & bit(j)) || !readsFlagsFirst(j, n)) continue;
-    joinMat |= bit(j);
+    if (!is(j, FWD | BACK) || !readsFlagsFirst(j, n)) continue;
+    mark(j, MAT);
     const r = rec(j), e = emitterOf(r);
-    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) joinCf |= bit(j);
+    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) mark(j, CF);
   }
   written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; cfIn = false; depth = 0;
 
@@ -1120,7 +1119,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
-      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (memberEnds & bit(k)) return false; continue;
+      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (is(k, END)) return false; continue;
       default: return false;
     }
   }
@@ -1131,22 +1130,21 @@ function readsFlagsFirst(j: u32, n: u32): bool {
 function bodyCode(n: u32): void {
   // (a branch back to a join whose code reads the flags first leaves them known to be
   // whole in EFLAGS, or goes back to the run loop; other joins it goes to are not assumed so)
-  joinNone = ~(backs & ~(joinMat | joinCf));
-  const joins = fwd | backs;
-  if (backs) { againLabel = depth; open(W.Loop); }
-  for (let j: i32 = <i32>n - 1; j > 0; j--) if (joins & bit(j)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
-  if (backs) { // round the loop: on to the record a branch back named
+  for (let j: u32 = 0; j < n; j++) if (is(j, BACK) && !is(j, MAT | CF)) unmark(j, NONE); else mark(j, NONE);
+  if (backCount) { againLabel = depth; open(W.Loop); }
+  for (let j: i32 = <i32>n - 1; j > 0; j--) if (is(j, FWD | BACK)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
+  if (backCount) { // round the loop: on to the record a branch back named
     get(NEXT); set(T0); i32c(0); set(NEXT);
     for (let j: u32 = 1; j < n; j++) {
-      if (!(backs & bit(j))) continue;
-      get(T0); if (backs != bit(j)) { i32c(j); op(W.Eq); }
+      if (!is(j, BACK)) continue;
+      get(T0); if (backCount > 1) { i32c(j); op(W.Eq); }
       byte(W.BrIf); uleb(depth - 1 - unchecked(labelOfRecord[j]));
     }
   }
   for (let k: u32 = 0; k < n; k++) {
-    if (k > 0 && (joins & bit(k))) { // a join: the flags are in the state on every path
+    if (k > 0 && is(k, FWD | BACK)) { // a join: the flags are in the state on every path
       joinCode(k);
-      const none = memNone && (joinNone & bit(k)) != 0;
+      const none = memNone && is(k, NONE);
       close();
       memNone = none;
     }
@@ -1155,9 +1153,9 @@ function bodyCode(n: u32): void {
     else fallbackCode(r, k);
     // the end of a block: on to what follows it (the next record in the
     // region is another block's, reached only by branches)
-    if ((memberEnds & bit(k)) && !leaves(r)) takeBranch(after(k), k);
+    if (is(k, END) && !leaves(r)) takeBranch(after(k), k);
   }
-  if (backs) close();
+  if (backCount) close();
 }
 // Whether record r always leaves or branches (nothing falls through it).
 function leaves(r: u32): bool {
