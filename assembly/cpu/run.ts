@@ -6,7 +6,7 @@ import {
   RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
   S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
   EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS,
-  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
+  EXIT_INSN_EIP, STOP_WORD, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
 import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, Attr } from "./decode";
@@ -14,7 +14,7 @@ import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
-  clearExit, requestExit, raise, GP,
+  clearExit, requestExit, raise, GP, jumped, allowJumps, STOP_JUMP,
 } from "./fault";
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess } from "./memory";
@@ -247,7 +247,9 @@ let lastBlock: u32 = 0;
 // `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
 // for `chain`, and only the host (between runs) or run() itself makes one.
 // A jump taken to a record of the same block (resolveTargets) goes on there
-// under the same conditions. Its own function (not inlined into run). The loop
+// under the same conditions: its handler sets the stop word to STOP_JUMP (no
+// EIP) when JUMP_OK, which this loop sets and breakChains clears, allows it,
+// and the loop moves `rec` and `k` only. Its own function (not inlined into run). The loop
 // carries only `rec`: an instruction's EIP is the block's first (ipBase) plus
 // its offset (R_OFF), its retired count rec / RECORD_SIZE + k. The handler
 // stores them when it is marked Sync (in its own function, so no
@@ -256,15 +258,35 @@ let lastBlock: u32 = 0;
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
   let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
   let k = retired - rec / RECORD_SIZE;
-  // the epoch blk was found in: a jump inside it needs the same as a link does
-  let epoch = chainEpoch;
+  // jumps inside a block: not with the JIT (it counts and enters blocks
+  // through run()), nor in a trace (it shows each block looked up), nor in a
+  // block cut short by the budget; breakChains stops them (chain.ts)
+  const inner = chain && !TRACING && !jitOn;
+  allowJumps(inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE);
+  // the most k may grow to with the rest of the block still within the budget
+  let kMax = budgetEnd - end / RECORD_SIZE;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
       if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
       execute(rec, ipBase, ipMask, k);
       if (stopOrAbort()) {
-        if (abort != Abort.None) {
+        if (load<u8>(STOP_WORD) == STOP_JUMP) {
+          // a jump taken to a record of this block (execute.ts relJump): go on
+          // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
+          // of the block fits the budget; else leave as a taken jump
+          store<u8>(STOP_WORD, 0);
+          const to = blk + BLOCK_HEADER + (<u32>load<u8>(rec + R_TARGET) - 1) * RECORD_SIZE;
+          const nk = k + (rec + RECORD_SIZE) / RECORD_SIZE - to / RECORD_SIZE;
+          if (<i32>(nk - kMax) <= 0) {
+            rec = to;
+            k = nk;
+            continue;
+          }
+          setEip((ipBase + load<u8>(to + R_OFF)) & ipMask);
+          jumped();
+        } else if (abort != Abort.None) {
+          allowJumps(false);
           blockFaulted = true;
           stopRec = rec;
           lastBlock = blk;
@@ -283,21 +305,6 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     // after a Sync handler EIP is its own (a jump's target); a Branch handler
     // sets it only when it jumps, which stops the block
     const hf = load<u8>(lastRec + R_HFLAGS);
-    // a jump taken to a record of this block: go on there while the rest of the
-    // block fits the budget and nothing a link assumes has changed (chain.ts).
-    // Not with the JIT, which counts and enters blocks, nor in a trace, which
-    // shows each block looked up.
-    const target = (hf & HFlag.Rel) ? load<u8>(lastRec + R_TARGET) : 0;
-    if (target != 0 && stopBlock && chain && !stopChain && !TRACING && !jitOn && epoch == chainEpoch) {
-      const to = blk + BLOCK_HEADER + (target - 1) * RECORD_SIZE;
-      const nk = done - to / RECORD_SIZE;
-      if (to < end && end / RECORD_SIZE + nk <= budgetEnd) {
-        clearStop();
-        rec = to;
-        k = nk;
-        continue;
-      }
-    }
     const synced = (hf & HFlag.Sync) != 0 || ((hf & HFlag.Branch) != 0 && stopBlock);
     const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
@@ -307,6 +314,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
+      allowJumps(false);
       lastBlock = blk;
       setRetired(done);
       if (!synced) setEip(ip);
@@ -318,11 +326,12 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const count = load<u32>(to + B_COUNT);
     clearStop(); // a jump's
     blk = to;
-    epoch = chainEpoch;
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
     ipBase = ip;
     k = done - rec / RECORD_SIZE;
+    kMax = budgetEnd - end / RECORD_SIZE;
+    allowJumps(inner);
   }
 }
 
