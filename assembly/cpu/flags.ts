@@ -52,6 +52,7 @@ export const enum LazyOp {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   // None, Inc, Dec: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
   if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? ACTIVE + S_LAZY_A : ACTIVE + S_EFLAGS) & CF;
+  if (op == LazyOp.Logic) return 0;
   const m = sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
   const a = load<u32>(ACTIVE + S_LAZY_A) & m;
   const b = load<u32>(ACTIVE + S_LAZY_B) & m;

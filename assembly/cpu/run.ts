@@ -9,7 +9,7 @@ import {
   EXIT_INSN_EIP, STOP_WORD, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, Attr } from "./decode";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, R_STEP, Attr } from "./decode";
 import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
@@ -20,6 +20,7 @@ import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess } from "./memory";
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart, retired } from "./context";
+import { setPos, setPosK, posBase, posK } from "./position";
 import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
@@ -154,7 +155,12 @@ function resolveTargets(blk: u32, count: u32): void {
     if (!(load<u8>(rec + R_HFLAGS) & HFlag.Rel) || !(load<u8>(rec + R_ATTR) & Attr.O32)) continue;
     const to: u32 = load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN) + load<u32>(rec + R_DISP);
     for (let j: u32 = 0; j < count; j++) {
-      if (load<u8>(blk + BLOCK_HEADER + j * RECORD_SIZE + R_OFF) == to) { store<u8>(rec + R_TARGET, j + 1); break; }
+      const at = blk + BLOCK_HEADER + j * RECORD_SIZE;
+      if (load<u8>(at + R_OFF) == to) {
+        store<u8>(rec + R_TARGET, j + 1);
+        store<u32>(rec + R_STEP, at - rec - RECORD_SIZE); // (the loop's step there, past its own record)
+        break;
+      }
     }
   }
 }
@@ -249,15 +255,15 @@ let lastBlock: u32 = 0;
 // A jump taken to a record of the same block (resolveTargets) goes on there
 // under the same conditions: its handler sets the stop word to STOP_JUMP (no
 // EIP) when JUMP_OK, which this loop sets and breakChains clears, allows it,
-// and the loop moves `rec` and `k` only. Its own function (not inlined into run). The loop
-// carries only `rec`: an instruction's EIP is the block's first (ipBase) plus
-// its offset (R_OFF), its retired count rec / RECORD_SIZE + k. The handler
-// stores them when it is marked Sync (in its own function, so no
-// per-instruction test here), a Branch handler EIP when it jumps, this loop
-// the rest at a fault and at the end.
+// and the loop moves `rec` by the record's R_STEP and k by as many records.
+// Its own function (not inlined into run). The loop carries only `rec` (and
+// its end). An instruction's EIP is the
+// block's first plus its offset (R_OFF), its retired count rec / RECORD_SIZE
+// + k; position.ts keeps the first and k. The handler stores them when it is
+// marked Sync (in its own function, so no per-instruction test here), a Branch
+// handler EIP when it jumps, this loop the rest at a fault and at the end.
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
-  let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
-  let k = retired - rec / RECORD_SIZE;
+  setPos((eip() - load<u8>(rec + R_OFF)) & ipMask, ipMask, retired - rec / RECORD_SIZE);
   // jumps inside a block: not with the JIT (it counts and enters blocks
   // through run()), nor in a trace (it shows each block looked up), nor in a
   // block cut short by the budget; breakChains stops them (chain.ts)
@@ -268,22 +274,23 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
   blockFaulted = false;
   while (true) {
     while (rec < end) {
-      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec, ipBase, ipMask, k);
+      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((posBase() + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
+      execute(rec);
       if (stopOrAbort()) {
         if (load<u8>(STOP_WORD) == STOP_JUMP) {
           // a jump taken to a record of this block (execute.ts relJump): go on
           // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
           // of the block fits the budget; else leave as a taken jump
           store<u8>(STOP_WORD, 0);
-          const to = blk + BLOCK_HEADER + (<u32>load<u8>(rec + R_TARGET) - 1) * RECORD_SIZE;
-          const nk = k + (rec + RECORD_SIZE) / RECORD_SIZE - to / RECORD_SIZE;
+          const step = load<u32>(rec + R_STEP);
+          const to = rec + RECORD_SIZE + step;
+          const nk = posK() - <u32>(<i32>step >> ctz(RECORD_SIZE));
           if (<i32>(nk - kMax) <= 0) {
             rec = to;
-            k = nk;
+            setPosK(nk);
             continue;
           }
-          setEip((ipBase + load<u8>(to + R_OFF)) & ipMask);
+          setEip((posBase() + load<u8>(to + R_OFF)) & ipMask);
           jumped();
         } else if (abort != Abort.None) {
           allowJumps(false);
@@ -291,8 +298,8 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
           stopRec = rec;
           lastBlock = blk;
           // a Sync handler set the start itself (a task switch moves it)
-          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((ipBase + load<u8>(rec + R_OFF)) & ipMask);
-          setRetired(rec / RECORD_SIZE + k);
+          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((posBase() + load<u8>(rec + R_OFF)) & ipMask);
+          setRetired(rec / RECORD_SIZE + posK());
           return;
         }
         rec += RECORD_SIZE;
@@ -301,12 +308,12 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
       rec += RECORD_SIZE;
     }
     const lastRec = rec - RECORD_SIZE;
-    const done = rec / RECORD_SIZE + k;
+    const done = rec / RECORD_SIZE + posK();
     // after a Sync handler EIP is its own (a jump's target); a Branch handler
     // sets it only when it jumps, which stops the block
     const hf = load<u8>(lastRec + R_HFLAGS);
     const synced = (hf & HFlag.Sync) != 0 || ((hf & HFlag.Branch) != 0 && stopBlock);
-    const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
+    const lastIp = (posBase() + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
     // (no need to look at the interrupt shadow or TF: run() passes `chain` only
     // without either, and what sets either (STI, MOV/POP SS, POPF, IRET) stops the
@@ -328,8 +335,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     blk = to;
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
-    ipBase = ip;
-    k = done - rec / RECORD_SIZE;
+    setPos(ip, ipMask, done - rec / RECORD_SIZE);
     kMax = budgetEnd - end / RECORD_SIZE;
     allowJumps(inner);
   }

@@ -18,6 +18,7 @@ import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
+import { setPos } from "../cpu/position";
 import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
 import { condition, carry, getFlags, setFlagsRaw } from "../cpu/flags";
@@ -317,7 +318,8 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
   const next = ip + load<u8>(rec + R_LEN); // regions are 32-bit code: no wrap at 64 KiB
   setEip(next);
   // (a Sync handler stores the same EIP, start and retired count from these)
-  execute(rec, ip - load<u8>(rec + R_OFF), 0xFFFFFFFF, jitBase + done - rec / RECORD_SIZE);
+  setPos(ip - load<u8>(rec + R_OFF), 0xFFFFFFFF, jitBase + done - rec / RECORD_SIZE);
+  execute(rec);
   if (abort != Abort.None) return 2;
   return stopBlock || eip() != next ? 1 : 0;
 }
