@@ -38,7 +38,7 @@ export const exit = {
     { name: 'detailOpcode', size: 4, doc: 'up to 4 opcode bytes, first in the low byte' },
     { name: 'detailFlags', size: 4, doc: 'DetailFlag bits' },
     { name: 'insnEip', size: 4, doc: 'EIP of the instruction that exited' },
-    { name: 'stopWord', core: 'STOP_WORD', size: 4, private: true, doc: "nonzero while an instruction aborted or stopped its block (cpu/fault.ts): one load per instruction in the run loop" },
+    { name: 'stopWord', core: 'STOP_WORD', size: 4, private: true, doc: "byte 0: nonzero while an instruction aborted or stopped its block, 2 after a jump the run loop follows inside the block (cpu/fault.ts): one load per instruction in the run loop; byte 1: such jumps allowed (JUMP_OK)" },
     { name: 'scratch', core: 'SCRATCH', size: 32, private: true, doc: "the core's scratch space (POPA)" },
   ],
 };

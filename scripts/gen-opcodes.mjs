@@ -112,7 +112,7 @@ for (const row of OPCODES) {
         if (spec === null) id = H_UNIMPLEMENTED;
         else {
           const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false')
-            .replaceAll('$next', 'nextIp(rec, ipBase, ipMask)');
+            .replaceAll('$next', 'nextIp(rec)');
           const jit = pick(sub.jit ?? null, f, s) ?? null;
           id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s));
         }
@@ -221,7 +221,7 @@ ${rowsOf(emitterOf, 32, String)}
 `;
 
 // identifiers the handler expressions use, imported from execute.ts
-const KEYWORDS = new Set(['rec', 'true', 'false', 'ipBase', 'ipMask', 'nextIp']);
+const KEYWORDS = new Set(['rec', 'true', 'false', 'nextIp']);
 const names = new Set();
 for (const h of handlers) {
   for (const m of h.expr.matchAll(/(?<![.\w])[A-Za-z_]\w*/g)) if (!KEYWORDS.has(m[0])) names.add(m[0]);
@@ -242,13 +242,13 @@ function bodyOf(h) {
   const guard = h.mode ? `${GUARD[h.mode] ?? fail(`unknown mode ${h.mode}`)} ` : '';
   const body = h.expr ? `${h.expr}; ` : '';
   // first, so that a fault of the mode guard finds the instruction's start too
-  const sync = h.sync ? 'syncPoint(rec, ipBase, ipMask, k); ' : '';
+  const sync = h.sync ? 'syncPoint(rec); ' : '';
   return `${sync}${guard}${body}`;
 }
 const labelsOf = (h) => `${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
 // one function per handler id, called through the function table
 const fns = handlers.map((h, id) => `// ${labelsOf(h)}
-function h${id}(rec: u32, ipBase: u32, ipMask: u32, k: u32): void { ${bodyOf(h)}}`);
+function h${id}(rec: u32): void { ${bodyOf(h)}}`);
 const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${bodyOf(h)}return; // ${labelsOf(h)}`);
 const dispatch = `${banner}
 // The executor: one handler per (instruction, operand size, register/memory
@@ -259,31 +259,34 @@ const dispatch = `${banner}
 // run loop (cpu/run.ts) and jitStep (jit/tier.ts). EIP is current only for
 // handlers with HFlag.Sync: they make EIP, the instruction's start and the
 // retired count current first, from the record's offset in its block (R_OFF)
-// and its index: ipBase is the EIP of the block's first instruction, k the
-// retired count less the record's index in memory (rec / RECORD_SIZE).
+// and its index, with where the loop is (position.ts: the EIP of the block's
+// first instruction, and the retired count less the record's index in memory).
+
 import { R_H, R_LEN, R_OFF } from "./decode";
 import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
+import { posBase, posMask, posK } from "./position";
 import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
 
 // The EIP of the instruction after rec (a Branch handler's $next).
-@inline function nextIp(rec: u32, ipBase: u32, ipMask: u32): u32 {
-  return (ipBase + load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN)) & ipMask;
+@inline function nextIp(rec: u32): u32 {
+  return (posBase() + load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN)) & posMask();
 }
 
-@inline function syncPoint(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
-  const ip = (ipBase + load<u8>(rec + R_OFF)) & ipMask;
+@inline function syncPoint(rec: u32): void {
+  const ipMask = posMask();
+  const ip = (posBase() + load<u8>(rec + R_OFF)) & ipMask;
   setEip((ip + load<u8>(rec + R_LEN)) & ipMask);
   setInsnStart(ip);
-  setRetired(rec / RECORD_SIZE + k);
+  setRetired(rec / RECORD_SIZE + posK());
 }
 
 ${fns.join('\n')}
 
-type Handler = (rec: u32, ipBase: u32, ipMask: u32, k: u32) => void;
+type Handler = (rec: u32) => void;
 // The first functions the core refers to, so they fill the table from index 1
 // in handler order (checked at instantiation); the JIT's regions come after.
 const HANDLERS: StaticArray<Handler> = [
@@ -295,12 +298,12 @@ for (let i = 0; i < HANDLERS.length; i++) {
 }
 if (HANDLER_BASE + <u32>HANDLERS.length > JIT_TABLE_BASE) unreachable();
 
-@inline export function execute(rec: u32, ipBase: u32, ipMask: u32, k: u32): void {
+@inline export function execute(rec: u32): void {
   const id = <u32>load<u16>(rec + R_H);
   // (the call in the default: one bounds check, the br_table's)
   switch (id) {
 ${hotCases.join('\n')}
-    default: call_indirect<void>(HANDLER_BASE + id, rec, ipBase, ipMask, k);
+    default: call_indirect<void>(HANDLER_BASE + id, rec);
   }
 }
 `;

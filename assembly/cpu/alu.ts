@@ -1,6 +1,6 @@
 // Integer arithmetic: the eight ALU operations, shifts and rotates, multiply and
 // divide, and BCD adjustment, each setting the flags the manuals define.
-import { setLazy, setLazyIncDec, LazyOp, carry, sizeMask, signBit, getFlags, setFlagsRaw, parity } from "./flags";
+import { setLazy, setLazyIncDec, setLazyShift, LazyOp, carry, sizeMask, signBit, getFlags, setFlagsRaw, parity } from "./flags";
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
 import { ACTIVE, S_EFLAGS } from "../layout";
 
@@ -60,16 +60,49 @@ function szp(r: u32, sz: u32): u32 {
 // a zero count changes nothing, not even the flags.
 @inline export function shift(op: u32, sz: u32, v: u32, count: u32): u32 {
   const c = count & 31;
-  const m = sizeMask(sz);
-  v &= m;
+  v &= sizeMask(sz);
   if (c == 0) return v;
+  return op >= 4 ? shiftLazy(op, sz, v, c) : rotate(op, sz, v, c);
+}
+
+// SHL/SHR/SAR by c (1..31) of v (masked to the size): the flags go lazy
+// (LazyOp.Shift). For counts past 1, where the manuals leave OF undefined,
+// SHL's OF is MSB(result) ^ CF and SHR's the result's top two bits differing
+// (so 0); AF is 0 after SHL and 1 after SHR and SAR.
+@inline function shiftLazy(op: u32, sz: u32, v: u32, c: u32): u32 {
+  const w: u32 = 8 << sz;
+  const m = sizeMask(sz);
+  const msb = signBit(sz);
+  let r: u32, bits: u32;
+  if (op == 5) { // SHR
+    const cf = c <= w ? (v >> (c - 1)) & 1 : 0;
+    r = (v >> c) & m;
+    const ovf = ((r & msb) != 0) != ((r & (msb >> 1)) != 0);
+    bits = cf | AF | (ovf ? OF : 0);
+  } else if (op == 7) { // SAR
+    const s: i32 = sz == 2 ? <i32>v : (sz == 1 ? <i32><i16>v : <i32><i8>v);
+    r = <u32>(s >> c) & m;
+    bits = (<u32>(s >> (c - 1)) & 1) | AF;
+  } else { // SHL (/6 is an alias)
+    const x: u64 = (<u64>v) << c;
+    r = <u32>x & m;
+    const cf = <u32>(x >> w) & 1;
+    bits = cf | ((((r & msb) != 0) != (cf != 0)) ? OF : 0);
+  }
+  setLazyShift(sz, bits, r);
+  return r;
+}
+
+// ROL/ROR/RCL/RCR by c (1..31) of v (masked): CF and OF change, the other
+// flags stay.
+function rotate(op: u32, sz: u32, v: u32, c: u32): u32 {
+  const m = sizeMask(sz);
   const w: u32 = 8 << sz;
   const msb = signBit(sz);
-  const f = op < 4 ? getFlags() : 0; // only rotates keep (or take in) old flags
+  const f = getFlags();
   let r: u32 = v;
   let cf: u32 = 0;
   let ovf: bool = false;
-  let bits = f & ARITH_FLAGS; // rotates keep SF ZF PF AF
   switch (op) {
     case 0: { // ROL
       const n = c % w;
@@ -94,7 +127,7 @@ function szp(r: u32, sz: u32): u32 {
       ovf = ((r & msb) != 0) != (cf != 0);
       break;
     }
-    case 3: { // RCR
+    default: { // RCR
       const n = c % (w + 1);
       const x: u64 = (<u64>v) | ((<u64>(f & CF)) << w);
       const rot: u64 = n ? ((x >> n) | (x << (w + 1 - n))) : x;
@@ -103,32 +136,8 @@ function szp(r: u32, sz: u32): u32 {
       ovf = ((r & msb) != 0) != ((r & (msb >> 1)) != 0);
       break;
     }
-    case 4: case 6: { // SHL (/6 is an alias)
-      const x: u64 = (<u64>v) << c;
-      r = <u32>x & m;
-      cf = <u32>(x >> w) & 1;
-      ovf = ((r & msb) != 0) != (cf != 0);
-      bits = szp(r, sz);
-      break;
-    }
-    case 5: { // SHR
-      cf = c <= w ? (v >> (c - 1)) & 1 : 0;
-      r = c < 32 ? (v >> c) & m : 0;
-      ovf = ((r & msb) != 0) != ((r & (msb >> 1)) != 0);
-      bits = szp(r, sz) | AF;
-      break;
-    }
-    default: { // SAR
-      const s: i32 = sz == 2 ? <i32>v : (sz == 1 ? <i32><i16>v : <i32><i8>v);
-      cf = <u32>(s >> (c - 1)) & 1;
-      r = <u32>(s >> c) & m;
-      ovf = false;
-      bits = szp(r, sz) | AF;
-      break;
-    }
   }
-  bits = (bits & ~(CF | OF)) | cf | (ovf ? OF : 0);
-  setArithBits(bits);
+  setArithBits((f & ARITH_FLAGS & ~(CF | OF)) | cf | (ovf ? OF : 0));
   return r;
 }
 

@@ -5,5 +5,7 @@
 // a TLB entry dropped or replaced, a CS load, a CPL change, a write to a code
 // page, a block decoded (its slot may have held a linked block), a new entry
 // from the host — moves the epoch on, and every link made before is void.
+// (A jump inside a block assumes what a link does: it stops too.)
+import { allowJumps } from "./fault";
 export let chainEpoch: u32 = 1;
-@inline export function breakChains(): void { chainEpoch++; }
+@inline export function breakChains(): void { chainEpoch++; allowJumps(false); }

@@ -18,6 +18,7 @@ export const R_PREFIX: u32 = 11; // u8 number of prefix bytes
 export const R_DISP: u32 = 12;   // u32 displacement (also moffs; a Rel branch's, sign-extended)
 export const R_IMM: u32 = 16;    // u32 immediate (sign-extended where the encoding says so)
 export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER level)
+export const R_STEP: u32 = 20;   // i32 (a Rel jump has no second immediate) with R_TARGET: the target's record - this one's - RECORD_SIZE (run.ts)
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
 export const R_H: u32 = 28;      // u16 handler id (opcodes.generated.ts): instruction, size and form
 export const R_HFLAGS: u32 = 30; // u8 HFlag bits of the form (Ends, Sync, ...)

@@ -3,7 +3,7 @@
 // `sz` (0 byte, 1 word, 2 dword) and the form `mem` fixed at decode time, so
 // the inlined ones fold to straight-line code for their one form. EIP already
 // points at the next instruction when a handler marked `sync` runs.
-import { R_IMM, R_IMM2, R_DISP, R_REG, R_RM, R_ATTR, Attr } from "./decode";
+import { R_IMM, R_IMM2, R_DISP, R_REG, R_RM, R_ATTR, R_TARGET, Attr } from "./decode";
 import {
   reg32, setReg32, reg16, setReg16, reg8, setReg8, regSz, setRegSz, eip, setEip, EAX, ECX, EDX, EBX, ESP, EBP,
   segSelector, protectedMode, v86Mode, CF, ZF, OF, IF, DF, IOPL, VM, RF, cpl,
@@ -16,7 +16,7 @@ import {
 } from "./operand";
 import { alu, inc, dec, neg, shift, doubleShift, setMulFlags, logicFlags, daa, das, asciiAdjust, aam, aad, ALU_CMP } from "./alu";
 import { segLinear, readSz, writeSz, read8, read16, read32, write32, probeWrite } from "./memory";
-import { raise, raiseUD, raiseGP, aborted, endBlock, jumped, requestExit, DE, BR } from "./fault";
+import { raise, raiseUD, raiseGP, aborted, endBlock, jumped, jumpedInBlock, JUMP_OK, requestExit, DE, BR } from "./fault";
 import { loadSegment } from "./descriptor";
 import { interrupt, Source } from "./interrupt";
 import { jmpFar, callFar, retFar, iret, popFlagsValue } from "./control";
@@ -61,6 +61,13 @@ export function jumpRel(rec: u32, disp: u32): void {
 @inline export function branchRel(rec: u32, next: u32, disp: u32): void {
   setEip((next + disp) & ipMask(rec));
   jumped();
+}
+// A taken Rel branch (Jcc, JMP rel): to a record of its own block (R_TARGET,
+// run.ts resolveTargets) the run loop goes on there itself while it allows
+// that (JUMP_OK); EIP is then not set (the next sync point or the block's end does).
+@inline export function relJump(rec: u32, next: u32, disp: u32): void {
+  if (load<u8>(rec + R_TARGET) & load<u8>(JUMP_OK)) { jumpedInBlock(); return; }
+  branchRel(rec, next, disp);
 }
 
 // ---- 00-3F: ALU ----
@@ -206,7 +213,7 @@ export function imul3(rec: u32, b: u32): void {
 
 // ---- 70-7F, 0F 80-8F: Jcc ----
 @inline export function jcc(rec: u32, cc: u32, disp: u32, next: u32): void {
-  if (condition(cc)) branchRel(rec, next, disp);
+  if (condition(cc)) relJump(rec, next, disp);
 }
 
 // ---- 80-8F ----

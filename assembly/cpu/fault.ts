@@ -18,8 +18,15 @@ export let stopChain: bool = false;
 // abort != None or stopBlock, in memory (the run loop tests this one word after
 // each instruction, and looks at the two only when it is set; a memory load
 // needs no register for the globals there).
+// It is 2 (STOP_JUMP) after a jump taken to a record of the same block, which
+// the run loop follows itself (execute.ts relJump; only while the word's
+// second byte, JUMP_OK, allows it: cpu/run.ts).
 @inline export function stopOrAbort(): bool { return load<u8>(STOP_WORD) != 0; }
 @inline function setStopOrAbort(v: bool): void { store<u8>(STOP_WORD, v); }
+export const STOP_JUMP: u8 = 2;
+export const JUMP_OK: u32 = STOP_WORD + 1; // 0xFF: jumps inside the block allowed, 0: not
+@inline export function jumpedInBlock(): void { store<u8>(STOP_WORD, STOP_JUMP); }
+@inline export function allowJumps(ok: bool): void { store<u8>(JUMP_OK, ok ? 0xFF : 0); }
 // Set when `enter` must return to the host after this instruction.
 export let exitReason: u32 = ExitReason.None;
 

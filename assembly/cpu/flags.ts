@@ -12,6 +12,7 @@ export const enum LazyOp {
   Logic = 5, // AND OR XOR TEST: CF = OF = 0
   Inc = 6,   // CF kept in S_EFLAGS
   Dec = 7,   // CF kept in S_EFLAGS
+  Shift = 8, // SHL SHR SAR: A holds CF, AF and OF as EFLAGS bits (B is not used)
 }
 
 @inline export function sizeMask(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
@@ -32,6 +33,15 @@ export const enum LazyOp {
   setLazy(op, sz, a, 1, r);
 }
 
+// SHL/SHR/SAR: ZF SF PF come from the result, the other three are known
+// already (`bits`: CF AF OF in their EFLAGS positions).
+@inline export function setLazyShift(sz: u32, bits: u32, r: u32): void {
+  store<u32>(ACTIVE + S_LAZY_OP, LazyOp.Shift);
+  store<u32>(ACTIVE + S_LAZY_SIZE, sz);
+  store<u32>(ACTIVE + S_LAZY_A, bits);
+  store<u32>(ACTIVE + S_LAZY_R, r);
+}
+
 // Parity of the low byte: 1 when it has an even number of set bits.
 @inline export function parity(v: u32): u32 {
   const x = (v ^ (v >> 4)) & 0xF;
@@ -40,7 +50,9 @@ export const enum LazyOp {
 
 @inline export function carry(): u32 {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
-  if (op == LazyOp.None || op == LazyOp.Inc || op == LazyOp.Dec) return load<u32>(ACTIVE + S_EFLAGS) & CF;
+  // None, Inc, Dec: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
+  if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? ACTIVE + S_LAZY_A : ACTIVE + S_EFLAGS) & CF;
+  if (op == LazyOp.Logic) return 0;
   const m = sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
   const a = load<u32>(ACTIVE + S_LAZY_A) & m;
   const b = load<u32>(ACTIVE + S_LAZY_B) & m;
@@ -78,6 +90,7 @@ export function overflow(): bool {
   switch (op) {
     case LazyOp.Add: case LazyOp.Adc: case LazyOp.Inc: return ((~(a ^ b)) & (a ^ r) & s) != 0;
     case LazyOp.Sub: case LazyOp.Sbb: case LazyOp.Dec: return ((a ^ b) & (a ^ r) & s) != 0;
+    case LazyOp.Shift: return (a & OF) != 0;
     default: return false;
   }
 }
@@ -91,6 +104,7 @@ function auxCarry(): u32 {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   if (op == LazyOp.None) return load<u32>(ACTIVE + S_EFLAGS) & AF;
   if (op == LazyOp.Logic) return 0;
+  if (op == LazyOp.Shift) return load<u32>(ACTIVE + S_LAZY_A) & AF;
   return (load<u32>(ACTIVE + S_LAZY_A) ^ load<u32>(ACTIVE + S_LAZY_B) ^ load<u32>(ACTIVE + S_LAZY_R)) & AF;
 }
 

@@ -196,9 +196,9 @@ op(0xE5, 'IN eAX,Ib', 'B', { sync: true, h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'P
 op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
 op(0xE8, 'CALL Jz', 'V', { ends: true, branch: true, h: 'callRel(rec, $sz, $next)', jit: D32('Call'), hot: H32 });
-op(0xE9, 'JMP Jz', 'V', { ends: true, branch: true, rel: true, h: 'branchRel(rec, $next, imm(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xE9, 'JMP Jz', 'V', { ends: true, branch: true, rel: true, h: 'relJump(rec, $next, imm(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
-op(0xEB, 'JMP Jb', 'B', { ends: true, branch: true, rel: true, h: 'branchRel(rec, $next, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xEB, 'JMP Jb', 'B', { ends: true, branch: true, rel: true, h: 'relJump(rec, $next, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
 op(0xEC, 'IN AL,DX', '', { sync: true, h: 'inp(reg16(EDX), 0)', jit: 'PortIo' });
 op(0xED, 'IN eAX,DX', '', { sync: true, h: 'inp(reg16(EDX), $sz)', jit: 'PortIo' });
 op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)', jit: 'PortIo' });

@@ -6,20 +6,21 @@ import {
   RAM_BASE, TLB_READ, EXIT_RETIRED, ExitReason, S_INSTRET, S_HALTED, S_SHADOW, S_IRQ, S_EFLAGS,
   S_LAST_EIP, S_LAST_OPCODE, S_LAST_FLAGS, EXIT_DETAIL_VECTOR, EXIT_DETAIL_ERROR, EXIT_DETAIL_EIP,
   EXIT_DETAIL_OPCODE, EXIT_DETAIL_FLAGS, DetailFlag, S_LAST_VECTOR, S_LAST_ERROR, SEG_CS,
-  EXIT_INSN_EIP, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
+  EXIT_INSN_EIP, STOP_WORD, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, Attr } from "./decode";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, R_STEP, Attr } from "./decode";
 import { execute } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
-  clearExit, requestExit, raise, GP,
+  clearExit, requestExit, raise, GP, jumped, allowJumps, STOP_JUMP,
 } from "./fault";
 import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess } from "./memory";
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart, retired } from "./context";
+import { setPos, setPosK, posBase, posK } from "./position";
 import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
@@ -154,7 +155,12 @@ function resolveTargets(blk: u32, count: u32): void {
     if (!(load<u8>(rec + R_HFLAGS) & HFlag.Rel) || !(load<u8>(rec + R_ATTR) & Attr.O32)) continue;
     const to: u32 = load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN) + load<u32>(rec + R_DISP);
     for (let j: u32 = 0; j < count; j++) {
-      if (load<u8>(blk + BLOCK_HEADER + j * RECORD_SIZE + R_OFF) == to) { store<u8>(rec + R_TARGET, j + 1); break; }
+      const at = blk + BLOCK_HEADER + j * RECORD_SIZE;
+      if (load<u8>(at + R_OFF) == to) {
+        store<u8>(rec + R_TARGET, j + 1);
+        store<u32>(rec + R_STEP, at - rec - RECORD_SIZE); // (the loop's step there, past its own record)
+        break;
+      }
     }
   }
 }
@@ -247,30 +253,53 @@ let lastBlock: u32 = 0;
 // `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
 // for `chain`, and only the host (between runs) or run() itself makes one.
 // A jump taken to a record of the same block (resolveTargets) goes on there
-// under the same conditions. Its own function (not inlined into run). The loop
-// carries only `rec`: an instruction's EIP is the block's first (ipBase) plus
-// its offset (R_OFF), its retired count rec / RECORD_SIZE + k. The handler
-// stores them when it is marked Sync (in its own function, so no
-// per-instruction test here), a Branch handler EIP when it jumps, this loop
-// the rest at a fault and at the end.
+// under the same conditions: its handler sets the stop word to STOP_JUMP (no
+// EIP) when JUMP_OK, which this loop sets and breakChains clears, allows it,
+// and the loop moves `rec` by the record's R_STEP and k by as many records.
+// Its own function (not inlined into run). The loop carries only `rec` (and
+// its end). An instruction's EIP is the
+// block's first plus its offset (R_OFF), its retired count rec / RECORD_SIZE
+// + k; position.ts keeps the first and k. The handler stores them when it is
+// marked Sync (in its own function, so no per-instruction test here), a Branch
+// handler EIP when it jumps, this loop the rest at a fault and at the end.
 function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budgetEnd: u32): void {
-  let ipBase = (eip() - load<u8>(rec + R_OFF)) & ipMask;
-  let k = retired - rec / RECORD_SIZE;
-  // the epoch blk was found in: a jump inside it needs the same as a link does
-  let epoch = chainEpoch;
+  setPos((eip() - load<u8>(rec + R_OFF)) & ipMask, ipMask, retired - rec / RECORD_SIZE);
+  // jumps inside a block: not with the JIT (it counts and enters blocks
+  // through run()), nor in a trace (it shows each block looked up), nor in a
+  // block cut short by the budget; breakChains stops them (chain.ts)
+  const inner = chain && !TRACING && !jitOn;
+  allowJumps(inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE);
+  // the most k may grow to with the rest of the block still within the budget
+  let kMax = budgetEnd - end / RECORD_SIZE;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
-      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((ipBase + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec, ipBase, ipMask, k);
+      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((posBase() + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
+      execute(rec);
       if (stopOrAbort()) {
-        if (abort != Abort.None) {
+        if (load<u8>(STOP_WORD) == STOP_JUMP) {
+          // a jump taken to a record of this block (execute.ts relJump): go on
+          // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
+          // of the block fits the budget; else leave as a taken jump
+          store<u8>(STOP_WORD, 0);
+          const step = load<u32>(rec + R_STEP);
+          const to = rec + RECORD_SIZE + step;
+          const nk = posK() - <u32>(<i32>step >> ctz(RECORD_SIZE));
+          if (<i32>(nk - kMax) <= 0) {
+            rec = to;
+            setPosK(nk);
+            continue;
+          }
+          setEip((posBase() + load<u8>(to + R_OFF)) & ipMask);
+          jumped();
+        } else if (abort != Abort.None) {
+          allowJumps(false);
           blockFaulted = true;
           stopRec = rec;
           lastBlock = blk;
           // a Sync handler set the start itself (a task switch moves it)
-          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((ipBase + load<u8>(rec + R_OFF)) & ipMask);
-          setRetired(rec / RECORD_SIZE + k);
+          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((posBase() + load<u8>(rec + R_OFF)) & ipMask);
+          setRetired(rec / RECORD_SIZE + posK());
           return;
         }
         rec += RECORD_SIZE;
@@ -279,27 +308,12 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
       rec += RECORD_SIZE;
     }
     const lastRec = rec - RECORD_SIZE;
-    const done = rec / RECORD_SIZE + k;
+    const done = rec / RECORD_SIZE + posK();
     // after a Sync handler EIP is its own (a jump's target); a Branch handler
     // sets it only when it jumps, which stops the block
     const hf = load<u8>(lastRec + R_HFLAGS);
-    // a jump taken to a record of this block: go on there while the rest of the
-    // block fits the budget and nothing a link assumes has changed (chain.ts).
-    // Not with the JIT, which counts and enters blocks, nor in a trace, which
-    // shows each block looked up.
-    const target = (hf & HFlag.Rel) ? load<u8>(lastRec + R_TARGET) : 0;
-    if (target != 0 && stopBlock && chain && !stopChain && !TRACING && !jitOn && epoch == chainEpoch) {
-      const to = blk + BLOCK_HEADER + (target - 1) * RECORD_SIZE;
-      const nk = done - to / RECORD_SIZE;
-      if (to < end && end / RECORD_SIZE + nk <= budgetEnd) {
-        clearStop();
-        rec = to;
-        k = nk;
-        continue;
-      }
-    }
     const synced = (hf & HFlag.Sync) != 0 || ((hf & HFlag.Branch) != 0 && stopBlock);
-    const lastIp = (ipBase + load<u8>(lastRec + R_OFF)) & ipMask;
+    const lastIp = (posBase() + load<u8>(lastRec + R_OFF)) & ipMask;
     const ip = synced ? eip() : (lastIp + load<u8>(lastRec + R_LEN)) & ipMask;
     // (no need to look at the interrupt shadow or TF: run() passes `chain` only
     // without either, and what sets either (STI, MOV/POP SS, POPF, IRET) stops the
@@ -307,6 +321,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
     if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
+      allowJumps(false);
       lastBlock = blk;
       setRetired(done);
       if (!synced) setEip(ip);
@@ -318,11 +333,11 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     const count = load<u32>(to + B_COUNT);
     clearStop(); // a jump's
     blk = to;
-    epoch = chainEpoch;
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
-    ipBase = ip;
-    k = done - rec / RECORD_SIZE;
+    setPos(ip, ipMask, done - rec / RECORD_SIZE);
+    kMax = budgetEnd - end / RECORD_SIZE;
+    allowJumps(inner);
   }
 }
 

@@ -18,9 +18,10 @@ import { R_LEN, R_OFF } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
+import { setPos } from "../cpu/position";
 import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
-import { condition, carry } from "../cpu/flags";
+import { condition, carry, getFlags, setFlagsRaw } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { cpuid, readTsc } from "../cpu/system";
 import { inlineIo } from "../cpu/io";
@@ -317,7 +318,8 @@ export function jitStep(rec: u32, ip: u32, done: u32): u32 {
   const next = ip + load<u8>(rec + R_LEN); // regions are 32-bit code: no wrap at 64 KiB
   setEip(next);
   // (a Sync handler stores the same EIP, start and retired count from these)
-  execute(rec, ip - load<u8>(rec + R_OFF), 0xFFFFFFFF, jitBase + done - rec / RECORD_SIZE);
+  setPos(ip - load<u8>(rec + R_OFF), 0xFFFFFFFF, jitBase + done - rec / RECORD_SIZE);
+  execute(rec);
   if (abort != Abort.None) return 2;
   return stopBlock || eip() != next ? 1 : 0;
 }
@@ -369,9 +371,13 @@ function walked(lin: u32, write: bool, user: bool, ip: u32, stopped: bool): bool
 // repeats (an MMIO access) counts once.
 @inline function walkCount(): u64 { return load<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3)); }
 @inline function unwalk(walks: u64): void { store<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3), walks); }
+// (regions take the lazy state as empty after it: region.ts memNone; the
+// interpreter's SHL/SHR/SAR leave it lazy, so the flags are folded in here)
 export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
   if ((count & 31) == 0) return v;
-  return shift(op, sz, v, count);
+  const r = shift(op, sz, v, count);
+  setFlagsRaw(getFlags());
+  return r;
 }
 
 // ---- batches ----
@@ -589,8 +595,12 @@ function carryBody(): void {
   const at = reserve5();
   const start = pos;
   uleb(1); uleb(5); byte(I32);
+  // None, Inc, Dec: EFLAGS' bit 0; Shift: the lazy A's
   i32c(0); mem(W.Load, ACTIVE + S_LAZY_OP); tee(0); op(W.Eqz); get(0); i32c(LazyOp.Inc); op(W.GeU); op(W.Or);
-  byte(W.If); byte(VOID); i32c(0); mem(W.Load, ACTIVE + S_EFLAGS); i32c(1); op(W.And); op(W.Return); op(W.End);
+  byte(W.If); byte(VOID);
+  i32c(ACTIVE + S_LAZY_A); i32c(ACTIVE + S_EFLAGS); get(0); i32c(LazyOp.Shift); op(W.Eq); op(W.Select);
+  mem(W.Load, 0); i32c(1); op(W.And); op(W.Return);
+  op(W.End);
   get(0); i32c(LazyOp.Logic); op(W.Eq);
   byte(W.If); byte(VOID); i32c(0); op(W.Return); op(W.End);
   i32c(-1); i32c(0xFFFF); i32c(0xFF);
