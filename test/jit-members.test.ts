@@ -42,6 +42,16 @@ describe('JIT: blocks taken into a region', () => {
   });
 });
 
+/** Run to the budget's stop inside the loops (1M), JIT off and on: the same end, nearly all of it compiled, blocks taken in. */
+function expectLoopsAsInterpreted(code: number[]): void {
+  const off = runFlat32(code, false).end;
+  expect(off.retired).toBe(1_000_000); // stopped inside the loop
+  const { vm, end: on } = runFlat32(code, true);
+  expectCompiledAsInterpreted(off, on);
+  expect(vm.core.jit.stats().members).toBeGreaterThan(0);
+  expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
+}
+
 // A loop inside a region whose head is a block taken in, not the region's
 // first record: its branch back goes round a wasm loop to that record
 // (region.ts bodyCode, `backs`), where it left the region before. The heads
@@ -100,16 +110,7 @@ describe('JIT: a loop whose head is a block taken in', () => {
     ['dec edx at its head, closed by jnz', closedByJnz([0x4a])],
     ['adc ebx, edx at its head, closed by jmp after a join', closedByJmp],
   ];
-  for (const [name, code] of cases) {
-    it(`${name}: ends as interpreted`, () => {
-      const off = runFlat32(code, false).end;
-      expect(off.retired).toBe(1_000_000); // stopped inside the loop
-      const { vm, end: on } = runFlat32(code, true);
-      expectCompiledAsInterpreted(off, on);
-      expect(vm.core.jit.stats().members).toBeGreaterThan(0);
-      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
-    });
-  }
+  for (const [name, code] of cases) it(`${name}: ends as interpreted`, () => expectLoopsAsInterpreted(code));
 });
 
 // Hand assembly with labels: a string names the next byte's address, [op, 'L']
@@ -153,15 +154,7 @@ describe('JIT: branches back to the first record with two flag states', () => {
     // adc ebx, 0; dec dl
     ['adc ebx, 0 at the top', crcAtJoin([0x83, 0xd3, 0x00, 0xfe, 0xca], true)],
   ];
-  for (const [name, code] of cases) {
-    it(`${name}: ends as interpreted`, () => {
-      const off = runFlat32(code, false).end;
-      expect(off.retired).toBe(1_000_000);
-      const { end: on } = runFlat32(code, true);
-      expectCompiledAsInterpreted(off, on);
-      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
-    });
-  }
+  for (const [name, code] of cases) it(`${name}: ends as interpreted`, () => expectLoopsAsInterpreted(code));
 });
 
 describe('JIT: loops inside a region', () => {
@@ -190,13 +183,5 @@ describe('JIT: loops inside a region', () => {
       'done', [0xf4],
     ])],
   ];
-  for (const [name, code] of cases) {
-    it(`${name}: ends as interpreted`, () => {
-      const off = runFlat32(code, false).end;
-      expect(off.retired).toBe(1_000_000);
-      const { end: on } = runFlat32(code, true);
-      expectCompiledAsInterpreted(off, on);
-      expect(on.compiled).toBeGreaterThan(0.9 * off.retired);
-    });
-  }
+  for (const [name, code] of cases) it(`${name}: ends as interpreted`, () => expectLoopsAsInterpreted(code));
 });
