@@ -1199,8 +1199,9 @@ function chainCode(): void {
 // budget, a fallback that ends the block) are marked unlikely in the module's branch-hint section (tier.ts
 // jitFlush): V8 then lays their code out of line and keeps the fast path's
 // values in registers, instead of spilling every value that a slow path's
-// call would clobber where it is defined.
-export const MAX_HINTS: u32 = 64;
+// call would clobber where it is defined. A region of 128 records has that
+// many (at 64, Linux's decompressor's regions lost 2264 of their 16601 hints).
+export const MAX_HINTS: u32 = 256;
 export let hintCount: u32 = 0;
 export const hints: usize = memory.data(MAX_HINTS * 4); // each hinted `if`: its position, then its offset in the body
 function unlikelyIf(): void {
