@@ -996,6 +996,11 @@ function segsOf(r: u32): u32 {
   return stack | (1 << load<u8>(r + R_SEG));
 }
 
+// INC/DEC of a register: it reads only CF, and writes the other five before anything can leave.
+function incDecReg(r: u32): bool {
+  const e = emitterOf(r);
+  return canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)));
+}
 // Record k branches (or falls) to record j: a join ahead, the loop to record 0, or a branch back.
 function joinTo(j: u32, k: u32): void {
   if (j > k && j < count) mark(j, FWD);
@@ -1030,8 +1035,7 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   for (let j: u32 = 1; j < n; j++) {
     if (!is(j, FWD | BACK) || !readsFlagsFirst(j, n)) continue;
     mark(j, MAT);
-    const r = rec(j), e = emitterOf(r);
-    if (canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r)))) mark(j, CF);
+    if (incDecReg(rec(j))) mark(j, CF);
   }
   written = 0; readRegs = 0; fl = MEMSTATE; flSz = 0; memNone = false; cfIn = false; depth = 0;
 
@@ -1053,7 +1057,7 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   open(W.Block); // EXIT_LABEL
   loopFl = UNSET;
   pass = 0;
-  { const r = rec(0), e = emitterOf(r); headCf = loops && canEmit(r) && (e == Emitter.IncDecReg || (e == Emitter.IncDec && !isMem(r))); }
+  headCf = loops && incDecReg(rec(0));
   open(W.Loop); // AGAIN_LABEL
   open(W.Block); // TOP_LABEL in pass 0: its end is the loop's start
   bodyCode(n);
@@ -1129,7 +1133,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
 // One pass over the block's records, and the exit after the last.
 function bodyCode(n: u32): void {
   // (a branch back to a join whose code reads the flags first leaves them known to be
-  // whole in EFLAGS, or goes back to the run loop; other joins it goes to are not assumed so)
+  // whole in EFLAGS, or leaves the region; at other joins a branch back makes no such promise)
   for (let j: u32 = 0; j < n; j++) if (is(j, BACK) && !is(j, MAT | CF)) unmark(j, NONE); else mark(j, NONE);
   if (backCount) { againLabel = depth; open(W.Loop); }
   for (let j: i32 = <i32>n - 1; j > 0; j--) if (is(j, FWD | BACK)) { unchecked(labelOfRecord[j] = depth); open(W.Block); }
