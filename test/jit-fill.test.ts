@@ -13,10 +13,11 @@ import { enterFlat32, le32, mapIdentity } from './support/flat32.js';
 const DIR = 0x10000, TABLE = 0x11000;
 
 
-function run(code: number[], jit: boolean, present: number, demote: boolean, regs: Record<string, number>) {
+function run(code: number[], jit: boolean, present: number, demote: boolean, regs: Record<string, number>, setup: (vm: Vm) => void = () => {}) {
   const vm = new Vm({ memoryMiB: 4, jit: { on: jit, threshold: 2, demote }, sliceInstructions: 1000 });
   const cpu = vm.vcpus[0];
   mapIdentity(vm, DIR, TABLE, (i) => (i < present ? 3 : 0));
+  setup(vm);
   enterFlat32(vm, code, { cr0: 0x80000011 });
   cpu.set('cr3', DIR);
   for (const [r, v] of Object.entries(regs)) cpu.setReg(r as 'eax', v);
@@ -82,5 +83,38 @@ describe('JIT: TLB misses inside compiled regions', () => {
     expect(off.regs[1]).toBe(500 - 448);
     expect(on.compiled).toBeGreaterThan(off.retired / 2);
     expect({ ...on, compiled: 0 }).toEqual({ ...off, compiled: 0 });
+  });
+
+  it('an access across a page leaves the region before it: both pages are read and written where the tables map them', () => {
+    // linear pages 0x301 and 0x303 map to physical 0x380 and 0x390, so an access that
+    // crossed on the host side of the first page would read or write the wrong bytes
+    const code = [
+      0xbe, ...le32(0x300ffe),                   // mov esi, 0x300ffe
+      0xbf, ...le32(0x302ffd),                   // mov edi, 0x302ffd
+      0xb9, ...le32(1000),                       // mov ecx, 1000
+      0xeb, 0x00,                                // jmp loop (the loop is a block of its own)
+      0x45,                                      // loop: inc ebp (run compiled before the region leaves)
+      0x8b, 0x06,                                // mov eax, [esi]            (dword across 0x301000)
+      0x01, 0xc3,                                // add ebx, eax
+      0x0f, 0xb7, 0x56, 0x01,                    // movzx edx, word [esi+1]  (word across it)
+      0x01, 0xd3,                                // add ebx, edx
+      0x89, 0x07,                                // mov [edi], eax           (dword across 0x303000)
+      0x49,                                      // dec ecx
+      0x75, 0x100 - 16,                          // jnz loop
+      0xf4,                                      // hlt
+    ];
+    const remap = (vm: Vm) => {
+      vm.writePhys(TABLE + 0x301 * 4, Uint8Array.from(le32(0x380000 | 3)));
+      vm.writePhys(TABLE + 0x303 * 4, Uint8Array.from(le32(0x390000 | 3)));
+      vm.writePhys(0x300ffc, Uint8Array.from([0x11, 0x22, 0x33, 0x44]));
+      vm.writePhys(0x301000, Uint8Array.from([0x55, 0x66]));   // what a host-side crossing would read
+      vm.writePhys(0x380000, Uint8Array.from([0x77, 0x88]));   // what the guest reads
+    };
+    const off = run(code, false, 1024, false, {}, remap);
+    const on = run(code, true, 1024, false, {}, remap);
+    expect(off.stop.kind).toBe('halted');
+    expect(off.regs[3]).toBe(((0x88774433 + 0x7744) * 1000) >>> 0); // EBX
+    expect({ ...on, compiled: 0 }).toEqual({ ...off, compiled: 0 });
+    expect(on.compiled).toBeGreaterThan(900); // each pass's INC EBP
   });
 });

@@ -62,7 +62,7 @@ export const F_CARRY: u32 = 2; // () -> CF from the lazy flags in memory (region
 export const F_SHIFT: u32 = 3; // (op, sz, v, count) -> result; flags written
 export const F_PORT: u32 = 4;  // (dir, port, bytes, value, retired with it) -> value read: the core's jitPort (tier.ts)
 export const F_CPUID: u32 = 5; // () -> 0: CPUID answered from the host's table, EAX..EDX in the vCPU state
-export const F_FILL: u32 = 6;  // (lin, how, ip) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
+export const F_FILL: u32 = 6;  // (lin, how | bytes << 2, ip, opcode bytes) -> the TLB entry after a walk; without the access bit: leave before the record (tier.ts jitFill)
 export const F_RDTSC: u32 = 7; // (retired) -> 0: EDX:EAX = the time stamp counter, in the vCPU state
 export const F_LINK0: u32 = 8; // JIT_LINK_MAX regions of earlier modules that this module's regions call directly (tier.ts jitFlush)
 export const IMPORTS: u32 = F_LINK0 + JIT_LINK_MAX;
@@ -71,6 +71,7 @@ export const IMPORTS: u32 = F_LINK0 + JIT_LINK_MAX;
 export const FILL_READ: u32 = 0;
 export const FILL_WRITE: u32 = 1;
 export const FILL_RMW: u32 = 2;
+export const FILL_BYTES_SHIFT: u32 = 2; // `how` also carries the access's size in bytes, from this bit up
 // Functions every module defines before its regions (tier.ts writes them).
 export const F_CARRY_HERE: u32 = IMPORTS;     // () -> CF from the lazy flags in memory, without leaving the module
 export const HELPERS: u32 = 1;
@@ -132,7 +133,7 @@ let offs = new StaticArray<u32>(MAX_RECORDS + 1); // offset of each record from 
 // The records of the blocks a region takes in, decoded when it is compiled
 // (indexed as the region's records; they have emitters only, so the code never refers to them).
 const memberRecs: u32 = <u32>memory.data(MAX_RECORDS * RECORD_SIZE);
-// The record a region that stopped with AT_EIP left its instruction's opcode bytes in (for a fault's report).
+// The record a region that stopped with AT_EIP at a fault left its instruction's opcode bytes in (for the fault's report: jitFill).
 export const BAIL_RECORD: u32 = <u32>memory.data(RECORD_SIZE);
 let loops: bool = false;   // a branch returns to record 0 and the region may loop
 let againLabel: u32 = 0;   // depth index of the loop a branch back to a record j > 0 goes round (bodyCode)
@@ -150,8 +151,10 @@ let memNone: bool = false; // with fl == MEMSTATE: the state's lazy op is known 
 let cfIn: bool = false;
 let depth: u32 = 0;        // open wasm blocks
 const EXIT_LABEL: u32 = 0;
-const AGAIN_LABEL: u32 = 1; // pass 0 from its start, the flags in the state (another flag state than the loop's)
-const TOP_LABEL: u32 = 2;
+const PACKED_LABEL: u32 = 1; // an exit whose EIP offset, retired count and resume are one constant in XRET (exitAt)
+const LAZY_LABEL: u32 = 2;   // ... that also stores the lazy flags in LA, LB, LR (their op and size in XEIP)
+const AGAIN_LABEL: u32 = 3; // pass 0 from its start, the flags in the state (another flag state than the loop's)
+const TOP_LABEL: u32 = 4;
 let labelOfRecord = new StaticArray<u32>(MAX_RECORDS + 1); // depth index of the block that ends at record j
 // A looping region is emitted twice: pass 0 is the first pass over the block
 // (flags unknown on entry), pass 1 the loop, entered with the flag state pass
@@ -333,10 +336,38 @@ function bitCode(b: u32): void {
 
 // ---- exits ----
 // Leave the region: EIP = EIP0 + offset, result = packed(BASE + retired, resume).
+// Most exits are near the block (a slow path leaving before its record): they
+// pack the offset, the count and resume into one constant, which the code at
+// PACKED_LABEL unpacks once for all of them (a region has hundreds of these;
+// the fewer bytes, the less V8 spends compiling it).
 function exitAt(eipOff: u32, retired: u32, resume: u32): void {
-  flushCode();
-  get(EIP0); if (eipOff) { i32c(eipOff); op(W.Add); } set(XEIP);
-  exitRet(retired, resume);
+  if (<i32>eipOff < -0x8000 || <i32>eipOff >= 0x8000 || retired >= 0x100) {
+    flushCode();
+    get(EIP0); if (eipOff) { i32c(eipOff); op(W.Add); } set(XEIP);
+    exitRet(retired, resume);
+    return;
+  }
+  const lazy = fl != MEMSTATE && !shifted(fl);
+  if (lazy) {
+    if (cfIn) cfStore();
+    i32c(fl | (flSz << 8)); set(XEIP);
+  } else flushCode();
+  i32c((eipOff << 16) | (retired << 8) | resume); set(XRET);
+  br(lazy ? LAZY_LABEL : PACKED_LABEL);
+}
+// At LAZY_LABEL: the lazy flags into the state, as flushCode stores them.
+function lazyExit(): void {
+  i32c(0); get(XEIP); i32c(0xFF); op(W.And); storeState(S_LAZY_OP);
+  i32c(0); get(XEIP); i32c(8); op(W.ShrU); storeState(S_LAZY_SIZE);
+  i32c(0); get(LA); storeState(S_LAZY_A);
+  i32c(0); get(LB); storeState(S_LAZY_B);
+  i32c(0); get(LR); storeState(S_LAZY_R);
+}
+// At PACKED_LABEL: XRET = offset << 16 | retired << 8 | resume becomes XEIP and XRET.
+function unpackExit(): void {
+  get(EIP0); get(XRET); i32c(16); op(W.ShrS); op(W.Add); set(XEIP);
+  get(BASE); get(XRET); i32c(8); op(W.ShrU); i32c(0xFF); op(W.And); op(W.Add);
+  i32c(5); op(W.Shl); get(XRET); i32c(0x1F); op(W.And); op(W.Or); set(XRET);
 }
 // Leave to block offset t after `retired` records, chaining to the region of
 // the block there (a pure region only: nothing it ran can have changed what
@@ -384,13 +415,8 @@ function returnTargetCode(): void {
 }
 
 // Leave before record k: the interpreter runs it (in this block, or in the
-// block the run loop finds at its EIP; a fault there is reported with the
-// opcode bytes of the record, kept in BAIL_RECORD).
-function bail(k: u32): void {
-  if (k < entryCount) { exitAt(unchecked(offs[k]), k, k); return; }
-  i32c(0); i32c(load<u32>(rec(k) + R_BYTES)); mem(W.Store, BAIL_RECORD + R_BYTES);
-  exitAt(unchecked(offs[k]), k, AT_EIP);
-}
+// block the run loop finds at its EIP).
+function bail(k: u32): void { exitAt(unchecked(offs[k]), k, k < entryCount ? k : AT_EIP); }
 
 // ---- memory operands ----
 // The linear address of record r's memory operand: its offset plus the
@@ -423,10 +449,10 @@ function eaCode(r: u32): void {
   segs |= 1 << load<u8>(r + R_SEG);
 }
 // The linear address is on the stack: LIN = the host address of the access
-// (how: FILL_READ, FILL_WRITE, FILL_RMW). A TLB miss calls the core to walk
-// and fill (jitFill); the region leaves before record k when the access
-// crosses a page or the core says it cannot go on inline (a fault, which the
-// core has raised, MMIO, a watched page, alignment checks).
+// (how: FILL_READ, FILL_WRITE, FILL_RMW). A TLB miss or a page crossing calls
+// the core (jitFill), which walks and fills the entry; the region leaves before
+// record k when the core says it cannot go on inline (a crossing, a fault,
+// which the core has raised, MMIO, a watched page, alignment checks).
 function tlbCode(bytes: u32, how: u32, k: u32): void {
   set(LIN);
   get(LIN); i32c(12); op(W.ShrU); i32c(2); op(W.Shl);
@@ -434,8 +460,8 @@ function tlbCode(bytes: u32, how: u32, k: u32): void {
   get(ACCESS); op(W.And); op(W.Eqz);
   if (bytes > 1) { crossCode(bytes); op(W.Or); }
   unlikelyIf();
-  if (bytes > 1) { crossCode(bytes); open(W.If); bail(k); close(); }
-  get(LIN); i32c(how); get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
+  get(LIN); i32c(how | (bytes << FILL_BYTES_SHIFT)); get(EIP0); if (unchecked(offs[k])) { i32c(unchecked(offs[k])); op(W.Add); }
+  i32c(k < entryCount ? 0 : load<u32>(rec(k) + R_BYTES));
   call(F_FILL); tee(ENT);
   get(ACCESS); op(W.And); op(W.Eqz);
   open(W.If); bail(k); close();
@@ -1055,6 +1081,8 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
   i32c(0); mem(W.Load, ACTIVE + S_EIP); set(EIP0);
   const loadsAt = pos; // the register loads go here once the body says which
   open(W.Block); // EXIT_LABEL
+  open(W.Block); // PACKED_LABEL
+  open(W.Block); // LAZY_LABEL
   loopFl = UNSET;
   pass = 0;
   headCf = loops && incDecReg(rec(0));
@@ -1070,6 +1098,11 @@ export function compileRegion(block: u32, n: u32, lin: u32): bool {
     close();
   }
   close();
+  br(EXIT_LABEL); // (falling off the body's end goes straight to the common exit)
+  close();
+  lazyExit();
+  close();
+  unpackExit();
   close();
   // the common exit: registers back, EIP, the result
   for (let i: u32 = 0; i < 8; i++) if (written & (1 << i)) { i32c(0); getR(i); storeState(S_GPR + (i << 2)); }

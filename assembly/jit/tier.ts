@@ -14,7 +14,7 @@ import {
   JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX, JIT_SEGS,
   S_SEG, SEG_CS, SEG_SIZE, SEG_BASE,
 } from "../layout";
-import { R_LEN, R_OFF } from "../cpu/decode";
+import { R_LEN, R_OFF, R_BYTES } from "../cpu/decode";
 import { execute } from "../cpu/dispatch.generated";
 import { setEip, eip } from "../cpu/state";
 import { setInsnStart, setRetired, retired } from "../cpu/context";
@@ -28,7 +28,7 @@ import { inlineIo } from "../cpu/io";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
-  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, F_LINK0, MAX_LINKS, NO_GENERATION,
+  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, FILL_BYTES_SHIFT, BAIL_RECORD, F_LINK0, MAX_LINKS, NO_GENERATION,
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
@@ -333,19 +333,28 @@ export function jitPort(dir: u32, port: u32, bytes: u32, value: u32, done: u32):
   return inlineIo(dir, port, bytes, value, jitBase + done);
 }
 
-// A memory operand of the instruction at `ip` missed the TLB: walk the guest's
-// tables and fill the entry as the interpreter's access would (a
-// read-modify-write walks for the read first), and return the entry (TLB_READ's
-// for a read, TLB_WRITE's otherwise) for the region to go on with. It leaves
-// before the record when the entry still lacks the access bit: MMIO (never in
+// A memory operand of the instruction at `ip` missed the TLB (or crosses a
+// page: `how` carries its size): walk the guest's tables and fill the entry as
+// the interpreter's access would (a read-modify-write walks for the read
+// first), and return the entry (TLB_READ's for a read, TLB_WRITE's otherwise)
+// for the region to go on with. Returning 0, or an entry without the access
+// bit, makes the region leave before the record: a page crossing (before any
+// walk, as the interpreter's access splits it), MMIO (never in
 // the TLB), a watched page (code, page tables: its writes trap), alignment
 // checks (every access takes the slow path), or a fault, which stays raised
 // (for the run loop to deliver, with the instruction's start at `ip`). A walk
 // whose accessed/dirty update wrote into decoded code ends the block after
 // this record, as in the interpreter: it leaves before the record, whose
 // interpreted run then stops the block.
-export function jitFill(lin: u32, how: u32, ip: u32): u32 {
-  if (dataAccess == 0) return 0;
+export function jitFill(lin: u32, how: u32, ip: u32, bytes: u32): u32 {
+  // an access across a page, or any under alignment checks: the interpreter's
+  if (dataAccess == 0 || (lin & 0xFFF) + (how >> FILL_BYTES_SHIFT) > 0x1000) return 0;
+  const entry = filled(lin, how & ((1 << FILL_BYTES_SHIFT) - 1), ip);
+  // a fault in a block the region took in is reported with its opcode bytes (run.ts)
+  if (aborted()) store<u32>(BAIL_RECORD + R_BYTES, bytes);
+  return entry;
+}
+function filled(lin: u32, how: u32, ip: u32): u32 {
   const user = tlbAccess == TlbBit.User;
   const stopped = stopBlock;
   const slot = (lin >>> 12) << 2;
@@ -449,7 +458,7 @@ export function jitFlush(): void {
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
   byte(0); byte(0x61); byte(0x73); byte(0x6D); byte(1); byte(0); byte(0); byte(0);
-  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions, step and fill; 2 cond and rdtsc; 3 carry and cpuid; 4 shift; 5 port
+  // types: 0 unused; 1 (i32 i32 i32) -> i32: regions and step; 2 cond and rdtsc; 3 carry and cpuid; 4 shift and fill; 5 port
   let s = section(1);
   uleb(6);
   sig(2); sig(3); sig(1); sig(0); sig(4); sig(5);
@@ -465,7 +474,7 @@ export function jitFlush(): void {
   name("env"); name("shift"); byte(0); uleb(4);
   name("env"); name("port"); byte(0); uleb(5);
   name("env"); name("cpuid"); byte(0); uleb(3);
-  name("env"); name("fill"); byte(0); uleb(1);
+  name("env"); name("fill"); byte(0); uleb(4);
   name("env"); name("rdtsc"); byte(0); uleb(2);
   for (let m: u32 = 0; m < JIT_LINK_MAX; m++) { name("env"); numberedName(0x6C, m); byte(0); uleb(REGION_TYPE); } // "l<m>"
   patch5(s, pos - s - 5);

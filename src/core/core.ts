@@ -53,7 +53,7 @@ export interface CoreExports {
   jitShift(op: number, sz: number, v: number, count: number): number;
   jitCpuid(): number;
   jitRdtsc(retired: number): number;
-  jitFill(lin: number, how: number, ip: number): number;
+  jitFill(lin: number, how: number, ip: number, bytes: number): number;
   /** An IN/OUT to an inline port: the open bus in the core, any other by env.portIo (absent in cores built before the open bus). */
   jitPort?(dir: number, port: number, size: number, value: number, retired: number): number;
 }
