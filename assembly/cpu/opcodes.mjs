@@ -149,8 +149,8 @@ op(0xAA, 'STOSB', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, 0)' });
 op(0xAB, 'STOSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Stos, $sz)' });
 op(0xAC, 'LODSB', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, 0)', jit: 'Lods' });
 op(0xAD, 'LODSW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Lods, $sz)', jit: 'Lods' });
-op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)' });
-op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)' });
+op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)', jit: 'Scas' });
+op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)', jit: D32('Scas') });
 
 // ---- B0-BF: MOV register, immediate ----
 for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov', hot: true });
@@ -237,7 +237,7 @@ op(0xFF, 'group 5 Ev', 'M', { group: {
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)', jit: D32('JmpE') },
   5: { name: 'JMP Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, false)' },
-  6: { name: 'PUSH Ev', h: 'pushE(rec, $sz)' },
+  6: { name: 'PUSH Ev', h: 'pushE(rec, $sz)', jit: D32('PushE') },
 } });
 
 // ---- 0F 00-0F: system ----
@@ -310,7 +310,7 @@ op(0x132, 'RDMSR', '', { sync: true, h: 'rdmsr()' });
 op(0x133, 'RDPMC', '', { h: 'raiseGP(0)' }); // no counters are exposed
 
 // ---- 0F 40-4F: CMOVcc ----
-for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)`, jit: R32('Cmov') });
+for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov(rec, ${c}, $sz)`, jit: D32('Cmov') });
 
 for (const r of sseRows.filter((r) => r[0] >= 0x150 && r[0] < 0x180)) op(...r);
 

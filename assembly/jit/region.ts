@@ -29,7 +29,7 @@
 import {
   ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
   S_SEG, S_CR0, S_CR4, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
-  SEG_CS, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX, JIT_SEGS,
+  SEG_CS, SEG_ES, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX, JIT_SEGS,
 } from "../layout";
 import {
   R_OP, R_H, R_LEN, R_ATTR, R_REG, R_RM, R_SEG, R_BASE, R_INDEX, R_SCALE, R_DISP, R_IMM, R_HFLAGS, R_BYTES, Attr, NO_REG,
@@ -193,7 +193,7 @@ function canEmit(r: u32): bool {
   const a = attr(r);
   if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return e == Emitter.Nop;
   if ((a & Attr.Mem) && !(a & Attr.A32)) return false;
-  if ((e == Emitter.Lods || e == Emitter.Loop || e == Emitter.Moffs) && !(a & Attr.A32)) return false; // ESI, ECX, a 32-bit offset
+  if ((e == Emitter.Lods || e == Emitter.Scas || e == Emitter.Loop || e == Emitter.Moffs) && !(a & Attr.A32)) return false; // ESI, EDI, ECX, a 32-bit offset
   return e != Emitter.None;
 }
 
@@ -632,8 +632,11 @@ function emitRecord(r: u32, k: u32): void {
       get(LIN); mem(W.Load, 0); setReg(5, 2);
       return;
     case Emitter.PushImm: i32c(o == 0x68 ? imm(r) : imm8s(r)); pushCode(k); return;
+    case Emitter.PushE: readE(r, 2, k, false); pushCode(k); return; // PUSH r/m32 (its address uses ESP before the push)
     case Emitter.Jcc: jccCode(r, k, o & 15); return;
-    case Emitter.Cmov: getReg(e, 2); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2); return; // CMOVcc r32, r32
+    case Emitter.Cmov: // CMOVcc r32, r/m32: the source is read (and may fault) whatever the condition
+      readE(r, 2, k, false); getReg(g, 2); condCode(o & 15); op(W.Select); setReg(g, 2);
+      return;
     case Emitter.Setcc: condCode(o & 15); setReg(e, 0); return; // SETcc r8
     case Emitter.Imul:
       if (o == 0x1AF) { getReg(g, 2); readE(r, 2, k, false); } // IMUL r32, r/m32
@@ -727,6 +730,16 @@ function emitRecord(r: u32, k: u32): void {
       // ESI moves by the size, down when EFLAGS.DF (bit 10) is set
       getR(6); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
       op(W.Add); setReg(6, 2);
+      return;
+    }
+    case Emitter.Scas: { // SCASB/D (no REP; canEmit: 32-bit address): CMP AL/EAX, ES:[EDI]
+      const sz: u32 = o == 0xAE ? 0 : 2;
+      const bytes: u32 = 1 << sz;
+      getR(7); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
+      getReg(0, sz); get(T1); aluCode(7, sz);
+      // EDI moves by the size, down when EFLAGS.DF (bit 10) is set
+      getR(7); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
+      op(W.Add); setReg(7, 2);
       return;
     }
     case Emitter.Moffs: { // MOV AL/eAX, moffs; MOV moffs, AL/eAX (canEmit: a 32-bit offset)
@@ -1017,7 +1030,8 @@ function segsOf(r: u32): u32 {
   const o = opOf(r);
   if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3 || o == 0xC9) return 1 << SEG_SS;
   if (o == 0xAC || o == 0xAD || (o >= 0xA0 && o <= 0xA3)) return 1 << load<u8>(r + R_SEG); // LODS seg:ESI, moffs
-  const stack: u32 = o == 0xFF && load<u8>(r + R_REG) == 2 ? 1 << SEG_SS : 0; // CALL r/m32 pushes
+  if (o == 0xAE || o == 0xAF) return 1 << SEG_ES; // SCAS ES:EDI
+  const stack: u32 = o == 0xFF && (load<u8>(r + R_REG) == 2 || load<u8>(r + R_REG) == 6) ? 1 << SEG_SS : 0; // CALL, PUSH r/m32 push
   if (o == 0x8D || !isMem(r)) return stack;
   return stack | (1 << load<u8>(r + R_SEG));
 }
@@ -1153,7 +1167,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
     switch (emitterOf(r)) {
       case Emitter.Jcc: case Emitter.Setcc: case Emitter.Cmov: case Emitter.IncDec: case Emitter.IncDecReg: return true;
       case Emitter.Alu: { const kind = opOf(r) >= 0x80 ? <u32>load<u8>(r + R_REG) : opOf(r) >> 3; return kind == 2 || kind == 3; } // ADC, SBB
-      case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.Xchg: case Emitter.Leave:
+      case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.PushE: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
       case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (is(k, END)) return false; continue;
@@ -1210,9 +1224,12 @@ function earlyReturn(resume: u32 = 0): void {
   op(W.Return);
 }
 
-// At an exit to a block of this page whose region is pure and current (the
-// block-cache slot holds that block, decoded from this generation of the page),
-// and whose start is within the CS limit: name its region at JIT_CHAIN for jitRun to call.
+// At an exit to a block that has a region and is current (the block-cache slot
+// holds that block, decoded from this generation of its page), and whose start
+// is within the CS limit: name its region at JIT_CHAIN for jitRun to call.
+// That region may have fallbacks: this (pure) region changed nothing the run
+// loop checks between blocks, so entering the next one here is what the run
+// loop would do; one with fallbacks returns instead of chaining on.
 function chainCode(): void {
   get(XNEXT);
   open(W.If);
@@ -1221,7 +1238,7 @@ function chainCode(): void {
   get(XNEXT); mem(W.Load, B_GEN_AT); tee(T1);
   get(XPHYS); i32c(12); op(W.ShrU); i32c(2); op(W.Shl); mem(W.Load, PAGE_INFO); i32c(PageInfo.Generation); op(W.And);
   op(W.Ne); op(W.Or);
-  get(XNEXT); mem(W.Load, B_JIT_AT); tee(T0); i32c(0); op(W.GeS); op(W.Or); // bit 31: a pure region
+  get(XNEXT); mem(W.Load, B_JIT_AT); tee(T0); op(W.Eqz); op(W.Or); // a region (pure or not)
   get(XEIP); i32c(0); mem(W.Load, ACTIVE + S_SEG + SEG_CS * SEG_SIZE + SEG_LIMIT); op(W.GtU); op(W.Or);
   op(W.Eqz);
   open(W.If);

@@ -250,7 +250,7 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   jitBase = retired;
   store<u32>(JIT_SEGS, 0); // (the run loop may have run anything: the regions check the segments again)
   let packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
-  // a region that finished and left for a block with a pure region names it
+  // a (pure) region that finished and left for a block with a region names it
   // (region.ts chainCode): run it now, without the run loop's checks between blocks
   let next = load<u32>(JIT_CHAIN);
   while (next != 0) {
@@ -545,14 +545,14 @@ function resolveLinks(n: u32, at: u32): void {
       let j: u32 = 0;
       for (; j < n; j++) {
         const t = JIT_QUEUE + j * Q_SIZE;
-        if (load<u32>(t + Q_PHYS) == phys && load<u32>(t + Q_KEY) == key && load<u32>(t + Q_PURE)) break;
+        if (load<u32>(t + Q_PHYS) == phys && load<u32>(t + Q_KEY) == key) break;
       }
       if (j < n) {
         const t = JIT_QUEUE + j * Q_SIZE;
         fn = IMPORTS + HELPERS + j; gen = load<u32>(t + Q_GEN); cnt = load<u32>(t + Q_COUNT);
       } else {
         const slot = blockSlot(phys, key), jit = load<u32>(slot + B_JIT);
-        if (load<u32>(slot + B_KEY) == key && load<u32>(slot + B_PHYS) == phys && (jit & 0x80000000) &&
+        if (load<u32>(slot + B_KEY) == key && load<u32>(slot + B_PHYS) == phys && jit != 0 &&
             load<u32>(slot + B_GEN) == pageGeneration(phys)) {
           let m: u32 = 0;
           while (m < imported && load<u32>(JIT_LINKS + m * 4) != (jit & 0x7FFFFFFF)) m++;
