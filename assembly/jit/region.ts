@@ -238,6 +238,10 @@ function flushCode(): void {
   if (shifted(fl)) { eagerStore(fl == SHIFTED_AF); return; }
   i32c(0); i32c(fl); storeState(S_LAZY_OP);
   i32c(0); i32c(flSz); storeState(S_LAZY_SIZE);
+  operandStores();
+}
+// The lazy record's operands and result, from their locals.
+function operandStores(): void {
   i32c(0); get(LA); storeState(S_LAZY_A);
   i32c(0); get(LB); storeState(S_LAZY_B);
   i32c(0); get(LR); storeState(S_LAZY_R);
@@ -359,9 +363,7 @@ function exitAt(eipOff: u32, retired: u32, resume: u32): void {
 function lazyExit(): void {
   i32c(0); get(XEIP); i32c(0xFF); op(W.And); storeState(S_LAZY_OP);
   i32c(0); get(XEIP); i32c(8); op(W.ShrU); storeState(S_LAZY_SIZE);
-  i32c(0); get(LA); storeState(S_LAZY_A);
-  i32c(0); get(LB); storeState(S_LAZY_B);
-  i32c(0); get(LR); storeState(S_LAZY_R);
+  operandStores();
 }
 // At PACKED_LABEL: XRET = offset << 16 | retired << 8 | resume becomes XEIP and XRET.
 function unpackExit(): void {
@@ -727,9 +729,7 @@ function emitRecord(r: u32, k: u32): void {
       const bytes: u32 = 1 << sz;
       getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k);
       tlbCode(bytes, FILL_READ, k); loadSz(sz); setReg(0, sz);
-      // ESI moves by the size, down when EFLAGS.DF (bit 10) is set
-      getR(6); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
-      op(W.Add); setReg(6, 2);
+      stringStep(6, bytes);
       return;
     }
     case Emitter.Scas: { // SCASB/D (no REP; canEmit: 32-bit address): CMP AL/EAX, ES:[EDI]
@@ -737,9 +737,7 @@ function emitRecord(r: u32, k: u32): void {
       const bytes: u32 = 1 << sz;
       getR(7); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
       getReg(0, sz); get(T1); aluCode(7, sz);
-      // EDI moves by the size, down when EFLAGS.DF (bit 10) is set
-      getR(7); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
-      op(W.Add); setReg(7, 2);
+      stringStep(7, bytes);
       return;
     }
     case Emitter.Moffs: { // MOV AL/eAX, moffs; MOV moffs, AL/eAX (canEmit: a 32-bit offset)
@@ -837,6 +835,12 @@ function joinCode(j: u32): void {
   }
   if (is(j, MAT)) materialize();
   flush();
+}
+
+// A string instruction's ESI or EDI (register i) moves by its size, down when EFLAGS.DF (bit 10) is set.
+function stringStep(i: u32, bytes: u32): void {
+  getR(i); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
+  op(W.Add); setReg(i, 2);
 }
 
 // ROL/ROR of a dword by a constant count (1..31) when the lazy state is known

@@ -28,7 +28,7 @@ import { inlineIo } from "../cpu/io";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
-  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, pure, FILL_READ, FILL_WRITE, FILL_BYTES_SHIFT, BAIL_RECORD, F_LINK0, MAX_LINKS, NO_GENERATION,
+  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, FILL_READ, FILL_WRITE, FILL_BYTES_SHIFT, BAIL_RECORD, F_LINK0, MAX_LINKS, NO_GENERATION,
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
 import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
@@ -37,8 +37,7 @@ import { LazyOp } from "../cpu/flags";
 
 // Block header fields the JIT owns (run.ts owns 0..19).
 import { B_PHYS, B_KEY, B_GEN, B_COUNT, B_CROSS, blockSlot } from "../cpu/run";
-// table index of the block's region | 0x80000000 when it has no fallback
-// (other regions may chain to it), 0 = none
+// table index of the block's region, 0 = none
 export const B_JIT: u32 = 20;
 const B_HITS: u32 = 24; // interpreted: runs | runs that ended in an exit << 16; compiled: runs | bad runs << 16
 const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, or not worth it
@@ -51,7 +50,6 @@ const Q_PHYS: u32 = 8;
 const Q_KEY: u32 = 12;
 const Q_GEN: u32 = 16;
 const Q_COUNT: u32 = 20;
-const Q_PURE: u32 = 24;
 const Q_LINKS: u32 = 28; // its links (region.ts): their target and patch points are in batchLinks
 const Q_SIZE: u32 = 32;
 // Per queued region, MAX_LINKS links as region.ts keeps them, their patch
@@ -147,7 +145,7 @@ function takeIndex(): u32 {
   if (freeTop != 0) return load<u32>(JIT_FREE + --freeTop * 4);
   return fresh < JIT_REGIONS ? JIT_TABLE_BASE + fresh++ : 0;
 }
-@inline function freeIndex(fn: u32): void { store<u32>(JIT_FREE + freeTop++ * 4, fn & 0x7FFFFFFF); }
+@inline function freeIndex(fn: u32): void { store<u32>(JIT_FREE + freeTop++ * 4, fn); }
 
 // ---- ghosts: blocks evicted from the block cache ----
 // The block cache is direct-mapped, and a kernel's code does not fit in it:
@@ -249,13 +247,13 @@ export function jitRun(blk: u32, count: u32, room: u32): u32 {
   if (count > room) return 0;
   jitBase = retired;
   store<u32>(JIT_SEGS, 0); // (the run loop may have run anything: the regions check the segments again)
-  let packed = call_indirect<u32>(fn & 0x7FFFFFFF, room, dataAccess, 0);
-  // a (pure) region that finished and left for a block with a region names it
+  let packed = call_indirect<u32>(fn, room, dataAccess, 0);
+  // a pure region that finished and left for a block with a region names it
   // (region.ts chainCode): run it now, without the run loop's checks between blocks
   let next = load<u32>(JIT_CHAIN);
   while (next != 0) {
     store<u32>(JIT_CHAIN, 0);
-    packed = call_indirect<u32>(next & 0x7FFFFFFF, room, dataAccess, packed >>> 5);
+    packed = call_indirect<u32>(next, room, dataAccess, packed >>> 5);
     next = load<u32>(JIT_CHAIN);
   }
   const done = packed >>> 5;
@@ -412,7 +410,6 @@ function enqueue(blk: u32, count: u32): void {
   store<u32>(q + Q_KEY, load<u32>(blk + B_KEY));
   store<u32>(q + Q_GEN, load<u32>(blk + B_GEN));
   store<u32>(q + Q_COUNT, count);
-  store<u32>(q + Q_PURE, pure ? 0x80000000 : 0);
   store<u32>(q + Q_LINKS, linkCount);
   for (let k: u32 = 0; k < linkCount; k++) {
     const from = links + k * L_SIZE, to = batchLinks + (queued * MAX_LINKS + k) * L_SIZE;
@@ -509,7 +506,7 @@ export function jitFlush(): void {
   statBatches++;
   for (let i: u32 = 0; i < n; i++) {
     const q = JIT_QUEUE + i * Q_SIZE;
-    const fn = load<u32>(q + Q_TABLE) | load<u32>(q + Q_PURE);
+    const fn = load<u32>(q + Q_TABLE);
     // the block, still in its slot or remembered as a ghost, if it is still the code compiled and waits for it
     let at = load<u32>(q + Q_BLOCK);
     const phys = load<u32>(q + Q_PHYS), key = load<u32>(q + Q_KEY);
@@ -555,9 +552,9 @@ function resolveLinks(n: u32, at: u32): void {
         if (load<u32>(slot + B_KEY) == key && load<u32>(slot + B_PHYS) == phys && jit != 0 &&
             load<u32>(slot + B_GEN) == pageGeneration(phys)) {
           let m: u32 = 0;
-          while (m < imported && load<u32>(JIT_LINKS + m * 4) != (jit & 0x7FFFFFFF)) m++;
+          while (m < imported && load<u32>(JIT_LINKS + m * 4) != jit) m++;
           if (m < JIT_LINK_MAX) {
-            if (m == imported) store<u32>(JIT_LINKS + imported++ * 4, jit & 0x7FFFFFFF);
+            if (m == imported) store<u32>(JIT_LINKS + imported++ * 4, jit);
             fn = F_LINK0 + m; gen = load<u32>(slot + B_GEN); cnt = load<u32>(slot + B_COUNT);
           }
         }
