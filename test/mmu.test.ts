@@ -266,6 +266,66 @@ describe('the shadow follows the guest', () => {
     expect(m.counters.ptWriteTraps).toBe(traps + 1);
   });
 
+  // Two spaces that share global pages, as a kernel's are: most MOV CR3s walk
+  // only what was filled since the last one (mmu/shadow.ts quickFlush).
+  function twoSpaces(m: PagedMachine): number {
+    const pd2 = 0x30000;
+    m.vm.fillPhys(pd2, 0x1000, 0);
+    m.pde(0, m.vm.readPhys32(PD) & ~(A | D), pd2);
+    m.table(256, P | RW | US, pd2);
+    m.vm.writePhys32(FRAME_Z, 0x3333);
+    return pd2;
+  }
+  const FRAME_Z = 0x102000;
+
+  it('MOV CR3 back and forth: each space sees its own pages, kept global entries keep their tables protected', () => {
+    const m = machine();
+    const pd2 = twoSpaces(m);
+    m.map(LIN, FRAME_X, P | RW | G);
+    m.map(LIN + 0x1000, FRAME_X, P | RW);
+    m.map(LIN + 0x1000, FRAME_Y, P | RW, pd2);
+    const LIN2 = LIN + 0x400000; // global too, from a table of its own, filled after some flushes
+    m.table(257);
+    m.map(LIN2, FRAME_X, P | RW | G);
+    const code = [...setCr4(CR4_PGE), ...asm.loadEax(LIN)];
+    for (let i = 0; i < 3; i++) {
+      code.push(...setCr3(pd2), ...asm.loadEax(LIN + 0x1000), ...asm.storeEax(out(2 * i)));
+      code.push(...setCr3(PD), ...asm.loadEax(LIN + 0x1000), ...asm.storeEax(out(2 * i + 1)));
+    }
+    code.push(...asm.loadEax(LIN2), ...setCr3(pd2), ...setCr3(PD));
+    m.run(code);
+    expect([0, 1, 2, 3, 4, 5].map((i) => m.vm.readPhys32(out(i)))).toEqual([0x2222, 0x1111, 0x2222, 0x1111, 0x2222, 0x1111]);
+    const traps = m.counters.ptWriteTraps;
+    m.run([
+      ...asm.storeImm(m.pteAddr(LIN), FRAME_Z | P | RW | G), ...asm.loadEax(LIN), ...asm.storeEax(out(0)),
+      ...asm.storeImm(m.pteAddr(LIN2), FRAME_Y | P | RW | G), ...asm.loadEax(LIN2), ...asm.storeEax(out(1)),
+    ]);
+    expect(m.counters.ptWriteTraps).toBe(traps + 2);
+    expect([m.vm.readPhys32(out(0)), m.vm.readPhys32(out(1))]).toEqual([0x3333, 0x2222]);
+    expect(m.counters.flushCr3).toBe(8);
+  });
+
+  it('a kept global entry refilled from the other space\'s tables: the next MOV CR3 protects the new table, not the old', () => {
+    const m = machine();
+    const pd2 = twoSpaces(m);
+    m.map(LIN, FRAME_X, P | RW | G);
+    m.map(LIN, FRAME_Y, P | RW | G, pd2);
+    m.run([
+      ...setCr4(CR4_PGE), ...asm.loadEax(LIN), ...setCr3(pd2),
+      ...asm.loadEax(LIN), ...asm.storeEax(out(0)),                       // kept from PD's table
+      ...asm.invlpg(LIN), ...asm.loadEax(LIN), ...asm.storeEax(out(1)),   // now from pd2's
+      ...setCr3(PD), ...asm.loadEax(LIN), ...asm.storeEax(out(2)),        // and kept
+    ]);
+    expect([0, 1, 2].map((i) => m.vm.readPhys32(out(i)))).toEqual([0x1111, 0x2222, 0x2222]);
+    const traps = m.counters.ptWriteTraps;
+    m.run([...asm.storeImm(m.pteAddr(LIN), FRAME_Z | P | RW | G)]); // PD's table: nothing live comes from it now
+    expect(m.counters.ptWriteTraps).toBe(traps);
+    // pd2's table: the entry made from it goes, and PD's new mapping shows
+    m.run([...asm.storeImm(m.pteAddr(LIN, pd2), 0), ...asm.loadEax(LIN), ...asm.storeEax(out(3))]);
+    expect(m.counters.ptWriteTraps).toBe(traps + 1);
+    expect(m.vm.readPhys32(out(3))).toBe(0x3333);
+  });
+
   it('the host writing a live page table: one entry drops exactly, a bulk write flushes', () => {
     const m = machine();
     m.map(LIN, FRAME_X, P | RW);

@@ -41,6 +41,15 @@ const CR4_PGE: u32 = 1 << 7;
 
 let tlbCount: u32 = 0;    // slots in TLB_LIST
 let tableCount: u32 = 0;  // frames in TABLE_LIST
+// What the last MOV CR3 kept: TLB_LIST[0, settled) are the global entries it
+// kept, TABLE_LIST[0, tablesSettled) the frames they came from. The next MOV
+// CR3 leaves both as they are unless one of those entries was replaced since
+// (`resettle`) or SETTLED_FLUSHES went by, and walks only what came after.
+let settled: u32 = 0;
+let tablesSettled: u32 = 0;
+let resettle = false;
+let quickFlushes: u32 = 0;
+const SETTLED_FLUSHES: u32 = 64;
 
 @inline function at(table: u32, slot: u32): u32 { return table + (slot << 2); }
 @inline function live(slot: u32): bool { return load<u32>(at(TLB_READ, slot)) != 0; }
@@ -58,8 +67,13 @@ export const NO_TRAP: u32 = 0xFFFFFFFF;
 export function trappedWrite(lin: u32, user: bool): u32 {
   const e = load<u32>(at(TLB_WRITE, lin >>> 12));
   const need: u32 = user ? TlbBit.User : TlbBit.Super;
-  if ((e & TRAP) && ((e >>> TRAP_SHIFT) & need)) return (e & 0xFFFFF000) - RAM_BASE + (lin & 0xFFF);
-  return NO_TRAP;
+  if (!(e & TRAP) || !((e >>> TRAP_SHIFT) & need)) return NO_TRAP;
+  const host = e & 0xFFFFF000;
+  // a frame no longer watched (quickFlush unmarked it): writes go direct from now on
+  if (!(load<u32>(PAGE_INFO + ((host - RAM_BASE) >>> 12 << 2)) & PROTECTED)) {
+    store<u32>(at(TLB_WRITE, lin >>> 12), host | ((e >>> TRAP_SHIFT) & 3));
+  }
+  return host - RAM_BASE + (lin & 0xFFF);
 }
 
 // Fill the entry for `lin`. `src` is the guest-phys of the last-level entry
@@ -67,10 +81,13 @@ export function trappedWrite(lin: u32, user: bool): u32 {
 export function shadowFill(lin: u32, phys: u32, readBits: u32, writeBits: u32, src: u32, dirSrc: u32): void {
   bump(Counter.ShadowFills);
   const slot = lin >>> 12;
-  if (!(load<u32>(at(SLOT_PTE, slot)) & LISTED)) {
+  const was = load<u32>(at(SLOT_PTE, slot));
+  if (!(was & LISTED)) {
     if (tlbCount >= TLB_LIST_MAX) flushAll(FlushCause.Full);
     store<u32>(at(TLB_LIST, tlbCount), slot);
     tlbCount++;
+  } else if ((was & GLOBAL) && ((was ^ src) & ~LISTED || load<u32>(at(SLOT_PDE, slot)) != dirSrc)) {
+    resettle = true; // perhaps a settled entry, now made from other tables
   }
   store<u32>(at(SLOT_PTE, slot), src | LISTED);
   store<u32>(at(SLOT_PDE, slot), dirSrc);
@@ -223,6 +240,8 @@ export function flushAll(cause: u32): void {
   }
   tlbCount = 0;
   clearTableMarks();
+  settled = 0;
+  tablesSettled = 0;
   bump(Counter.FlushFull);
   if (mmuTracing) mmuEvent(MmuEvent.Flush, cause, 0, dropped, 0);
 }
@@ -231,6 +250,53 @@ export function flushAll(cause: u32): void {
 // kept entries came from.
 function flushNonGlobal(): void {
   breakChains();
+  if (resettle || quickFlushes >= SETTLED_FLUSHES) settle();
+  else quickFlush();
+}
+
+// A kernel switching address spaces keeps the same ~1000 global entries from
+// one MOV CR3 to the next: walk only the entries filled since the last one
+// and unmark only the frames marked since. Frames a dropped global entry came
+// from stay protected until settle() (a write there traps for nothing), and
+// a write entry still trapping for a frame unmarked here goes direct at its
+// next write (trappedWrite).
+function quickFlush(): void {
+  quickFlushes++;
+  let kept = settled;
+  for (let i = settled; i < tlbCount; i++) {
+    const slot = load<u32>(at(TLB_LIST, i));
+    if ((load<u32>(at(SLOT_PTE, slot)) & GLOBAL) && live(slot)) {
+      store<u32>(at(TLB_LIST, kept), slot);
+      kept++;
+    } else {
+      store<u32>(at(TLB_READ, slot), 0);
+      store<u32>(at(TLB_WRITE, slot), 0);
+      store<u32>(at(SLOT_PTE, slot), 0);
+    }
+  }
+  const dropped = tlbCount - kept;
+  tlbCount = kept;
+  for (let i = tablesSettled; i < tableCount; i++) {
+    const page = load<u32>(at(TABLE_LIST, i));
+    const a = PAGE_INFO + (page << 2);
+    store<u32>(a, load<u32>(a) & ~(PageInfo.PageTable | PageInfo.PageDir));
+    store<u16>(FRAME_DIR + (page << 1), 0);
+  }
+  tableCount = tablesSettled;
+  for (let i = settled; i < kept; i++) {
+    const slot = load<u32>(at(TLB_LIST, i));
+    const dirSrc = load<u32>(at(SLOT_PDE, slot));
+    markSources(slot, load<u32>(at(SLOT_PTE, slot)), dirSrc, false);
+    if (dirSrc & BIG) store<u8>(REGION_BIG + (slot >>> 10), 1);
+  }
+  settled = kept;
+  tablesSettled = tableCount;
+  bumpBy(Counter.GlobalsKept, kept);
+  if (mmuTracing) mmuEvent(MmuEvent.Flush, FlushCause.Cr3, 0, dropped, kept);
+}
+
+// The exact flush: every entry walked, every mark made again from the kept ones.
+function settle(): void {
   let kept: u32 = 0;
   for (let i: u32 = 0; i < tlbCount; i++) {
     const slot = load<u32>(at(TLB_LIST, i));
@@ -259,6 +325,10 @@ function flushNonGlobal(): void {
     const w = load<u32>(a);
     if (w) store<u32>(a, writeEntry(w & 0xFFFFF000, w & TRAP ? (w >>> TRAP_SHIFT) & 3 : w & 3));
   }
+  settled = kept;
+  tablesSettled = tableCount;
+  resettle = false;
+  quickFlushes = 0;
   bumpBy(Counter.GlobalsKept, kept);
   if (mmuTracing) mmuEvent(MmuEvent.Flush, FlushCause.Cr3, 0, dropped, kept);
 }
