@@ -686,7 +686,9 @@ function emitRecord(r: u32, k: u32): void {
       if (o <= 0xC1) i32c(imm(r)); else if (o <= 0xD1) i32c(1); else getReg(1, 0);
       call(F_SHIFT);
       setReg(e, sz);
-      memNone = c != 0; // a zero count leaves the lazy state as it was
+      // a rotate folds the flags into EFLAGS; SHL/SHR/SAR leave a lazy record,
+      // and a count of 0 (CL) the state as it was
+      memNone = c != 0 && g < 4;
       return;
     }
     case Emitter.Not: getR(e); i32c(-1); op(W.Xor); setReg(e, 2); return;

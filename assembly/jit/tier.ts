@@ -21,7 +21,7 @@ import { setInsnStart, setRetired, retired } from "../cpu/context";
 import { setPos } from "../cpu/position";
 import { abort, Abort, stopBlock, exitReason, aborted } from "../cpu/fault";
 import { ExitReason } from "../layout";
-import { condition, carry, getFlags, setFlagsRaw } from "../cpu/flags";
+import { condition, carry } from "../cpu/flags";
 import { shift } from "../cpu/alu";
 import { cpuid, readTsc } from "../cpu/system";
 import { inlineIo } from "../cpu/io";
@@ -378,13 +378,10 @@ function walked(lin: u32, write: bool, user: bool, ip: u32, stopped: bool): bool
 // repeats (an MMIO access) counts once.
 @inline function walkCount(): u64 { return load<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3)); }
 @inline function unwalk(walks: u64): void { store<u64>(ACTIVE_STATE + S_COUNTERS + (<u32>Counter.GuestWalks << 3), walks); }
-// (regions take the lazy state as empty after it: region.ts memNone; the
-// interpreter's SHL/SHR/SAR leave it lazy, so the flags are folded in here)
+// The interpreter's shift: SHL/SHR/SAR leave the lazy Shift record, a rotate
+// EFLAGS with no lazy record (region.ts memNone says which it counts on).
 export function jitShift(op: u32, sz: u32, v: u32, count: u32): u32 {
-  if ((count & 31) == 0) return v;
-  const r = shift(op, sz, v, count);
-  setFlagsRaw(getFlags());
-  return r;
+  return shift(op, sz, v, count);
 }
 
 // ---- batches ----
