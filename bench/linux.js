@@ -33,15 +33,20 @@ if (!existsSync(`${CACHE}bzImage`)) {
   process.exit(2);
 }
 
+// Each milestone is one line, tested as the console's current line grows:
+// testing the whole transcript at every byte cost this harness 70 ms.
 let console = '';
+let current = '';
 let next = 0;
 const rows = [];
 const started = process.hrtime.bigint();
 const machine = new Pc({
   memoryMiB,
   serial: (b) => {
-    console += String.fromCharCode(b);
-    while (next < MILESTONES.length && MILESTONES[next][1].test(console)) {
+    const c = String.fromCharCode(b);
+    console += c;
+    current = c === '\n' ? '' : current + c;
+    while (next < MILESTONES.length && MILESTONES[next][1].test(current)) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       rows.push([MILESTONES[next][0], ms, machine.vm.vcpus[0].instructionsRetired]);
       next++;
