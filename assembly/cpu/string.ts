@@ -34,11 +34,12 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
   if (left == 0) return;
   let budget = CHUNK;
   let done: u32 = 0; // items this execution committed
-  const bulkable = rep && step == bytes && (op == StrOp.Movs || op == StrOp.Stos);
+  const bulkable = rep && (op == StrOp.Movs || op == StrOp.Stos);
+  const down = step != bytes; // DF set: items go to lower addresses
   // the DI page where bulk declined after an item there filled the TLB (code, MMIO, #AC): items go one by one
   let declined: u32 = 0xFFFFFFFF;
   if (bulkable) {
-    const n = bulk(op, sz, seg, a32, left);
+    const n = bulk(op, sz, seg, a32, left, down);
     if (aborted()) return;
     left -= n;
     if (left == 0) return;
@@ -103,7 +104,7 @@ export function stringOp(rec: u32, op: u32, sz: u32): void {
     if (bulkable) {
       const page = idx(a32, EDI) >>> 12;
       if (page != declined) {
-        const n = bulk(op, sz, seg, a32, left);
+        const n = bulk(op, sz, seg, a32, left, down);
         if (aborted()) return;
         if (n == 0) declined = page;
         left -= n;
@@ -126,24 +127,26 @@ function stopAtMmioRead(done: u32): void {
 }
 
 // Bulk REP MOVS/STOS: as many whole items as fit in the current source and
-// destination pages, when both have TLB entries and the segments allow it.
-// Returns the items done (0 = take the careful path).
-function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32): u32 {
+// destination pages (above the index, or with DF set below it), when both
+// have TLB entries and the segments allow it. Returns the items done (0 =
+// take the careful path).
+function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32, down: bool): u32 {
   const bytes: u32 = 1 << sz;
   const di = idx(a32, EDI);
   const dlin = segLinear(SEG_ES, di, bytes, true);
   if (aborted()) return 0;
   const dEntry = load<u32>(TLB_WRITE + ((dlin >>> 12) << 2));
   if (!(dEntry & dataAccess)) return 0; // none under alignment checking: items go one by one
-  let n: u32 = (0x1000 - (dlin & 0xFFF)) / bytes;
-  if (!a32) { const r: u32 = (<u32>0x10000 - di) / bytes; if (r < n) n = r; }
+  let n = itemsInPage(dlin, di, bytes, a32, down);
   if (n > count) n = count;
   if (n == 0) return 0;
   // the whole run must pass the segment check
-  segLinear(SEG_ES, di + (n - 1) * bytes, bytes, true);
+  const dlast = down ? di - (n - 1) * bytes : di + (n - 1) * bytes;
+  segLinear(SEG_ES, dlast, bytes, true);
   if (aborted()) return 0;
-  const dhost = (dEntry & 0xFFFFF000) + (dlin & 0xFFF);
+  let dhost = (dEntry & 0xFFFFF000) + (dlin & 0xFFF);
   if (op == StrOp.Stos) {
+    if (down) dhost -= (n - 1) * bytes;
     const v = regSz(EAX, sz);
     if (sz == 0) memory.fill(dhost, <u8>v, n);
     else for (let i: u32 = 0; i < n; i++) { if (sz == 2) store<u32>(dhost + i * 4, v); else store<u16>(dhost + i * 2, v); }
@@ -153,20 +156,36 @@ function bulk(op: u32, sz: u32, seg: u32, a32: bool, count: u32): u32 {
     if (aborted()) return 0;
     const sEntry = load<u32>(TLB_READ + ((slin >>> 12) << 2));
     if (!(sEntry & dataAccess)) return 0;
-    const sn: u32 = (<u32>0x1000 - (slin & 0xFFF)) / bytes;
+    const sn = itemsInPage(slin, si, bytes, a32, down);
     if (sn < n) n = sn;
-    if (!a32) { const r: u32 = (<u32>0x10000 - si) / bytes; if (r < n) n = r; }
     if (n == 0) return 0;
-    segLinear(seg, si + (n - 1) * bytes, bytes, false);
+    segLinear(seg, down ? si - (n - 1) * bytes : si + (n - 1) * bytes, bytes, false);
     if (aborted()) return 0;
-    const shost = (sEntry & 0xFFFFF000) + (slin & 0xFFF);
+    let shost = (sEntry & 0xFFFFF000) + (slin & 0xFFF);
     const len = n * bytes;
-    // a forward copy onto itself replicates a pattern; memory.copy would not
-    if (dhost > shost && dhost < shost + len) return 0;
+    if (down) { dhost -= len - bytes; shost -= len - bytes; }
+    // item by item, a copy onto itself replicates a pattern when the writes
+    // run ahead of the reads (forward with the destination above the source,
+    // backward with it below); memory.copy would not
+    if (down ? dhost < shost && dhost + len > shost : dhost > shost && dhost < shost + len) return 0;
     memory.copy(dhost, shost, len);
-    setIdx(a32, ESI, si + len);
+    setIdx(a32, ESI, down ? si - len : si + len);
   }
-  setIdx(a32, EDI, di + n * bytes);
+  setIdx(a32, EDI, down ? di - n * bytes : di + n * bytes);
   setIdx(a32, ECX, count - n);
+  return n;
+}
+
+// Whole items from the one at lin (index i) to the end of its page, or with
+// `down` to its start; a 16-bit index also stops where it would wrap.
+@inline function itemsInPage(lin: u32, i: u32, bytes: u32, a32: bool, down: bool): u32 {
+  if (!down) {
+    let n: u32 = (0x1000 - (lin & 0xFFF)) / bytes;
+    if (!a32) { const r: u32 = (<u32>0x10000 - i) / bytes; if (r < n) n = r; }
+    return n;
+  }
+  if ((lin & 0xFFF) + bytes > 0x1000) return 0; // the first item crosses into the next page
+  let n: u32 = (lin & 0xFFF) / bytes + 1;
+  if (!a32) { const r: u32 = i / bytes + 1; if (r < n) n = r; }
   return n;
 }
