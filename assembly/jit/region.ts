@@ -193,7 +193,8 @@ function canEmit(r: u32): bool {
   const a = attr(r);
   if (a & (Attr.Lock | Attr.Rep | Attr.Repne)) return e == Emitter.Nop;
   if ((a & Attr.Mem) && !(a & Attr.A32)) return false;
-  if ((e == Emitter.Lods || e == Emitter.Scas || e == Emitter.Loop || e == Emitter.Moffs) && !(a & Attr.A32)) return false; // ESI, EDI, ECX, a 32-bit offset
+  if ((e == Emitter.Lods || e == Emitter.Scas || e == Emitter.Movs || e == Emitter.Stos || e == Emitter.Cmps ||
+      e == Emitter.Loop || e == Emitter.Moffs) && !(a & Attr.A32)) return false; // ESI, EDI, ECX, a 32-bit offset
   return e != Emitter.None;
 }
 
@@ -742,6 +743,30 @@ function emitRecord(r: u32, k: u32): void {
       stringStep(7, bytes);
       return;
     }
+    case Emitter.Stos: { // STOSB/W/D (no REP; canEmit: 32-bit address): AL/AX/EAX to ES:[EDI]
+      const sz: u32 = o == 0xAA ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
+      const bytes: u32 = 1 << sz;
+      getR(7); tlbCode(bytes, FILL_WRITE, k); getReg(0, sz); set(T0); storeSz(sz);
+      stringStep(7, bytes);
+      return;
+    }
+    case Emitter.Movs: { // MOVSB/W/D (no REP): seg:[ESI] to ES:[EDI], the read first as the interpreter's
+      const sz: u32 = o == 0xA4 ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
+      const bytes: u32 = 1 << sz;
+      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
+      getR(7); tlbCode(bytes, FILL_WRITE, k); get(T1); set(T0); storeSz(sz);
+      stringStep(6, bytes); stringStep(7, bytes);
+      return;
+    }
+    case Emitter.Cmps: { // CMPSB/D (no REP): CMP seg:[ESI], ES:[EDI]
+      const sz: u32 = o == 0xA6 ? 0 : 2;
+      const bytes: u32 = 1 << sz;
+      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
+      getR(7); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T0);
+      get(T1); get(T0); aluCode(7, sz);
+      stringStep(6, bytes); stringStep(7, bytes);
+      return;
+    }
     case Emitter.Moffs: { // MOV AL/eAX, moffs; MOV moffs, AL/eAX (canEmit: a 32-bit offset)
       const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
       i32c(load<u32>(r + R_DISP)); segmentCode(load<u8>(r + R_SEG), 1 << sz, k);
@@ -1036,7 +1061,8 @@ function segsOf(r: u32): u32 {
   const o = opOf(r);
   if ((o >= 0x50 && o <= 0x5F) || o == 0x68 || o == 0x6A || o == 0xE8 || o == 0xC3 || o == 0xC9) return 1 << SEG_SS;
   if (o == 0xAC || o == 0xAD || (o >= 0xA0 && o <= 0xA3)) return 1 << load<u8>(r + R_SEG); // LODS seg:ESI, moffs
-  if (o == 0xAE || o == 0xAF) return 1 << SEG_ES; // SCAS ES:EDI
+  if (o == 0xAE || o == 0xAF || o == 0xAA || o == 0xAB) return 1 << SEG_ES; // SCAS, STOS ES:EDI
+  if (o >= 0xA4 && o <= 0xA7) return (1 << SEG_ES) | (1 << load<u8>(r + R_SEG)); // MOVS, CMPS seg:ESI and ES:EDI
   const stack: u32 = o == 0xFF && (load<u8>(r + R_REG) == 2 || load<u8>(r + R_REG) == 6) ? 1 << SEG_SS : 0; // CALL, PUSH r/m32 push
   if (o == 0x8D || !isMem(r)) return stack;
   return stack | (1 << load<u8>(r + R_SEG));
@@ -1176,7 +1202,7 @@ function readsFlagsFirst(j: u32, n: u32): bool {
       case Emitter.Mov: case Emitter.Lea: case Emitter.PushReg: case Emitter.PopReg: case Emitter.PushImm: case Emitter.PushE: case Emitter.Xchg: case Emitter.Leave:
       case Emitter.JmpE:
       case Emitter.Nop: case Emitter.Movx: case Emitter.Not: case Emitter.Cwde: case Emitter.Cdq: case Emitter.PortIo: case Emitter.Cpuid: case Emitter.Rdtsc:
-      case Emitter.Lods: case Emitter.Loop: case Emitter.Moffs: if (is(k, END)) return false; continue;
+      case Emitter.Lods: case Emitter.Stos: case Emitter.Movs: case Emitter.Loop: case Emitter.Moffs: if (is(k, END)) return false; continue;
       default: return false;
     }
   }
