@@ -41,10 +41,8 @@ const CR4_PGE: u32 = 1 << 7;
 
 let tlbCount: u32 = 0;    // slots in TLB_LIST
 let tableCount: u32 = 0;  // frames in TABLE_LIST
-// What the last MOV CR3 kept: TLB_LIST[0, settled) are the global entries it
-// kept, TABLE_LIST[0, tablesSettled) the frames they came from. The next MOV
-// CR3 leaves both as they are unless one of those entries was replaced since
-// (`resettle`) or SETTLED_FLUSHES went by, and walks only what came after.
+// What the last MOV CR3 kept (flushNonGlobal): TLB_LIST[0, settled) are the
+// global entries it kept, TABLE_LIST[0, tablesSettled) the frames they came from.
 let settled: u32 = 0;
 let tablesSettled: u32 = 0;
 let resettle = false;
@@ -69,7 +67,7 @@ export function trappedWrite(lin: u32, user: bool): u32 {
   const need: u32 = user ? TlbBit.User : TlbBit.Super;
   if (!(e & TRAP) || !((e >>> TRAP_SHIFT) & need)) return NO_TRAP;
   const host = e & 0xFFFFF000;
-  // a frame no longer watched (quickFlush unmarked it): writes go direct from now on
+  // a frame no longer watched (a MOV CR3 unmarked it): writes go direct from now on
   if (!(load<u32>(PAGE_INFO + ((host - RAM_BASE) >>> 12 << 2)) & PROTECTED)) {
     store<u32>(at(TLB_WRITE, lin >>> 12), host | ((e >>> TRAP_SHIFT) & 3));
   }
@@ -152,14 +150,15 @@ export function unprotectFrame(page: u32): void {
   }
 }
 
-function clearTableMarks(): void {
-  for (let i: u32 = 0; i < tableCount; i++) {
+// Unmark the frames TABLE_LIST holds from `from` on.
+function unmarkTables(from: u32): void {
+  for (let i = from; i < tableCount; i++) {
     const page = load<u32>(at(TABLE_LIST, i));
     const a = PAGE_INFO + (page << 2);
     store<u32>(a, load<u32>(a) & ~(PageInfo.PageTable | PageInfo.PageDir));
     store<u16>(FRAME_DIR + (page << 1), 0);
   }
-  tableCount = 0;
+  tableCount = from;
 }
 
 // ---- dropping entries --------------------------------------------------------------
@@ -239,7 +238,7 @@ export function flushAll(cause: u32): void {
     store<u8>(REGION_BIG + (slot >>> 10), 0);
   }
   tlbCount = 0;
-  clearTableMarks();
+  unmarkTables(0);
   settled = 0;
   tablesSettled = 0;
   bump(Counter.FlushFull);
@@ -247,24 +246,22 @@ export function flushAll(cause: u32): void {
 }
 
 // Drop every entry but the global ones, and protect only the frames the
-// kept entries came from.
+// kept entries came from. A kernel switching address spaces keeps the same
+// ~1000 global entries from one MOV CR3 to the next, so a reload normally
+// walks only the entries filled since the last one and unmarks only the frames
+// marked since. Then frames a dropped global entry came from stay protected
+// (a write there traps for nothing), and a write entry still trapping for a
+// frame unmarked here goes direct at its next write (trappedWrite), until an
+// exact reload: when one of the kept entries was replaced since (`resettle`:
+// the quick walk would not see it), and every SETTLED_FLUSHES reloads.
 function flushNonGlobal(): void {
   breakChains();
-  if (resettle || quickFlushes >= SETTLED_FLUSHES) settle();
-  else quickFlush();
-}
-
-// A kernel switching address spaces keeps the same ~1000 global entries from
-// one MOV CR3 to the next: walk only the entries filled since the last one
-// and unmark only the frames marked since. Frames a dropped global entry came
-// from stay protected until settle() (a write there traps for nothing), and
-// a write entry still trapping for a frame unmarked here goes direct at its
-// next write (trappedWrite).
-function quickFlush(): void {
-  quickFlushes++;
-  let kept = settled;
-  for (let i = settled; i < tlbCount; i++) {
+  const exact = resettle || quickFlushes >= SETTLED_FLUSHES;
+  const from: u32 = exact ? 0 : settled;
+  let kept = from;
+  for (let i = from; i < tlbCount; i++) {
     const slot = load<u32>(at(TLB_LIST, i));
+    if (exact) store<u8>(REGION_BIG + (slot >>> 10), 0);
     if ((load<u32>(at(SLOT_PTE, slot)) & GLOBAL) && live(slot)) {
       store<u32>(at(TLB_LIST, kept), slot);
       kept++;
@@ -276,59 +273,27 @@ function quickFlush(): void {
   }
   const dropped = tlbCount - kept;
   tlbCount = kept;
-  for (let i = tablesSettled; i < tableCount; i++) {
-    const page = load<u32>(at(TABLE_LIST, i));
-    const a = PAGE_INFO + (page << 2);
-    store<u32>(a, load<u32>(a) & ~(PageInfo.PageTable | PageInfo.PageDir));
-    store<u16>(FRAME_DIR + (page << 1), 0);
-  }
-  tableCount = tablesSettled;
-  for (let i = settled; i < kept; i++) {
+  unmarkTables(exact ? <u32>0 : tablesSettled);
+  for (let i = from; i < kept; i++) {
     const slot = load<u32>(at(TLB_LIST, i));
     const dirSrc = load<u32>(at(SLOT_PDE, slot));
     markSources(slot, load<u32>(at(SLOT_PTE, slot)), dirSrc, false);
     if (dirSrc & BIG) store<u8>(REGION_BIG + (slot >>> 10), 1);
   }
-  settled = kept;
-  tablesSettled = tableCount;
-  bumpBy(Counter.GlobalsKept, kept);
-  if (mmuTracing) mmuEvent(MmuEvent.Flush, FlushCause.Cr3, 0, dropped, kept);
-}
-
-// The exact flush: every entry walked, every mark made again from the kept ones.
-function settle(): void {
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < tlbCount; i++) {
-    const slot = load<u32>(at(TLB_LIST, i));
-    store<u8>(REGION_BIG + (slot >>> 10), 0);
-    if ((load<u32>(at(SLOT_PTE, slot)) & GLOBAL) && live(slot)) {
-      store<u32>(at(TLB_LIST, kept), slot);
-      kept++;
-    } else {
-      store<u32>(at(TLB_READ, slot), 0);
-      store<u32>(at(TLB_WRITE, slot), 0);
-      store<u32>(at(SLOT_PTE, slot), 0);
+  if (exact) {
+    // each kept write entry traps exactly when its frame is protected now
+    for (let i: u32 = 0; i < kept; i++) {
+      const a = at(TLB_WRITE, load<u32>(at(TLB_LIST, i)));
+      const w = load<u32>(a);
+      if (w) store<u32>(a, writeEntry(w & 0xFFFFF000, w & TRAP ? (w >>> TRAP_SHIFT) & 3 : w & 3));
     }
-  }
-  const dropped = tlbCount - kept;
-  tlbCount = kept;
-  clearTableMarks();
-  for (let i: u32 = 0; i < kept; i++) {
-    const slot = load<u32>(at(TLB_LIST, i));
-    const dirSrc = load<u32>(at(SLOT_PDE, slot));
-    markSources(slot, load<u32>(at(SLOT_PTE, slot)), dirSrc, false);
-    if (dirSrc & BIG) store<u8>(REGION_BIG + (slot >>> 10), 1);
-  }
-  // each kept write entry traps exactly when its frame is protected now
-  for (let i: u32 = 0; i < kept; i++) {
-    const a = at(TLB_WRITE, load<u32>(at(TLB_LIST, i)));
-    const w = load<u32>(a);
-    if (w) store<u32>(a, writeEntry(w & 0xFFFFF000, w & TRAP ? (w >>> TRAP_SHIFT) & 3 : w & 3));
+    resettle = false;
+    quickFlushes = 0;
+  } else {
+    quickFlushes++;
   }
   settled = kept;
   tablesSettled = tableCount;
-  resettle = false;
-  quickFlushes = 0;
   bumpBy(Counter.GlobalsKept, kept);
   if (mmuTracing) mmuEvent(MmuEvent.Flush, FlushCause.Cr3, 0, dropped, kept);
 }
