@@ -204,6 +204,8 @@ function branchTarget(r: u32, k: u32): u32 {
   const disp = (o >= 0x70 && o <= 0x7F) || o == 0xEB || o == 0xE2 ? imm8s(r) : imm(r);
   return after(k) + disp;
 }
+// The operand size of an instruction whose even opcode is its byte form and odd one its word/dword form.
+@inline function pairSize(r: u32): u32 { return opOf(r) & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0; }
 @inline function isBranch(o: u32): bool { return (o >= 0x70 && o <= 0x7F) || (o >= 0x180 && o <= 0x18F) || o == 0xEB || o == 0xE9 || o == 0xE2; }
 
 // ---- registers ----
@@ -544,7 +546,7 @@ function testCode(sz: u32): void {
 // without the TSS bitmap (real mode, or CPL <= IOPL outside virtual-8086
 // mode); any other port or privilege leaves before it, for the interpreter.
 function portCode(r: u32, k: u32, o: u32): void {
-  const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+  const sz = pairSize(r);
   const input = (o & 2) == 0;
   if (o < 0xE8) i32c(imm(r) & 0xFF); else getReg(2, 1);
   set(T1);
@@ -656,7 +658,7 @@ function emitRecord(r: u32, k: u32): void {
     }
     case Emitter.Mov: {
       if (o >= 0xB0 && o <= 0xBF) { i32c(imm(r)); setReg(o & 7, o < 0xB8 ? 0 : (attr(r) & Attr.O32 ? 2 : 1)); return; }
-      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+      const sz = pairSize(r);
       if (o == 0x88 || o == 0x89) { getReg(g, sz); writeE(r, sz, k, false); }
       else if (o == 0x8A || o == 0x8B) { readE(r, sz, k, false); setReg(g, sz); }
       else { i32c(imm(r)); writeE(r, sz, k, false); } // C6, C7
@@ -675,7 +677,7 @@ function emitRecord(r: u32, k: u32): void {
     case Emitter.Cwde: getR(0); op(W.Extend16S); setReg(0, 2); return;
     case Emitter.Cdq: getR(0); i32c(31); op(W.ShrS); setReg(2, 2); return;
     case Emitter.Shift: { // group 2, register operand
-      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+      const sz = pairSize(r);
       const c: u32 = o <= 0xC1 ? imm(r) & 31 : (o <= 0xD1 ? 1 : 0);
       if (g >= 4 && c != 0 && c < (<u32>8 << sz)) { getReg(e, sz); shiftCode(g, sz, c); setReg(e, sz); return; }
       if (g <= 1 && c != 0 && sz == 2 && (fl != MEMSTATE || memNone)) {
@@ -727,48 +729,43 @@ function emitRecord(r: u32, k: u32): void {
       exitRet(k + 1, DONE);
       return;
     case Emitter.MulDiv: readE(r, 2, k, false); set(T1); mulDivCode(g, k); return; // group 3 /4-/7, dword
-    case Emitter.Lods: { // LODSB/W/D (no REP; canEmit: 32-bit address)
-      const sz: u32 = o == 0xAC ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
-      const bytes: u32 = 1 << sz;
-      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k);
-      tlbCode(bytes, FILL_READ, k); loadSz(sz); setReg(0, sz);
-      stringStep(6, bytes);
+    // string instructions without REP (canEmit: 32-bit addresses); Scas and Cmps: byte or dword
+    case Emitter.Lods: { // LODS: AL/AX/EAX from seg:[ESI]
+      const sz = pairSize(r);
+      sourceCode(r, sz, k); setReg(0, sz);
+      stringStep(6, 1 << sz);
       return;
     }
-    case Emitter.Scas: { // SCASB/D (no REP; canEmit: 32-bit address): CMP AL/EAX, ES:[EDI]
-      const sz: u32 = o == 0xAE ? 0 : 2;
-      const bytes: u32 = 1 << sz;
-      getR(7); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
+    case Emitter.Scas: { // SCAS: CMP AL/EAX, ES:[EDI]
+      const sz = pairSize(r);
+      destinationCode(sz, k); set(T1);
       getReg(0, sz); get(T1); aluCode(7, sz);
-      stringStep(7, bytes);
+      stringStep(7, 1 << sz);
       return;
     }
-    case Emitter.Stos: { // STOSB/W/D (no REP; canEmit: 32-bit address): AL/AX/EAX to ES:[EDI]
-      const sz: u32 = o == 0xAA ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
-      const bytes: u32 = 1 << sz;
-      getR(7); tlbCode(bytes, FILL_WRITE, k); getReg(0, sz); set(T0); storeSz(sz);
-      stringStep(7, bytes);
+    case Emitter.Stos: { // STOS: AL/AX/EAX to ES:[EDI]
+      const sz = pairSize(r);
+      getR(7); tlbCode(1 << sz, FILL_WRITE, k); getReg(0, sz); set(T0); storeSz(sz);
+      stringStep(7, 1 << sz);
       return;
     }
-    case Emitter.Movs: { // MOVSB/W/D (no REP): seg:[ESI] to ES:[EDI], the read first as the interpreter's
-      const sz: u32 = o == 0xA4 ? 0 : (attr(r) & Attr.O32 ? 2 : 1);
-      const bytes: u32 = 1 << sz;
-      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
-      getR(7); tlbCode(bytes, FILL_WRITE, k); get(T1); set(T0); storeSz(sz);
-      stringStep(6, bytes); stringStep(7, bytes);
+    case Emitter.Movs: { // MOVS: seg:[ESI] to ES:[EDI], the read first as the interpreter's
+      const sz = pairSize(r);
+      sourceCode(r, sz, k); set(T1);
+      getR(7); tlbCode(1 << sz, FILL_WRITE, k); get(T1); set(T0); storeSz(sz);
+      stringStep(6, 1 << sz); stringStep(7, 1 << sz);
       return;
     }
-    case Emitter.Cmps: { // CMPSB/D (no REP): CMP seg:[ESI], ES:[EDI]
-      const sz: u32 = o == 0xA6 ? 0 : 2;
-      const bytes: u32 = 1 << sz;
-      getR(6); segmentCode(load<u8>(r + R_SEG), bytes, k); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T1);
-      getR(7); tlbCode(bytes, FILL_READ, k); loadSz(sz); set(T0);
+    case Emitter.Cmps: { // CMPS: CMP seg:[ESI], ES:[EDI]
+      const sz = pairSize(r);
+      sourceCode(r, sz, k); set(T1);
+      destinationCode(sz, k); set(T0);
       get(T1); get(T0); aluCode(7, sz);
-      stringStep(6, bytes); stringStep(7, bytes);
+      stringStep(6, 1 << sz); stringStep(7, 1 << sz);
       return;
     }
     case Emitter.Moffs: { // MOV AL/eAX, moffs; MOV moffs, AL/eAX (canEmit: a 32-bit offset)
-      const sz: u32 = o & 1 ? (attr(r) & Attr.O32 ? 2 : 1) : 0;
+      const sz = pairSize(r);
       i32c(load<u32>(r + R_DISP)); segmentCode(load<u8>(r + R_SEG), 1 << sz, k);
       if (o <= 0xA1) { tlbCode(1 << sz, FILL_READ, k); loadSz(sz); setReg(0, sz); return; }
       tlbCode(1 << sz, FILL_WRITE, k); getReg(0, sz); set(T0); storeSz(sz);
@@ -864,6 +861,14 @@ function joinCode(j: u32): void {
   flush();
 }
 
+// A string instruction's source, seg:[ESI], read onto the stack.
+function sourceCode(r: u32, sz: u32, k: u32): void {
+  getR(6); segmentCode(load<u8>(r + R_SEG), 1 << sz, k); tlbCode(1 << sz, FILL_READ, k); loadSz(sz);
+}
+// ... and its ES:[EDI] (ES's base is 0: the entry guard), read onto the stack.
+function destinationCode(sz: u32, k: u32): void {
+  getR(7); tlbCode(1 << sz, FILL_READ, k); loadSz(sz);
+}
 // A string instruction's ESI or EDI (register i) moves by its size, down when EFLAGS.DF (bit 10) is set.
 function stringStep(i: u32, bytes: u32): void {
   getR(i); i32c(0 - bytes); i32c(bytes); bitCode(10); op(W.Select);
