@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 40 * 60_000,
     pool: 'forks',
     setupFiles: ['src/host/node/index.ts'],
+    // regions compile on the compile thread (docs/jit.md), as in the Linux boot tests
+    env: { TRAPEZE_JIT_COMPILE: 'worker' },
   },
 });

@@ -181,7 +181,8 @@ export const constants = [
   // the JIT's function table (src/core/jit.ts sizes it): the core's own entries, then the regions'
   ['BLOCK_COUNT', 6656, 'block-cache slots, up to 0xEE8000 below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
   ['JIT_TABLE_BASE', 1024, "function-table index of the first region (below it: the core's own entries: the interpreter's handlers, cpu/dispatch.generated.ts)"],
-  ['JIT_REGIONS', 6656 + 8192 + 64, 'table entries for regions: one per block-cache slot, per remembered block (JIT_GHOSTS) and per queued region'],
+  ['JIT_REGIONS', 6656 + 8192 + 64 * (1 + 4), 'table entries for regions: one per block-cache slot, per remembered block (JIT_GHOSTS) and per region queued or compiling (JIT_QUEUE_MAX x (1 + JIT_COMPILING_MAX))'],
+  ['JIT_COMPILING_MAX', 4, 'batches the host may compile off the main thread at once (jit/tier.ts jitFlush)'],
   ['JIT_LINKS', 0x1B01808, 'the regions of earlier modules that the module jitCompile gets imports, to call them directly: JIT_LINK_MAX table indices (u32), 0 = none (jit/tier.ts resolveLinks)'],
   ['JIT_LINK_MAX', 16],
   ['MMIO_QUEUE_MAX', 7, 'MMIO writes queued behind the one in the exit record', true],
@@ -296,6 +297,7 @@ export const coreMemory = [
   // the JIT (assembly/jit/): regions waiting to be compiled, their bodies, the module the host compiles
   ['JIT_QUEUE', 0x1B01000, 'JIT_QUEUE_MAX x 32 bytes'],
   ['JIT_QUEUE_MAX', 64],
+  ['JIT_DONE', 0x1B02000, 'the queue entries of a batch compiled off the main thread, written back by env.jitCollect: JIT_QUEUE_MAX x 32 bytes'],
   ['JIT_STOP', 0x1B01800, 'the block whose region stopped before one of its records (jit/tier.ts jitRun reads it)'],
   ['JIT_CHAIN', 0x1B01804, 'the region a finished region asks jitRun to run next (its B_JIT word), 0 = none'],
   ['JIT_SEGS', 0x1B01848, 'bit s: segment s passed a region\'s entry guard since jitRun entered the first region (jit/region.ts guardCode)'],

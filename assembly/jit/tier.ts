@@ -2,14 +2,15 @@
 // that reaches the threshold is compiled (jit/region.ts) into the pending
 // batch. The batch becomes one WebAssembly module that the host compiles and
 // instantiates (env.jitCompile), putting each region's function in the table
-// the core calls through `call_indirect`. Until then the block keeps running
-// in the interpreter. A block decoded again because its code page was written
+// the core calls through `call_indirect`; or compiles off the main thread and
+// hands it back when run() returns (env.jitCollect). Until then the block
+// keeps running in the interpreter. A block decoded again because its code page was written
 // forgets its region: invalidation rides on the code-page generations the
 // block cache already checks. A block evicted by another is remembered (a
 // ghost) with its hits and its region, and gets them back when it is decoded
 // again from the same code.
 import {
-  JIT_QUEUE, JIT_QUEUE_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
+  JIT_QUEUE, JIT_QUEUE_MAX, JIT_DONE, JIT_COMPILING_MAX, JIT_BODIES, JIT_BODIES_SIZE, JIT_MODULE,
   JIT_MODULE_SIZE, JIT_TABLE_BASE, JIT_STOP, JIT_CHAIN, TLB_READ, TLB_WRITE, TlbBit, Counter, ACTIVE as ACTIVE_STATE, S_COUNTERS,
   JIT_REGIONS, JIT_GHOSTS, JIT_GHOST_COUNT, JIT_FREE, S_INSTRET, RECORD_SIZE, JIT_LINKS, JIT_LINK_MAX, JIT_SEGS,
   S_SEG, SEG_CS, SEG_SIZE, SEG_BASE,
@@ -42,6 +43,7 @@ export const B_JIT: u32 = 20;
 const B_HITS: u32 = 24; // interpreted: runs | runs that ended in an exit << 16; compiled: runs | bad runs << 16
 const NEVER: u32 = 0xFFFFFFFF; // hits value: compiled, or not worth it
 const QUEUED: u32 = 0xFFFFFFFE; // hits value: compiled into the pending batch
+const COMPILING: u32 = 0xFFFFFFFD; // hits value: in a batch the host compiles off the main thread
 
 // Queue entry fields.
 const Q_TABLE: u32 = 0; // read by the host
@@ -172,7 +174,7 @@ const G_SIZE: u32 = 32;
 // more than any count of hits: it cost a compile.
 function remember(blk: u32): void {
   const fn = load<u32>(blk + B_JIT), hits = load<u32>(blk + B_HITS);
-  const worth: u32 = fn ? 0x10000 : (hits >= QUEUED ? 0x100 : hits & 0xFFFF);
+  const worth: u32 = fn ? 0x10000 : (hits >= COMPILING ? 0x100 : hits & 0xFFFF);
   if (worth == 0) return;
   const phys = load<u32>(blk + B_PHYS), key = load<u32>(blk + B_KEY);
   const set = ghostSet(phys, key);
@@ -285,9 +287,10 @@ function interpreted(blk: u32): void {
   if (resumed == 0) resumed = blk;
   if (queued != 0) {
     if (hits == QUEUED) hotWaited += load<u32>(blk + B_COUNT);
-    if (hotWaited >= hotWaitMax || now() - queuedAt >= waitMax) jitFlush();
+    if (hotWaited >= hotWaitMax) jitFlush(true);
+    else if (now() - queuedAt >= waitMax) jitFlush();
   }
-  if (hits >= QUEUED) return;
+  if (hits >= COMPILING) return;
   if ((hits & 0xFFFF) + 1 < threshold) store<u32>(blk + B_HITS, hits + 1);
   else if ((hits >>> 16) * 4 > (hits & 0xFFFF) && demote) { // it would be demoted: not worth a compile
     store<u32>(blk + B_HITS, NEVER);
@@ -432,6 +435,7 @@ export function jitEnded(): void {
   }
   counted = 0;
   resumed = 0;
+  if (compiling != 0) collect();
   if (queued >= BATCH || (queued != 0 && now() - queuedAt >= waitMax)) jitFlush();
 }
 
@@ -441,13 +445,35 @@ export function jitEnded(): void {
 }
 
 // The host compiles the module at `at` (len bytes) and puts its function i
-// at table index load<u32>(queue + 32 * i); 1 when done, 0 when refused.
+// at table index load<u32>(queue + 32 * i): INSTALLED when done, 0 when
+// refused. With `offThread`, it may instead take a copy of the module and of
+// the queue and compile on another thread (COMPILING); jitCollect hands the
+// batch back.
 @external("env", "jitCompile")
-declare function hostCompile(at: u32, len: u32, queue: u32, n: u32): u32;
+declare function hostCompile(at: u32, len: u32, queue: u32, n: u32, offThread: u32): u32;
+const INSTALLED: u32 = 1;
+const OFF_THREAD: u32 = 2;
+// A batch compiled off the main thread that has finished (oldest first): its
+// functions are in the table (or it was refused), its queue entries are back
+// at `done`; returns n | 0x10000 when installed, n when refused, 0 when none
+// has finished.
+@external("env", "jitCollect")
+declare function hostCollect(done: u32): u32;
+let compiling: u32 = 0; // batches the host compiles off the main thread
+
+// Install the batches that finished compiling off the main thread.
+function collect(): void {
+  for (let r = hostCollect(JIT_DONE); r != 0; r = hostCollect(JIT_DONE)) {
+    compiling--;
+    install(JIT_DONE, r & 0xFFFF, r >= 0x10000, COMPILING);
+  }
+}
 
 // Build the module of the queued regions, have the host install it, and
-// point each block that is still the one compiled at its function.
-export function jitFlush(): void {
+// point each block that is still the one compiled at its function. A batch
+// that hot blocks wait for (`urgent`) compiles at once; another may compile
+// off the main thread, its blocks interpreted a while longer.
+export function jitFlush(urgent: bool = false): void {
   if (queued == 0) return;
   const n = queued;
   startAt(JIT_MODULE, JIT_MODULE + JIT_MODULE_SIZE);
@@ -499,28 +525,48 @@ export function jitFlush(): void {
   startAt(at + bodies, JIT_MODULE + JIT_MODULE_SIZE);
   patch5(s, pos - s - 5);
   const len = pos - JIT_MODULE;
-  const ok = hostCompile(JIT_MODULE, len, JIT_QUEUE, n) != 0; // 0: refused, its regions stay interpreted
+  const r = hostCompile(JIT_MODULE, len, JIT_QUEUE, n, !urgent && compiling < JIT_COMPILING_MAX ? 1 : 0);
   statBatches++;
-  for (let i: u32 = 0; i < n; i++) {
-    const q = JIT_QUEUE + i * Q_SIZE;
-    const fn = load<u32>(q + Q_TABLE);
-    // the block, still in its slot or remembered as a ghost, if it is still the code compiled and waits for it
-    let at = load<u32>(q + Q_BLOCK);
-    const phys = load<u32>(q + Q_PHYS), key = load<u32>(q + Q_KEY);
-    let jit = B_JIT, hits = B_HITS, gen = B_GEN, cnt = B_COUNT;
-    if (load<u32>(at + B_PHYS) != phys || load<u32>(at + B_KEY) != key) {
-      at = ghostOf(phys, key);
-      jit = G_JIT; hits = G_HITS; gen = G_GEN; cnt = G_COUNT;
+  if (r == OFF_THREAD) {
+    // its blocks go on in the interpreter, no longer counted as waiting in the batch
+    for (let i: u32 = 0; i < n; i++) {
+      const at = queuedBlock(JIT_QUEUE + i * Q_SIZE, QUEUED);
+      if (at != 0) store<u32>(at + (at >= JIT_GHOSTS ? G_HITS : B_HITS), COMPILING);
     }
-    if (ok && at != 0 && load<u32>(at + gen) == load<u32>(q + Q_GEN) && load<u32>(at + cnt) == load<u32>(q + Q_COUNT) &&
-        load<u32>(at + hits) == QUEUED && load<u32>(at + jit) == 0) {
-      store<u32>(at + jit, fn);
-      store<u32>(at + hits, 0); // now: runs and bad runs
-      if (jit == G_JIT) store<u32>(at + G_WORTH, 0x10000);
+    compiling++;
+  } else install(JIT_QUEUE, n, r == INSTALLED, QUEUED); // refused: its regions stay interpreted
+  emptyBatch();
+}
+// Point each block of the batch whose entries are at `queue` that is still
+// the code compiled and waits for it (its hits are `waiting`) at its function
+// when the batch is `installed`; the other functions' indices are free again.
+function install(queue: u32, n: u32, installed: bool, waiting: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const q = queue + i * Q_SIZE;
+    const fn = load<u32>(q + Q_TABLE);
+    const at = installed ? queuedBlock(q, waiting) : 0;
+    if (at != 0) {
+      const ghost = at >= JIT_GHOSTS;
+      store<u32>(at + (ghost ? G_JIT : B_JIT), fn);
+      store<u32>(at + (ghost ? G_HITS : B_HITS), 0); // now: runs and bad runs
+      if (ghost) store<u32>(at + G_WORTH, 0x10000);
       statCompiled++;
     } else freeIndex(fn);
   }
-  emptyBatch();
+}
+// The block of queue entry q, still in its slot or remembered as a ghost (an
+// address at or above JIT_GHOSTS), if it is still the code compiled, has no
+// region and its hits are `waiting`; otherwise 0.
+function queuedBlock(q: u32, waiting: u32): u32 {
+  let at = load<u32>(q + Q_BLOCK);
+  const phys = load<u32>(q + Q_PHYS), key = load<u32>(q + Q_KEY);
+  let jit = B_JIT, hits = B_HITS, gen = B_GEN, cnt = B_COUNT;
+  if (load<u32>(at + B_PHYS) != phys || load<u32>(at + B_KEY) != key) {
+    at = ghostOf(phys, key);
+    jit = G_JIT; hits = G_HITS; gen = G_GEN; cnt = G_COUNT;
+  }
+  return at != 0 && load<u32>(at + gen) == load<u32>(q + Q_GEN) && load<u32>(at + cnt) == load<u32>(q + Q_COUNT) &&
+    load<u32>(at + hits) == waiting && load<u32>(at + jit) == 0 ? at : 0;
 }
 // Patch each queued region's links (region.ts) in the module's copy of the
 // bodies at `at`: to a region of this batch, to an installed region of an

@@ -109,7 +109,8 @@ export function jitLine(vm: Vm, instructions: number): string {
   if (!vm.jitOn) return `${'jit:'.padEnd(12)} off`;
   const j = vm.core.jit.stats();
   const share = instructions > 0 ? (100 * j.instructions / instructions).toFixed(1) : '0.0';
-  return `${'jit:'.padEnd(12)} regions=${j.regions} (batches=${j.batches}, ${j.compileMs.toFixed(1)} ms, blocks taken in=${j.members}), invalidated=${j.invalidated}, restored=${j.restored}, ` +
+  return `${'jit:'.padEnd(12)} regions=${j.regions} (batches=${j.batches}, ${j.compileMs.toFixed(1)} ms` +
+    (j.offThread ? `, ${j.offThread} on the compile thread in ${j.offThreadMs.toFixed(1)} ms` : '') + `, blocks taken in=${j.members}), invalidated=${j.invalidated}, restored=${j.restored}, ` +
     `not compiled=${j.rejected}, exit-bound=${j.exitBound}, demoted=${j.demoted}, instructions compiled=${j.instructions} (${share}%)` +
     (j.errors ? `, modules refused=${j.errors} (${j.firstError})` : '');
 }

@@ -161,8 +161,8 @@ export function createCore(
   const mmuEvent = (k: number, l: number, e: number, s: number) => mmuHooks.event?.(k, l, e, s);
   const ioHooks: IoHooks = { handler: new NoPortHandler() };
   const portIo = (d: number, p: number, s: number, v: number, n?: number) => ioHooks.handler.inlinePortIo(d, p, s, v, n);
-  const jit = new JitHost(memory, portIo);
-  const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile };
+  const jit = new JitHost(memory, portIo, jitOptions.compile);
+  const env: WebAssembly.ModuleImports = { memory, mmuEvent, portIo, table: jit.table, jitCompile: jit.compile, jitCollect: jit.collect };
   if (trace) env.traceEvent = trace.traceEvent;
   const instance = host().tuneCore(() => new WebAssembly.Instance(module ?? coreModule(trace ? 'core-trace' : 'core'), { env }));
   const exports = instance.exports as unknown as CoreExports;

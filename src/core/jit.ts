@@ -2,9 +2,12 @@
 // module of hot regions into its memory and calls env.jitCompile; this
 // compiles and instantiates it against the core's memory and the core's
 // callbacks, and puts each region's function in the table the core calls
-// through `call_indirect`. docs/jit.md describes the whole tier.
+// through `call_indirect`. Where the host can, the compile runs on another
+// thread and the core collects the batch when run() returns (env.jitCollect).
+// docs/jit.md describes the whole tier.
 import type { CoreExports } from './core.js';
-import { host } from '../host/platform.js';
+import { host, type CompiledModule, type ModuleCompiler } from '../host/platform.js';
+import { TrapezeError } from '../errors.js';
 import { JIT_LINKS, JIT_LINK_MAX, JIT_REGIONS, JIT_TABLE_BASE } from './layout.js';
 
 /** Blocks compile once they ran this many times in the interpreter (docs/jit.md: the tiering policy). */
@@ -17,6 +20,14 @@ export interface JitOptions {
   threshold?: number;
   /** Give a region back to the interpreter when most of its runs stop early (default: yes; differential tests say no, to keep every region). */
   demote?: boolean;
+  /**
+   * Where region modules compile: 'inline' (at once, on the vCPU's thread) or
+   * 'worker' (on another thread where the host has one, except a batch that hot
+   * blocks wait for; the regions arrive a few milliseconds later). Default:
+   * TRAPEZE_JIT_COMPILE, else 'inline' (docs/jit.md: on a 2-core machine the
+   * compile thread took no time off Linux's boot).
+   */
+  compile?: 'worker' | 'inline';
 }
 
 /** Whether VMs compile hot code unless they say otherwise. */
@@ -26,10 +37,12 @@ let processDefault: boolean | undefined;
 /** The process-wide default (`trapeze run --jit on|off`). */
 export function setJitDefault(on: boolean): void { processDefault = on; }
 
-/** The JIT setting a VM gets unless it says otherwise: --jit, then TRAPEZE_JIT=on|off, then the default. */
+/** The JIT setting a VM gets unless it says otherwise: --jit, then TRAPEZE_JIT=on|off, then the default; TRAPEZE_JIT_COMPILE=worker|inline. */
 export function jitDefault(): JitOptions {
   const env = host().setting('TRAPEZE_JIT');
-  return { on: processDefault ?? (env === undefined ? DEFAULT_JIT_ON : env !== 'off') };
+  const compile = host().setting('TRAPEZE_JIT_COMPILE') ?? 'inline';
+  if (compile !== 'worker' && compile !== 'inline') throw new TrapezeError(`TRAPEZE_JIT_COMPILE must be worker or inline (got ${compile})`);
+  return { on: processDefault ?? (env === undefined ? DEFAULT_JIT_ON : env !== 'off'), compile };
 }
 
 /** The callbacks a region module imports, from the core's exports. */
@@ -40,8 +53,11 @@ export interface JitStats {
   regions: number;
   /** Modules compiled (each a batch of regions). */
   batches: number;
-  /** Host time spent compiling and instantiating, in ms. */
+  /** The vCPU thread's time spent compiling and instantiating, in ms. */
   compileMs: number;
+  /** Modules compiled on another thread, and that thread's time for them in ms. */
+  offThread: number;
+  offThreadMs: number;
   /** Compiled regions dropped: their code was written, or their block was evicted and not decoded again soon enough. */
   invalidated: number;
   /** Regions given back to their block when it was decoded again after an eviction. */
@@ -88,24 +104,41 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** The module of these bytes: from the cache (`cached`), or compiled now (and kept). */
-function regionModule(bytes: Uint8Array): { module: WebAssembly.Module; cached: boolean } {
+/** The module of these bytes compiled before, if the cache has it. */
+function cachedModule(bytes: Uint8Array): WebAssembly.Module | undefined {
+  return moduleCache.get(moduleKey(bytes))?.find((e) => sameBytes(e.bytes, bytes))?.module;
+}
+
+/** Keep `module`, compiled from `bytes` (a copy the cache may keep). */
+function keepModule(bytes: Uint8Array, module: WebAssembly.Module): void {
+  if (moduleCacheBytes + bytes.length > MODULE_CACHE_BYTES) { moduleCache.clear(); moduleCacheBytes = 0; }
+  moduleCacheBytes += bytes.length;
   const key = moduleKey(bytes);
-  const hit = moduleCache.get(key)?.find((e) => sameBytes(e.bytes, bytes));
-  if (hit) return { module: hit.module, cached: true };
-  const copy = bytes.slice();
-  const module = new WebAssembly.Module(copy);
-  if (moduleCacheBytes + copy.length > MODULE_CACHE_BYTES) { moduleCache.clear(); moduleCacheBytes = 0; }
-  moduleCacheBytes += copy.length;
   const entries = moduleCache.get(key);
-  if (entries) entries.push({ bytes: copy, module }); else moduleCache.set(key, [{ bytes: copy, module }]);
-  return { module, cached: false };
+  if (entries) entries.push({ bytes, module }); else moduleCache.set(key, [{ bytes, module }]);
+}
+
+/** Bytes of one queue entry (jit/tier.ts Q_SIZE); its first word is the region's table index. */
+const QUEUE_ENTRY = 32;
+// The core's answers to env.jitCompile (jit/tier.ts).
+const REFUSED = 0, INSTALLED = 1, OFF_THREAD = 2;
+
+/** A batch compiling on another thread: what installing it needs, taken when the core handed it over. */
+interface CompilingBatch {
+  /** Its queue entries, which the core reads back when it installs the batch. */
+  entries: Uint8Array;
+  n: number;
+  /** The earlier regions it calls directly, as they were when it was built. */
+  links: WebAssembly.ImportValue[];
+  result?: CompiledModule;
 }
 
 export class JitHost {
   /** The core's own entries, then the regions' (the core hands out their indices: jit/tier.ts). */
   readonly table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_REGIONS, element: 'anyfunc' });
   compileMs = 0;
+  offThread = 0;
+  offThreadMs = 0;
   /** Modules taken from the process's cache (compiled before by this or another VM) instead of compiled. */
   reused = 0;
   errors = 0;
@@ -114,56 +147,138 @@ export class JitHost {
   onModule?: (bytes: Uint8Array, tableIndices: number[]) => void;
   private imports?: RegionImports;
   private core?: CoreExports;
+  private readonly compileThread: boolean;
+  /** The host's compile thread, asked for when the first batch may go to it. */
+  private compiler?: ModuleCompiler;
+  /** Batches handed to the compiler, oldest first (it answers in order). */
+  private readonly compiling: CompilingBatch[] = [];
 
-  /** `port`: the core's env.portIo, which regions call for an inline port when the core has no jitPort (built before the open bus). */
-  constructor(private readonly memory: WebAssembly.Memory, private readonly port: (dir: number, port: number, size: number, value: number, retired?: number) => number) {}
+  /**
+   * `port`: the core's env.portIo, which regions call for an inline port when
+   * the core has no jitPort (built before the open bus). `compile`: where
+   * modules compile (JitOptions).
+   */
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly port: (dir: number, port: number, size: number, value: number, retired?: number) => number,
+    compile: JitOptions['compile'] = 'inline',
+  ) {
+    this.compileThread = compile === 'worker' && host().moduleCompiler !== undefined;
+  }
 
   attach(core: CoreExports): void {
     this.core = core;
     this.imports = core;
   }
 
-  /** env.jitCompile: 1 when the module's functions are in the table, 0 when it was refused. */
-  compile = (at: number, len: number, queue: number, n: number): number => {
+  /**
+   * env.jitCompile: INSTALLED when the module's functions are in the table,
+   * REFUSED when WebAssembly refused it, OFF_THREAD when it compiles on another
+   * thread (the core may allow that: `offThread`) and `collect` hands it back.
+   */
+  compile = (at: number, len: number, queue: number, n: number, offThread = 0): number => {
     const started = performance.now();
     try {
-      const core = this.imports!;
-      if (this.onModule) {
-        const view = new DataView(this.memory.buffer);
-        const indices = Array.from({ length: n }, (_, i) => view.getUint32(queue + 32 * i, true));
-        this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), indices);
+      const entries = new Uint8Array(this.memory.buffer, queue, QUEUE_ENTRY * n);
+      if (this.onModule) this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), tableIndices(entries, n));
+      const bytes = new Uint8Array(this.memory.buffer, at, len);
+      const links = this.links();
+      let module = cachedModule(bytes);
+      if (module) this.reused++;
+      else if (offThread && this.compileThread && this.toCompileThread(bytes, entries, n, links)) return OFF_THREAD;
+      else {
+        const copy = bytes.slice();
+        module = new WebAssembly.Module(copy);
+        keepModule(copy, module);
       }
-      const { module, cached } = regionModule(new Uint8Array(this.memory.buffer, at, len));
-      if (cached) this.reused++;
-      const view = new DataView(this.memory.buffer);
-      const env: Record<string, WebAssembly.ImportValue> = {
-        memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
-        shift: core.jitShift, port: core.jitPort ?? this.port, cpuid: core.jitCpuid, fill: core.jitFill, rdtsc: core.jitRdtsc,
-      };
-      // regions of earlier modules that this one's call directly (a link without one never calls it)
-      for (let m = 0; m < JIT_LINK_MAX; m++) {
-        const index = view.getUint32(JIT_LINKS + 4 * m, true);
-        env[`l${m}`] = index ? this.table.get(index) as WebAssembly.ImportValue : core.jitStep;
-      }
-      const instance = new WebAssembly.Instance(module, { env });
-      for (let i = 0; i < n; i++) {
-        this.table.set(view.getUint32(queue + 32 * i, true), instance.exports[`f${i}`] as WebAssembly.ExportValue as () => number);
-      }
-      return 1;
+      this.instantiate(module, links, entries, n);
+      return INSTALLED;
     } catch (e) {
-      this.errors++;
-      this.firstError ??= (e as Error).message;
-      return 0;
+      this.refused(e);
+      return REFUSED;
     } finally {
       this.compileMs += performance.now() - started;
     }
   };
 
+  /**
+   * env.jitCollect: the oldest batch compiling on another thread, if it has
+   * finished: its functions go in the table, its queue entries back to `done`;
+   * n | 0x10000 when installed, n when refused, 0 when none has finished.
+   */
+  collect = (done: number): number => {
+    this.compiler?.poll();
+    const batch = this.compiling[0];
+    if (!batch?.result) return 0;
+    const started = performance.now();
+    this.compiling.shift();
+    const result = batch.result;
+    this.offThread++;
+    this.offThreadMs += result.ms;
+    let installed = false;
+    try {
+      if (!('module' in result)) throw new Error(result.error);
+      this.instantiate(result.module, batch.links, batch.entries, batch.n);
+      installed = true;
+    } catch (e) {
+      this.refused(e);
+    }
+    new Uint8Array(this.memory.buffer, done, batch.entries.length).set(batch.entries);
+    this.compileMs += performance.now() - started;
+    return batch.n | (installed ? 0x10000 : 0);
+  };
+
+  /** Hand the batch to the host's compile thread; false when it cannot take it now. */
+  private toCompileThread(bytes: Uint8Array, entries: Uint8Array, n: number, links: WebAssembly.ImportValue[]): boolean {
+    const batch: CompilingBatch = { entries: entries.slice(), n, links };
+    const copy = bytes.slice(); // (what the cache keeps)
+    this.compiler ??= host().moduleCompiler!();
+    const taken = this.compiler.compile(copy, (result) => {
+      batch.result = result;
+      if ('module' in result) keepModule(copy, result.module);
+    });
+    if (taken) this.compiling.push(batch);
+    return taken;
+  }
+
+  /** Regions of earlier modules that the module's regions call directly (the core put their indices at JIT_LINKS). */
+  private links(): WebAssembly.ImportValue[] {
+    const view = new DataView(this.memory.buffer);
+    return Array.from({ length: JIT_LINK_MAX }, (_, m) => {
+      const index = view.getUint32(JIT_LINKS + 4 * m, true);
+      // (a link without one never calls it)
+      return index ? this.table.get(index) as WebAssembly.ImportValue : this.imports!.jitStep;
+    });
+  }
+
+  /** Instantiate a batch's module and put region i at the table index of queue entry i. */
+  private instantiate(module: WebAssembly.Module, links: WebAssembly.ImportValue[], entries: Uint8Array, n: number): void {
+    const core = this.imports!;
+    const env: Record<string, WebAssembly.ImportValue> = {
+      memory: this.memory, step: core.jitStep, cond: core.jitCond, carry: core.jitCarry,
+      shift: core.jitShift, port: core.jitPort ?? this.port, cpuid: core.jitCpuid, fill: core.jitFill, rdtsc: core.jitRdtsc,
+    };
+    links.forEach((f, m) => { env[`l${m}`] = f; });
+    const instance = new WebAssembly.Instance(module, { env });
+    tableIndices(entries, n).forEach((index, i) => this.table.set(index, instance.exports[`f${i}`] as WebAssembly.ExportValue as () => number));
+  }
+
+  private refused(e: unknown): void {
+    this.errors++;
+    this.firstError ??= (e as Error).message;
+  }
+
   stats(): JitStats {
     const s = (i: number) => this.core!.jitStat(i);
     return {
       regions: s(0), instructions: s(1), invalidated: s(2), rejected: s(3), batches: s(4), demoted: s(5), exitBound: s(6), restored: s(7), members: s(8),
-      compileMs: this.compileMs, errors: this.errors, firstError: this.firstError,
+      compileMs: this.compileMs, offThread: this.offThread, offThreadMs: this.offThreadMs, errors: this.errors, firstError: this.firstError,
     };
   }
+}
+
+/** The table index of each of a batch's n queue entries. */
+function tableIndices(entries: Uint8Array, n: number): number[] {
+  const view = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+  return Array.from({ length: n }, (_, i) => view.getUint32(QUEUE_ENTRY * i, true));
 }

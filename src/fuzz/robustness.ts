@@ -171,7 +171,8 @@ function finalState(vm: Vm, ram: number): number {
  * two reports.
  */
 export function fuzzJitDiff(seed: number, options: FuzzOptions, threshold = 2): { failures: string[]; jit: SeedReport; interpreter: SeedReport } {
-  const jit = fuzzSeed(seed, { ...options, jit: { on: true, threshold, demote: false } });
+  // (regions compile inline: installed at a known point, so that a seed's run is reproducible)
+  const jit = fuzzSeed(seed, { ...options, jit: { on: true, threshold, demote: false, compile: 'inline' } });
   const interpreter = fuzzSeed(seed, { ...options, jit: { on: false } });
   const failures = [...jit.failures, ...interpreter.failures];
   const first = jit.digests.findIndex((d, i) => d !== interpreter.digests[i]);

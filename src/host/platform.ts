@@ -43,6 +43,8 @@ export interface HostPlatform {
   coreWasm(build: CoreBuild): Uint8Array;
   /** Compile or instantiate the core under the host's wasm tuning (Node: V8's tiering budget). */
   tuneCore<T>(make: () => T): T;
+  /** Compiles the JIT's region modules off the main thread (Node: a worker thread); absent: the JIT compiles inline. */
+  moduleCompiler?(): ModuleCompiler;
   /** A setting the user gave the host (Node: an environment variable), e.g. TRAPEZE_JIT. */
   setting(name: string): string | undefined;
   readonly files: HostFiles;
@@ -53,6 +55,17 @@ export interface HostPlatform {
   /** Snapshot files are gzip-compressed. */
   gzip(bytes: Uint8Array): Uint8Array;
   gunzip(bytes: Uint8Array): Uint8Array;
+}
+
+/** A module compiled off the main thread, or why WebAssembly refused it; `ms` is the compile's time on its thread. */
+export type CompiledModule = { module: WebAssembly.Module; ms: number } | { error: string; ms: number };
+
+/** Compiles WebAssembly modules on another thread for a caller that never waits. */
+export interface ModuleCompiler {
+  /** Start compiling a copy of `bytes`, and let `poll` call `done` once it is compiled; false when it cannot take it now. */
+  compile(bytes: Uint8Array, done: (result: CompiledModule) => void): boolean;
+  /** Call `done` for each compile that has finished; returns at once. */
+  poll(): void;
 }
 
 let current: HostPlatform | undefined;

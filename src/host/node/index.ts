@@ -10,6 +10,7 @@ import { installHost, type CoreBuild, type HostFiles, type HostPlatform } from '
 import { TrapezeError } from '../../errors.js';
 import { openDiskImages } from './disks.js';
 import { openDisk } from './open-disk.js';
+import { moduleCompiler } from './module-compiler.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -93,6 +94,7 @@ export const nodeHost: HostPlatform = {
     setFlagsFromString(`--wasm-tiering-budget=${CORE_TIERING_BUDGET}`);
     try { return make(); } finally { setFlagsFromString(`--wasm-tiering-budget=${REGION_TIERING_BUDGET}`); }
   },
+  moduleCompiler,
   setting: (name) => process.env[name],
   files,
   openDiskImages,
