@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// The CLI. A short run's time is mostly Node starting, so this file is
+#!/usr/bin/env -S node --v8-pool-size=1
+// The CLI, under the Node options of src/host/node/node-flags.ts (the first
+// line; `node bin/trapeze.js` runs without them). A short run's time is mostly Node starting, so this file is
 // CommonJS (bin/package.json; Node sets up no ES module loader for it) and
 // takes build/cli/cli.cjs, one CommonJS bundle of dist/ (scripts/build-cli.mjs),
 // compiled from V8's code cache beside it. It falls back to dist/ module by

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Workload } from './workloads.js';
+import { NODE_FLAGS } from '../../host/node/node-flags.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Debian's SeaBIOS (apt-get install seabios), which v86 boots when it is there. */
@@ -38,11 +39,11 @@ export function trapeze(id: string, label: string, options: { core?: () => strin
       if (!options.core) return existsSync(`${ROOT}build/core.wasm`) ? undefined : 'build/core.wasm is missing (npm run build)';
       try { options.core(); return undefined; } catch (e) { return (e as Error).message; }
     },
-    command: (w) => [process.execPath, CHILD('trapeze-child'), w.image, w.cmdline,
+    command: (w) => [process.execPath, ...NODE_FLAGS, CHILD('trapeze-child'), w.image, w.cmdline,
       ...(options.core ? ['--core', options.core()] : []), ...(w.rdtsc ? ['--host-clock'] : []),
       ...(w.warmup !== undefined ? ['--warmup', w.warmup] : []), ...(options.args ?? [])],
     // the command line users run
-    startup: options.cli ? () => [process.execPath, `${ROOT}bin/trapeze.js`, 'run', `${ROOT}guest-images/hello.elf`, ...(options.args ?? [])] : undefined,
+    startup: options.cli ? () => [process.execPath, ...NODE_FLAGS, `${ROOT}bin/trapeze.js`, 'run', `${ROOT}guest-images/hello.elf`, ...(options.args ?? [])] : undefined,
   };
 }
 
@@ -51,8 +52,8 @@ export function earlierTrapeze(id: string, label: string, cli: () => string): En
   return {
     id, label,
     missing: () => { try { cli(); return undefined; } catch (e) { return (e as Error).message; } },
-    command: (w) => [process.execPath, cli(), 'run', w.image, ...(w.cmdline ? ['--cmdline', w.cmdline] : [])],
-    startup: () => [process.execPath, cli(), 'run', `${ROOT}guest-images/hello.elf`],
+    command: (w) => [process.execPath, ...NODE_FLAGS, cli(), 'run', w.image, ...(w.cmdline ? ['--cmdline', w.cmdline] : [])],
+    startup: () => [process.execPath, ...NODE_FLAGS, cli(), 'run', `${ROOT}guest-images/hello.elf`],
   };
 }
 
