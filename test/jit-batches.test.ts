@@ -52,6 +52,25 @@ describe('JIT batches', () => {
     expect(second.vcpus[0].gpr(0)).toBe(first.vcpus[0].gpr(0));
   });
 
+  it('a batch waits at most threshold² instructions, also while the interpreter goes from block to block in one run()', () => {
+    // loop A becomes hot (threshold 16) and waits in the batch; then loop B
+    // runs, block after block in the record loop, without a return from run():
+    // 256 instructions later A's batch is compiled alone, and B's region comes
+    // in a batch of its own (counted from an instruction count kept up to date
+    // there, not from the last return of run(), which would keep A waiting
+    // until B's runs in the batch made it urgent, one batch for both)
+    // (B's passes are 20 instructions: it becomes hot only after A's wait is over)
+    const bBody = [...Array.from({ length: 17 }, () => [0x89, 0xca]).flat(), 0x31, 0xc8, 0x49]; // 17 x mov edx, ecx; xor eax, ecx; dec ecx
+    const ab = [...loop(20).slice(0, -1), 0xb9, ...le32(2000), ...bBody, 0x75, 0x100 - bBody.length - 2, 0xf4];
+    const vm = new Vm({ memoryMiB: 4, jit: { on: true, threshold: 16, demote: false } });
+    enterFlat32(vm, ab);
+    vm.runSlice(vm.vcpus[0], 100_000);
+    expect(vm.stopped?.kind).toBe('halted');
+    expect(vm.core.jit.stats().batches).toBe(2);
+    expect(vm.core.jit.stats().regions).toBeGreaterThanOrEqual(2);
+    expect(vm.vcpus[0].gpr(1)).toBe(0);
+  });
+
   it('region modules import the memory and the core\'s callbacks, but no table', () => {
     const { imports } = run(100_000);
     expect(imports.length).toBe(1);

@@ -320,7 +320,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     // chain; a block that crosses a page is never the target of a link)
     const to = chain && !stopChain ? chained(blk, ip) : 0;
     // (with the JIT, a block with a region goes back to run(), which enters it)
-    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip))) {
+    if (to == 0 || done + load<u32>(to + B_COUNT) > budgetEnd || (!TRACING && jitOn && !jitInterprets(to, ip, done))) {
       allowJumps(false);
       lastBlock = blk;
       setRetired(done);

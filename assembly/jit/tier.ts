@@ -301,9 +301,12 @@ function interpreted(blk: u32): void {
 // The record loop (cpu/run.ts runRecords) may go on into block blk itself,
 // as it does without the JIT, when blk has no region (its run is counted);
 // a block with a region goes back to the run loop, which enters the region.
-export function jitInterprets(blk: u32, ip: u32): bool {
+// `done`: the instructions this run() retired so far, which the record loop
+// keeps to itself until it returns (the batch's wait is counted in them).
+export function jitInterprets(blk: u32, ip: u32, done: u32): bool {
   if (load<u32>(blk + B_JIT)) return false;
   runEip = ip;
+  setRetired(done);
   interpreted(blk);
   return true;
 }
