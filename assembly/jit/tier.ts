@@ -156,6 +156,10 @@ function takeIndex(): u32 {
 // block's hits and region go to a ghost (two per set, keyed like the block:
 // guest-physical address and code size); the block decoded again from the
 // same generation of its page (same bytes, same records) takes them back.
+// What a ghost shares with a block header sits at the header's offset
+// (cpu/run.ts B_PHYS 0, B_KEY 4, B_GEN 8, B_COUNT 12; B_JIT 20): a queued
+// block is checked and installed alike in either (queuedBlock). (Literals:
+// run.ts imports this file, and its constants are not yet declared here.)
 const G_PHYS: u32 = 0;
 const G_KEY: u32 = 4; // 0: empty
 const G_GEN: u32 = 8;
@@ -534,7 +538,7 @@ export function jitFlush(urgent: bool = false): void {
     // its blocks go on in the interpreter, no longer counted as waiting in the batch
     for (let i: u32 = 0; i < n; i++) {
       const at = queuedBlock(JIT_QUEUE + i * Q_SIZE, QUEUED);
-      if (at != 0) store<u32>(at + (at >= JIT_GHOSTS ? G_HITS : B_HITS), COMPILING);
+      if (at != 0) store<u32>(hitsOf(at), COMPILING);
     }
     compiling++;
   } else install(JIT_QUEUE, n, r == INSTALLED, QUEUED); // refused: its regions stay interpreted
@@ -549,10 +553,9 @@ function install(queue: u32, n: u32, installed: bool, waiting: u32): void {
     const fn = load<u32>(q + Q_TABLE);
     const at = installed ? queuedBlock(q, waiting) : 0;
     if (at != 0) {
-      const ghost = at >= JIT_GHOSTS;
-      store<u32>(at + (ghost ? G_JIT : B_JIT), fn);
-      store<u32>(at + (ghost ? G_HITS : B_HITS), 0); // now: runs and bad runs
-      if (ghost) store<u32>(at + G_WORTH, 0x10000);
+      store<u32>(at + B_JIT, fn);
+      store<u32>(hitsOf(at), 0); // now: runs and bad runs
+      if (at >= JIT_GHOSTS) store<u32>(at + G_WORTH, 0x10000);
       statCompiled++;
     } else freeIndex(fn);
   }
@@ -563,14 +566,12 @@ function install(queue: u32, n: u32, installed: bool, waiting: u32): void {
 function queuedBlock(q: u32, waiting: u32): u32 {
   let at = load<u32>(q + Q_BLOCK);
   const phys = load<u32>(q + Q_PHYS), key = load<u32>(q + Q_KEY);
-  let jit = B_JIT, hits = B_HITS, gen = B_GEN, cnt = B_COUNT;
-  if (load<u32>(at + B_PHYS) != phys || load<u32>(at + B_KEY) != key) {
-    at = ghostOf(phys, key);
-    jit = G_JIT; hits = G_HITS; gen = G_GEN; cnt = G_COUNT;
-  }
-  return at != 0 && load<u32>(at + gen) == load<u32>(q + Q_GEN) && load<u32>(at + cnt) == load<u32>(q + Q_COUNT) &&
-    load<u32>(at + hits) == waiting && load<u32>(at + jit) == 0 ? at : 0;
+  if (load<u32>(at + B_PHYS) != phys || load<u32>(at + B_KEY) != key) at = ghostOf(phys, key);
+  return at != 0 && load<u32>(at + B_GEN) == load<u32>(q + Q_GEN) && load<u32>(at + B_COUNT) == load<u32>(q + Q_COUNT) &&
+    load<u32>(hitsOf(at)) == waiting && load<u32>(at + B_JIT) == 0 ? at : 0;
 }
+// Where the hits of a block slot or a ghost (at or above JIT_GHOSTS) are.
+@inline function hitsOf(at: u32): u32 { return at + (at >= JIT_GHOSTS ? G_HITS : B_HITS); }
 // Patch each queued region's links (region.ts) in the module's copy of the
 // bodies at `at`: to a region of this batch, to an installed region of an
 // earlier module (imported: its table index goes to JIT_LINKS for the host),

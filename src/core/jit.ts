@@ -180,8 +180,8 @@ export class JitHost {
     const started = performance.now();
     try {
       const entries = new Uint8Array(this.memory.buffer, queue, QUEUE_ENTRY * n);
-      if (this.onModule) this.onModule(new Uint8Array(this.memory.buffer, at, len).slice(), tableIndices(entries, n));
       const bytes = new Uint8Array(this.memory.buffer, at, len);
+      if (this.onModule) this.onModule(bytes.slice(), tableIndices(entries, n));
       const links = this.links();
       let module = cachedModule(bytes);
       if (module) this.reused++;
