@@ -314,7 +314,7 @@ export const coreMemory = [
 export const coreEnums = {
   PendingIo: { values: [['None', 0], ['In', 1], ['Ins', 2]] },
   NmiBit: { values: [['Pending', 1], ['Blocked', 2]] },
-  SegRight: { values: [['Read', 1], ['Write', 2], ['Usable', 4], ['Code', 8]] },
+  SegRight: { values: [['Read', 1], ['Write', 2], ['Usable', 4], ['Code', 8], ['Flat', 16]] },
   TlbBit: { values: [['Super', 1], ['User', 2]] },
   PageInfo: {
     values: [

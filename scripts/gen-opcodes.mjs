@@ -7,9 +7,12 @@
 //                                       (the handler and its flags per opcode, mandatory
 //                                       prefix, ModRM reg, form and operand size), EMITTER (the JIT's emitter
 //                                       per handler), handler ids
-//   assembly/cpu/dispatch.generated.ts  execute(rec, ...): the hot handlers (ids first) in one
-//                                       switch, the others through the function table
-//                                       (a function per handler id, call_indirect)
+//   assembly/cpu/dispatch.generated.ts  runLoop(rec, end, kMax): the interpreter's record loop,
+//                                       the hot handlers (ids first) in its switch, each case
+//                                       going on by itself (quiet forms without the stop word's
+//                                       test, rel jumps inside the block); execute(rec): one
+//                                       record (the JIT, the trace core); the other handlers
+//                                       through the function table (a function per handler id)
 //
 // Usage: node scripts/gen-opcodes.mjs [--check]   (--check: exit 1 if the outputs are stale)
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -38,17 +41,21 @@ function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
 const handlerIds = new Map();
-function handler(expr, mode, jit, label, sync = false, hot = false) {
+// quiet: cannot end the block (the run loop skips the stop word's test after it);
+// memForm: a memory form (run in a function of its own); rel: { cc, disp } of a rel jump
+function handler(expr, mode, jit, label, sync = false, hot = false, quiet = false, memForm = false, rel = null) {
   const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
   let id = handlerIds.get(key);
   if (id === undefined) {
     id = handlers.length;
     handlerIds.set(key, id);
-    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot });
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot, quiet, memForm, rel });
   } else {
-    if (handlers[id].labels.length < 4) handlers[id].labels.push(label);
-    handlers[id].sync ||= sync;
-    handlers[id].hot ||= hot;
+    const h = handlers[id];
+    if (h.quiet !== quiet) fail(`${label}: quiet differs from ${h.labels[0]}, which has the same handler`);
+    if (h.labels.length < 4) h.labels.push(label);
+    h.sync ||= sync;
+    h.hot ||= hot;
   }
   return id;
 }
@@ -105,7 +112,11 @@ for (const row of OPCODES) {
       for (const [f, s] of FORMS) {
         const mem = f === 'm';
         if (!sub || (sub.mem && !mem && !(p & ENC.R))) { sel.push(H_INVALID | ((FLAG.Invalid | FLAG.Ends) << 16)); continue; }
-        const spec = pick(sub.h, f, s);
+        if (sub.rel && sub.h !== undefined) fail(`${sub.name}: a rel jump's handler comes from rel`);
+        // a rel jump: taken when condition cc holds (no cc: always), to $next + disp
+        const spec = sub.rel
+          ? (sub.rel.cc === undefined ? `relJump(rec, $next, ${sub.rel.disp})` : `jcc(rec, ${sub.rel.cc}, ${sub.rel.disp}, $next)`)
+          : pick(sub.h, f, s);
         if (spec === undefined) fail(`${sub.name}: no handler for form ${f}${s}`);
         const label = `${sub.name} ${f}${s}`;
         let id;
@@ -114,7 +125,10 @@ for (const row of OPCODES) {
           const expr = spec.replaceAll('$sz', s === 32 ? '2' : '1').replaceAll('$mem', mem ? 'true' : 'false')
             .replaceAll('$next', 'nextIp(rec)');
           const jit = pick(sub.jit ?? null, f, s) ?? null;
-          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s));
+          const quiet = !!pick(sub.quiet ?? false, f, s);
+          if (quiet && (sub.sync || sub.branch || sub.ends || sub.mode)) fail(`${sub.name}: a quiet form is not sync, a branch, a block's end or mode-guarded`);
+          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s), quiet,
+            mem && spec.includes('$mem') && !sub.sync && !sub.mode, sub.rel ?? null);
         }
         let flags = 0;
         if (sub.lock) flags |= FLAG.Lock;
@@ -249,14 +263,27 @@ const labelsOf = (h) => `${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' 
 // one function per handler id, called through the function table
 const fns = handlers.map((h, id) => `// ${labelsOf(h)}
 function h${id}(rec: u32): void { ${bodyOf(h)}}`);
-const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${bodyOf(h)}return; // ${labelsOf(h)}`);
+// (a memory form runs in its own function, where its operation and size are constants)
+const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? `h${id}(rec); ` : bodyOf(h)}return; // ${labelsOf(h)}`);
+// A hot rel jump in the loop: to a record of its own block (R_TARGET, run.ts
+// resolveTargets) it moves rec and k itself while the rest of the block fits
+// the budget (kMax; run.ts puts kMax below every jump where jumps inside the
+// block are not allowed); otherwise it leaves the block as a taken branch.
+function relCase(h) {
+  const jump = `if (load<u8>(rec + R_TARGET)) { const step = load<u32>(rec + R_STEP); const nk = posK() - <u32>(<i32>step >> ctz(RECORD_SIZE)); if (<i32>(nk - kMax) <= 0) { setPosK(nk); rec += step; continue; } } branchRel(rec, nextIp(rec), ${h.rel.disp}); return rec;`;
+  return h.rel.cc === undefined ? jump : `if (condition(${h.rel.cc})) { ${jump} } continue;`;
+}
+const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h)
+  : `${h.memForm ? `h${id}(rec); ` : bodyOf(h)}${h.quiet ? 'if (CHECKS && stopOrAbort()) unreachable(); ' : 'if (stopOrAbort()) return rec; '}continue;`} // ${labelsOf(h)}`);
 const dispatch = `${banner}
 // The executor: one handler per (instruction, operand size, register/memory
 // form). The hot ones (the table's \`hot\` forms, ids 0..${HOT_COUNT - 1}) run inline
-// in one switch; every other id is its own function, called through the
-// function table (call_indirect on the record's handler id), so that the run
-// loop stays small enough to keep its values in registers. Inlined into the
-// run loop (cpu/run.ts) and jitStep (jit/tier.ts). EIP is current only for
+// in one switch, their memory forms through a direct call (a function per
+// form, where its operation and size are constants); every other id is its own
+// function, called through the function table (call_indirect on the record's
+// handler id), so that the run loop stays small enough to keep its values in
+// registers. runLoop is the record loop (inlined into cpu/run.ts runRecords);
+// execute runs one record (jitStep in jit/tier.ts, and the trace core). EIP is current only for
 // handlers with HFlag.Sync: they make EIP, the instruction's start and the
 // retired count current first, from the record's offset in its block (R_OFF)
 // and its index, with where the loop is (position.ts: the EIP of the block's
@@ -267,6 +294,10 @@ import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
 import { posBase, posMask, posK } from "./position";
+import { stopOrAbort, CHECKS } from "./fault";
+import { R_STEP, R_TARGET } from "./decode";
+import { setPosK } from "./position";
+import { branchRel, condition } from "./execute";
 import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
@@ -304,6 +335,22 @@ if (HANDLER_BASE + <u32>HANDLERS.length > JIT_TABLE_BASE) unreachable();
   switch (id) {
 ${hotCases.join('\n')}
     default: call_indirect<void>(HANDLER_BASE + id, rec);
+  }
+}
+
+// Runs the records from rec up to end; returns end, or the record that
+// stopped (the stop word set). A quiet handler cannot stop: no test after it.
+@inline export function runLoop(rec: u32, end: u32, kMax: u32): u32 {
+  // (the step at the loop's head: after each case it would be hoisted above the switch and spilled)
+  rec -= RECORD_SIZE;
+  while (true) {
+    rec += RECORD_SIZE;
+    if (rec >= end) return rec;
+    const id = <u32>load<u16>(rec + R_H);
+    switch (id) {
+${loopCases.join('\n')}
+      default: call_indirect<void>(HANDLER_BASE + id, rec); if (stopOrAbort()) return rec; continue;
+    }
   }
 }
 `;

@@ -3,7 +3,7 @@
 import { Enc, HFlag, PROPS, SEL_BASE, SEL, H_INVALID, H_TOO_LONG } from "./opcodes.generated";
 
 // ---- record layout ----
-export const R_OP: u32 = 0;      // u16 handler id: opcode, | 0x100 for the 0F map, or Op.*
+export const R_H: u32 = 0;       // u16 handler id (opcodes.generated.ts): instruction, size and form (at 0: the run loop's load needs no offset)
 export const R_LEN: u32 = 2;     // u8 instruction length in bytes
 export const R_ATTR: u32 = 3;    // u8 Attr bits
 export const R_REG: u32 = 4;     // u8 ModRM reg field (or the register in the opcode)
@@ -20,7 +20,7 @@ export const R_IMM: u32 = 16;    // u32 immediate (sign-extended where the encod
 export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER level)
 export const R_STEP: u32 = 20;   // i32 (a Rel jump has no second immediate) with R_TARGET: the target's record - this one's - RECORD_SIZE (run.ts)
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
-export const R_H: u32 = 28;      // u16 handler id (opcodes.generated.ts): instruction, size and form
+export const R_OP: u32 = 28;     // u16 the opcode, | 0x100 for the 0F map, or Op.*
 export const R_HFLAGS: u32 = 30; // u8 HFlag bits of the form (Ends, Sync, ...)
 export const R_OFF: u32 = 31;    // u8 offset of the instruction from its block's first (run.ts)
 export const NO_REG: u32 = 8;

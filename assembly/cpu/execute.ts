@@ -80,7 +80,7 @@ export function jumpRel(rec: u32, disp: u32): void {
   const r = alu(kind, sz, regSz(e, sz), regSz(gReg(rec), sz));
   if (kind != ALU_CMP) setRegSz(e, sz, r);
 }
-function aluEGm(rec: u32, kind: u32, sz: u32): void {
+@inline function aluEGm(rec: u32, kind: u32, sz: u32): void {
   const a = kind == ALU_CMP ? readM(rec, sz) : readModifyM(rec, sz);
   if (aborted()) return;
   const r = alu(kind, sz, a, regSz(gReg(rec), sz));
@@ -93,7 +93,7 @@ function aluEGm(rec: u32, kind: u32, sz: u32): void {
   const r = alu(kind, sz, regSz(g, sz), regSz(load<u8>(rec + R_RM), sz));
   if (kind != ALU_CMP) setRegSz(g, sz, r);
 }
-function aluGEm(rec: u32, kind: u32, sz: u32): void {
+@inline function aluGEm(rec: u32, kind: u32, sz: u32): void {
   const b = readM(rec, sz);
   if (aborted()) return;
   const g = gReg(rec);
@@ -224,7 +224,7 @@ export function imul3(rec: u32, b: u32): void {
   const r = alu(kind, sz, regSz(e, sz), b);
   if (kind != ALU_CMP) setRegSz(e, sz, r);
 }
-function grp1m(rec: u32, kind: u32, sz: u32, b: u32): void {
+@inline function grp1m(rec: u32, kind: u32, sz: u32, b: u32): void {
   const a = kind == ALU_CMP ? readM(rec, sz) : readModifyM(rec, sz);
   if (aborted()) return;
   const r = alu(kind, sz, a, b);
@@ -235,7 +235,7 @@ function grp1m(rec: u32, kind: u32, sz: u32, b: u32): void {
   if (mem) { testEGm(rec, sz); return; }
   logicFlags(sz, regSz(load<u8>(rec + R_RM), sz) & regSz(gReg(rec), sz));
 }
-function testEGm(rec: u32, sz: u32): void {
+@inline function testEGm(rec: u32, sz: u32): void {
   const v = readM(rec, sz);
   if (aborted()) return;
   logicFlags(sz, v & regSz(gReg(rec), sz));
@@ -255,12 +255,12 @@ export function xchg(rec: u32, sz: u32): void {
 @inline export function movEG(rec: u32, sz: u32, mem: bool): void {
   if (mem) movEGm(rec, sz); else setRegSz(load<u8>(rec + R_RM), sz, regSz(gReg(rec), sz));
 }
-function movEGm(rec: u32, sz: u32): void { writeM(rec, sz, regSz(gReg(rec), sz)); }
+@inline function movEGm(rec: u32, sz: u32): void { writeM(rec, sz, regSz(gReg(rec), sz)); }
 @inline export function movGE(rec: u32, sz: u32, mem: bool): void {
   if (mem) { movGEm(rec, sz); return; }
   setRegSz(gReg(rec), sz, regSz(load<u8>(rec + R_RM), sz));
 }
-function movGEm(rec: u32, sz: u32): void {
+@inline function movGEm(rec: u32, sz: u32): void {
   const v = readM(rec, sz);
   if (aborted()) return;
   setRegSz(gReg(rec), sz, v);
@@ -565,12 +565,12 @@ function inhibitInterrupts(): void { store<u32>(ACTIVE + S_SHADOW, 1); endBlock(
   const e = load<u8>(rec + R_RM);
   setRegSz(e, sz, dec(sz, regSz(e, sz)));
 }
-function incM(rec: u32, sz: u32): void {
+@inline function incM(rec: u32, sz: u32): void {
   const v = readModifyM(rec, sz);
   if (aborted()) return;
   writeBackM(sz, inc(sz, v));
 }
-function decM(rec: u32, sz: u32): void {
+@inline function decM(rec: u32, sz: u32): void {
   const v = readModifyM(rec, sz);
   if (aborted()) return;
   writeBackM(sz, dec(sz, v));

@@ -22,6 +22,9 @@ export let stopChain: bool = false;
 // the run loop follows itself (execute.ts relJump; only while the word's
 // second byte, JUMP_OK, allows it: cpu/run.ts).
 @inline export function stopOrAbort(): bool { return load<u8>(STOP_WORD) != 0; }
+// The test core (build/core-test.wasm, asc --use SELF_CHECKS=1) checks what the
+// generated run loop relies on: a quiet handler never stops its block (it traps if one does).
+export const CHECKS: bool = isDefined(SELF_CHECKS);
 @inline function setStopOrAbort(v: bool): void { store<u8>(STOP_WORD, v); }
 export const STOP_JUMP: u8 = 2;
 export const JUMP_OK: u32 = STOP_WORD + 1; // 0xFF: jumps inside the block allowed, 0: not

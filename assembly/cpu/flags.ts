@@ -18,6 +18,13 @@ export const enum LazyOp {
 @inline export function sizeMask(sz: u32): u32 { return sz == 2 ? 0xFFFFFFFF : (sz == 1 ? 0xFFFF : 0xFF); }
 @inline export function signBit(sz: u32): u32 { return sz == 2 ? 0x80000000 : (sz == 1 ? 0x8000 : 0x80); }
 
+// The lazy record's size as a mask and as its sign bit: one load from a table
+// instead of the compare chain sizeMask and signBit make of a run-time size.
+const LAZY_MASKS: u32 = <u32>memory.data<u32>([0xFF, 0xFFFF, 0xFFFFFFFF]);
+const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
+@inline function lazyMask(): u32 { return load<u32>(LAZY_MASKS + (load<u32>(ACTIVE + S_LAZY_SIZE) << 2)); }
+@inline function lazySign(): u32 { return load<u32>(LAZY_SIGNS + (load<u32>(ACTIVE + S_LAZY_SIZE) << 2)); }
+
 @inline export function setLazy(op: u32, sz: u32, a: u32, b: u32, r: u32): void {
   store<u32>(ACTIVE + S_LAZY_OP, op);
   store<u32>(ACTIVE + S_LAZY_SIZE, sz);
@@ -50,10 +57,15 @@ export const enum LazyOp {
 
 @inline export function carry(): u32 {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
+  // SUB and CMP first: the flags JB, JAE, JA and JBE most often test
+  if (op == LazyOp.Sub) {
+    const m = lazyMask();
+    return u32((load<u32>(ACTIVE + S_LAZY_A) & m) < (load<u32>(ACTIVE + S_LAZY_B) & m));
+  }
   // None, Inc, Dec: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
   if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? ACTIVE + S_LAZY_A : ACTIVE + S_EFLAGS) & CF;
   if (op == LazyOp.Logic) return 0;
-  const m = sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
+  const m = lazyMask();
   const a = load<u32>(ACTIVE + S_LAZY_A) & m;
   const b = load<u32>(ACTIVE + S_LAZY_B) & m;
   const r = load<u32>(ACTIVE + S_LAZY_R) & m;
@@ -67,7 +79,7 @@ export const enum LazyOp {
 }
 
 @inline function resultMasked(): u32 {
-  return load<u32>(ACTIVE + S_LAZY_R) & sizeMask(load<u32>(ACTIVE + S_LAZY_SIZE));
+  return load<u32>(ACTIVE + S_LAZY_R) & lazyMask();
 }
 
 export function zero(): bool {
@@ -77,13 +89,13 @@ export function zero(): bool {
 
 export function sign(): bool {
   if (load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & SF) != 0;
-  return (load<u32>(ACTIVE + S_LAZY_R) & signBit(load<u32>(ACTIVE + S_LAZY_SIZE))) != 0;
+  return (load<u32>(ACTIVE + S_LAZY_R) & lazySign()) != 0;
 }
 
 export function overflow(): bool {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   if (op == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & OF) != 0;
-  const s = signBit(load<u32>(ACTIVE + S_LAZY_SIZE));
+  const s = lazySign();
   const a = load<u32>(ACTIVE + S_LAZY_A);
   const b = load<u32>(ACTIVE + S_LAZY_B);
   const r = load<u32>(ACTIVE + S_LAZY_R);

@@ -325,6 +325,8 @@ export function writeSys(lin: u32, size: u32, v: u32): void {
   const a = segAddr(s);
   const rights = load<u32>(a + SEG_RIGHTS);
   const need: u32 = write ? SegRight.Write : SegRight.Read;
+  // a flat segment: only an access that wraps past 4 GiB is outside it
+  if ((rights & (need | SegRight.Flat)) == (need | SegRight.Flat) && off <= ~(bytes - 1)) return off;
   const hi = load<u32>(a + SEG_HI);
   if ((rights & need) == 0 || off < load<u32>(a + SEG_LO) || hi < bytes - 1 || off > hi - (bytes - 1)) {
     segFault(s);

@@ -35,12 +35,16 @@
 //     branch  a near branch that needs none of that: it reads the next EIP as `$next` (from
 //             the record) and sets EIP only when it jumps, which ends the block; the run
 //             loop then takes EIP as it is (a Sync point would cost every Jcc, taken or not)
-//     rel     a branch whose target is $next + the immediate (truncated to the operand size):
-//             the block builder finds a target inside the block, where the run loop goes on
+//     rel     { cc, disp }: a branch to $next + disp (truncated to the operand size), taken
+//             when condition cc holds (no cc: always); its handler is made from it. The block
+//             builder finds a target inside the block, where the run loop goes on by itself
 //     hot     the forms (true, or an object keyed by form like h) common enough in
 //             compiled code that their handler runs inline in the run loop's switch
 //             (cpu/run.ts); the others are called through the function table. Keep
 //             the set small: the loop's code size is what this trades against.
+//     quiet   the forms (like hot) that cannot end the block: no memory access, fault, jump or
+//             mode change, registers and immediates only. The run loop does not look at the stop
+//             word after them (the test core checks that they never set it: cpu/fault.ts CHECKS)
 //     jit     the JIT's emitter for this form (a name, or an object keyed by form like h):
 //             passed through to EMITTER[] in opcodes.generated.ts; absent: no emitter, the
 //             JIT calls the interpreter handler.
@@ -61,17 +65,18 @@ const SREG = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
 const D32 = (e) => ({ 32: e });
 const R32 = (e) => ({ r32: e });
 const H32 = { 32: true }; // hot: the 32-bit operand size, both forms
+const Q = { r: true }; // quiet: the register forms
 const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, f(i)]));
 
 // ---- 00-3F: the eight ALU operations, six forms each; segment pushes and pops; BCD ----
 for (let k = 0; k < 8; k++) {
   const K = ALU_K[k], b = k * 8, lock = k !== 7;
   op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32 });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q });
   op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32 });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q });
   op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)`, jit: 'Alu' });
-  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32 });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32, quiet: true });
 }
 for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
 for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
@@ -81,8 +86,8 @@ op(0x37, 'AAA', '', { h: 'aaaOp(false)' });
 op(0x3F, 'AAS', '', { h: 'aaaOp(true)' });
 
 // ---- 40-5F: INC, DEC, PUSH, POP of a register ----
-for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32 });
-for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32 });
+for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true });
+for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true });
 for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)`, jit: D32('PushReg'), hot: H32 });
 for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)`, jit: D32('PopReg'), hot: H32 });
 
@@ -101,24 +106,24 @@ op(0x6E, 'OUTSB', '', { sync: true, h: 'outs(rec, 0)' });
 op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
 
 // ---- 70-7F: Jcc rel8 ----
-for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { branch: true, rel: true, h: `jcc(rec, ${c}, imm8s(rec), $next)`, jit: D32('Jcc'), hot: H32 });
+for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { branch: true, rel: { cc: c, disp: 'imm8s(rec)' }, jit: D32('Jcc'), hot: H32 });
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
-const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot }));
+const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot, quiet: Q }));
 op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
 op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu'), H32) });
 op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
 op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)', D32('Alu'), H32) });
 op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)', jit: 'Test' });
-op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot: H32 });
+op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot: H32, quiet: Q });
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
 op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
-op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov', hot: true });
-op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov', hot: H32 });
-op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov', hot: true });
-op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov', hot: H32 });
+op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov', hot: true, quiet: Q });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q });
+op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov', hot: true, quiet: Q });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q });
 op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
-op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea'), hot: H32 });
+op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea'), hot: H32, quiet: true });
 op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
 op(0x8F, 'POP Ev', 'M', { regs: [0], h: 'popE(rec)' });
 
@@ -153,11 +158,11 @@ op(0xAE, 'SCASB', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, 0)', jit: 'Sca
 op(0xAF, 'SCASW/D', '', { sync: true, h: 'stringOp(rec, StrOp.Scas, $sz)', jit: D32('Scas') });
 
 // ---- B0-BF: MOV register, immediate ----
-for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov', hot: true });
-for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov', hot: H32 });
+for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8(${r}, imm(rec))`, jit: 'Mov', hot: true, quiet: true });
+for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov', hot: H32, quiet: true });
 
 // ---- C0-CF ----
-const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot }));
+const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot, quiet: Q }));
 op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
 op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }, { r32: true }) });
 op(0xC2, 'RET Iw', 'W', { ends: true, branch: true, h: 'retNear($sz, imm(rec))' });
@@ -196,9 +201,9 @@ op(0xE5, 'IN eAX,Ib', 'B', { sync: true, h: 'inp(imm(rec) & 0xFF, $sz)', jit: 'P
 op(0xE6, 'OUT Ib,AL', 'B', { h: 'out(imm(rec) & 0xFF, 0)', jit: 'PortIo' });
 op(0xE7, 'OUT Ib,eAX', 'B', { h: 'out(imm(rec) & 0xFF, $sz)', jit: 'PortIo' });
 op(0xE8, 'CALL Jz', 'V', { ends: true, branch: true, h: 'callRel(rec, $sz, $next)', jit: D32('Call'), hot: H32 });
-op(0xE9, 'JMP Jz', 'V', { ends: true, branch: true, rel: true, h: 'relJump(rec, $next, imm(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xE9, 'JMP Jz', 'V', { ends: true, branch: true, rel: { disp: 'imm(rec)' }, jit: D32('Jmp'), hot: H32 });
 op(0xEA, 'JMP Ap', 'F', { ends: true, sync: true, h: 'jmpFar(imm2(rec), imm(rec))' });
-op(0xEB, 'JMP Jb', 'B', { ends: true, branch: true, rel: true, h: 'relJump(rec, $next, imm8s(rec))', jit: D32('Jmp'), hot: H32 });
+op(0xEB, 'JMP Jb', 'B', { ends: true, branch: true, rel: { disp: 'imm8s(rec)' }, jit: D32('Jmp'), hot: H32 });
 op(0xEC, 'IN AL,DX', '', { sync: true, h: 'inp(reg16(EDX), 0)', jit: 'PortIo' });
 op(0xED, 'IN eAX,DX', '', { sync: true, h: 'inp(reg16(EDX), $sz)', jit: 'PortIo' });
 op(0xEE, 'OUT DX,AL', '', { h: 'out(reg16(EDX), 0)', jit: 'PortIo' });
@@ -227,12 +232,12 @@ op(0xFB, 'STI', '', { h: 'sti()' });
 op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
 op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
 op(0xFE, 'group 4 Eb', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec', hot: true },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec', hot: true },
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q },
 } });
 op(0xFF, 'group 5 Ev', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32 },
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q },
   2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)', jit: D32('JmpE') },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)', jit: D32('JmpE') },
@@ -315,7 +320,7 @@ for (let c = 0; c < 16; c++) op(0x140 + c, `CMOV${CC[c]} Gv,Ev`, 'M', { h: `cmov
 for (const r of sseRows.filter((r) => r[0] >= 0x150 && r[0] < 0x180)) op(...r);
 
 // ---- 0F 80-9F: Jcc rel16/32, SETcc ----
-for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { branch: true, rel: true, h: `jcc(rec, ${c}, imm(rec), $next)`, jit: D32('Jcc') });
+for (let c = 0; c < 16; c++) op(0x180 + c, `J${CC[c]} Jz`, 'V', { branch: true, rel: { cc: c, disp: 'imm(rec)' }, jit: D32('Jcc') });
 for (let c = 0; c < 16; c++) op(0x190 + c, `SET${CC[c]} Eb`, 'M', { h: `writeE(rec, 0, condition(${c}) ? 1 : 0)`, jit: { r: 'Setcc' } });
 
 // ---- 0F A0-AF ----

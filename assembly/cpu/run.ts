@@ -10,7 +10,7 @@ import {
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
 import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, R_STEP, Attr } from "./decode";
-import { execute } from "./dispatch.generated";
+import { execute, runLoop } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
@@ -31,6 +31,8 @@ import { BAIL_RECORD } from "../jit/region";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
+// kMax below k by this much: every jump inside the block fails the budget test (a jump moves k by 15 at most)
+const NO_JUMPS: u32 = 0x40000000;
 
 // Block header fields (20..31 belong to the JIT: jit/tier.ts)
 export const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
@@ -268,15 +270,23 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
   // through run()), nor in a trace (it shows each block looked up), nor in a
   // block cut short by the budget; breakChains stops them (chain.ts)
   const inner = chain && !TRACING && !jitOn;
-  allowJumps(inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE);
-  // the most k may grow to with the rest of the block still within the budget
-  let kMax = budgetEnd - end / RECORD_SIZE;
+  const jumps = inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE;
+  allowJumps(jumps);
+  // the most k may grow to with the rest of the block still within the budget;
+  // where jumps inside the block are not allowed, less than any jump gives it
+  let kMax = jumps ? budgetEnd - end / RECORD_SIZE : posK() - NO_JUMPS;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
-      if (TRACING) traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((posBase() + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
-      execute(rec);
-      if (stopOrAbort()) {
+      if (TRACING) {
+        traceEvent(TraceKind.Insn, segBase(SEG_CS) + ((posBase() + load<u8>(rec + R_OFF)) & ipMask), load<u8>(rec + R_LEN), code32() ? 1 : 0);
+        execute(rec);
+        if (!stopOrAbort()) { rec += RECORD_SIZE; continue; }
+      } else {
+        rec = runLoop(rec, end, kMax);
+        if (rec >= end) break;
+      }
+      {
         if (load<u8>(STOP_WORD) == STOP_JUMP) {
           // a jump taken to a record of this block (execute.ts relJump): go on
           // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
@@ -305,7 +315,6 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
         rec += RECORD_SIZE;
         break;
       }
-      rec += RECORD_SIZE;
     }
     const lastRec = rec - RECORD_SIZE;
     const done = rec / RECORD_SIZE + posK();
@@ -336,7 +345,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
     setPos(ip, ipMask, done - rec / RECORD_SIZE);
-    kMax = budgetEnd - end / RECORD_SIZE;
+    kMax = inner ? budgetEnd - end / RECORD_SIZE : posK() - NO_JUMPS;
     allowJumps(inner);
   }
 }

@@ -118,6 +118,8 @@ export function setSegCache(s: u32, selector: u32, base: u32, limit: u32, attr: 
     }
   }
   if (!rights) { lo = 1; hi = 0; } // unusable: every access fails the check
+  // base 0 and every offset valid: the address is the offset (memory.ts segLinear's short path)
+  if (rights && base == 0 && lo == 0 && hi == 0xFFFFFFFF) rights |= SegRight.Flat;
   store<u32>(a + SEG_LO, lo);
   store<u32>(a + SEG_HI, hi);
   store<u32>(a + SEG_RIGHTS, rights);
