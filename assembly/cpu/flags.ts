@@ -146,6 +146,15 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
 
 // Condition code tt of Jcc/SETcc/CMOVcc.
 @inline export function condition(cc: u32): bool {
+  // after a 32-bit SUB or CMP, the conditions that combine flags (BE/A, L/GE,
+  // LE/G) are one compare of its operands; cc is a constant where it matters
+  // (the Jcc cases of the run loop), so only that compare remains
+  const c = cc >> 1;
+  if ((c == 3 || c == 6 || c == 7) && load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.Sub && load<u32>(ACTIVE + S_LAZY_SIZE) == 2) {
+    const a = load<u32>(ACTIVE + S_LAZY_A), b = load<u32>(ACTIVE + S_LAZY_B);
+    const t = c == 3 ? a <= b : (c == 6 ? <i32>a < <i32>b : <i32>a <= <i32>b);
+    return (cc & 1) ? !t : t;
+  }
   let r: bool;
   switch (cc >> 1) {
     case 0: r = overflow(); break;
