@@ -13,12 +13,11 @@ export const R_BASE: u32 = 7;    // u8 base register, NO_REG = none
 export const R_INDEX: u32 = 8;   // u8 index register, NO_REG = none
 export const R_SCALE: u32 = 9;   // u8 index shift
 export const R_MODRM: u32 = 10;  // u8 the raw ModRM byte
-export const R_TARGET: u32 = 10; // u8 (a Rel jump has no ModRM) 1 + the record its target is in the block, 0 = outside (run.ts)
+export const R_SKIP: u32 = 10;   // i8 (a Rel jump has no ModRM) its target's record in its own block less its own (run.ts resolveTargets); 0: outside
 export const R_PREFIX: u32 = 11; // u8 number of prefix bytes
 export const R_DISP: u32 = 12;   // u32 displacement (also moffs; a Rel branch's, sign-extended)
 export const R_IMM: u32 = 16;    // u32 immediate (sign-extended where the encoding says so)
 export const R_IMM2: u32 = 20;   // u32 second immediate (far selector, ENTER level)
-export const R_STEP: u32 = 20;   // i32 (a Rel jump has no second immediate) with R_TARGET: the target's record - this one's - RECORD_SIZE (run.ts)
 export const R_BYTES: u32 = 24;  // u32 opcode bytes (and ModRM), first in the low byte; count in bits 24-31
 export const R_OP: u32 = 28;     // u16 the opcode, | 0x100 for the 0F map, or Op.*
 export const R_HFLAGS: u32 = 30; // u8 HFlag bits of the form (Ends, Sync, ...)

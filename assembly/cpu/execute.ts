@@ -3,7 +3,7 @@
 // `sz` (0 byte, 1 word, 2 dword) and the form `mem` fixed at decode time, so
 // the inlined ones fold to straight-line code for their one form. EIP already
 // points at the next instruction when a handler marked `sync` runs.
-import { R_IMM, R_IMM2, R_DISP, R_REG, R_RM, R_ATTR, R_TARGET, Attr } from "./decode";
+import { R_IMM, R_IMM2, R_DISP, R_REG, R_RM, R_ATTR, R_SKIP, Attr } from "./decode";
 import {
   reg32, setReg32, reg16, setReg16, reg8, setReg8, regSz, setRegSz, eip, setEip, EAX, ECX, EDX, EBX, ESP, EBP,
   segSelector, protectedMode, v86Mode, CF, ZF, OF, IF, DF, IOPL, VM, RF, cpl,
@@ -62,11 +62,11 @@ export function jumpRel(rec: u32, disp: u32): void {
   setEip((next + disp) & ipMask(rec));
   jumped();
 }
-// A taken Rel branch (Jcc, JMP rel): to a record of its own block (R_TARGET,
+// A taken Rel branch (Jcc, JMP rel): to a record of its own block (R_SKIP,
 // run.ts resolveTargets) the run loop goes on there itself while it allows
 // that (JUMP_OK); EIP is then not set (the next sync point or the block's end does).
 @inline export function relJump(rec: u32, next: u32, disp: u32): void {
-  if (load<u8>(rec + R_TARGET) & load<u8>(JUMP_OK)) { jumpedInBlock(); return; }
+  if (load<u8>(rec + R_SKIP) & load<u8>(JUMP_OK)) { jumpedInBlock(); return; }
   branchRel(rec, next, disp);
 }
 

@@ -9,7 +9,7 @@ import {
   EXIT_INSN_EIP, STOP_WORD, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_TARGET, R_STEP, Attr } from "./decode";
+import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_SKIP, Attr } from "./decode";
 import { execute, runLoop } from "./dispatch.generated";
 import { HFlag } from "./opcodes.generated";
 import {
@@ -158,11 +158,8 @@ function resolveTargets(blk: u32, count: u32): void {
     const to: u32 = load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN) + load<u32>(rec + R_DISP);
     for (let j: u32 = 0; j < count; j++) {
       const at = blk + BLOCK_HEADER + j * RECORD_SIZE;
-      if (load<u8>(at + R_OFF) == to) {
-        store<u8>(rec + R_TARGET, j + 1);
-        store<u32>(rec + R_STEP, at - rec - RECORD_SIZE); // (the loop's step there, past its own record)
-        break;
-      }
+      // (a jump to itself, as JMP $, stays 0: it leaves the block each time)
+      if (load<u8>(at + R_OFF) == to) { store<i8>(rec + R_SKIP, <i8>(j - i)); break; }
     }
   }
 }
@@ -257,7 +254,7 @@ let lastBlock: u32 = 0;
 // A jump taken to a record of the same block (resolveTargets) goes on there
 // under the same conditions: its handler sets the stop word to STOP_JUMP (no
 // EIP) when JUMP_OK, which this loop sets and breakChains clears, allows it,
-// and the loop moves `rec` by the record's R_STEP and k by as many records.
+// and the loop moves `rec` by the record's R_SKIP and k by as many records.
 // Its own function (not inlined into run). The loop carries only `rec` (and
 // its end). An instruction's EIP is the
 // block's first plus its offset (R_OFF), its retired count rec / RECORD_SIZE
@@ -292,9 +289,9 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
           // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
           // of the block fits the budget; else leave as a taken jump
           store<u8>(STOP_WORD, 0);
-          const step = load<u32>(rec + R_STEP);
-          const to = rec + RECORD_SIZE + step;
-          const nk = posK() - <u32>(<i32>step >> ctz(RECORD_SIZE));
+          const skip = <i32>load<i8>(rec + R_SKIP);
+          const to = rec + (<u32>skip << ctz(RECORD_SIZE));
+          const nk = posK() + 1 - <u32>skip;
           if (<i32>(nk - kMax) <= 0) {
             rec = to;
             setPosK(nk);
