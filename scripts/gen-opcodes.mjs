@@ -265,12 +265,11 @@ const fns = handlers.map((h, id) => `// ${labelsOf(h)}
 function h${id}(rec: u32): void { ${bodyOf(h)}}`);
 // (a memory form runs in its own function, where its operation and size are constants)
 const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? `h${id}(rec); ` : bodyOf(h)}return; // ${labelsOf(h)}`);
-// A hot rel jump in the loop: to a record of its own block (R_SKIP, run.ts
-// resolveTargets) it moves rec and k itself while the rest of the block fits
-// the budget (kMax; run.ts puts kMax below every jump where jumps inside the
-// block are not allowed); otherwise it leaves the block as a taken branch.
+// A hot rel jump in the loop: to a record of its own block it goes on there
+// itself (position.ts jumpInBlock, also the cold jumps' way in run.ts);
+// otherwise it leaves the block as a taken branch. (The loop's head steps to `to`.)
 function relCase(h) {
-  const jump = `const skip = <i32>load<i8>(rec + R_SKIP); if (skip) { const nk = posK() + 1 - <u32>skip; if (<i32>(nk - kMax) <= 0) { setPosK(nk); rec += (<u32>skip << ctz(RECORD_SIZE)) - RECORD_SIZE; continue; } } branchRel(rec, nextIp(rec), ${h.rel.disp}); return rec;`;
+  const jump = `const to = jumpInBlock(rec, kMax); if (to) { rec = to - RECORD_SIZE; continue; } branchRel(rec, nextIp(rec), ${h.rel.disp}); return rec;`;
   return h.rel.cc === undefined ? jump : `if (condition(${h.rel.cc})) { ${jump} } continue;`;
 }
 const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h)
@@ -293,10 +292,8 @@ import { R_H, R_LEN, R_OFF } from "./decode";
 import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
-import { posBase, posMask, posK } from "./position";
+import { posBase, posMask, posK, jumpInBlock } from "./position";
 import { stopOrAbort, CHECKS } from "./fault";
-import { R_SKIP } from "./decode";
-import { setPosK } from "./position";
 import { branchRel, condition } from "./execute";
 import {
 ${wrap([...names].sort(), 100)}

@@ -20,7 +20,7 @@ import { exception, interrupt, singleStepTrap, Source } from "./interrupt";
 import { translate, ramSize, markCodePage, pageGeneration, tlbAccess } from "./memory";
 import { TlbBit } from "../layout";
 import { setInsnStart, setRetired, insnStart, retired } from "./context";
-import { setPos, setPosK, posBase, posK } from "./position";
+import { setPos, posBase, posK, jumpInBlock } from "./position";
 import { completePendingIo } from "./io";
 import { mmioReplayStart, mmioReplayDone } from "./mmio-replay";
 import { mmioNextWrite, mmioDropWrites } from "./mmio-writes";
@@ -31,8 +31,6 @@ import { BAIL_RECORD } from "../jit/region";
 import { chainEpoch, breakChains } from "./chain";
 
 const NMI_VECTOR: u32 = 2;
-// kMax below k by this much: every jump inside the block fails the budget test (a jump moves k by 15 at most)
-const NO_JUMPS: u32 = 0x40000000;
 
 // Block header fields (20..31 belong to the JIT: jit/tier.ts)
 export const B_PHYS: u32 = 0;   // guest-physical address of the first instruction
@@ -252,9 +250,9 @@ let lastBlock: u32 = 0;
 // `budgetEnd` retired. run() sees no pending interrupt or NMI before it asks
 // for `chain`, and only the host (between runs) or run() itself makes one.
 // A jump taken to a record of the same block (resolveTargets) goes on there
-// under the same conditions: its handler sets the stop word to STOP_JUMP (no
-// EIP) when JUMP_OK, which this loop sets and breakChains clears, allows it,
-// and the loop moves `rec` by the record's R_SKIP and k by as many records.
+// under the same conditions (position.ts jumpInBlock): a hot one in runLoop's
+// case itself; a cold one's handler sets the stop word to STOP_JUMP (no EIP)
+// when JUMP_OK, which this loop sets and breakChains clears, allows it.
 // Its own function (not inlined into run). The loop carries only `rec` (and
 // its end). An instruction's EIP is the
 // block's first plus its offset (R_OFF), its retired count rec / RECORD_SIZE
@@ -267,11 +265,9 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
   // through run()), nor in a trace (it shows each block looked up), nor in a
   // block cut short by the budget; breakChains stops them (chain.ts)
   const inner = chain && !TRACING && !jitOn;
-  const jumps = inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE;
-  allowJumps(jumps);
-  // the most k may grow to with the rest of the block still within the budget;
-  // where jumps inside the block are not allowed, less than any jump gives it
-  let kMax = jumps ? budgetEnd - end / RECORD_SIZE : posK() - NO_JUMPS;
+  allowJumps(inner && end == blk + BLOCK_HEADER + load<u32>(blk + B_COUNT) * RECORD_SIZE);
+  // the most k may grow to with the rest of the block still within the budget
+  let kMax = budgetEnd - end / RECORD_SIZE;
   blockFaulted = false;
   while (true) {
     while (rec < end) {
@@ -283,35 +279,27 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
         rec = runLoop(rec, end, kMax);
         if (rec >= end) break;
       }
-      {
-        if (load<u8>(STOP_WORD) == STOP_JUMP) {
-          // a jump taken to a record of this block (execute.ts relJump): go on
-          // there (retired = rec / RECORD_SIZE + k stays exact) while the rest
-          // of the block fits the budget; else leave as a taken jump
-          store<u8>(STOP_WORD, 0);
-          const skip = <i32>load<i8>(rec + R_SKIP);
-          const to = rec + (<u32>skip << ctz(RECORD_SIZE));
-          const nk = posK() + 1 - <u32>skip;
-          if (<i32>(nk - kMax) <= 0) {
-            rec = to;
-            setPosK(nk);
-            continue;
-          }
-          setEip((posBase() + load<u8>(to + R_OFF)) & ipMask);
-          jumped();
-        } else if (abort != Abort.None) {
-          allowJumps(false);
-          blockFaulted = true;
-          stopRec = rec;
-          lastBlock = blk;
-          // a Sync handler set the start itself (a task switch moves it)
-          if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((posBase() + load<u8>(rec + R_OFF)) & ipMask);
-          setRetired(rec / RECORD_SIZE + posK());
-          return;
-        }
-        rec += RECORD_SIZE;
-        break;
+      // the record at rec stopped the block
+      if (load<u8>(STOP_WORD) == STOP_JUMP) {
+        // a cold jump taken to a record of this block (execute.ts relJump)
+        store<u8>(STOP_WORD, 0);
+        const to = jumpInBlock(rec, kMax);
+        if (to != 0) { rec = to; continue; }
+        // (past the budget: a taken jump, to the target resolveTargets found)
+        setEip((posBase() + load<u8>(rec + R_OFF) + load<u8>(rec + R_LEN) + load<u32>(rec + R_DISP)) & ipMask);
+        jumped();
+      } else if (abort != Abort.None) {
+        allowJumps(false);
+        blockFaulted = true;
+        stopRec = rec;
+        lastBlock = blk;
+        // a Sync handler set the start itself (a task switch moves it)
+        if (!(load<u8>(rec + R_HFLAGS) & HFlag.Sync)) setInsnStart((posBase() + load<u8>(rec + R_OFF)) & ipMask);
+        setRetired(rec / RECORD_SIZE + posK());
+        return;
       }
+      rec += RECORD_SIZE;
+      break;
     }
     const lastRec = rec - RECORD_SIZE;
     const done = rec / RECORD_SIZE + posK();
@@ -342,7 +330,7 @@ function runRecords(blk: u32, rec: u32, end: u32, ipMask: u32, chain: bool, budg
     rec = blk + BLOCK_HEADER;
     end = rec + count * RECORD_SIZE;
     setPos(ip, ipMask, done - rec / RECORD_SIZE);
-    kMax = inner ? budgetEnd - end / RECORD_SIZE : posK() - NO_JUMPS;
+    kMax = budgetEnd - end / RECORD_SIZE;
     allowJumps(inner);
   }
 }
