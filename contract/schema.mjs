@@ -247,6 +247,7 @@ export const enums = {
       ['Interrupts', 11, 'external interrupts delivered'],
       ['PtWriteDrops', 12, 'shadow entries dropped because the guest wrote the entry they came from'],
       ['GlobalsKept', 13, 'global shadow entries kept across CR3 reloads (CR4.PGE)'],
+      ['PairsFused', 14, 'flag setters and the Jcc after them decoded as one case of the run loop'],
     ],
   },
   CpuidFlag: { doc: 'CPUID_E_FLAGS bits.', values: [['Indexed', 1, 'the entry answers only for its subleaf']] },

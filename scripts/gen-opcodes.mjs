@@ -38,21 +38,35 @@ const FORMS = [['r', 16], ['r', 32], ['m', 16], ['m', 32]]; // SEL order: mem <<
 
 function fail(msg) { console.error(`gen-opcodes: ${msg}`); process.exit(2); }
 
+// The conditions (a Jcc's cc >> 1: O B Z BE S P L LE; its low bit negates) that a
+// fused pair decides, per kind of lazy flags record: the ones compiled code tests
+// after such an instruction. A Jcc with another condition after it runs on its own.
+const FUSE_CONDITIONS = {
+  Sub: [1, 3, 2, 6, 7], // CMP: unsigned and signed orders, equality
+  Logic: [2, 4],        // TEST, AND: zero, sign
+  Inc: [2],             // counters: zero
+  Dec: [2],
+  Shift: [1, 2],        // the bit shifted out, zero
+};
+const COND = ['O', 'B', 'Z', 'BE', 'S', 'P', 'L', 'LE'];
+
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
 const handlerIds = new Map();
 // quiet: cannot end the block (the run loop skips the stop word's test after it);
-// memForm: a memory form (run in a function of its own); rel: { cc, disp } of a rel jump
-function handler(expr, mode, jit, label, sync = false, hot = false, quiet = false, memForm = false, rel = null) {
+// memForm: a memory form (run in a function of its own); rel: { cc, disp } of a rel jump;
+// fuse: { lazy, size } of the lazy flags record it leaves (it pairs with a Jcc after it)
+function handler(expr, mode, jit, label, sync = false, hot = false, quiet = false, memForm = false, rel = null, fuse = null) {
   const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
   let id = handlerIds.get(key);
   if (id === undefined) {
     id = handlers.length;
     handlerIds.set(key, id);
-    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot, quiet, memForm, rel });
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot, quiet, memForm, rel, fuse });
   } else {
     const h = handlers[id];
     if (h.quiet !== quiet) fail(`${label}: quiet differs from ${h.labels[0]}, which has the same handler`);
+    if (JSON.stringify(h.fuse) !== JSON.stringify(fuse)) fail(`${label}: fuse differs from ${h.labels[0]}, which has the same handler`);
     if (h.labels.length < 4) h.labels.push(label);
     h.sync ||= sync;
     h.hot ||= hot;
@@ -127,8 +141,14 @@ for (const row of OPCODES) {
           const jit = pick(sub.jit ?? null, f, s) ?? null;
           const quiet = !!pick(sub.quiet ?? false, f, s);
           if (quiet && (sub.sync || sub.branch || sub.ends || sub.mode)) fail(`${sub.name}: a quiet form is not sync, a branch, a block's end or mode-guarded`);
-          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, !!pick(sub.hot ?? false, f, s), quiet,
-            mem && spec.includes('$mem') && !sub.sync && !sub.mode, sub.rel ?? null);
+          const hot = !!pick(sub.hot ?? false, f, s);
+          const lazy = pick(sub.fuse ?? null, f, s) ?? null;
+          if (lazy !== null && !(lazy in FUSE_CONDITIONS)) fail(`${label}: fuse names no lazy flags kind (${Object.keys(FUSE_CONDITIONS)})`);
+          if (lazy !== null && (!hot || sub.sync || sub.branch || sub.ends || sub.mode)) fail(`${label}: a fused form is hot, and not sync, a branch, a block's end or mode-guarded`);
+          // (its lazy record's size: the operand size where the handler takes it, else a byte)
+          const fuse = lazy === null ? null : { lazy, size: spec.includes('$sz') ? (s === 32 ? 2 : 1) : 0 };
+          id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, hot, quiet,
+            mem && spec.includes('$mem') && !sub.sync && !sub.mode, sub.rel ?? null, fuse);
         }
         let flags = 0;
         if (sub.lock) flags |= FLAG.Lock;
@@ -147,6 +167,14 @@ for (const row of OPCODES) {
     }
   }
 }
+// ---- fused pairs: per fused form, a twin per condition (hot: after the other hot handlers) ----
+for (let i = 0, n = handlers.length; i < n; i++) {
+  const h = handlers[i];
+  if (!h.fuse) continue;
+  for (const cond of FUSE_CONDITIONS[h.fuse.lazy]) {
+    handlers.push({ ...h, labels: [`${h.labels[0]}, then J${COND[cond]} or JN${COND[cond]}`], fuse: null, twin: { of: i, cond, ...h.fuse } });
+  }
+}
 if (handlers.length > 0xFFFF) fail('too many handlers');
 
 // ---- hot handlers first (in table order): ids 0..HOT_COUNT-1, the run loop's inline switch ----
@@ -160,7 +188,12 @@ const HOT_COUNT = handlers.filter((h) => h.hot).length;
   handlers.push(...moved);
   for (let i = 0; i < sel.length; i++) sel[i] = newId[sel[i] & 0xFFFF] | (sel[i] & ~0xFFFF);
   H.INVALID = newId[H_INVALID]; H.UNIMPLEMENTED = newId[H_UNIMPLEMENTED]; H.TOO_LONG = newId[H_TOO_LONG];
+  for (const h of handlers) if (h.twin) h.twin.of = newId[h.twin.of];
 }
+// FUSED[id * 8 + (cc >> 1)]: the twin of fused form id for a Jcc of condition cc after it (0: none)
+const FUSE_IDS = Math.max(0, ...handlers.filter((h) => h.twin).map((h) => h.twin.of + 1));
+const fused = new Array(FUSE_IDS * 8).fill(0);
+handlers.forEach((h, id) => { if (h.twin) fused[h.twin.of * 8 + h.twin.cond] = id; });
 
 // ---- emitters: names from the jit column, numbered in order of first use ----
 const emitters = ['None'];
@@ -213,6 +246,13 @@ export const H_UNIMPLEMENTED: u32 = ${H.UNIMPLEMENTED};
 export const H_TOO_LONG: u32 = ${H.TOO_LONG};
 export const HANDLER_COUNT: u32 = ${handlers.length};
 
+// The fused pairs (cpu/run.ts fusePairs): FUSED[id * 8 + (cc >> 1)] is the twin of
+// handler id that also decides a Jcc of condition cc right after it; 0: none.
+export const FUSE_IDS: u32 = ${FUSE_IDS};
+export const FUSED: StaticArray<u16> = [
+${rowsOf(fused, 16, String)}
+];
+
 export const PROPS: StaticArray<u16> = [
 ${rowsOf(props, 16, (v) => hex(v, 3))}
 ];
@@ -261,10 +301,12 @@ function bodyOf(h) {
 }
 const labelsOf = (h) => `${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
 // one function per handler id, called through the function table
+// (a twin, outside the run loop, is its form)
 const fns = handlers.map((h, id) => `// ${labelsOf(h)}
-function h${id}(rec: u32): void { ${bodyOf(h)}}`);
+function h${id}(rec: u32): void { ${h.twin ? `h${h.twin.of}(rec); ` : bodyOf(h)}}`);
 // (a memory form runs in its own function, where its operation and size are constants)
-const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? `h${id}(rec); ` : bodyOf(h)}return; // ${labelsOf(h)}`);
+const memCall = (h, id) => `h${h.twin ? h.twin.of : id}(rec); `;
+const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? memCall(h, id) : bodyOf(h)}return; // ${labelsOf(h)}`);
 // A hot rel jump in the loop: to a record of its own block it goes on there
 // itself (position.ts jumpInBlock, also the cold jumps' way in run.ts);
 // otherwise it leaves the block as a taken branch. (The loop's head steps to `to`.)
@@ -272,8 +314,15 @@ function relCase(h) {
   const jump = `const to = jumpInBlock(rec, kMax); if (to) { rec = to - RECORD_SIZE; continue; } branchRel(rec, nextIp(rec), ${h.rel.disp}); return rec;`;
   return h.rel.cc === undefined ? jump : `if (condition(${h.rel.cc})) { ${jump} } continue;`;
 }
+// A twin runs its form, then decides the Jcc after it from the lazy record the
+// form left (its kind and size are constants here): not taken, it steps over
+// the Jcc; taken to a record of the block, it goes on there; otherwise the Jcc
+// runs on its own (and leaves the block). The record may lie past a budget's end.
+function twinTail(t) {
+  return `rec += RECORD_SIZE; if (rec >= end) return rec; if (lazyCondition(LazyOp.${t.lazy}, ${t.size}, ${t.cond}) != <bool>(load<u8>(rec + R_OP) & 1)) { const to = jumpInBlock(rec, kMax); if (to) { rec = to - RECORD_SIZE; continue; } rec -= RECORD_SIZE; } continue;`;
+}
 const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h)
-  : `${h.memForm ? `h${id}(rec); ` : bodyOf(h)}${h.quiet ? 'if (CHECKS && stopOrAbort()) unreachable(); ' : 'if (stopOrAbort()) return rec; '}continue;`} // ${labelsOf(h)}`);
+  : `${h.memForm ? memCall(h, id) : bodyOf(h)}${h.quiet ? 'if (CHECKS && stopOrAbort()) unreachable(); ' : 'if (stopOrAbort()) return rec; '}${h.twin ? twinTail(h.twin) : 'continue;'}`} // ${labelsOf(h)}`);
 const dispatch = `${banner}
 // The executor: one handler per (instruction, operand size, register/memory
 // form). The hot ones (the table's \`hot\` forms, ids 0..${HOT_COUNT - 1}) run inline
@@ -288,7 +337,8 @@ const dispatch = `${banner}
 // and its index, with where the loop is (position.ts: the EIP of the block's
 // first instruction, and the retired count less the record's index in memory).
 
-import { R_H, R_LEN, R_OFF } from "./decode";
+import { R_H, R_LEN, R_OFF, R_OP } from "./decode";
+import { lazyCondition, LazyOp } from "./flags";
 import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";

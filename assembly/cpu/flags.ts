@@ -2,6 +2,7 @@
 // result; CF/PF/AF/ZF/SF/OF are computed only when something reads them.
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
+import { CHECKS } from "./fault";
 
 export const enum LazyOp {
   None = 0,  // arithmetic flags are in S_EFLAGS
@@ -142,6 +143,41 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
 @inline export function setFlagsRaw(v: u32): void {
   store<u32>(ACTIVE + S_EFLAGS, (v & DEFINED_FLAGS) | 2);
   store<u32>(ACTIVE + S_LAZY_OP, LazyOp.None);
+}
+
+// Condition c (a Jcc's cc >> 1) right after an instruction that left the lazy
+// record kind `op` at size `sz`: condition(c << 1), with op and sz constants (the
+// run loop's fused pairs, gen-opcodes.mjs), so only the flags c reads are made.
+@inline export function lazyCondition(op: u32, sz: u32, c: u32): bool {
+  if (CHECKS && (load<u32>(ACTIVE + S_LAZY_OP) != op || load<u32>(ACTIVE + S_LAZY_SIZE) != sz)) unreachable();
+  const m = sizeMask(sz), s = signBit(sz);
+  const a = load<u32>(ACTIVE + S_LAZY_A), b = load<u32>(ACTIVE + S_LAZY_B), r = load<u32>(ACTIVE + S_LAZY_R);
+  // a dword compare: the orders are one compare ov its operands
+  if (op == LazyOp.Sub && sz == 2) {
+    if (c == 1) return a < b;
+    if (c == 2) return a == b;
+    if (c == 3) return a <= b;
+    if (c == 6) return <i32>a < <i32>b;
+    if (c == 7) return <i32>a <= <i32>b;
+  }
+  let cf = false, ov = false;
+  if (op == LazyOp.Add) { cf = (r & m) < (a & m); ov = ((~(a ^ b)) & (a ^ r) & s) != 0; }
+  else if (op == LazyOp.Sub) { cf = (a & m) < (b & m); ov = ((a ^ b) & (a ^ r) & s) != 0; }
+  else if (op == LazyOp.Inc || op == LazyOp.Dec) {
+    cf = (load<u32>(ACTIVE + S_EFLAGS) & CF) != 0;
+    ov = (op == LazyOp.Inc ? (~(a ^ b)) & (a ^ r) & s : (a ^ b) & (a ^ r) & s) != 0;
+  } else if (op == LazyOp.Shift) { cf = (a & CF) != 0; ov = (a & OF) != 0; }
+  const zf = (r & m) == 0, sf = (r & s) != 0;
+  switch (c) {
+    case 0: return ov;
+    case 1: return cf;
+    case 2: return zf;
+    case 3: return cf || zf;
+    case 4: return sf;
+    case 5: return parity(r) != 0;
+    case 6: return sf != ov;
+    default: return zf || sf != ov;
+  }
 }
 
 // Condition code tt of Jcc/SETcc/CMOVcc.

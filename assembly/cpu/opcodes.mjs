@@ -45,6 +45,11 @@
 //     quiet   the forms (like hot) that cannot end the block: no memory access, fault, jump or
 //             mode change, registers and immediates only. The run loop does not look at the stop
 //             word after them (the test core checks that they never set it: cpu/fault.ts CHECKS)
+//     fuse    the forms (like hot) that leave a known lazy flags record (cpu/flags.ts LazyOp:
+//             Add, Sub, Logic, Inc, Dec, Shift), at their operand size ($sz in the handler)
+//             or a byte's. Followed by a Jcc in the same block, the block builder gives the
+//             pair one case of the run loop: the form, then the Jcc's test on that record
+//             (conditions per kind: gen-opcodes.mjs FUSE_CONDITIONS). Hot forms only.
 //     jit     the JIT's emitter for this form (a name, or an object keyed by form like h):
 //             passed through to EMITTER[] in opcodes.generated.ts; absent: no emitter, the
 //             JIT calls the interpreter handler.
@@ -66,17 +71,21 @@ const D32 = (e) => ({ 32: e });
 const R32 = (e) => ({ r32: e });
 const H32 = { 32: true }; // hot: the 32-bit operand size, both forms
 const Q = { r: true }; // quiet: the register forms
+// fuse: the ALU operations compiled code tests with a Jcc after them, and the lazy flags they leave
+const ALU_LAZY = [null, null, null, null, 'Logic', null, null, 'Sub']; // AND, CMP
+// fuse for the 32-bit register form; CMP also with memory (a compare of memory and a register, then a Jcc)
+const F32 = (k) => (ALU_LAZY[k] ? { r32: ALU_LAZY[k], ...(k === 7 ? { m32: 'Sub' } : {}) } : undefined);
 const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, f(i)]));
 
 // ---- 00-3F: the eight ALU operations, six forms each; segment pushes and pops; BCD ----
 for (let k = 0; k < 8; k++) {
   const K = ALU_K[k], b = k * 8, lock = k !== 7;
   op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k) });
   op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k) });
   op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)`, jit: 'Alu' });
-  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32, quiet: true });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32, quiet: true, fuse: ALU_LAZY[k] ? { 32: ALU_LAZY[k] } : undefined });
 }
 for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
 for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
@@ -86,8 +95,8 @@ op(0x37, 'AAA', '', { h: 'aaaOp(false)' });
 op(0x3F, 'AAS', '', { h: 'aaaOp(true)' });
 
 // ---- 40-5F: INC, DEC, PUSH, POP of a register ----
-for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true });
-for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true });
+for (let r = 0; r < 8; r++) op(0x40 + r, `INC ${REG32[r]}`, '', { h: `incReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true, fuse: { 32: 'Inc' } });
+for (let r = 0; r < 8; r++) op(0x48 + r, `DEC ${REG32[r]}`, '', { h: `decReg(${r}, $sz)`, jit: D32('IncDecReg'), hot: H32, quiet: true, fuse: { 32: 'Dec' } });
 for (let r = 0; r < 8; r++) op(0x50 + r, `PUSH ${REG32[r]}`, '', { h: `pushReg(${r}, $sz)`, jit: D32('PushReg'), hot: H32 });
 for (let r = 0; r < 8; r++) op(0x58 + r, `POP ${REG32[r]}`, '', { h: `popReg(${r}, $sz)`, jit: D32('PopReg'), hot: H32 });
 
@@ -109,13 +118,14 @@ op(0x6F, 'OUTSW/D', '', { sync: true, h: 'outs(rec, $sz)' });
 for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { branch: true, rel: { cc: c, disp: 'imm8s(rec)' }, jit: D32('Jcc'), hot: H32 });
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
-const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot, quiet: Q }));
+const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot, quiet: Q,
+  fuse: hot && ALU_LAZY[k] ? { r32: ALU_LAZY[k] } : undefined }));
 op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
 op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu'), H32) });
 op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
 op(0x83, 'group 1 Ev,Ib', 'MB', { group: group1('$sz', 'imm8s(rec)', D32('Alu'), H32) });
 op(0x84, 'TEST Eb,Gb', 'M', { h: 'testEG(rec, 0, $mem)', jit: 'Test' });
-op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot: H32, quiet: Q });
+op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot: H32, quiet: Q, fuse: { r32: 'Logic', m32: 'Logic' } });
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
 op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
 op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov', hot: true, quiet: Q });
@@ -162,7 +172,9 @@ for (let r = 0; r < 8; r++) op(0xB0 + r, `MOV ${REG8[r]},Ib`, 'B', { h: `setReg8
 for (let r = 0; r < 8; r++) op(0xB8 + r, `MOV ${REG32[r]},Iv`, 'V', { h: `setRegSz(${r}, $sz, imm(rec))`, jit: 'Mov', hot: H32, quiet: true });
 
 // ---- C0-CF ----
-const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot, quiet: Q }));
+// (fuse: SHL, SHR and SAR by 1; not by a count that may be 0, which leaves the flags as they were)
+const group2 = (sz, count, jit, hot) => each(8, (k) => ({ name: SHIFT[k], h: `grp2(rec, ${k}, ${sz}, ${count}, $mem)`, jit, hot, quiet: Q,
+  fuse: hot && count === '1' && k >= 4 && k !== 6 ? { r32: 'Shift' } : undefined }));
 op(0xC0, 'group 2 Eb,Ib', 'MB', { group: group2('0', 'imm(rec)', { r: 'Shift' }) });
 op(0xC1, 'group 2 Ev,Ib', 'MB', { group: group2('$sz', 'imm(rec)', { r: 'Shift' }, { r32: true }) });
 op(0xC2, 'RET Iw', 'W', { ends: true, branch: true, h: 'retNear($sz, imm(rec))' });
@@ -232,12 +244,12 @@ op(0xFB, 'STI', '', { h: 'sti()' });
 op(0xFC, 'CLD', '', { h: 'setFlagsRaw(getFlags() & ~DF)' });
 op(0xFD, 'STD', '', { h: 'setFlagsRaw(getFlags() | DF)' });
 op(0xFE, 'group 4 Eb', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q },
+  0: { name: 'INC', lock: true, h: 'incE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q, fuse: { r: 'Inc' } },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, 0, $mem)', jit: 'IncDec', hot: true, quiet: Q, fuse: { r: 'Dec' } },
 } });
 op(0xFF, 'group 5 Ev', 'M', { group: {
-  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q },
-  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q },
+  0: { name: 'INC', lock: true, h: 'incE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q, fuse: { r32: 'Inc' } },
+  1: { name: 'DEC', lock: true, h: 'decE(rec, $sz, $mem)', jit: D32('IncDec'), hot: H32, quiet: Q, fuse: { r32: 'Dec' } },
   2: { name: 'CALL Ev', ends: true, sync: true, h: 'callNearE(rec, $sz)', jit: D32('JmpE') },
   3: { name: 'CALL Mp', mem: true, ends: true, sync: true, h: 'farE(rec, $sz, true)' },
   4: { name: 'JMP Ev', ends: true, sync: true, h: 'jmpNearE(rec, $sz)', jit: D32('JmpE') },

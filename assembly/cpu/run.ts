@@ -9,9 +9,9 @@ import {
   EXIT_INSN_EIP, STOP_WORD, Counter, EXIT_DETAIL_ERROR as DETAIL_ERR, S_NMI, NmiBit, S_IRQ_WINDOW, ErrorCode,
 } from "../layout";
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
-import { decode, setFetch, crossedPage, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_SKIP, Attr } from "./decode";
+import { decode, setFetch, crossedPage, R_H, R_OP, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_SKIP, Attr } from "./decode";
 import { execute, runLoop } from "./dispatch.generated";
-import { HFlag } from "./opcodes.generated";
+import { HFlag, FUSE_IDS, FUSED } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
   clearExit, requestExit, raise, GP, jumped, allowJumps, STOP_JUMP,
@@ -129,6 +129,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     if (off >= 0x1000 || (load<u8>(rec + R_HFLAGS) & HFlag.Ends)) break;
   }
   if (big && !cross) resolveTargets(blk, count);
+  fusePairs(blk, count);
   jitEvict(blk, phys, key);
   store<u32>(blk + B_PHYS, phys);
   store<u32>(blk + B_KEY, key);
@@ -159,6 +160,23 @@ function resolveTargets(blk: u32, count: u32): void {
       // (a jump to itself, as JMP $, stays 0: it leaves the block each time)
       if (load<u8>(at + R_OFF) == to) { store<i8>(rec + R_SKIP, <i8>(j - i)); break; }
     }
+  }
+}
+
+// A fused form (opcodes.mjs fuse) right before a Jcc whose condition it has a
+// twin for: its record takes the twin, which runs the form and decides the Jcc
+// in one case of the run loop (gen-opcodes.mjs). Elsewhere the twin is the form.
+function fusePairs(blk: u32, count: u32): void {
+  for (let i: u32 = 0; i + 1 < count; i++) {
+    const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
+    const id = <u32>load<u16>(rec + R_H);
+    if (id >= FUSE_IDS) continue;
+    const op = <u32>load<u16>(rec + RECORD_SIZE + R_OP);
+    if ((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) continue; // Jcc rel8, Jcc rel16/32
+    const twin = <u32>unchecked(FUSED[id * 8 + ((op & 15) >> 1)]);
+    if (twin == 0) continue;
+    store<u16>(rec + R_H, <u16>twin);
+    bump(Counter.PairsFused);
   }
 }
 
