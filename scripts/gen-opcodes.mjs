@@ -307,19 +307,18 @@ function h${id}(rec: u32): void { ${h.twin ? `h${h.twin.of}(rec); ` : bodyOf(h)}
 // (a memory form runs in its own function, where its operation and size are constants)
 const memCall = (h, id) => `h${h.twin ? h.twin.of : id}(rec); `;
 const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? memCall(h, id) : bodyOf(h)}return; // ${labelsOf(h)}`);
-// A hot rel jump in the loop: to a record of its own block it goes on there
-// itself (position.ts jumpInBlock, also the cold jumps' way in run.ts);
-// otherwise it leaves the block as a taken branch. (The loop's head steps to `to`.)
+// A hot rel jump in the loop: taken, it leaves the switch for the loop's one
+// taken-jump path (on at a record of its own block, position.ts jumpInBlock,
+// also the cold jumps' way in run.ts; otherwise out of the block).
 function relCase(h) {
-  const jump = `const to = jumpInBlock(rec, kMax); if (to) { rec = to - RECORD_SIZE; continue; } branchRel(rec, nextIp(rec), ${h.rel.disp}); return rec;`;
-  return h.rel.cc === undefined ? jump : `if (condition(${h.rel.cc})) { ${jump} } continue;`;
+  return h.rel.cc === undefined ? 'break;' : `if (condition(${h.rel.cc})) break; continue;`;
 }
 // A twin runs its form, then decides the Jcc after it from the lazy record the
 // form left (its kind and size are constants here): not taken, it steps over
-// the Jcc; taken to a record of the block, it goes on there; otherwise the Jcc
-// runs on its own (and leaves the block). The record may lie past a budget's end.
+// the Jcc; taken, it is at the Jcc's record on the taken-jump path. (The Jcc may
+// lie past a budget's end.)
 function twinTail(t) {
-  return `rec += RECORD_SIZE; if (rec >= end) return rec; if (lazyCondition(LazyOp.${t.lazy}, ${t.size}, ${t.cond}) != <bool>(load<u8>(rec + R_OP) & 1)) { const to = jumpInBlock(rec, kMax); if (to) { rec = to - RECORD_SIZE; continue; } rec -= RECORD_SIZE; } continue;`;
+  return `rec += RECORD_SIZE; if (rec >= end) return rec; if (lazyCondition(LazyOp.${t.lazy}, ${t.size}, ${t.cond}) != <bool>(load<u8>(rec + R_OP) & 1)) break; continue;`;
 }
 const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h)
   : `${h.memForm ? memCall(h, id) : bodyOf(h)}${h.quiet ? 'if (CHECKS && stopOrAbort()) unreachable(); ' : 'if (stopOrAbort()) return rec; '}${h.twin ? twinTail(h.twin) : 'continue;'}`} // ${labelsOf(h)}`);
@@ -337,7 +336,7 @@ const dispatch = `${banner}
 // and its index, with where the loop is (position.ts: the EIP of the block's
 // first instruction, and the retired count less the record's index in memory).
 
-import { R_H, R_LEN, R_OFF, R_OP } from "./decode";
+import { R_H, R_LEN, R_OFF, R_OP, R_DISP } from "./decode";
 import { lazyCondition, LazyOp } from "./flags";
 import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
 import { setEip } from "./state";
@@ -398,6 +397,11 @@ ${hotCases.join('\n')}
 ${loopCases.join('\n')}
       default: call_indirect<void>(HANDLER_BASE + id, rec); if (stopOrAbort()) return rec; continue;
     }
+    // a rel jump taken at rec (one path for them all: the loop's code stays small)
+    const to = jumpInBlock(rec, kMax);
+    if (to) { rec = to - RECORD_SIZE; continue; }
+    branchRel(rec, nextIp(rec), load<u32>(rec + R_DISP));
+    return rec;
   }
 }
 `;

@@ -4,7 +4,8 @@
 // and the line after it gives the time (startup excluded), and the startup is
 // measured on its own as the whole process of the `hello` guest. Each output
 // is checked (a wrong checksum refuses that engine's figure), a missing engine
-// is reported as skipped, and every figure is the median of the repeats.
+// is reported as skipped, and every figure is the median of the repeats, run
+// in rounds (every engine once per round, so a slow spell hits them alike).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -100,28 +101,53 @@ async function runOnce(e: Engine, w: Workload): Promise<{ ms: number; instructio
   return { ms, instructions, ns };
 }
 
-async function measure(e: Engine, w: Workload, repeat: number): Promise<Cell> {
-  const ms: number[] = [], insns: number[] = [], ns: Record<string, number>[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const r = await runOnce(e, w);
-    if (typeof r === 'string') return { runs: i + 1, refused: r };
-    ms.push(r.ms);
-    if (r.instructions !== undefined) insns.push(r.instructions);
-    if (r.ns) ns.push(r.ns);
-  }
-  const cell: Cell = { runs: repeat, seconds: median(ms) / 1000, instructions: insns.length ? insns[0] : undefined };
-  if (ns.length) cell.nsPerIteration = Object.fromEntries(Object.keys(ns[0]).map((k) => [k, median(ns.map((n) => n[k]))]));
+/** The runs of one engine so far: its windows, counts and kinds' ns, or why it was refused. */
+interface Runs { ms: number[]; insns: number[]; ns: Record<string, number>[]; refused?: string }
+
+function cellOf(r: Runs): Cell {
+  if (r.refused) return { runs: r.ms.length + 1, refused: r.refused };
+  const cell: Cell = { runs: r.ms.length, seconds: median(r.ms) / 1000, instructions: r.insns.length ? r.insns[0] : undefined };
+  if (r.ns.length) cell.nsPerIteration = Object.fromEntries(Object.keys(r.ns[0]).map((k) => [k, median(r.ns.map((n) => n[k]))]));
   return cell;
 }
 
-async function startupOf(e: Engine, repeat: number): Promise<{ seconds?: number; refused?: string }> {
-  const times: number[] = [];
+/**
+ * `repeat` runs of `w` on each engine, in rounds (each engine once per round):
+ * a slow spell of a shared machine then falls on every engine alike, not on
+ * the one that happened to be running. Each cell is the median of its runs.
+ */
+async function measure(engines: Engine[], w: Workload, repeat: number, log: (line: string) => void): Promise<Record<string, Cell>> {
+  const runs = new Map(engines.map((e) => [e.id, { ms: [], insns: [], ns: [] } as Runs]));
   for (let i = 0; i < repeat; i++) {
-    const r = await timed(e.startup!());
-    if (r.timedOut || !r.lines.some((l) => l.text.startsWith('Hello from a Trapeze guest!'))) return { refused: 'hello did not print its greeting' };
-    times.push(r.wallMs);
+    for (const e of engines) {
+      const r = runs.get(e.id)!;
+      if (r.refused) continue;
+      log(`${w.id}: ${e.label}${repeat > 1 ? ` (round ${i + 1} of ${repeat})` : ''}`);
+      const once = await runOnce(e, w);
+      if (typeof once === 'string') { r.refused = once; continue; }
+      r.ms.push(once.ms);
+      if (once.instructions !== undefined) r.insns.push(once.instructions);
+      if (once.ns) r.ns.push(once.ns);
+    }
   }
-  return { seconds: median(times) / 1000 };
+  return Object.fromEntries(engines.map((e) => [e.id, cellOf(runs.get(e.id)!)]));
+}
+
+/** Each engine's `hello` process, `repeat` times in rounds as `measure` runs: the median, or why it is refused. */
+async function startups(engines: Engine[], repeat: number, log: (line: string) => void): Promise<Record<string, { seconds?: number; refused?: string }>> {
+  const times = new Map<string, number[]>(engines.map((e) => [e.id, []]));
+  const out: Record<string, { seconds?: number; refused?: string }> = {};
+  for (let i = 0; i < repeat; i++) {
+    for (const e of engines) {
+      if (out[e.id]) continue;
+      if (i === 0) log(`startup: ${e.label}`);
+      const r = await timed(e.startup!());
+      if (r.timedOut || !r.lines.some((l) => l.text.startsWith('Hello from a Trapeze guest!'))) out[e.id] = { refused: 'hello did not print its greeting' };
+      else times.get(e.id)!.push(r.wallMs);
+    }
+  }
+  for (const e of engines) out[e.id] ??= { seconds: median(times.get(e.id)!) / 1000 };
+  return out;
 }
 
 export interface PeerOptions {
@@ -183,16 +209,9 @@ export async function runPeers(options: PeerOptions = {}): Promise<PeerResult> {
     engines: engines.map((e) => ({ id: e.id, label: e.label, ...(skipped.get(e.id) ? { skipped: skipped.get(e.id) } : {}) })),
     startup: {}, workloads: [],
   };
-  for (const e of live.filter((x) => x.startup)) {
-    log(`startup: ${e.label}`);
-    result.startup[e.id] = await startupOf(e, Math.max(repeat, 5));
-  }
+  result.startup = await startups(live.filter((x) => x.startup), Math.max(repeat, 5), log);
   for (const w of workloads) {
-    const cells: Record<string, Cell> = {};
-    for (const e of live) {
-      log(`${w.id}: ${e.label}`);
-      cells[e.id] = await measure(e, w, repeat);
-    }
+    const cells = await measure(live, w, repeat, log);
     // every engine ran the same guest code: Trapeze's count gives each its MIPS
     const counted = Object.values(cells).find((c) => c.instructions !== undefined)?.instructions;
     for (const c of Object.values(cells)) {
