@@ -56,6 +56,28 @@ const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
   return (0x9669 >> x) & 1;
 }
 
+// The carry out of an ADD, ADC, SUB or SBB record (A, B and R; m its size's
+// mask), and OF of a record of kind op (s its sign bit): the one place their
+// formulas live (carry, overflow, and lazyCondition, where op is a constant and
+// only its own formula is left). CF of the other kinds: carry.
+@inline function arithCarry(op: u32, m: u32, a: u32, b: u32, r: u32): bool {
+  switch (op) {
+    case LazyOp.Add: return (r & m) < (a & m);
+    case LazyOp.Adc: return (r & m) <= (a & m);
+    case LazyOp.Sub: return (a & m) < (b & m);
+    default: return (a & m) <= (b & m); // Sbb
+  }
+}
+@inline function overflowOf(op: u32, s: u32, a: u32, b: u32, r: u32): bool {
+  switch (op) {
+    case LazyOp.Add: case LazyOp.Adc: case LazyOp.Inc: return ((~(a ^ b)) & (a ^ r) & s) != 0;
+    case LazyOp.Sub: case LazyOp.Sbb: case LazyOp.Dec: return ((a ^ b) & (a ^ r) & s) != 0;
+    case LazyOp.Logic: return false;
+    case LazyOp.Shift: return (a & OF) != 0;
+    default: return (load<u32>(ACTIVE + S_EFLAGS) & OF) != 0; // None
+  }
+}
+
 @inline export function carry(): u32 {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   // SUB and CMP first: the flags JB, JAE, JA and JBE most often test
@@ -66,17 +88,7 @@ const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
   // None, Inc, Dec: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
   if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? ACTIVE + S_LAZY_A : ACTIVE + S_EFLAGS) & CF;
   if (op == LazyOp.Logic) return 0;
-  const m = lazyMask();
-  const a = load<u32>(ACTIVE + S_LAZY_A) & m;
-  const b = load<u32>(ACTIVE + S_LAZY_B) & m;
-  const r = load<u32>(ACTIVE + S_LAZY_R) & m;
-  switch (op) {
-    case LazyOp.Add: return u32(r < a);
-    case LazyOp.Adc: return u32(r <= a);
-    case LazyOp.Sub: return u32(a < b);
-    case LazyOp.Sbb: return u32(a <= b);
-    default: return 0;
-  }
+  return u32(arithCarry(op, lazyMask(), load<u32>(ACTIVE + S_LAZY_A), load<u32>(ACTIVE + S_LAZY_B), load<u32>(ACTIVE + S_LAZY_R)));
 }
 
 @inline function resultMasked(): u32 {
@@ -96,16 +108,7 @@ export function sign(): bool {
 export function overflow(): bool {
   const op = load<u32>(ACTIVE + S_LAZY_OP);
   if (op == LazyOp.None) return (load<u32>(ACTIVE + S_EFLAGS) & OF) != 0;
-  const s = lazySign();
-  const a = load<u32>(ACTIVE + S_LAZY_A);
-  const b = load<u32>(ACTIVE + S_LAZY_B);
-  const r = load<u32>(ACTIVE + S_LAZY_R);
-  switch (op) {
-    case LazyOp.Add: case LazyOp.Adc: case LazyOp.Inc: return ((~(a ^ b)) & (a ^ r) & s) != 0;
-    case LazyOp.Sub: case LazyOp.Sbb: case LazyOp.Dec: return ((a ^ b) & (a ^ r) & s) != 0;
-    case LazyOp.Shift: return (a & OF) != 0;
-    default: return false;
-  }
+  return overflowOf(op, lazySign(), load<u32>(ACTIVE + S_LAZY_A), load<u32>(ACTIVE + S_LAZY_B), load<u32>(ACTIVE + S_LAZY_R));
 }
 
 export function parityFlag(): bool {
@@ -151,8 +154,8 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
 @inline export function lazyCondition(op: u32, sz: u32, c: u32): bool {
   if (CHECKS && (load<u32>(ACTIVE + S_LAZY_OP) != op || load<u32>(ACTIVE + S_LAZY_SIZE) != sz)) unreachable();
   const m = sizeMask(sz), s = signBit(sz);
-  const a = load<u32>(ACTIVE + S_LAZY_A), b = load<u32>(ACTIVE + S_LAZY_B), r = load<u32>(ACTIVE + S_LAZY_R);
-  // a dword compare: the orders are one compare ov its operands
+  const a = load<u32>(ACTIVE + S_LAZY_A), b = load<u32>(ACTIVE + S_LAZY_B);
+  // a dword compare: the orders are one compare of its operands
   if (op == LazyOp.Sub && sz == 2) {
     if (c == 1) return a < b;
     if (c == 2) return a == b;
@@ -160,13 +163,11 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
     if (c == 6) return <i32>a < <i32>b;
     if (c == 7) return <i32>a <= <i32>b;
   }
-  let cf = false, ov = false;
-  if (op == LazyOp.Add) { cf = (r & m) < (a & m); ov = ((~(a ^ b)) & (a ^ r) & s) != 0; }
-  else if (op == LazyOp.Sub) { cf = (a & m) < (b & m); ov = ((a ^ b) & (a ^ r) & s) != 0; }
-  else if (op == LazyOp.Inc || op == LazyOp.Dec) {
-    cf = (load<u32>(ACTIVE + S_EFLAGS) & CF) != 0;
-    ov = (op == LazyOp.Inc ? (~(a ^ b)) & (a ^ r) & s : (a ^ b) & (a ^ r) & s) != 0;
-  } else if (op == LazyOp.Shift) { cf = (a & CF) != 0; ov = (a & OF) != 0; }
+  const r = load<u32>(ACTIVE + S_LAZY_R);
+  // (CF: carry's cases, with op known)
+  const cf = op == LazyOp.Logic ? false : op == LazyOp.Shift ? (a & CF) != 0
+    : op == LazyOp.Inc || op == LazyOp.Dec ? (load<u32>(ACTIVE + S_EFLAGS) & CF) != 0 : arithCarry(op, m, a, b, r);
+  const ov = overflowOf(op, s, a, b, r);
   const zf = (r & m) == 0, sf = (r & s) != 0;
   switch (c) {
     case 0: return ov;
@@ -187,9 +188,7 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
   // (the Jcc cases of the run loop), so only that compare remains
   const c = cc >> 1;
   if ((c == 3 || c == 6 || c == 7) && load<u32>(ACTIVE + S_LAZY_OP) == LazyOp.Sub && load<u32>(ACTIVE + S_LAZY_SIZE) == 2) {
-    const a = load<u32>(ACTIVE + S_LAZY_A), b = load<u32>(ACTIVE + S_LAZY_B);
-    const t = c == 3 ? a <= b : (c == 6 ? <i32>a < <i32>b : <i32>a <= <i32>b);
-    return (cc & 1) ? !t : t;
+    return lazyCondition(LazyOp.Sub, 2, c) != ((cc & 1) != 0);
   }
   let r: bool;
   switch (cc >> 1) {

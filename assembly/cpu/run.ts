@@ -172,7 +172,8 @@ function fusePairs(blk: u32, count: u32): void {
     const id = <u32>load<u16>(rec + R_H);
     if (id >= FUSE_IDS) continue;
     const op = <u32>load<u16>(rec + RECORD_SIZE + R_OP);
-    if ((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) continue; // Jcc rel8, Jcc rel16/32
+    // Jcc rel8, Jcc rel16/32 (an invalid or overlong form's R_OP is an Op.* past 0x1FF)
+    if ((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) continue;
     const twin = <u32>unchecked(FUSED[id * 8 + ((op & 15) >> 1)]);
     if (twin == 0) continue;
     store<u16>(rec + R_H, <u16>twin);
