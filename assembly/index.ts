@@ -1,7 +1,7 @@
 // The core's exports: what the host calls. One instance per VM; its memory
 // (imported from the host) holds the tables in layout.ts and the guest's RAM.
 import {
-  ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, S_EFLAGS, S_CR0, S_A20_MASK,
+  ACTIVE, VCPU_SLOTS, VCPU_STATE_SIZE, MAX_VCPUS, RAM_BASE, EXIT, S_EFLAGS, S_CF_OP, S_CR0, S_A20_MASK,
   S_IRQ, S_IDTR_LIMIT, S_SEG, SEG_SIZE, SEG_SELECTOR, SEG_BASE, SEG_LIMIT, SEG_ATTR, S_EIP, S_CPL,
   SEG_CS, S_APIC_BASE, S_COUNTERS, Counter, S_GDTR_LIMIT, S_MISC_ENABLE, S_PAT,
   EXIT_IO_DATA, IO_BUFFER, EXIT_MMIO_DATA, S_MMIO_REPLAY, EXIT_INSN_EIP, S_MSR_GRANT, S_PENDING_IO, PendingIo,
@@ -119,10 +119,14 @@ export function stateChanged(v: u32): void {
 export function getEflags(v: u32): u32 {
   if (v == active) return getFlags();
   const at = ACTIVE + S_EFLAGS, from = slot(v) + S_EFLAGS; // S_EFLAGS .. S_LAZY_R: 24 bytes
+  const cf = ACTIVE + S_CF_OP, cfFrom = slot(v) + S_CF_OP; // S_CF_OP .. S_CF_R: 20 bytes
   const a = load<u64>(at), b = load<u64>(at + 8), c = load<u64>(at + 16);
+  const d = load<u64>(cf), e = load<u64>(cf + 8), f = load<u32>(cf + 16);
   memory.copy(at, from, 24);
+  memory.copy(cf, cfFrom, 20);
   const flags = getFlags();
   store<u64>(at, a); store<u64>(at + 8, b); store<u64>(at + 16, c);
+  store<u64>(cf, d); store<u64>(cf + 8, e); store<u32>(cf + 16, f);
   return flags;
 }
 export function setEflags(v: u32, value: u32): void { activate(v); setFlagsRaw(value); }

@@ -115,7 +115,14 @@ export const state = {
     // SSE (cpu/sse.ts): present whatever the CPU model; only a model with FXSR/SSE reaches them
     { name: 'xmm', size: 128, doc: 'XMM0-7, 16 bytes each, low byte first' },
     { name: 'mxcsr', size: 4, doc: 'SSE control/status register (power-on 0x1F80)' },
-    { name: null, size: 380 },
+    // while the lazy op is Inc or Dec: the lazy record CF comes from (INC and DEC leave CF
+    // alone: they keep the record they replace here instead of computing its CF; cpu/flags.ts)
+    { name: 'cfOp', size: 4, doc: 'its LazyOp; None (0): CF is EFLAGS bit 0' },
+    { name: 'cfSize', size: 4 },
+    { name: 'cfA', size: 4 },
+    { name: 'cfB', size: 4 },
+    { name: 'cfR', size: 4 },
+    { name: null, size: 360 },
   ],
 };
 

@@ -1,6 +1,6 @@
 // Lazy arithmetic flags: a flag-setting instruction records its operands and
 // result; CF/PF/AF/ZF/SF/OF are computed only when something reads them.
-import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
+import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R, S_CF_OP, S_CF_SIZE, S_CF_A, S_CF_B, S_CF_R } from "../layout";
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "./state";
 import { CHECKS } from "./fault";
 
@@ -11,8 +11,8 @@ export const enum LazyOp {
   Sub = 3,   // also SBB with borrow-in 0, CMP, NEG (a = 0)
   Sbb = 4,   // SBB with borrow-in 1
   Logic = 5, // AND OR XOR TEST: CF = OF = 0
-  Inc = 6,   // CF kept in S_EFLAGS
-  Dec = 7,   // CF kept in S_EFLAGS
+  Inc = 6,   // CF: the CF record's (S_CF_*: the record INC replaced; None: S_EFLAGS')
+  Dec = 7,   // CF: the CF record's
   Shift = 8, // SHL SHR SAR: A holds CF, AF and OF as EFLAGS bits (B is not used)
 }
 
@@ -34,10 +34,18 @@ const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
   store<u32>(ACTIVE + S_LAZY_R, r);
 }
 
-// INC/DEC leave CF alone: fold the current CF into EFLAGS before going lazy.
+// INC/DEC leave CF alone: the record they replace becomes the CF record, whose
+// CF is theirs (after an INC or DEC the CF record stays). Copied, not computed:
+// no branch on the replaced record's kind, and nothing waits for its operands.
 @inline export function setLazyIncDec(op: u32, sz: u32, a: u32, r: u32): void {
-  const cf = carry();
-  store<u32>(ACTIVE + S_EFLAGS, (load<u32>(ACTIVE + S_EFLAGS) & ~CF) | cf);
+  const was = load<u32>(ACTIVE + S_LAZY_OP);
+  if (was - LazyOp.Inc > 1) {
+    store<u32>(ACTIVE + S_CF_OP, was);
+    store<u32>(ACTIVE + S_CF_SIZE, load<u32>(ACTIVE + S_LAZY_SIZE));
+    store<u32>(ACTIVE + S_CF_A, load<u32>(ACTIVE + S_LAZY_A));
+    store<u32>(ACTIVE + S_CF_B, load<u32>(ACTIVE + S_LAZY_B));
+    store<u32>(ACTIVE + S_CF_R, load<u32>(ACTIVE + S_LAZY_R));
+  }
   setLazy(op, sz, a, 1, r);
 }
 
@@ -85,11 +93,22 @@ const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
     const m = lazyMask();
     return u32((load<u32>(ACTIVE + S_LAZY_A) & m) < (load<u32>(ACTIVE + S_LAZY_B) & m));
   }
-  // None, Inc, Dec: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
-  if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? ACTIVE + S_LAZY_A : ACTIVE + S_EFLAGS) & CF;
-  if (op == LazyOp.Logic) return 0;
-  return u32(arithCarry(op, lazyMask(), load<u32>(ACTIVE + S_LAZY_A), load<u32>(ACTIVE + S_LAZY_B), load<u32>(ACTIVE + S_LAZY_R)));
+  if (op - LazyOp.Inc <= 1) return incDecCarry();
+  return recordCarry(op, ACTIVE + S_LAZY_OP);
 }
+
+// CF of a record of kind op (not Inc or Dec) whose size, A, B and R follow its
+// kind at rec: the lazy record, or the CF record (layout.ts: both in that order).
+@inline function recordCarry(op: u32, rec: u32): u32 {
+  // None: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
+  if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? rec + 8 : ACTIVE + S_EFLAGS) & CF;
+  if (op == LazyOp.Logic) return 0;
+  const m = load<u32>(LAZY_MASKS + (load<u32>(rec, 4) << 2));
+  return u32(arithCarry(op, m, load<u32>(rec, 8), load<u32>(rec, 12), load<u32>(rec, 16)));
+}
+
+// CF after an INC or DEC: the CF record's.
+function incDecCarry(): u32 { return recordCarry(load<u32>(ACTIVE + S_CF_OP), ACTIVE + S_CF_OP); }
 
 @inline function resultMasked(): u32 {
   return load<u32>(ACTIVE + S_LAZY_R) & lazyMask();
@@ -148,6 +167,13 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
   store<u32>(ACTIVE + S_LAZY_OP, LazyOp.None);
 }
 
+// CF of a lazy record of kind op: carry's cases, with op known (only the
+// conditions that read CF call it: after an INC or DEC that is a call).
+@inline function lazyCarry(op: u32, m: u32, a: u32, b: u32, r: u32): bool {
+  return op == LazyOp.Logic ? false : op == LazyOp.Shift ? (a & CF) != 0
+    : op == LazyOp.Inc || op == LazyOp.Dec ? incDecCarry() != 0 : arithCarry(op, m, a, b, r);
+}
+
 // Condition c (a Jcc's cc >> 1) right after an instruction that left the lazy
 // record kind `op` at size `sz`: condition(c << 1), with op and sz constants (the
 // run loop's fused pairs, gen-opcodes.mjs), so only the flags c reads are made.
@@ -164,16 +190,13 @@ const DEFINED_FLAGS: u32 = 0x3F7FD5;
     if (c == 7) return <i32>a <= <i32>b;
   }
   const r = load<u32>(ACTIVE + S_LAZY_R);
-  // (CF: carry's cases, with op known)
-  const cf = op == LazyOp.Logic ? false : op == LazyOp.Shift ? (a & CF) != 0
-    : op == LazyOp.Inc || op == LazyOp.Dec ? (load<u32>(ACTIVE + S_EFLAGS) & CF) != 0 : arithCarry(op, m, a, b, r);
   const ov = overflowOf(op, s, a, b, r);
   const zf = (r & m) == 0, sf = (r & s) != 0;
   switch (c) {
     case 0: return ov;
-    case 1: return cf;
+    case 1: return lazyCarry(op, m, a, b, r);
     case 2: return zf;
-    case 3: return cf || zf;
+    case 3: return lazyCarry(op, m, a, b, r) || zf;
     case 4: return sf;
     case 5: return parity(r) != 0;
     case 6: return sf != ov;

@@ -27,7 +27,7 @@
 // otherwise the region that stopped (the one called, or one it chained to)
 // has stored its block at JIT_STOP.
 import {
-  ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R,
+  ACTIVE, CPUID_CONTROL, S_GPR, S_EIP, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R, S_CF_OP,
   S_SEG, S_CR0, S_CR4, S_CPL, SEG_SIZE, SEG_BASE, SEG_LO, SEG_HI, SEG_RIGHTS, SEG_ATTR, SEG_SS, SEG_FS, SEG_GS, TLB_READ, TLB_WRITE, RECORD_SIZE, BLOCK_HEADER,
   SEG_CS, SEG_ES, SEG_LIMIT, PAGE_INFO, PageInfo, RAM_BASE, BLOCKS, BLOCK_COUNT, BLOCK_SIZE, JIT_STOP, JIT_CHAIN, JIT_LINK_MAX, JIT_SEGS,
 } from "../layout";
@@ -242,6 +242,8 @@ function flushCode(): void {
   i32c(0); i32c(fl); storeState(S_LAZY_OP);
   i32c(0); i32c(flSz); storeState(S_LAZY_SIZE);
   operandStores();
+  // an INC or DEC's CF is in EFLAGS here (cfStore): its CF record says so (flags.ts)
+  if (fl == LazyOp.Inc || fl == LazyOp.Dec) { i32c(0); i32c(LazyOp.None); storeState(S_CF_OP); }
 }
 // The lazy record's operands and result, from their locals.
 function operandStores(): void {
@@ -367,6 +369,8 @@ function lazyExit(): void {
   i32c(0); get(XEIP); i32c(0xFF); op(W.And); storeState(S_LAZY_OP);
   i32c(0); get(XEIP); i32c(8); op(W.ShrU); storeState(S_LAZY_SIZE);
   operandStores();
+  // (an INC or DEC's CF is in EFLAGS, as in flushCode; another record has no use for the CF record)
+  i32c(0); i32c(LazyOp.None); storeState(S_CF_OP);
 }
 // At PACKED_LABEL: XRET = offset << 16 | retired << 8 | resume becomes XEIP and XRET.
 function unpackExit(): void {

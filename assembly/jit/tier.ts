@@ -29,10 +29,10 @@ import { inlineIo } from "../cpu/io";
 import { dataAccess, tlbAccess, translate, ramSize, pageGeneration } from "../cpu/memory";
 import { trappedWrite, NO_TRAP } from "../mmu/shadow";
 import {
-  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, FILL_READ, FILL_WRITE, FILL_BYTES_SHIFT, BAIL_RECORD, F_LINK0, MAX_LINKS, NO_GENERATION,
+  compileRegion, DONE, AT_EIP, NO_ROOM, membersTaken, IMPORTS, HELPERS, REGION_TYPE, F_CARRY, FILL_READ, FILL_WRITE, FILL_BYTES_SHIFT, BAIL_RECORD, F_LINK0, MAX_LINKS, NO_GENERATION,
   linkCount, links, L_PHYS, L_GEN_AT, L_COUNT_AT, L_FN_AT, L_SIZE, hintCount, hints, MAX_HINTS,
 } from "./region";
-import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem } from "./emit";
+import { startAt, pos, overflow, byte, uleb, reserve5, patch5, patchS5, name, I32, VOID, W, op, get, set, tee, i32c, mem, call } from "./emit";
 import { ACTIVE, S_EFLAGS, S_LAZY_OP, S_LAZY_SIZE, S_LAZY_A, S_LAZY_B, S_LAZY_R } from "../layout";
 import { LazyOp } from "../cpu/flags";
 
@@ -648,8 +648,11 @@ function carryBody(): void {
   const at = reserve5();
   const start = pos;
   uleb(1); uleb(5); byte(I32);
-  // None, Inc, Dec: EFLAGS' bit 0; Shift: the lazy A's
-  i32c(0); mem(W.Load, ACTIVE + S_LAZY_OP); tee(0); op(W.Eqz); get(0); i32c(LazyOp.Inc); op(W.GeU); op(W.Or);
+  // Inc, Dec: the CF record's (flags.ts), through the core's carry
+  i32c(0); mem(W.Load, ACTIVE + S_LAZY_OP); tee(0); i32c(LazyOp.Inc); op(W.Sub); i32c(1); op(W.LeU);
+  byte(W.If); byte(VOID); call(F_CARRY); op(W.Return); op(W.End);
+  // None: EFLAGS' bit 0; Shift: the lazy A's
+  get(0); op(W.Eqz); get(0); i32c(LazyOp.Shift); op(W.Eq); op(W.Or);
   byte(W.If); byte(VOID);
   i32c(ACTIVE + S_LAZY_A); i32c(ACTIVE + S_EFLAGS); get(0); i32c(LazyOp.Shift); op(W.Eq); op(W.Select);
   mem(W.Load, 0); i32c(1); op(W.And); op(W.Return);
