@@ -187,7 +187,7 @@ export const constants = [
   ['MMIO_LOG_MAX', 8, 'MMIO reads one instruction may do', true],
   // the JIT's function table (src/core/jit.ts sizes it): the core's own entries, then the regions'
   ['BLOCK_COUNT', 6656, 'block-cache slots, up to 0xEE8000 below the static data at 15 MiB; not a power of 2 (run.ts blockSlot)'],
-  ['JIT_TABLE_BASE', 1024, "function-table index of the first region (below it: the core's own entries: the interpreter's handlers, cpu/dispatch.generated.ts)"],
+  ['JIT_TABLE_BASE', 2048, "function-table index of the first region (below it: the core's own entries: the interpreter's handlers, cpu/dispatch.generated.ts)"],
   ['JIT_REGIONS', 6656 + 8192 + 64 * (1 + 4), 'table entries for regions: one per block-cache slot, per remembered block (JIT_GHOSTS) and per region queued or compiling (JIT_QUEUE_MAX x (1 + JIT_COMPILING_MAX))'],
   ['JIT_COMPILING_MAX', 4, 'batches the host may compile off the main thread at once (jit/tier.ts jitFlush)'],
   ['JIT_LINKS', 0x1B01808, 'the regions of earlier modules that the module jitCompile gets imports, to call them directly: JIT_LINK_MAX table indices (u32), 0 = none (jit/tier.ts resolveLinks)'],
@@ -255,6 +255,7 @@ export const enums = {
       ['PtWriteDrops', 12, 'shadow entries dropped because the guest wrote the entry they came from'],
       ['GlobalsKept', 13, 'global shadow entries kept across CR3 reloads (CR4.PGE)'],
       ['PairsFused', 14, 'flag setters and the Jcc after them decoded as one case of the run loop'],
+      ['JumpsOver', 15, 'Jccs over one quiet instruction, decoded to run it either way and keep or drop its result'],
     ],
   },
   CpuidFlag: { doc: 'CPUID_E_FLAGS bits.', values: [['Indexed', 1, 'the entry answers only for its subleaf']] },

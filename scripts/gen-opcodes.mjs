@@ -49,24 +49,27 @@ const FUSE_CONDITIONS = {
   Shift: [1, 2],        // the bit shifted out, zero
 };
 const COND = ['O', 'B', 'Z', 'BE', 'S', 'P', 'L', 'LE'];
+const CC = ['O', 'NO', 'B', 'AE', 'E', 'NE', 'BE', 'A', 'S', 'NS', 'P', 'NP', 'L', 'GE', 'LE', 'G'];
 
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
 const handlerIds = new Map();
 // quiet: cannot end the block (the run loop skips the stop word's test after it);
 // memForm: a memory form (run in a function of its own); rel: { cc, disp } of a rel jump;
-// fuse: { lazy, size } of the lazy flags record it leaves (it pairs with a Jcc after it)
-function handler(expr, mode, jit, label, sync = false, hot = false, quiet = false, memForm = false, rel = null, fuse = null) {
+// fuse: { lazy, size } of the lazy flags record it leaves (it pairs with a Jcc after it);
+// over: the register it writes, when a Jcc may jump over it (opcodes.mjs over)
+function handler(expr, mode, jit, label, sync = false, hot = false, quiet = false, memForm = false, rel = null, fuse = null, over = null) {
   const key = `${expr}\u0000${mode ?? ''}\u0000${jit ?? ''}`;
   let id = handlerIds.get(key);
   if (id === undefined) {
     id = handlers.length;
     handlerIds.set(key, id);
-    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot, quiet, memForm, rel, fuse });
+    handlers.push({ expr, mode, jit: jit ?? null, labels: [label], sync, hot, quiet, memForm, rel, fuse, over });
   } else {
     const h = handlers[id];
     if (h.quiet !== quiet) fail(`${label}: quiet differs from ${h.labels[0]}, which has the same handler`);
     if (JSON.stringify(h.fuse) !== JSON.stringify(fuse)) fail(`${label}: fuse differs from ${h.labels[0]}, which has the same handler`);
+    if (h.over !== over) fail(`${label}: over differs from ${h.labels[0]}, which has the same handler`);
     if (h.labels.length < 4) h.labels.push(label);
     h.sync ||= sync;
     h.hot ||= hot;
@@ -147,8 +150,11 @@ for (const row of OPCODES) {
           if (lazy !== null && (!hot || sub.sync || sub.branch || sub.ends || sub.mode)) fail(`${label}: a fused form is hot, and not sync, a branch, a block's end or mode-guarded`);
           // (its lazy record's size: the operand size where the handler takes it, else a byte)
           const fuse = lazy === null ? null : { lazy, size: spec.includes('$sz') ? (s === 32 ? 2 : 1) : 0 };
+          const over = pick(sub.over ?? null, f, s) ?? null;
+          if (over !== null && !(over === 'E' || over === 'G' || (Number.isInteger(over) && over >= 0 && over < 8))) fail(`${label}: over names no register ('E', 'G' or 0-7)`);
+          if (over !== null && (!hot || !quiet || s !== 32 || fuse?.lazy === 'Inc' || fuse?.lazy === 'Dec')) fail(`${label}: a form a Jcc may jump over is hot, quiet, 32-bit and not INC or DEC`);
           id = handler(expr, sub.mode ?? null, jit, label, !!sub.sync, hot, quiet,
-            mem && spec.includes('$mem') && !sub.sync && !sub.mode, sub.rel ?? null, fuse);
+            mem && spec.includes('$mem') && !sub.sync && !sub.mode, sub.rel ?? null, fuse, over);
         }
         let flags = 0;
         if (sub.lock) flags |= FLAG.Lock;
@@ -172,8 +178,20 @@ for (let i = 0, n = handlers.length; i < n; i++) {
   const h = handlers[i];
   if (!h.fuse) continue;
   for (const cond of FUSE_CONDITIONS[h.fuse.lazy]) {
-    handlers.push({ ...h, labels: [`${h.labels[0]}, then J${COND[cond]} or JN${COND[cond]}`], fuse: null, twin: { of: i, cond, ...h.fuse } });
+    handlers.push({ ...h, labels: [`${h.labels[0]}, then J${COND[cond]} or JN${COND[cond]}`], fuse: null, over: null, twin: { of: i, cond, ...h.fuse } });
   }
+}
+// ---- jumps over one instruction (cpu/run.ts jumpsOver): a Jcc per condition that decides
+// without a branch, and per form that may be jumped over its twin that runs under such a Jcc
+// (hot, after the fused pairs; outside the run loop the Jcc is a Jcc and the twin its form) ----
+for (let c = 0; c < 16; c++) {
+  handlers.push({ expr: `jcc(rec, ${c}, relDisp(rec), nextIp(rec))`, mode: null, jit: 'Jcc', labels: [`J${CC[c]}, over one instruction`],
+    sync: false, hot: true, quiet: false, memForm: false, rel: null, fuse: null, over: null, overJcc: c });
+}
+for (let i = 0, n = handlers.length; i < n; i++) {
+  const h = handlers[i];
+  if (h.over === null || h.overJcc !== undefined) continue;
+  handlers.push({ ...h, labels: [`${h.labels[0]}, under a Jcc over it`], fuse: null, over: null, under: { of: i, dest: h.over } });
 }
 if (handlers.length > 0xFFFF) fail('too many handlers');
 
@@ -189,11 +207,18 @@ const HOT_COUNT = handlers.filter((h) => h.hot).length;
   for (let i = 0; i < sel.length; i++) sel[i] = newId[sel[i] & 0xFFFF] | (sel[i] & ~0xFFFF);
   H.INVALID = newId[H_INVALID]; H.UNIMPLEMENTED = newId[H_UNIMPLEMENTED]; H.TOO_LONG = newId[H_TOO_LONG];
   for (const h of handlers) if (h.twin) h.twin.of = newId[h.twin.of];
+  for (const h of handlers) if (h.under) h.under.of = newId[h.under.of];
 }
 // FUSED[id * 8 + (cc >> 1)]: the twin of fused form id for a Jcc of condition cc after it (0: none)
 const FUSE_IDS = Math.max(0, ...handlers.filter((h) => h.twin).map((h) => h.twin.of + 1));
 const fused = new Array(FUSE_IDS * 8).fill(0);
 handlers.forEach((h, id) => { if (h.twin) fused[h.twin.of * 8 + h.twin.cond] = id; });
+// OVERS[id]: the twin of form id that runs under a Jcc over it (0: none); JCC_OVER + cc: that Jcc
+const OVER_IDS = Math.max(0, ...handlers.filter((h) => h.under).map((h) => h.under.of + 1));
+const overs = new Array(OVER_IDS).fill(0);
+handlers.forEach((h, id) => { if (h.under) overs[h.under.of] = id; });
+const JCC_OVER = handlers.findIndex((h) => h.overJcc === 0);
+handlers.forEach((h, id) => { if (h.overJcc !== undefined && id !== JCC_OVER + h.overJcc) fail('the Jccs over one instruction are not in cc order'); });
 
 // ---- emitters: names from the jit column, numbered in order of first use ----
 const emitters = ['None'];
@@ -253,6 +278,15 @@ export const FUSED: StaticArray<u16> = [
 ${rowsOf(fused, 16, String)}
 ];
 
+// Jumps over one instruction (cpu/run.ts jumpsOver): OVERS[id] is the twin of
+// handler id that runs under a Jcc over it (0: none); H_JCC_OVER + cc is the
+// Jcc of condition cc that decides for such a twin.
+export const OVER_IDS: u32 = ${OVER_IDS};
+export const OVERS: StaticArray<u16> = [
+${rowsOf(overs, 16, String)}
+];
+export const H_JCC_OVER: u32 = ${JCC_OVER};
+
 export const PROPS: StaticArray<u16> = [
 ${rowsOf(props, 16, (v) => hex(v, 3))}
 ];
@@ -302,10 +336,11 @@ function bodyOf(h) {
 const labelsOf = (h) => `${h.labels.join('; ')}${h.labels.length >= 4 ? '; ...' : ''}`;
 // one function per handler id, called through the function table
 // (a twin, outside the run loop, is its form)
+const formOf = (h) => (h.twin ? h.twin.of : h.under ? h.under.of : null);
 const fns = handlers.map((h, id) => `// ${labelsOf(h)}
-function h${id}(rec: u32): void { ${h.twin ? `h${h.twin.of}(rec); ` : bodyOf(h)}}`);
+function h${id}(rec: u32): void { ${formOf(h) !== null ? `h${formOf(h)}(rec); ` : bodyOf(h)}}`);
 // (a memory form runs in its own function, where its operation and size are constants)
-const memCall = (h, id) => `h${h.twin ? h.twin.of : id}(rec); `;
+const memCall = (h, id) => `h${formOf(h) ?? id}(rec); `;
 const hotCases = handlers.slice(0, HOT_COUNT).map((h, id) => `    case ${id}: ${h.memForm ? memCall(h, id) : bodyOf(h)}return; // ${labelsOf(h)}`);
 // A hot rel jump in the loop: taken, it leaves the switch for the loop's one
 // taken-jump path (on at a record of its own block, position.ts jumpInBlock,
@@ -320,7 +355,28 @@ function relCase(h) {
 function twinTail(t) {
   return `rec += RECORD_SIZE; if (rec >= end) return rec; if (lazyCondition(LazyOp.${t.lazy}, ${t.size}, ${t.cond}) != <bool>(load<u8>(rec + R_OP) & 1)) break; continue;`;
 }
-const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h)
+// A Jcc over one instruction decides whether that instruction's result stays
+// (\`skip\`, for the twin in the next record) while the loop may go on inside
+// the block (JUMP_OK: run.ts; then that record is before the block's end); else
+// it is a Jcc.
+function overJccCase(c) {
+  return `if (!load<u8>(JUMP_OK)) { if (condition(${c})) break; continue; } skip = condition(${c}); continue;`;
+}
+// A form under a Jcc over it runs, then what it changed (its register and the
+// lazy flags record) goes back to what it was when the Jcc skips it, by
+// selects: no host branch on the guest's condition. A skipped instruction does
+// not retire (k one less). (The test core checks that it left EFLAGS alone.)
+function underCase(h) {
+  const d = h.under.dest;
+  const reg = d === 'E' ? 'ACTIVE + (<u32>load<u8>(rec + R_RM) << 2)' : d === 'G' ? 'ACTIVE + (<u32>load<u8>(rec + R_REG) << 2)' : `ACTIVE + ${d * 4}`;
+  const save = [`const d = ${reg}, v = load<u32>(d), e = CHECKS ? load<u32>(ACTIVE + S_EFLAGS) : 0`, ...LAZY_WORDS.map((o, i) => `f${i} = load<u32>(ACTIVE + ${o})`)].join(', ');
+  const back = LAZY_WORDS.map((o, i) => `store<u32>(ACTIVE + ${o}, select(f${i}, load<u32>(ACTIVE + ${o}), skip));`).join(' ');
+  return `{ ${save}; ${bodyOf(h)}if (CHECKS && (stopOrAbort() || load<u32>(ACTIVE + S_EFLAGS) != e)) unreachable(); ` +
+    `store<u32>(d, select(v, load<u32>(d), skip)); ${back} setPosK(posK() - <u32>skip); skip = false; continue; }`;
+}
+// the lazy flags record (layout.ts S_LAZY_*)
+const LAZY_WORDS = ['S_LAZY_OP', 'S_LAZY_SIZE', 'S_LAZY_A', 'S_LAZY_B', 'S_LAZY_R'];
+const loopCases = handlers.slice(0, HOT_COUNT).map((h, id) => `      case ${id}: ${h.rel ? relCase(h) : h.overJcc !== undefined ? overJccCase(h.overJcc) : h.under ? underCase(h)
   : `${h.memForm ? memCall(h, id) : bodyOf(h)}${h.quiet ? 'if (CHECKS && stopOrAbort()) unreachable(); ' : 'if (stopOrAbort()) return rec; '}${h.twin ? twinTail(h.twin) : 'continue;'}`} // ${labelsOf(h)}`);
 const dispatch = `${banner}
 // The executor: one handler per (instruction, operand size, register/memory
@@ -336,13 +392,13 @@ const dispatch = `${banner}
 // and its index, with where the loop is (position.ts: the EIP of the block's
 // first instruction, and the retired count less the record's index in memory).
 
-import { R_H, R_LEN, R_OFF, R_OP, R_DISP } from "./decode";
+import { R_H, R_LEN, R_OFF, R_OP, R_DISP, R_REG, R_RM } from "./decode";
 import { lazyCondition, LazyOp } from "./flags";
-import { RECORD_SIZE, JIT_TABLE_BASE } from "../layout";
+import { RECORD_SIZE, JIT_TABLE_BASE, ACTIVE, S_EFLAGS, ${LAZY_WORDS.join(', ')} } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
-import { posBase, posMask, posK, jumpInBlock } from "./position";
-import { stopOrAbort, CHECKS } from "./fault";
+import { posBase, posMask, posK, setPosK, jumpInBlock } from "./position";
+import { stopOrAbort, CHECKS, JUMP_OK } from "./fault";
 import { branchRel, condition } from "./execute";
 import {
 ${wrap([...names].sort(), 100)}
@@ -389,6 +445,8 @@ ${hotCases.join('\n')}
 @inline export function runLoop(rec: u32, end: u32, kMax: u32): u32 {
   // (the step at the loop's head: after each case it would be hoisted above the switch and spilled)
   rec -= RECORD_SIZE;
+  // a Jcc over one instruction skips it (that instruction's twin, the next record, reads it)
+  let skip = false;
   while (true) {
     rec += RECORD_SIZE;
     if (rec >= end) return rec;

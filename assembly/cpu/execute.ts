@@ -215,6 +215,8 @@ export function imul3(rec: u32, b: u32): void {
 @inline export function jcc(rec: u32, cc: u32, disp: u32, next: u32): void {
   if (condition(cc)) relJump(rec, next, disp);
 }
+// A Rel branch's displacement, sign-extended (any size: the decoder's R_DISP).
+@inline export function relDisp(rec: u32): u32 { return load<u32>(rec + R_DISP); }
 
 // ---- 80-8F ----
 // Group 1: E op= imm, the operation from the reg field.

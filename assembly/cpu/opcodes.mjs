@@ -50,6 +50,12 @@
 //             or a byte's. Followed by a Jcc in the same block, the block builder gives the
 //             pair one case of the run loop: the form, then the Jcc's test on that record
 //             (conditions per kind: gen-opcodes.mjs FUSE_CONDITIONS). Hot forms only.
+//     over    the forms (like hot; quiet 32-bit forms) a Jcc may jump over: the register the
+//             form writes, 'E' (ModRM r/m), 'G' (ModRM reg) or a register number. It changes
+//             nothing else but the lazy flags record (not EFLAGS; not INC or DEC, which keep a
+//             CF record). A Jcc whose target is the instruction after such a form (both in one
+//             block) runs it either way, then keeps or drops its register and lazy flags
+//             (cpu/run.ts jumpsOver): a skip the host cannot predict costs no host branch.
 //     jit     the JIT's emitter for this form (a name, or an object keyed by form like h):
 //             passed through to EMITTER[] in opcodes.generated.ts; absent: no emitter, the
 //             JIT calls the interpreter handler.
@@ -71,6 +77,8 @@ const D32 = (e) => ({ 32: e });
 const R32 = (e) => ({ r32: e });
 const H32 = { 32: true }; // hot: the 32-bit operand size, both forms
 const Q = { r: true }; // quiet: the register forms
+// over: ADD, OR, AND, SUB and XOR (compiled code's conditional adjustments)
+const OVER = (k, dest, form = 'r32') => ([0, 1, 4, 5, 6].includes(k) ? { [form]: dest } : undefined);
 // fuse: the ALU operations compiled code tests with a Jcc after them, and the lazy flags they leave
 const ALU_LAZY = [null, null, null, null, 'Logic', null, null, 'Sub']; // AND, CMP
 // fuse for the 32-bit register form; CMP also with memory (a compare of memory and a register, then a Jcc)
@@ -81,11 +89,11 @@ const each = (n, f) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i
 for (let k = 0; k < 8; k++) {
   const K = ALU_K[k], b = k * 8, lock = k !== 7;
   op(b + 0, `${ALU[k]} Eb,Gb`, 'M', { lock, h: `aluEG(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k) });
+  op(b + 1, `${ALU[k]} Ev,Gv`, 'M', { lock, h: `aluEG(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k), over: OVER(k, 'E') });
   op(b + 2, `${ALU[k]} Gb,Eb`, 'M', { h: `aluGE(rec, ${K}, 0, $mem)`, jit: 'Alu' });
-  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k) });
+  op(b + 3, `${ALU[k]} Gv,Ev`, 'M', { h: `aluGE(rec, ${K}, $sz, $mem)`, jit: D32('Alu'), hot: H32, quiet: Q, fuse: F32(k), over: OVER(k, 'G') });
   op(b + 4, `${ALU[k]} AL,Ib`, 'B', { h: `aluAI(rec, ${K}, 0)`, jit: 'Alu' });
-  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32, quiet: true, fuse: ALU_LAZY[k] ? { 32: ALU_LAZY[k] } : undefined });
+  op(b + 5, `${ALU[k]} eAX,Iz`, 'V', { h: `aluAI(rec, ${K}, $sz)`, jit: D32('Alu'), hot: H32, quiet: true, fuse: ALU_LAZY[k] ? { 32: ALU_LAZY[k] } : undefined, over: OVER(k, 0, 32) });
 }
 for (const s of [0, 1, 2, 3]) op(0x06 + s * 8, `PUSH ${SREG[s]}`, '', { h: `pushSeg(rec, ${s})` });
 for (const s of [0, 2, 3]) op(0x07 + s * 8, `POP ${SREG[s]}`, '', { h: `popSeg(rec, ${s})` });
@@ -119,7 +127,7 @@ for (let c = 0; c < 16; c++) op(0x70 + c, `J${CC[c]} Jb`, 'B', { branch: true, r
 
 // ---- 80-8F: group 1, TEST, XCHG, MOV, LEA, POP Ev ----
 const group1 = (sz, imm, jit, hot) => each(8, (k) => ({ name: ALU[k], lock: k !== 7, h: `grp1(rec, ${ALU_K[k]}, ${sz}, ${imm}, $mem)`, jit, hot, quiet: Q,
-  fuse: hot && ALU_LAZY[k] ? { r32: ALU_LAZY[k] } : undefined }));
+  fuse: hot && ALU_LAZY[k] ? { r32: ALU_LAZY[k] } : undefined, over: hot ? OVER(k, 'E') : undefined }));
 op(0x80, 'group 1 Eb,Ib', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
 op(0x81, 'group 1 Ev,Iz', 'MV', { group: group1('$sz', 'imm(rec)', D32('Alu'), H32) });
 op(0x82, 'group 1 Eb,Ib (alias of 80)', 'MB', { group: group1('0', 'imm(rec)', 'Alu') });
@@ -129,11 +137,11 @@ op(0x85, 'TEST Ev,Gv', 'M', { h: 'testEG(rec, $sz, $mem)', jit: D32('Test'), hot
 op(0x86, 'XCHG Eb,Gb', 'M', { lock: true, h: 'xchg(rec, 0)' });
 op(0x87, 'XCHG Ev,Gv', 'M', { lock: true, h: 'xchg(rec, $sz)', jit: R32('Xchg') });
 op(0x88, 'MOV Eb,Gb', 'M', { h: 'movEG(rec, 0, $mem)', jit: 'Mov', hot: true, quiet: Q });
-op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q });
+op(0x89, 'MOV Ev,Gv', 'M', { h: 'movEG(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q, over: { r32: 'E' } });
 op(0x8A, 'MOV Gb,Eb', 'M', { h: 'movGE(rec, 0, $mem)', jit: 'Mov', hot: true, quiet: Q });
-op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q });
+op(0x8B, 'MOV Gv,Ev', 'M', { h: 'movGE(rec, $sz, $mem)', jit: 'Mov', hot: H32, quiet: Q, over: { r32: 'G' } });
 op(0x8C, 'MOV Ev,Sw', 'M', { regs: [0, 1, 2, 3, 4, 5], h: { m: 'writeE(rec, 1, segSelector(regField(rec)))', r: 'writeE(rec, $sz, segSelector(regField(rec)))' } });
-op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea'), hot: H32, quiet: true });
+op(0x8D, 'LEA Gv,M', 'M', { mem: true, h: 'writeG(rec, $sz, effectiveOffset(rec))', jit: D32('Lea'), hot: H32, quiet: true, over: { m32: 'G' } });
 op(0x8E, 'MOV Sw,Ew', 'M', { regs: [0, 2, 3, 4, 5], h: 'movSreg(rec)' });
 op(0x8F, 'POP Ev', 'M', { regs: [0], h: 'popE(rec)' });
 

@@ -11,7 +11,7 @@ import {
 import { eip, setEip, segBase, segLimit, code32, IF, TF } from "./state";
 import { decode, setFetch, crossedPage, R_H, R_OP, R_LEN, R_BYTES, R_HFLAGS, R_OFF, R_ATTR, R_DISP, R_SKIP, Attr } from "./decode";
 import { execute, runLoop } from "./dispatch.generated";
-import { HFlag, FUSE_IDS, FUSED } from "./opcodes.generated";
+import { HFlag, FUSE_IDS, FUSED, OVER_IDS, OVERS, H_JCC_OVER } from "./opcodes.generated";
 import {
   abort, Abort, aborted, clearAbort, faultVector, faultCode, faultHasCode, stopBlock, stopChain, clearStop, exitReason, stopOrAbort,
   clearExit, requestExit, raise, GP, jumped, allowJumps, STOP_JUMP,
@@ -129,6 +129,7 @@ function buildBlock(blk: u32, phys: u32, key: u32, gen: u32, lin: u32, pageHost:
     if (off >= 0x1000 || (load<u8>(rec + R_HFLAGS) & HFlag.Ends)) break;
   }
   if (big && !cross) resolveTargets(blk, count);
+  jumpsOver(blk, count);
   fusePairs(blk, count);
   jitEvict(blk, phys, key);
   store<u32>(blk + B_PHYS, phys);
@@ -163,6 +164,30 @@ function resolveTargets(blk: u32, count: u32): void {
   }
 }
 
+// A Jcc whose target is the record after next, over a form that has a twin
+// for it (opcodes.mjs over: registers and flags only): the Jcc takes the Jcc
+// over one instruction of its condition, which only decides, and that form its
+// twin, which runs either way and keeps its result when the Jcc is not taken
+// (gen-opcodes.mjs). A guest's jump the host cannot predict (a CRC's carry, a
+// min or max) then costs no mispredicted host branch. Elsewhere they are the Jcc
+// and the form.
+function jumpsOver(blk: u32, count: u32): void {
+  for (let i: u32 = 0; i + 2 < count; i++) {
+    const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
+    const op = <u32>load<u16>(rec + R_OP);
+    // Jcc rel8, Jcc rel16/32, to the record after next
+    if (((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) || load<i8>(rec + R_SKIP) != 2) continue;
+    const id = <u32>load<u16>(rec + RECORD_SIZE + R_H);
+    if (id >= OVER_IDS) continue;
+    const twin = <u32>unchecked(OVERS[id]);
+    if (twin == 0) continue;
+    store<u16>(rec + R_H, <u16>(H_JCC_OVER + (op & 15)));
+    store<u16>(rec + RECORD_SIZE + R_H, <u16>twin);
+    bump(Counter.JumpsOver);
+    i++;
+  }
+}
+
 // A fused form (opcodes.mjs fuse) right before a Jcc whose condition it has a
 // twin for: its record takes the twin, which runs the form and decides the Jcc
 // in one case of the run loop (gen-opcodes.mjs). Elsewhere the twin is the form.
@@ -174,6 +199,7 @@ function fusePairs(blk: u32, count: u32): void {
     const op = <u32>load<u16>(rec + RECORD_SIZE + R_OP);
     // Jcc rel8, Jcc rel16/32 (an invalid or overlong form's R_OP is an Op.* past 0x1FF)
     if ((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) continue;
+    if (<u32>load<u16>(rec + RECORD_SIZE + R_H) - H_JCC_OVER < 16) continue; // (that Jcc decides for the form after it)
     const twin = <u32>unchecked(FUSED[id * 8 + ((op & 15) >> 1)]);
     if (twin == 0) continue;
     store<u16>(rec + R_H, <u16>twin);

@@ -100,7 +100,7 @@ const COUNTER_GROUPS: [string, [CounterName, string][]][] = [
     ['ptWriteTraps', 'PT-write traps'], ['ptWriteDrops', 'entries dropped by PT writes']]],
   ['flushes', [['flushCr3', 'CR3'], ['flushInvlpg', 'INVLPG'], ['flushCr0Cr4', 'CR0/CR4'], ['flushFull', 'full'],
     ['globalsKept', 'global entries kept']]],
-  ['code', [['blocksDecoded', 'blocks decoded'], ['pairsFused', 'flag setter + Jcc pairs fused'], ['codeInvalidations', 'pages invalidated by writes']]],
+  ['code', [['blocksDecoded', 'blocks decoded'], ['pairsFused', 'flag setter + Jcc pairs fused'], ['jumpsOver', 'Jccs over one instruction, run branch-free'], ['codeInvalidations', 'pages invalidated by writes']]],
   ['delivered', [['exceptions', 'exceptions'], ['interrupts', 'interrupts']]],
 ];
 
