@@ -17,7 +17,7 @@
 // Usage: node scripts/gen-opcodes.mjs [--check]   (--check: exit 1 if the outputs are stale)
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OPCODES } from '../assembly/cpu/opcodes.mjs';
+import { OPCODES, CC } from '../assembly/cpu/opcodes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TABLES = `${root}assembly/cpu/opcodes.generated.ts`;
@@ -49,7 +49,6 @@ const FUSE_CONDITIONS = {
   Shift: [1, 2],        // the bit shifted out, zero
 };
 const COND = ['O', 'B', 'Z', 'BE', 'S', 'P', 'L', 'LE'];
-const CC = ['O', 'NO', 'B', 'AE', 'E', 'NE', 'BE', 'A', 'S', 'NS', 'P', 'NP', 'L', 'GE', 'LE', 'G'];
 
 // ---- handlers: one per distinct (expression, mode guard, emitter) ----
 const handlers = [];
@@ -360,7 +359,7 @@ function twinTail(t) {
 // the block (JUMP_OK: run.ts; then that record is before the block's end); else
 // it is a Jcc.
 function overJccCase(c) {
-  return `if (!load<u8>(JUMP_OK)) { if (condition(${c})) break; continue; } skip = condition(${c}); continue;`;
+  return `{ const t = condition(${c}); if (!load<u8>(JUMP_OK)) { if (t) break; continue; } skip = t; continue; }`;
 }
 // A form under a Jcc over it runs, then what it changed (its register and the
 // lazy flags record) goes back to what it was when the Jcc skips it, by
@@ -392,14 +391,14 @@ const dispatch = `${banner}
 // and its index, with where the loop is (position.ts: the EIP of the block's
 // first instruction, and the retired count less the record's index in memory).
 
-import { R_H, R_LEN, R_OFF, R_OP, R_DISP, R_REG, R_RM } from "./decode";
+import { R_H, R_LEN, R_OFF, R_OP, R_REG, R_RM } from "./decode";
 import { lazyCondition, LazyOp } from "./flags";
 import { RECORD_SIZE, JIT_TABLE_BASE, ACTIVE, S_EFLAGS, ${LAZY_WORDS.join(', ')} } from "../layout";
 import { setEip } from "./state";
 import { setInsnStart, setRetired } from "./context";
 import { posBase, posMask, posK, setPosK, jumpInBlock } from "./position";
 import { stopOrAbort, CHECKS, JUMP_OK } from "./fault";
-import { branchRel, condition } from "./execute";
+import { branchRel, condition, relDisp } from "./execute";
 import {
 ${wrap([...names].sort(), 100)}
 } from "./execute";
@@ -458,7 +457,7 @@ ${loopCases.join('\n')}
     // a rel jump taken at rec (one path for them all: the loop's code stays small)
     const to = jumpInBlock(rec, kMax);
     if (to) { rec = to - RECORD_SIZE; continue; }
-    branchRel(rec, nextIp(rec), load<u32>(rec + R_DISP));
+    branchRel(rec, nextIp(rec), relDisp(rec));
     return rec;
   }
 }

@@ -99,12 +99,13 @@ const LAZY_SIGNS: u32 = <u32>memory.data<u32>([0x80, 0x8000, 0x80000000]);
 
 // CF of a record of kind op (not Inc or Dec) whose size, A, B and R follow its
 // kind at rec: the lazy record, or the CF record (layout.ts: both in that order).
+const SIZE_AT: u32 = S_LAZY_SIZE - S_LAZY_OP, A_AT: u32 = S_LAZY_A - S_LAZY_OP, B_AT: u32 = S_LAZY_B - S_LAZY_OP, R_AT: u32 = S_LAZY_R - S_LAZY_OP;
 @inline function recordCarry(op: u32, rec: u32): u32 {
   // None: CF is EFLAGS' bit 0; Shift: A's (one unsigned compare)
-  if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? rec + 8 : ACTIVE + S_EFLAGS) & CF;
+  if (op - 1 >= <u32>LazyOp.Inc - 1) return load<u32>(op == LazyOp.Shift ? rec + A_AT : ACTIVE + S_EFLAGS) & CF;
   if (op == LazyOp.Logic) return 0;
-  const m = load<u32>(LAZY_MASKS + (load<u32>(rec, 4) << 2));
-  return u32(arithCarry(op, m, load<u32>(rec, 8), load<u32>(rec, 12), load<u32>(rec, 16)));
+  const m = load<u32>(LAZY_MASKS + (load<u32>(rec + SIZE_AT) << 2));
+  return u32(arithCarry(op, m, load<u32>(rec + A_AT), load<u32>(rec + B_AT), load<u32>(rec + R_AT)));
 }
 
 // CF after an INC or DEC: the CF record's.

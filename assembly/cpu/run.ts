@@ -164,6 +164,10 @@ function resolveTargets(blk: u32, count: u32): void {
   }
 }
 
+// Whether a record's R_OP is a Jcc: rel8, or rel16/32 (an invalid or overlong
+// form's R_OP is an Op.* past 0x1FF).
+@inline function isJcc(op: u32): bool { return (op & 0x1F0) == 0x70 || (op & 0x1F0) == 0x180; }
+
 // A Jcc whose target is the record after next, over a form that has a twin
 // for it (opcodes.mjs over: registers and flags only): the Jcc takes the Jcc
 // over one instruction of its condition, which only decides, and that form its
@@ -175,8 +179,8 @@ function jumpsOver(blk: u32, count: u32): void {
   for (let i: u32 = 0; i + 2 < count; i++) {
     const rec = blk + BLOCK_HEADER + i * RECORD_SIZE;
     const op = <u32>load<u16>(rec + R_OP);
-    // Jcc rel8, Jcc rel16/32, to the record after next
-    if (((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) || load<i8>(rec + R_SKIP) != 2) continue;
+    // a Jcc to the record after next
+    if (!isJcc(op) || load<i8>(rec + R_SKIP) != 2) continue;
     const id = <u32>load<u16>(rec + RECORD_SIZE + R_H);
     if (id >= OVER_IDS) continue;
     const twin = <u32>unchecked(OVERS[id]);
@@ -197,8 +201,7 @@ function fusePairs(blk: u32, count: u32): void {
     const id = <u32>load<u16>(rec + R_H);
     if (id >= FUSE_IDS) continue;
     const op = <u32>load<u16>(rec + RECORD_SIZE + R_OP);
-    // Jcc rel8, Jcc rel16/32 (an invalid or overlong form's R_OP is an Op.* past 0x1FF)
-    if ((op & 0x1F0) != 0x70 && (op & 0x1F0) != 0x180) continue;
+    if (!isJcc(op)) continue;
     if (<u32>load<u16>(rec + RECORD_SIZE + R_H) - H_JCC_OVER < 16) continue; // (that Jcc decides for the form after it)
     const twin = <u32>unchecked(FUSED[id * 8 + ((op & 15) >> 1)]);
     if (twin == 0) continue;
